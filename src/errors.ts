@@ -1,0 +1,129 @@
+// One error class per condition, each with a stable `name` and a transport-neutral `kind`.
+// The gRPC adapter (src/node/grpc/status.ts) maps kinds to status codes; the forwarding
+// protocol carries `kind` + message across hops so a remote failure keeps its meaning.
+
+export type ErrorKind =
+  | 'invalid_argument'
+  | 'not_found'
+  | 'failed_precondition'
+  | 'resource_exhausted'
+  | 'deadline_exceeded'
+  | 'unavailable'
+  | 'cancelled'
+  | 'internal'
+  | 'unimplemented';
+
+export const ERROR_KINDS: readonly ErrorKind[] = [
+  'invalid_argument', 'not_found', 'failed_precondition', 'resource_exhausted',
+  'deadline_exceeded', 'unavailable', 'cancelled', 'internal', 'unimplemented',
+];
+
+export abstract class PlexusError extends Error {
+  abstract readonly kind: ErrorKind;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A request field, tensor name, dtype, shape or byte length is wrong. */
+export class InvalidInputError extends PlexusError {
+  override readonly name = 'InvalidInputError';
+  readonly kind = 'invalid_argument';
+}
+
+/** Nothing by this model or capability name exists (locally, or anywhere in the cluster). */
+export class ModelNotFoundError extends PlexusError {
+  override readonly name = 'ModelNotFoundError';
+  readonly kind = 'not_found';
+  readonly model: string;
+  constructor(model: string, message = `model or capability '${model}' is not served here`) {
+    super(message);
+    this.model = model;
+  }
+}
+
+/** The model exists but is not ready (loading, unloading, failed). */
+export class ModelNotReadyError extends PlexusError {
+  override readonly name = 'ModelNotReadyError';
+  readonly kind = 'unavailable';
+}
+
+/** A message, tensor or frame is larger than the configured limit. */
+export class MessageTooLargeError extends PlexusError {
+  override readonly name = 'MessageTooLargeError';
+  readonly kind = 'resource_exhausted';
+}
+
+/** A model's queue is full: the caller should back off or go elsewhere. */
+export class QueueFullError extends PlexusError {
+  override readonly name = 'QueueFullError';
+  readonly kind = 'resource_exhausted';
+}
+
+/** Routes exist, but none satisfies the caller's constraints (cost, provider, hops, peer). */
+export class NoFeasibleRouteError extends PlexusError {
+  override readonly name = 'NoFeasibleRouteError';
+  readonly kind = 'failed_precondition';
+}
+
+/** The deadline passed, or cannot be met by any route. */
+export class DeadlineExceededError extends PlexusError {
+  override readonly name = 'DeadlineExceededError';
+  readonly kind = 'deadline_exceeded';
+}
+
+/** A peer (next hop or provider) could not be reached or died mid-query. */
+export class PeerUnavailableError extends PlexusError {
+  override readonly name = 'PeerUnavailableError';
+  readonly kind = 'unavailable';
+}
+
+/** A peer sent something that is not a valid frame of our protocol. */
+export class ProtocolError extends PlexusError {
+  override readonly name = 'ProtocolError';
+  readonly kind = 'invalid_argument';
+}
+
+/** The node is shutting down and accepts no new work. */
+export class ShuttingDownError extends PlexusError {
+  override readonly name = 'ShuttingDownError';
+  readonly kind = 'unavailable';
+}
+
+/** The caller cancelled. */
+export class CancelledError extends PlexusError {
+  override readonly name = 'CancelledError';
+  readonly kind = 'cancelled';
+}
+
+/** A configured fault (testing feature, like Envoy's fault filter) fired. */
+export class InjectedFaultError extends PlexusError {
+  override readonly name = 'InjectedFaultError';
+  readonly kind = 'unavailable';
+}
+
+/** ONNX Runtime or an adapter failed on input that passed validation. */
+export class InferenceFailedError extends PlexusError {
+  override readonly name = 'InferenceFailedError';
+  readonly kind = 'internal';
+}
+
+/** Invalid user configuration: names the bad field. Raised before any port is bound. */
+export class ConfigError extends PlexusError {
+  override readonly name = 'ConfigError';
+  readonly kind = 'invalid_argument';
+}
+
+/** An error that crossed the wire from another peer, kept with its kind. */
+export class RemoteError extends PlexusError {
+  override readonly name = 'RemoteError';
+  readonly kind: ErrorKind;
+  constructor(kind: ErrorKind, message: string) {
+    super(message);
+    this.kind = kind;
+  }
+}
+
+export function isPlexusError(e: unknown): e is PlexusError {
+  return e instanceof PlexusError;
+}

@@ -1,0 +1,98 @@
+// The internal, transport-neutral form of a query. gRPC (KServe v2), REST and the libp2p
+// forwarding protocol all convert to and from these types; nothing here imports a transport.
+
+export type DataType =
+  | 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64'
+  | 'INT8' | 'INT16' | 'INT32' | 'INT64'
+  | 'FP16' | 'FP32' | 'FP64' | 'BF16' | 'BYTES';
+
+/**
+ * Element storage per datatype (row-major):
+ * BOOL/UINT8 Uint8Array, INT8 Int8Array, UINT16/FP16/BF16 Uint16Array, INT16 Int16Array,
+ * UINT32 Uint32Array, INT32 Int32Array, UINT64 BigUint64Array, INT64 BigInt64Array,
+ * FP32 Float32Array, FP64 Float64Array, BYTES Uint8Array[] (one buffer per element).
+ */
+export type TensorData =
+  | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array
+  | BigUint64Array | BigInt64Array | Float32Array | Float64Array | Uint8Array[];
+
+export interface Tensor {
+  readonly name: string;
+  readonly datatype: DataType;
+  readonly shape: readonly number[];
+  readonly data: TensorData;
+}
+
+/** A tensor's declared form; -1 marks a dynamic dimension. */
+export interface TensorSpec {
+  readonly name: string;
+  readonly datatype: DataType;
+  readonly shape: readonly number[];
+}
+
+export type ParamValue = string | number | boolean;
+export type Params = Readonly<Record<string, ParamValue>>;
+
+export interface InferRequest {
+  /** A concrete model name or a capability name. */
+  readonly model: string;
+  readonly version?: string;
+  readonly id: string;
+  readonly inputs: readonly Tensor[];
+  /** Requested outputs; empty means all. */
+  readonly outputs: readonly string[];
+  readonly parameters: Params;
+  /** Absolute deadline, epoch milliseconds; undefined means none. */
+  readonly deadline?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface InferResult {
+  readonly model: string;
+  readonly version: string;
+  readonly id: string;
+  readonly outputs: readonly Tensor[];
+  readonly parameters: Params;
+}
+
+export type ExecutionProvider = 'cuda' | 'cpu';
+
+export interface ModelInfo {
+  readonly name: string;
+  readonly version: string;
+  /** 'onnxruntime_onnx' for raw models, 'plexus_adapter' for capability adapters. */
+  readonly platform: string;
+  readonly capabilities: readonly string[];
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+  /** Provider the model was asked for in config. */
+  readonly requestedProvider: ExecutionProvider;
+  /** Provider the session really runs on, after any fallback. */
+  readonly provider: ExecutionProvider;
+  /** Price per call, in cost units. */
+  readonly price: number;
+  readonly ready: boolean;
+}
+
+export interface ModelLoadStats {
+  readonly name: string;
+  /** EWMA of compute time per call, ms. */
+  readonly computeMs: number;
+  readonly inFlight: number;
+  readonly queued: number;
+  readonly maxConcurrent: number;
+  readonly maxQueue: number;
+}
+
+/** Runs queries on models hosted by this node. */
+export interface LocalInference {
+  /** Every hosted model and adapter. */
+  list(): readonly ModelInfo[];
+  /** Resolve a model name or capability name to a hosted model; undefined if none. */
+  resolve(nameOrCapability: string, version?: string): ModelInfo | undefined;
+  stats(name: string): ModelLoadStats | undefined;
+  /** Throws PlexusError subclasses (ModelNotFoundError, InvalidInputError, QueueFullError, ...). */
+  infer(request: InferRequest): Promise<InferResult>;
+  /** Stop accepting work, wait for in-flight runs, release sessions. */
+  close(): Promise<void>;
+}

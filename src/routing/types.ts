@@ -1,0 +1,88 @@
+// Routing contracts. src/routing is pure logic: no sockets, no timers of its own (time is
+// passed in as `now`, epoch ms), so a simulator can drive thousands of tables in one process.
+// The libp2p layer (src/node/p2p) verifies signatures and feeds verified updates in here.
+
+import type { ExecutionProvider } from '../inference/types.ts';
+
+export type PeerIdString = string;
+
+/** One model (or adapter) a provider offers, as advertised. */
+export interface AdvertisedModel {
+  readonly name: string;
+  readonly version: string;
+  readonly capabilities: readonly string[];
+  readonly provider: ExecutionProvider;
+  /** Price per call, cost units. */
+  readonly price: number;
+  /** Provider's measured compute latency per call (EWMA), ms. */
+  readonly computeMs: number;
+  /** Current queue depth + in-flight runs. */
+  readonly load: number;
+  /** Max concurrent runs + queue length. */
+  readonly capacity: number;
+}
+
+/**
+ * What an origin node says about itself. Signed by the origin (verification happens in
+ * src/node/p2p before the table sees it); `seq` increases on every change or refresh, so a
+ * stale advert loses. An empty `models` list with a new seq withdraws everything.
+ */
+export interface ProviderAdvert {
+  readonly origin: PeerIdString;
+  readonly seq: number;
+  readonly models: readonly AdvertisedModel[];
+  /** Origin's wall clock when issued, epoch ms (informational). */
+  readonly issuedAt: number;
+}
+
+/**
+ * A distance-vector update for one origin, as sent by a neighbour (Babel-style, RFC 8966):
+ * the origin's advert plus the metric and hop count of the neighbour's selected route to it.
+ * `metricMs` = Infinity (or `retracted`) means "unreachable through me".
+ */
+export interface RouteUpdate {
+  readonly advert: ProviderAdvert;
+  /** Path latency from the sending neighbour to the origin, ms (0 at the origin). */
+  readonly metricMs: number;
+  /** Hops from the sending neighbour to the origin (0 at the origin). */
+  readonly hops: number;
+  readonly retracted: boolean;
+}
+
+export type PreferPolicy = 'latency' | 'cost' | 'balanced';
+
+/** A caller's constraints for one query, parsed from `plexus.*` request parameters. */
+export interface QueryConstraints {
+  readonly deadlineMs?: number;      // time budget remaining, ms
+  readonly maxCost?: number;
+  readonly prefer: PreferPolicy;
+  readonly maxHops?: number;
+  readonly peer?: PeerIdString;      // pin a provider
+  readonly provider?: ExecutionProvider;
+}
+
+/** One usable way to answer a query, with every metric part. */
+export interface RouteCandidate {
+  readonly origin: PeerIdString;     // provider that will run the model
+  readonly model: string;            // concrete model name at the origin
+  readonly version: string;
+  readonly nextHop: PeerIdString;    // equals self id when the origin is this node
+  readonly hops: number;
+  readonly pathLatencyMs: number;    // accumulated link latency (RTT EWMA based)
+  readonly computeMs: number;
+  readonly queueWaitMs: number;      // estimate from load/capacity and computeMs
+  readonly price: number;
+  readonly provider: ExecutionProvider;
+  /** Expected end-to-end ms = path*2 (there and back) + queue + compute. */
+  readonly expectedMs: number;
+}
+
+/** Why a selection found nothing: maps to NOT_FOUND / FAILED_PRECONDITION / DEADLINE_EXCEEDED. */
+export type SelectionFailure =
+  | { readonly reason: 'unknown'; readonly message: string }
+  | { readonly reason: 'constraints'; readonly message: string }
+  | { readonly reason: 'deadline'; readonly message: string };
+
+export type Selection =
+  | { readonly ok: true; readonly candidates: readonly RouteCandidate[] } // best first
+  | { readonly ok: false; readonly failure: SelectionFailure };
