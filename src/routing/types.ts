@@ -86,3 +86,35 @@ export type SelectionFailure =
 export type Selection =
   | { readonly ok: true; readonly candidates: readonly RouteCandidate[] } // best first
   | { readonly ok: false; readonly failure: SelectionFailure };
+
+/**
+ * The routing table of one node (implemented in src/routing/table.ts). Pure: the caller
+ * passes `now` (epoch ms) and does all I/O; outgoing updates are pulled, not pushed.
+ */
+export interface RoutingTableApi {
+  readonly self: PeerIdString;
+  /** Replace this node's own advert (its hosted models); bumps seq. */
+  setLocalModels(models: readonly AdvertisedModel[], now: number): ProviderAdvert;
+  /** A neighbour connected, with its measured link latency (one-way estimate = RTT/2). */
+  neighbourUp(peer: PeerIdString, rttMs: number, now: number): void;
+  /** A neighbour's link latency sample (ping RTT or observed request latency). */
+  observeLink(peer: PeerIdString, rttMs: number, now: number): void;
+  /** A neighbour disconnected or was declared dead: retract every route through it now. */
+  neighbourDown(peer: PeerIdString, now: number): void;
+  /** Apply a (signature-verified) update received from a neighbour. Returns whether anything changed. */
+  applyUpdate(from: PeerIdString, update: RouteUpdate, now: number): boolean;
+  /** Drop routes not refreshed within the hold time. Returns whether anything changed. */
+  expire(now: number): boolean;
+  /** The updates to send to one neighbour (split horizon / poison reverse applied). `full` = all, else only changed since last call. */
+  updatesFor(neighbour: PeerIdString, full: boolean): RouteUpdate[];
+  /** Choose routes for a query: best first, further ones for failover/hedging. */
+  select(modelOrCapability: string, constraints: QueryConstraints, now: number): Selection;
+  /** Feed back an observed outcome (latency or error) for a provider/next hop, for EWMA and error penalties. */
+  recordOutcome(candidate: RouteCandidate, outcome: { readonly ok: boolean; readonly latencyMs: number }, now: number): void;
+  /** Temporarily mark a peer as failing (excluded from selection until `until`). */
+  markDown(peer: PeerIdString, until: number): void;
+  /** Every known route with its metric parts, for inspection (GetRoutes). */
+  snapshot(now: number): readonly RouteCandidate[];
+  /** Known origins and their adverts (ListCapabilities cluster-wide). */
+  adverts(): readonly ProviderAdvert[];
+}
