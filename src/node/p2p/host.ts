@@ -1,0 +1,157 @@
+// The libp2p host: TCP + Noise + Yamux, identify and ping, a persistent identity, bootstrap
+// dialing with backoff (addresses with or without /p2p/<id>: the Noise handshake tells us
+// who answered), and optional dialing of learned peers when not in static mode.
+import { createLibp2p } from 'libp2p';
+import type { Libp2p } from 'libp2p';
+import { tcp } from '@libp2p/tcp';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { identify } from '@libp2p/identify';
+import type { Identify } from '@libp2p/identify';
+import { ping } from '@libp2p/ping';
+import type { Ping } from '@libp2p/ping';
+import type { PrivateKey, PeerId } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr } from '@multiformats/multiaddr';
+import type { Multiaddr } from '@multiformats/multiaddr';
+import { ConfigError } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
+
+export type PlexusLibp2p = Libp2p<{ identify: Identify; ping: Ping }>;
+
+export interface HostInit {
+  readonly privateKey: PrivateKey;
+  /** Listen multiaddrs; default /ip4/127.0.0.1/tcp/0. */
+  readonly listen?: readonly string[];
+  /** Peers to dial and keep dialing (with backoff) while disconnected. */
+  readonly bootstrap?: readonly string[];
+  /** Static: dial only bootstrap peers, never learned ones (inbound still accepted). */
+  readonly static?: boolean;
+  readonly maxConnections?: number;
+  readonly logger: Logger;
+  readonly minBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+}
+
+export interface P2PHost {
+  readonly libp2p: PlexusLibp2p;
+  readonly peerId: string;
+  multiaddrs(): string[];
+  /** Peers with at least one open connection. */
+  connectedPeers(): string[];
+  /** Dial a peer learned from the network (no-op in static mode or at the connection bound). */
+  dialLearned(peer: string, addrs: readonly string[]): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function parseAddr(s: string, what: string): Multiaddr {
+  try {
+    return multiaddr(s);
+  } catch (e) {
+    throw new ConfigError(`${what} '${s}' is not a valid multiaddr (expected e.g. /ip4/127.0.0.1/tcp/4001): ${(e as Error).message}`);
+  }
+}
+
+export async function createHost(init: HostInit): Promise<P2PHost> {
+  const listen = init.listen ?? ['/ip4/127.0.0.1/tcp/0'];
+  listen.forEach((a) => parseAddr(a, 'listen address'));
+  const bootstrap = (init.bootstrap ?? []).map((a) => parseAddr(a, 'bootstrap address'));
+  const maxConnections = init.maxConnections ?? 64;
+  const minBackoff = init.minBackoffMs ?? 200;
+  const maxBackoff = init.maxBackoffMs ?? 5000;
+  const log = init.logger;
+
+  const libp2p: PlexusLibp2p = await createLibp2p({
+    privateKey: init.privateKey,
+    start: false,
+    addresses: { listen: [...listen] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: { maxConnections },
+    services: { identify: identify(), ping: ping() },
+  });
+  const self = libp2p.peerId.toString();
+
+  let running = false;
+  const timers = new Set<NodeJS.Timeout>();
+  const later = (ms: number, fn: () => void): void => {
+    const t = setTimeout(() => { timers.delete(t); fn(); }, ms);
+    t.unref();
+    timers.add(t);
+  };
+
+  // One reconnect loop per bootstrap address. The peer id is learned on the first success
+  // when the address has none; a closed connection schedules the next dial.
+  const bootPeers: (PeerId | undefined)[] = bootstrap.map((ma) => {
+    const id = ma.getComponents().find((c) => c.name === 'p2p')?.value;
+    return id === undefined ? undefined : peerIdFromString(id);
+  });
+  const dialBootstrap = (i: number, backoff: number): void => {
+    if (!running) return;
+    const ma = bootstrap[i];
+    if (ma === undefined) return;
+    const known = bootPeers[i];
+    if (known !== undefined && libp2p.getConnections(known).length > 0) {
+      later(maxBackoff, () => { dialBootstrap(i, minBackoff); });
+      return;
+    }
+    libp2p.dial(ma, { signal: AbortSignal.timeout(5000) }).then((conn) => {
+      bootPeers[i] = conn.remotePeer;
+      log.debug({ peer: conn.remotePeer.toString(), addr: ma.toString() }, 'bootstrap peer connected');
+      later(maxBackoff, () => { dialBootstrap(i, minBackoff); });
+    }, (err: unknown) => {
+      log.debug({ addr: ma.toString(), err: (err as Error).message, backoff }, 'bootstrap dial failed, retrying');
+      later(backoff, () => { dialBootstrap(i, Math.min(backoff * 2, maxBackoff)); });
+    });
+  };
+  // A bootstrap peer that disconnects is redialed promptly rather than at the next check.
+  libp2p.addEventListener('peer:disconnect', (evt) => {
+    const i = bootPeers.findIndex((p) => p?.equals(evt.detail) === true);
+    if (i >= 0 && running) later(minBackoff, () => { dialBootstrap(i, minBackoff); });
+  });
+
+  const dialing = new Set<string>();
+  return {
+    libp2p,
+    peerId: self,
+    multiaddrs: () => libp2p.getMultiaddrs().map((m) => m.toString()),
+    connectedPeers: () => [...new Set(libp2p.getConnections().map((c) => c.remotePeer.toString()))],
+    dialLearned(peer, addrs) {
+      if (!running || init.static === true || peer === self || dialing.has(peer)) return;
+      if (libp2p.getConnections().length >= maxConnections) return;
+      let id: PeerId;
+      try {
+        id = peerIdFromString(peer);
+      } catch {
+        return;
+      }
+      if (libp2p.getConnections(id).length > 0) return;
+      const mas: Multiaddr[] = [];
+      for (const a of addrs) {
+        try {
+          const m = multiaddr(a);
+          mas.push(m.getComponents().some((c) => c.name === 'p2p') ? m : m.encapsulate(`/p2p/${peer}`));
+        } catch { /* a bad hint is ignored */ }
+      }
+      if (mas.length === 0) return;
+      dialing.add(peer);
+      libp2p.dial(mas, { signal: AbortSignal.timeout(5000) }).then(
+        () => { log.debug({ peer }, 'dialled learned peer'); },
+        (err: unknown) => { log.debug({ peer, err: (err as Error).message }, 'learned peer dial failed'); },
+      ).finally(() => { dialing.delete(peer); });
+    },
+    async start() {
+      await libp2p.start();
+      running = true;
+      bootstrap.forEach((_, i) => { dialBootstrap(i, minBackoff); });
+    },
+    async stop() {
+      running = false;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      await libp2p.stop();
+    },
+  };
+}
