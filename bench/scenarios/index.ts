@@ -1,0 +1,5 @@
+// Every scenario, in run order: limits first so later scenarios can form ratios against them.
+import type { Scenario } from '../types.ts';
+import { limitsScenario } from './limits.ts';
+
+export const SCENARIOS: readonly Scenario[] = [limitsScenario];

@@ -1,0 +1,111 @@
+// The issue's targets, evaluated from the metrics the scenarios recorded in this same run.
+// A target whose inputs were not measured is N/A (pass: null), never guessed.
+import type { ScenarioResult, TargetCheck } from './types.ts';
+
+type Results = ReadonlyMap<string, ScenarioResult>;
+
+function metric(results: Results, scenario: string, key: string): number | null {
+  const s = results.get(scenario);
+  if (s === undefined || s.status !== 'ok') return null;
+  const v = s.metrics[key];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+const f = (v: number): string => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(3));
+
+function na(id: string, description: string, missing: string): TargetCheck {
+  return { id, description, detail: `not measured (${missing})`, pass: null };
+}
+
+export function evaluateTargets(results: Results): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  const m = (s: string, k: string): number | null => metric(results, s, k);
+
+  {
+    const id = 'local-overhead';
+    const d = 'Local query overhead over in-process ORT ≤ bare gRPC unary RTT + 20%';
+    const local = m('plexus', 'localC1P50Ms');
+    const ortP50 = m('limits', 'ortSileroP50Ms');
+    const grpcP50 = m('limits', 'grpcRttP50Ms');
+    if (local === null || ortP50 === null || grpcP50 === null) out.push(na(id, d, 'needs limits + plexus'));
+    else {
+      const overhead = local - ortP50;
+      const limit = grpcP50 * 1.2;
+      out.push({ id, description: d, detail: `p50 overhead ${f(overhead)} ms vs limit ${f(limit)} ms (gRPC RTT ${f(grpcP50)} ms); ratio ${f(overhead / grpcP50)}×`, pass: overhead <= limit });
+    }
+  }
+  {
+    const id = 'hop-cost';
+    const d = 'Each hop ≤ 1.5× bare libp2p RTT';
+    const local = m('plexus', 'localC1P50Ms');
+    const hop1 = m('plexus', 'hop1C1P50Ms');
+    const hop2 = m('plexus', 'hop2C1P50Ms');
+    const rtt = m('limits', 'libp2pRttP50Ms');
+    if (local === null || hop1 === null || rtt === null) out.push(na(id, d, 'needs limits + plexus hops'));
+    else {
+      const hops = [hop1 - local, ...(hop2 !== null ? [hop2 - hop1] : [])];
+      const worst = Math.max(...hops);
+      out.push({ id, description: d, detail: `per-hop p50 ${hops.map(f).join(', ')} ms vs limit ${f(rtt * 1.5)} ms (libp2p RTT ${f(rtt)} ms); worst ${f(worst / rtt)}×`, pass: worst <= rtt * 1.5 });
+    }
+  }
+  {
+    const id = 'batching';
+    const d = 'Batching at c=64 ≥ 3× in-process one-at-a-time loop (throughput)';
+    const on = m('batching', 'batchOnC64Qps');
+    const loop = m('batching', 'ortLoopQps');
+    if (on === null || loop === null) out.push(na(id, d, 'batching not measured'));
+    else out.push({ id, description: d, detail: `${f(on)} qps vs loop ${f(loop)} qps = ${f(on / loop)}× (need 3×)`, pass: on >= 3 * loop });
+  }
+  {
+    const id = 'routing-quality';
+    const d = 'plexus policy beats every simple policy on p99 at no higher cost';
+    const s = results.get('routing');
+    const pP99 = m('routing', 'plexusP99Ms');
+    const pCost = m('routing', 'plexusCost');
+    if (s === undefined || pP99 === null || pCost === null) out.push(na(id, d, 'routing not measured'));
+    else {
+      const rivals = ['random', 'round-robin', 'least-outstanding'];
+      const parts: string[] = [];
+      let pass = true;
+      for (const r of rivals) {
+        const p99 = m('routing', `${r}P99Ms`);
+        const cost = m('routing', `${r}Cost`);
+        if (p99 === null || cost === null) { pass = false; parts.push(`${r}: missing`); continue; }
+        const ok = pP99 < p99 && pCost <= cost;
+        if (!ok) pass = false;
+        parts.push(`${r} p99 ${f(p99)} cost ${f(cost)}${ok ? '' : ' ✗'}`);
+      }
+      out.push({ id, description: d, detail: `plexus p99 ${f(pP99)} ms cost ${f(pCost)}; ${parts.join('; ')}`, pass });
+    }
+  }
+  {
+    const id = 'convergence-caps';
+    const d = 'New capabilities known cluster-wide ≤ 1 s (20 nodes)';
+    const v = m('convergence', 'capsMsN20');
+    if (v === null) out.push(na(id, d, '20-node convergence not measured'));
+    else out.push({ id, description: d, detail: `${f(v)} ms`, pass: v <= 1000 });
+  }
+  {
+    const id = 'convergence-dead';
+    const d = "Dead node's routes gone ≤ 2 s, 0 queries lost";
+    const v = m('convergence', 'deadRoutesGoneMs');
+    const lost = m('convergence', 'lostQueries');
+    if (v === null || lost === null) out.push(na(id, d, 'death test not measured'));
+    else out.push({ id, description: d, detail: `${f(v)} ms, ${lost} lost`, pass: v <= 2000 && lost === 0 });
+  }
+  {
+    const id = 'rss-no-model';
+    const d = 'Daemon with no models < 120 MB RSS';
+    const v = m('footprint', 'noModelRssMb');
+    if (v === null) out.push(na(id, d, 'footprint not measured'));
+    else out.push({ id, description: d, detail: `${f(v)} MB`, pass: v < 120 });
+  }
+  {
+    const id = 'twenty-daemons';
+    const d = '20 daemons run together on this machine';
+    const v = m('footprint', 'twentyDaemonsUp');
+    if (v === null) out.push(na(id, d, 'footprint not measured'));
+    else out.push({ id, description: d, detail: `${v} of 20 up`, pass: v === 20 });
+  }
+  return out;
+}
