@@ -1,0 +1,132 @@
+// Wire form of route updates and the signatures on adverts. An advert is signed by its
+// origin over a canonical encoding (fixed field order, JSON of arrays), so any relay can
+// pass it on unchanged and every receiver can check it against the origin's peer id
+// (an Ed25519 peer id embeds its public key).
+import type { PrivateKey } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { ProtocolError } from '../../errors.ts';
+import type { AdvertisedModel, ProviderAdvert, RouteUpdate } from '../../routing/types.ts';
+
+export const ROUTES_WIRE_VERSION = 1;
+export const MAX_UPDATES_PER_FRAME = 4096;
+export const MAX_MODELS_PER_ADVERT = 256;
+export const MAX_ADDRS_PER_ORIGIN = 16;
+const MAX_NAME = 256;
+
+/** An advert with its origin's signature. */
+export interface SignedAdvert {
+  readonly advert: ProviderAdvert;
+  readonly sig: Uint8Array;
+}
+
+export interface WireUpdate {
+  readonly signed: SignedAdvert;
+  readonly metricMs: number;
+  readonly hops: number;
+  readonly retracted: boolean;
+}
+
+export interface RoutesFrame {
+  readonly updates: readonly WireUpdate[];
+  /** Dial hints: listen addresses of origins (unsigned; only used to dial in non-static mode). */
+  readonly addrs: Readonly<Record<string, readonly string[]>>;
+}
+
+export function canonicalAdvert(a: ProviderAdvert): Uint8Array {
+  const models = a.models.map((m) => [m.name, m.version, [...m.capabilities], m.provider, m.price, m.computeMs, m.load, m.capacity]);
+  return new TextEncoder().encode(JSON.stringify(['plexus-advert-v1', a.origin, a.seq, a.issuedAt, models]));
+}
+
+export async function signAdvert(key: PrivateKey, advert: ProviderAdvert): Promise<SignedAdvert> {
+  return { advert, sig: await key.sign(canonicalAdvert(advert)) };
+}
+
+/** True when `sig` is the origin's signature over the advert. Never throws. */
+export async function verifyAdvert(s: SignedAdvert): Promise<boolean> {
+  try {
+    const pub = peerIdFromString(s.advert.origin).publicKey;
+    if (pub === undefined) return false;
+    return await pub.verify(canonicalAdvert(s.advert), s.sig);
+  } catch {
+    return false;
+  }
+}
+
+export function encodeRoutesFrame(frame: RoutesFrame): Uint8Array {
+  const updates = frame.updates.map((u) => ({
+    a: u.signed.advert,
+    s: Buffer.from(u.signed.sig).toString('base64'),
+    m: Number.isFinite(u.metricMs) ? u.metricMs : null,
+    h: u.hops,
+    r: u.retracted,
+  }));
+  return new TextEncoder().encode(JSON.stringify({ v: ROUTES_WIRE_VERSION, u: updates, addrs: frame.addrs }));
+}
+
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const isName = (x: unknown): x is string => typeof x === 'string' && x.length > 0 && x.length <= MAX_NAME;
+
+function bad(what: string): never {
+  throw new ProtocolError(`malformed routes frame: ${what}`);
+}
+
+function decodeModel(x: unknown, i: number): AdvertisedModel {
+  if (!isObj(x)) bad(`model ${i} is not an object`);
+  const { name, version, capabilities, provider, price, computeMs, load, capacity } = x;
+  if (!isName(name)) bad(`model ${i} name must be a non-empty string`);
+  if (typeof version !== 'string' || version.length > MAX_NAME) bad(`model ${i} version must be a string`);
+  if (!Array.isArray(capabilities) || capabilities.length > 64 || !capabilities.every(isName)) bad(`model ${i} capabilities must be a list of names`);
+  if (provider !== 'cpu' && provider !== 'cuda') bad(`model ${i} provider must be 'cpu' or 'cuda'`);
+  if (!isNum(price) || price < 0) bad(`model ${i} price must be a number >= 0`);
+  if (!isNum(computeMs) || computeMs < 0) bad(`model ${i} computeMs must be a number >= 0`);
+  if (!isNum(load) || load < 0) bad(`model ${i} load must be a number >= 0`);
+  if (!isNum(capacity) || capacity < 0) bad(`model ${i} capacity must be a number >= 0`);
+  return { name, version, capabilities: capabilities, provider, price, computeMs, load, capacity };
+}
+
+function decodeAdvert(x: unknown): ProviderAdvert {
+  if (!isObj(x)) bad('advert is not an object');
+  const { origin, seq, issuedAt, models } = x;
+  if (!isName(origin)) bad('advert origin must be a peer id string');
+  if (!isNum(seq) || !Number.isSafeInteger(seq) || seq < 0) bad('advert seq must be a non-negative integer');
+  if (!isNum(issuedAt)) bad('advert issuedAt must be a number');
+  if (!Array.isArray(models) || models.length > MAX_MODELS_PER_ADVERT) bad(`advert models must be a list of at most ${MAX_MODELS_PER_ADVERT}`);
+  return { origin, seq, issuedAt, models: models.map(decodeModel) };
+}
+
+/** Parse and validate one frame (signatures are checked separately). Throws ProtocolError. */
+export function decodeRoutesFrame(bytes: Uint8Array): RoutesFrame {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    bad('not UTF-8 JSON');
+  }
+  if (!isObj(raw)) bad('top level is not an object');
+  if (raw.v !== ROUTES_WIRE_VERSION) throw new ProtocolError(`routes frame version ${String(raw.v)} is not supported (expected ${ROUTES_WIRE_VERSION})`);
+  if (!Array.isArray(raw.u) || raw.u.length > MAX_UPDATES_PER_FRAME) bad(`u must be a list of at most ${MAX_UPDATES_PER_FRAME} updates`);
+  const updates = raw.u.map((x: unknown, i: number): WireUpdate => {
+    if (!isObj(x)) bad(`update ${i} is not an object`);
+    const advert = decodeAdvert(x.a);
+    if (typeof x.s !== 'string' || x.s.length > 200) bad(`update ${i} signature must be base64`);
+    const sig = Buffer.from(x.s, 'base64');
+    const metricMs = x.m === null ? Infinity : x.m;
+    if (typeof metricMs !== 'number' || Number.isNaN(metricMs) || metricMs < 0) bad(`update ${i} metric must be a number >= 0 or null`);
+    if (!isNum(x.h) || !Number.isInteger(x.h) || x.h < 0 || x.h > 255) bad(`update ${i} hops must be an integer 0..255`);
+    if (typeof x.r !== 'boolean') bad(`update ${i} retracted must be a boolean`);
+    return { signed: { advert, sig: new Uint8Array(sig) }, metricMs, hops: x.h, retracted: x.r };
+  });
+  const addrs: Record<string, string[]> = {};
+  if (raw.addrs !== undefined) {
+    if (!isObj(raw.addrs)) bad('addrs must be an object');
+    for (const [k, v] of Object.entries(raw.addrs).slice(0, MAX_UPDATES_PER_FRAME)) {
+      if (Array.isArray(v)) addrs[k] = v.filter((a): a is string => typeof a === 'string' && a.length < 512).slice(0, MAX_ADDRS_PER_ORIGIN);
+    }
+  }
+  return { updates, addrs };
+}
+
+export function toRouteUpdate(u: WireUpdate): RouteUpdate {
+  return { advert: u.signed.advert, metricMs: u.metricMs, hops: u.hops, retracted: u.retracted };
+}

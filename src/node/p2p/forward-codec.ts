@@ -1,0 +1,176 @@
+// Binary frames of /plexus/forward/1.0.0. Layout: [u8 type][u32 corr][u32 headerLen]
+// [header JSON][tensor bytes ...]. Tensor bytes are the KServe raw form (src/inference/tensor.ts):
+// sent as views over the caller's buffers, decoded as views over the frame when aligned.
+import { ERROR_KINDS, ProtocolError } from '../../errors.ts';
+import type { ErrorKind } from '../../errors.ts';
+import { decodeRawTensor, encodeRawTensor, isDataType } from '../../inference/tensor.ts';
+import type { Params, ParamValue, Tensor } from '../../inference/types.ts';
+
+export const FRAME_REQUEST = 1;
+export const FRAME_RESULT = 2;
+export const FRAME_ERROR = 3;
+export const FRAME_CANCEL = 4;
+const MAX_HEADER = 1024 * 1024;
+const MAX_TENSORS = 1024;
+const MAX_ROUTE = 64;
+
+export interface HopTiming { readonly peer: string; readonly ms: number }
+
+/** A query travelling toward `origin`, which the entry node chose; each hop picks its own next hop to it. */
+export interface ForwardRequest {
+  readonly queryId: string;
+  readonly ttl: number;
+  readonly remainingMs: number;
+  /** Peers the query went through so far, entry node first. */
+  readonly route: readonly string[];
+  readonly origin: string;
+  readonly model: string;
+  readonly version?: string;
+  readonly outputs: readonly string[];
+  readonly parameters: Params;
+  readonly inputs: readonly Tensor[];
+}
+
+export interface ForwardResult {
+  readonly model: string;
+  readonly version: string;
+  readonly id: string;
+  readonly parameters: Params;
+  readonly outputs: readonly Tensor[];
+  /** Each downstream node and its time holding the query, nearest first; the last one served it. */
+  readonly hops: readonly HopTiming[];
+}
+
+export interface ForwardError { readonly kind: ErrorKind; readonly message: string; readonly hops: readonly HopTiming[] }
+
+export type DecodedFrame =
+  | { type: typeof FRAME_REQUEST; corr: number; body: ForwardRequest }
+  | { type: typeof FRAME_RESULT; corr: number; body: ForwardResult }
+  | { type: typeof FRAME_ERROR; corr: number; body: ForwardError }
+  | { type: typeof FRAME_CANCEL; corr: number };
+
+interface TensorMeta { n: string; d: string; s: number[]; b: number }
+
+function tensorParts(tensors: readonly Tensor[]): { meta: TensorMeta[]; parts: Uint8Array[] } {
+  const parts = tensors.map(encodeRawTensor);
+  const meta = tensors.map((t, i) => ({ n: t.name, d: t.datatype, s: [...t.shape], b: parts[i]?.byteLength ?? 0 }));
+  return { meta, parts };
+}
+
+function frame(type: number, corr: number, header: unknown, parts: readonly Uint8Array[] = []): Uint8Array[] {
+  const h = new TextEncoder().encode(JSON.stringify(header));
+  const head = new Uint8Array(9);
+  const v = new DataView(head.buffer);
+  v.setUint8(0, type);
+  v.setUint32(1, corr, false);
+  v.setUint32(5, h.byteLength, false);
+  return [head, h, ...parts];
+}
+
+export function encodeRequest(corr: number, r: ForwardRequest): Uint8Array[] {
+  const { meta, parts } = tensorParts(r.inputs);
+  const header = { q: r.queryId, ttl: r.ttl, rem: r.remainingMs, route: r.route, o: r.origin, m: r.model, v: r.version, out: r.outputs, p: r.parameters, t: meta };
+  return frame(FRAME_REQUEST, corr, header, parts);
+}
+
+export function encodeResult(corr: number, r: ForwardResult): Uint8Array[] {
+  const { meta, parts } = tensorParts(r.outputs);
+  return frame(FRAME_RESULT, corr, { m: r.model, v: r.version, id: r.id, p: r.parameters, hops: r.hops, t: meta }, parts);
+}
+
+export function encodeError(corr: number, e: ForwardError): Uint8Array[] {
+  return frame(FRAME_ERROR, corr, { k: e.kind, msg: e.message.slice(0, 4096), hops: e.hops });
+}
+
+export function encodeCancel(corr: number): Uint8Array[] {
+  return frame(FRAME_CANCEL, corr, {});
+}
+
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isStr = (x: unknown, max = 1024): x is string => typeof x === 'string' && x.length <= max;
+const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+
+function bad(what: string): never {
+  throw new ProtocolError(`malformed forward frame: ${what}`);
+}
+
+function decodeParams(x: unknown): Params {
+  if (x === undefined) return {};
+  if (!isObj(x)) bad('parameters must be an object');
+  const out: Record<string, ParamValue> = {};
+  const entries = Object.entries(x);
+  if (entries.length > 256) bad('more than 256 parameters');
+  for (const [k, v] of entries) {
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') bad(`parameter '${k.slice(0, 64)}' must be a string, number or boolean`);
+    out[k] = v;
+  }
+  return out;
+}
+
+function decodeHops(x: unknown): HopTiming[] {
+  if (!Array.isArray(x) || x.length > MAX_ROUTE) bad('hops must be a short list');
+  return x.map((h) => {
+    if (!isObj(h) || !isStr(h.peer, 128) || !isNum(h.ms)) bad('hop timing must be {peer, ms}');
+    return { peer: h.peer, ms: h.ms };
+  });
+}
+
+function decodeTensors(x: unknown, payload: Uint8Array): Tensor[] {
+  if (!Array.isArray(x) || x.length > MAX_TENSORS) bad(`tensors must be a list of at most ${MAX_TENSORS}`);
+  let off = 0;
+  const out = x.map((m: unknown) => {
+    if (!isObj(m) || !isStr(m.n) || !isStr(m.d, 16) || !isDataType(m.d) || !Array.isArray(m.s) || !m.s.every(isNum) || !isNum(m.b) || m.b < 0) {
+      bad('tensor metadata must be {n, d, s, b}');
+    }
+    if (off + m.b > payload.byteLength) bad(`tensor '${m.n}' needs ${m.b} bytes but only ${payload.byteLength - off} remain`);
+    const t = decodeRawTensor(m.n, m.d, m.s, payload.subarray(off, off + m.b));
+    off += m.b;
+    return t;
+  });
+  if (off !== payload.byteLength) bad(`${payload.byteLength - off} trailing bytes after the tensors`);
+  return out;
+}
+
+/** Decode one frame. Throws ProtocolError (or InvalidInputError for a bad tensor) on anything malformed. */
+export function decodeFrame(bytes: Uint8Array): DecodedFrame {
+  if (bytes.byteLength < 9) bad(`frame of ${bytes.byteLength} bytes is shorter than its 9-byte header`);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const type = v.getUint8(0);
+  const corr = v.getUint32(1, false);
+  const hlen = v.getUint32(5, false);
+  if (hlen > MAX_HEADER || 9 + hlen > bytes.byteLength) bad(`header length ${hlen} does not fit the frame`);
+  let h: unknown;
+  try {
+    h = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(9, 9 + hlen)));
+  } catch {
+    bad('header is not UTF-8 JSON');
+  }
+  if (!isObj(h)) bad('header is not an object');
+  const payload = bytes.subarray(9 + hlen);
+  switch (type) {
+    case FRAME_REQUEST: {
+      if (!isStr(h.q) || !isNum(h.ttl) || !isNum(h.rem) || !isStr(h.o, 128) || !isStr(h.m)) bad('request needs q, ttl, rem, o, m');
+      if (!Array.isArray(h.route) || h.route.length > MAX_ROUTE || !h.route.every((p) => isStr(p, 128))) bad('route must be a list of peer ids');
+      if (h.v !== undefined && !isStr(h.v)) bad('version must be a string');
+      if (!Array.isArray(h.out) || h.out.length > MAX_TENSORS || !h.out.every((o) => isStr(o))) bad('outputs must be a list of names');
+      return {
+        type, corr,
+        body: {
+          queryId: h.q, ttl: h.ttl, remainingMs: h.rem, route: h.route, origin: h.o, model: h.m,
+          ...(h.v === undefined ? {} : { version: h.v }), outputs: h.out, parameters: decodeParams(h.p), inputs: decodeTensors(h.t, payload),
+        },
+      };
+    }
+    case FRAME_RESULT:
+      if (!isStr(h.m) || !isStr(h.v) || !isStr(h.id)) bad('result needs m, v, id');
+      return { type, corr, body: { model: h.m, version: h.v, id: h.id, parameters: decodeParams(h.p), outputs: decodeTensors(h.t, payload), hops: decodeHops(h.hops) } };
+    case FRAME_ERROR: {
+      const kind = (ERROR_KINDS as readonly unknown[]).includes(h.k) ? h.k as ErrorKind : 'internal';
+      return { type, corr, body: { kind, message: isStr(h.msg, 8192) ? h.msg : 'remote error', hops: decodeHops(h.hops) } };
+    }
+    case FRAME_CANCEL:
+      return { type, corr };
+    default:
+      return bad(`unknown frame type ${type}`);
+  }
+}

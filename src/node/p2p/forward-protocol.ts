@@ -1,0 +1,234 @@
+// /plexus/forward/1.0.0: one long-lived outbound stream per neighbour, reused for every
+// query; many in-flight queries are multiplexed by a correlation id. Responses come back on
+// the same stream. A stream that dies fails its in-flight queries at once.
+import type { Stream } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { CancelledError, DeadlineExceededError, PeerUnavailableError, RemoteError, ShuttingDownError, isPlexusError } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
+import {
+  decodeFrame, encodeCancel, encodeError, encodeRequest, encodeResult, FRAME_CANCEL, FRAME_ERROR, FRAME_REQUEST, FRAME_RESULT,
+} from './forward-codec.ts';
+import type { ForwardRequest, ForwardResult, HopTiming } from './forward-codec.ts';
+import { readFrames, sendFrame } from './framing.ts';
+import type { P2PHost } from './host.ts';
+
+export const FORWARD_PROTOCOL = '/plexus/forward/1.0.0';
+
+/** Answers a query that arrived from a neighbour (run locally or forward further). */
+export type ForwardHandler = (req: ForwardRequest, signal: AbortSignal) => Promise<ForwardResult>;
+
+export interface ForwardProtocolInit {
+  readonly host: P2PHost;
+  readonly logger: Logger;
+  readonly handler: ForwardHandler;
+  readonly maxFrameBytes?: number;
+  /** In-flight queries accepted per inbound stream. */
+  readonly maxInFlight?: number;
+  readonly maxStrikes?: number;
+}
+
+/** Failure of a forwarded query, with the timings of the hops that answered. */
+export class ForwardFailure extends RemoteError {
+  readonly hops: readonly HopTiming[];
+  constructor(err: RemoteError, hops: readonly HopTiming[]) {
+    super(err.kind, err.message);
+    this.hops = hops;
+  }
+}
+
+export interface ForwardProtocol {
+  /** Send a query to a neighbour. Rejects with RemoteError (the remote's kind), PeerUnavailableError, DeadlineExceededError or CancelledError. */
+  send(peer: string, req: ForwardRequest, signal?: AbortSignal): Promise<ForwardResult>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface Pending {
+  resolve(r: ForwardResult): void;
+  reject(e: Error): void;
+}
+
+interface Channel {
+  stream: Stream;
+  pending: Map<number, Pending>;
+  nextCorr: number;
+}
+
+export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtocol {
+  const { host, logger: log } = init;
+  const libp2p = host.libp2p;
+  const maxFrameBytes = init.maxFrameBytes ?? 64 * 1024 * 1024;
+  const maxInFlight = init.maxInFlight ?? 1024;
+  const maxStrikes = init.maxStrikes ?? 3;
+  const channels = new Map<string, Promise<Channel>>();
+  const inbound = new Set<Stream>();
+  let running = false;
+
+  function failAll(peer: string, ch: Channel, why: string): void {
+    const err = new PeerUnavailableError(`neighbour ${peer}: ${why}`);
+    for (const p of ch.pending.values()) p.reject(err);
+    ch.pending.clear();
+  }
+
+  function openChannel(peer: string): Promise<Channel> {
+    const existing = channels.get(peer);
+    if (existing !== undefined) return existing;
+    const p = (async (): Promise<Channel> => {
+      let stream: Stream;
+      try {
+        stream = await libp2p.dialProtocol(peerIdFromString(peer), FORWARD_PROTOCOL, { signal: AbortSignal.timeout(3000) });
+      } catch (e) {
+        throw new PeerUnavailableError(`cannot open a forward stream to ${peer}: ${(e as Error).message}`);
+      }
+      stream.inactivityTimeout = 0;
+      const ch: Channel = { stream, pending: new Map(), nextCorr: 1 };
+      const drop = (why: string): void => {
+        if (channels.get(peer) === p) channels.delete(peer);
+        failAll(peer, ch, why);
+      };
+      stream.addEventListener('close', (evt) => { drop(`forward stream closed${evt.error === undefined ? '' : `: ${evt.error.message}`}`); });
+      readFrames(stream, maxFrameBytes, {
+        onOversize: (err) => { stream.abort(err); },
+        onFrame: (bytes) => {
+          let f;
+          try {
+            f = decodeFrame(bytes);
+          } catch (e) {
+            log.warn({ peer, err: (e as Error).message }, 'garbage on a forward stream: closing it');
+            stream.abort(e as Error);
+            return;
+          }
+          const pend = ch.pending.get(f.corr);
+          if (pend === undefined) return; // late answer to a cancelled or timed-out query
+          ch.pending.delete(f.corr);
+          if (f.type === FRAME_RESULT) pend.resolve(f.body);
+          else if (f.type === FRAME_ERROR) pend.reject(new ForwardFailure(new RemoteError(f.body.kind, f.body.message), f.body.hops));
+        },
+      });
+      return ch;
+    })();
+    channels.set(peer, p);
+    p.catch(() => { if (channels.get(peer) === p) channels.delete(peer); });
+    return p;
+  }
+
+  async function send(peer: string, req: ForwardRequest, signal?: AbortSignal): Promise<ForwardResult> {
+    if (!running) throw new ShuttingDownError('node is shutting down');
+    if (req.remainingMs <= 0) throw new DeadlineExceededError(`no time left to forward query ${req.queryId} to ${peer}`);
+    const ch = await openChannel(peer);
+    const corr = ch.nextCorr;
+    ch.nextCorr = ch.nextCorr >= 0xffffffff ? 1 : ch.nextCorr + 1;
+    return new Promise<ForwardResult>((resolve, reject) => {
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const abandon = (err: Error): void => {
+        if (!ch.pending.delete(corr)) return;
+        cleanup();
+        void sendFrame(ch.stream, encodeCancel(corr)).catch(() => undefined);
+        reject(err);
+      };
+      const onAbort = (): void => { abandon(new CancelledError(`query ${req.queryId} was cancelled`)); };
+      // A little slack over the budget so the remote's own deadline error wins when it can.
+      const timer = setTimeout(() => { abandon(new DeadlineExceededError(`query ${req.queryId}: no answer from ${peer} within ${req.remainingMs} ms`)); }, req.remainingMs + 20);
+      ch.pending.set(corr, {
+        resolve: (r) => { cleanup(); resolve(r); },
+        reject: (e) => { cleanup(); reject(e); },
+      });
+      if (signal?.aborted === true) { onAbort(); return; }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      sendFrame(ch.stream, encodeRequest(corr, req)).catch((e: unknown) => {
+        const p = ch.pending.get(corr);
+        ch.pending.delete(corr);
+        p?.reject(new PeerUnavailableError(`sending query ${req.queryId} to ${peer} failed: ${(e as Error).message}`));
+      });
+    });
+  }
+
+  function onInbound(stream: Stream, peer: string): void {
+    stream.inactivityTimeout = 0;
+    inbound.add(stream);
+    const running = new Map<number, AbortController>();
+    let strikes = 0;
+    const reply = (parts: Uint8Array[]): void => {
+      if (stream.status === 'open') void sendFrame(stream, parts).catch(() => undefined);
+    };
+    stream.addEventListener('close', () => {
+      inbound.delete(stream);
+      for (const c of running.values()) c.abort(new PeerUnavailableError(`upstream ${peer} went away`));
+      running.clear();
+    });
+    readFrames(stream, maxFrameBytes, {
+      onOversize: (err) => {
+        log.warn({ peer, err: err.message }, 'oversized forward frame: closing the stream');
+        stream.abort(err);
+      },
+      onFrame: (bytes) => {
+        let f;
+        try {
+          f = decodeFrame(bytes);
+        } catch (e) {
+          strikes++;
+          log.warn({ peer, strikes, err: (e as Error).message }, 'bad forward frame');
+          if (bytes.byteLength >= 5) {
+            const corr = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(1, false);
+            reply(encodeError(corr, { kind: 'invalid_argument', message: (e as Error).message, hops: [] }));
+          }
+          if (strikes >= maxStrikes) stream.abort(new Error('too many bad frames'));
+          return;
+        }
+        if (f.type === FRAME_CANCEL) {
+          running.get(f.corr)?.abort(new CancelledError('cancelled by the upstream hop'));
+          running.delete(f.corr);
+          return;
+        }
+        if (f.type !== FRAME_REQUEST) return;
+        const corr = f.corr;
+        if (running.size >= maxInFlight) {
+          reply(encodeError(corr, { kind: 'resource_exhausted', message: `more than ${maxInFlight} queries in flight on one stream`, hops: [] }));
+          return;
+        }
+        const ctl = new AbortController();
+        running.set(corr, ctl);
+        init.handler(f.body, ctl.signal).then(
+          (res) => { if (running.delete(corr)) reply(encodeResult(corr, res)); },
+          (err: unknown) => {
+            if (!running.delete(corr)) return;
+            const hops = err instanceof ForwardFailure ? err.hops : [];
+            const kind = isPlexusError(err) ? err.kind : 'internal';
+            reply(encodeError(corr, { kind, message: (err as Error).message, hops }));
+          },
+        );
+      },
+    });
+  }
+
+  const onDisconnect = (evt: CustomEvent<{ toString(): string }>): void => {
+    const peer = evt.detail.toString();
+    const p = channels.get(peer);
+    if (p === undefined) return;
+    channels.delete(peer);
+    void p.then((ch) => { failAll(peer, ch, 'disconnected'); ch.stream.abort(new Error('disconnected')); }, () => undefined);
+  };
+
+  return {
+    send,
+    async start() {
+      running = true;
+      await libp2p.handle(FORWARD_PROTOCOL, (stream, conn) => { onInbound(stream, conn.remotePeer.toString()); }, { maxInboundStreams: 8 });
+      libp2p.addEventListener('peer:disconnect', onDisconnect);
+    },
+    async stop() {
+      running = false;
+      libp2p.removeEventListener('peer:disconnect', onDisconnect);
+      await libp2p.unhandle(FORWARD_PROTOCOL).catch(() => undefined);
+      for (const [peer, p] of channels) {
+        void p.then((ch) => { failAll(peer, ch, 'node is stopping'); ch.stream.abort(new Error('stopping')); }, () => undefined);
+      }
+      channels.clear();
+      for (const s of inbound) s.abort(new Error('stopping'));
+      inbound.clear();
+    },
+  };
+}

@@ -1,0 +1,283 @@
+// /plexus/routes/1.0.0: neighbours exchange signed route updates (distance vector).
+// Each side opens its own outbound stream to send and reads the peer's inbound stream.
+// Triggered updates are debounced; a periodic full dump re-signs our advert with a new seq
+// (so routes that stop being refreshed expire) and a new neighbour gets a full dump at once.
+import type { PrivateKey, Stream } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import type { Logger } from '../../logger.ts';
+import type { AdvertisedModel, PeerIdString, ProviderAdvert, RouteUpdate, RoutingTableApi } from '../../routing/types.ts';
+import { decodeRoutesFrame, encodeRoutesFrame, signAdvert, verifyAdvert, MAX_UPDATES_PER_FRAME } from './advert-codec.ts';
+import type { SignedAdvert, WireUpdate } from './advert-codec.ts';
+import { readFrames, sendFrame } from './framing.ts';
+import type { P2PHost } from './host.ts';
+
+export const ROUTES_PROTOCOL = '/plexus/routes/1.0.0';
+
+export interface RoutesProtocolInit {
+  readonly host: P2PHost;
+  readonly table: RoutingTableApi;
+  readonly privateKey: PrivateKey;
+  readonly logger: Logger;
+  /** What this node hosts right now (read on every advert). */
+  readonly localModels: () => readonly AdvertisedModel[];
+  readonly refreshMs?: number;
+  readonly debounceMs?: number;
+  readonly expireEveryMs?: number;
+  readonly pingEveryMs?: number;
+  readonly maxFrameBytes?: number;
+  /** Bad frames tolerated from one peer before it is disconnected. */
+  readonly maxStrikes?: number;
+}
+
+export interface NeighbourInfo {
+  readonly peer: PeerIdString;
+  readonly rttMs: number;
+  readonly since: number;
+}
+
+export interface RoutesProtocol {
+  neighbours(): readonly NeighbourInfo[];
+  isNeighbour(peer: PeerIdString): boolean;
+  /** Local models changed: re-advertise soon. */
+  localChanged(): void;
+  start(): Promise<void>;
+  /** Send a withdrawal (new seq, no models) to every neighbour, then stop. */
+  stop(): Promise<void>;
+}
+
+interface Neighbour {
+  out: Stream;
+  rttMs: number;
+  since: number;
+}
+
+export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
+  const { host, table, logger: log } = init;
+  const libp2p = host.libp2p;
+  const self = host.peerId;
+  const refreshMs = init.refreshMs ?? 1000;
+  const debounceMs = init.debounceMs ?? 50;
+  const maxFrameBytes = init.maxFrameBytes ?? 1024 * 1024;
+  const maxStrikes = init.maxStrikes ?? 3;
+
+  const neighbours = new Map<PeerIdString, Neighbour>();
+  const opening = new Map<PeerIdString, Promise<boolean>>();
+  const strikes = new Map<PeerIdString, number>();
+  // Signatures by origin/seq: the table keeps adverts, we keep what proves them.
+  const sigs = new Map<string, Uint8Array>();
+  const latestSeq = new Map<PeerIdString, number[]>();
+  const addrHints = new Map<PeerIdString, readonly string[]>();
+  const timers: NodeJS.Timeout[] = [];
+  let debounce: NodeJS.Timeout | undefined;
+  let running = false;
+  let ownSigned: SignedAdvert | undefined;
+
+  const rememberSig = (s: SignedAdvert): void => {
+    const { origin, seq } = s.advert;
+    sigs.set(`${origin}/${seq}`, s.sig);
+    const seqs = latestSeq.get(origin) ?? [];
+    seqs.push(seq);
+    // Keep a few recent seqs per origin: the table may still hold a slightly older one.
+    while (seqs.length > 4) sigs.delete(`${origin}/${seqs.shift() ?? -1}`);
+    latestSeq.set(origin, seqs);
+  };
+
+  const strike = (peer: PeerIdString, why: string): void => {
+    const n = (strikes.get(peer) ?? 0) + 1;
+    strikes.set(peer, n);
+    log.warn({ peer, strikes: n, why }, 'dropped a bad routes frame');
+    if (n >= maxStrikes) {
+      log.warn({ peer }, 'disconnecting a peer that keeps sending bad routes frames');
+      void libp2p.hangUp(peerIdFromString(peer)).catch(() => undefined);
+    }
+  };
+
+  async function advertiseLocal(models: readonly AdvertisedModel[]): Promise<void> {
+    const advert: ProviderAdvert = table.setLocalModels(models, Date.now());
+    ownSigned = await signAdvert(init.privateKey, advert);
+    rememberSig(ownSigned);
+  }
+
+  function toWire(u: RouteUpdate): WireUpdate | undefined {
+    const sig = sigs.get(`${u.advert.origin}/${u.advert.seq}`);
+    if (sig === undefined) return undefined; // cannot prove it: do not relay
+    return { signed: { advert: u.advert, sig }, metricMs: u.metricMs, hops: u.hops, retracted: u.retracted };
+  }
+
+  async function sendUpdates(peer: PeerIdString, n: Neighbour, updates: readonly WireUpdate[]): Promise<void> {
+    for (let i = 0; i < updates.length; i += MAX_UPDATES_PER_FRAME) {
+      const chunk = updates.slice(i, i + MAX_UPDATES_PER_FRAME);
+      const addrs: Record<string, readonly string[]> = {};
+      for (const u of chunk) {
+        const o = u.signed.advert.origin;
+        const hint = o === self ? host.multiaddrs().map((a) => a.replace(/\/p2p\/[^/]+$/, '')) : addrHints.get(o);
+        if (hint !== undefined) addrs[o] = hint;
+      }
+      try {
+        await sendFrame(n.out, [encodeRoutesFrame({ updates: chunk, addrs })]);
+      } catch (e) {
+        log.debug({ peer, err: (e as Error).message }, 'routes send failed');
+        return;
+      }
+    }
+  }
+
+  function flush(full: boolean): void {
+    for (const [peer, n] of neighbours) {
+      const wire = table.updatesFor(peer, full).map(toWire).filter((u): u is WireUpdate => u !== undefined);
+      if (wire.length > 0) void sendUpdates(peer, n, wire);
+    }
+  }
+
+  const scheduleFlush = (): void => {
+    if (debounce !== undefined || !running) return;
+    debounce = setTimeout(() => { debounce = undefined; flush(false); }, debounceMs);
+  };
+
+  async function measureRtt(peer: PeerIdString): Promise<number | undefined> {
+    try {
+      return await libp2p.services.ping.ping(peerIdFromString(peer), { signal: AbortSignal.timeout(2000) });
+    } catch {
+      return undefined;
+    }
+  }
+
+  function down(peer: PeerIdString, why: string): void {
+    const n = neighbours.get(peer);
+    if (n === undefined) return;
+    neighbours.delete(peer);
+    n.out.abort(new Error(why));
+    table.neighbourDown(peer, Date.now());
+    log.info({ peer, why }, 'neighbour down');
+    scheduleFlush();
+  }
+
+  /** Open our outbound routes stream; the peer is a neighbour once it speaks the protocol. */
+  function ensureNeighbour(peer: PeerIdString): Promise<boolean> {
+    if (neighbours.has(peer)) return Promise.resolve(true);
+    const pending = opening.get(peer);
+    if (pending !== undefined) return pending;
+    const p = (async (): Promise<boolean> => {
+      try {
+        const out = await libp2p.dialProtocol(peerIdFromString(peer), ROUTES_PROTOCOL, { signal: AbortSignal.timeout(5000) });
+        if (!running) { out.abort(new Error('stopping')); return false; }
+        out.inactivityTimeout = 0;
+        const rtt = (await measureRtt(peer)) ?? 1;
+        const n: Neighbour = { out, rttMs: rtt, since: Date.now() };
+        neighbours.set(peer, n);
+        out.addEventListener('close', () => {
+          if (neighbours.get(peer) === n) down(peer, 'routes stream closed');
+          // A stream that died while the connection lives is reopened.
+          if (running && libp2p.getConnections(peerIdFromString(peer)).length > 0) setTimeout(() => { void ensureNeighbour(peer); }, 100).unref();
+        });
+        table.neighbourUp(peer, rtt, Date.now());
+        log.info({ peer, rttMs: rtt }, 'neighbour up');
+        const wire = table.updatesFor(peer, true).map(toWire).filter((u): u is WireUpdate => u !== undefined);
+        await sendUpdates(peer, n, wire);
+        return true;
+      } catch (e) {
+        log.debug({ peer, err: (e as Error).message }, 'peer does not speak the routes protocol (yet)');
+        return false;
+      } finally {
+        opening.delete(peer);
+      }
+    })();
+    opening.set(peer, p);
+    return p;
+  }
+
+  async function onFrame(peer: PeerIdString, bytes: Uint8Array): Promise<void> {
+    let frame;
+    try {
+      frame = decodeRoutesFrame(bytes);
+    } catch (e) {
+      strike(peer, (e as Error).message);
+      return;
+    }
+    for (const u of frame.updates) {
+      if (sigs.has(`${u.signed.advert.origin}/${u.signed.advert.seq}`)) continue;
+      if (!(await verifyAdvert(u.signed))) {
+        strike(peer, `bad signature on the advert of ${u.signed.advert.origin} seq ${u.signed.advert.seq}`);
+        return; // the whole frame is dropped
+      }
+    }
+    if (!(await ensureNeighbour(peer)) || !running) return;
+    const now = Date.now();
+    let changed = false;
+    for (const u of frame.updates) {
+      if (u.signed.advert.origin === self) continue;
+      rememberSig(u.signed);
+      if (table.applyUpdate(peer, { advert: u.signed.advert, metricMs: u.metricMs, hops: u.hops, retracted: u.retracted }, now)) changed = true;
+    }
+    for (const [origin, addrs] of Object.entries(frame.addrs)) {
+      if (origin === self) continue;
+      addrHints.set(origin, addrs);
+      host.dialLearned(origin, addrs);
+    }
+    if (changed) scheduleFlush();
+  }
+
+  function onInbound(stream: Stream, peer: PeerIdString): void {
+    stream.inactivityTimeout = 0;
+    let chain: Promise<void> = Promise.resolve();
+    readFrames(stream, maxFrameBytes, {
+      onFrame: (f) => { chain = chain.then(() => onFrame(peer, f)).catch((e: unknown) => { log.warn({ peer, err: (e as Error).message }, 'routes frame handling failed'); }); },
+      onOversize: (err) => { strike(peer, err.message); stream.abort(err); },
+    });
+  }
+
+  const onConnect = (evt: CustomEvent<{ toString(): string }>): void => { void ensureNeighbour(evt.detail.toString()); };
+  const onDisconnect = (evt: CustomEvent<{ toString(): string }>): void => { down(evt.detail.toString(), 'disconnected'); };
+
+  return {
+    neighbours: () => [...neighbours].map(([peer, n]) => ({ peer, rttMs: n.rttMs, since: n.since })),
+    isNeighbour: (peer) => neighbours.has(peer),
+    localChanged() {
+      void advertiseLocal(init.localModels()).then(scheduleFlush);
+    },
+    async start() {
+      running = true;
+      await advertiseLocal(init.localModels());
+      await libp2p.handle(ROUTES_PROTOCOL, (stream, conn) => { onInbound(stream, conn.remotePeer.toString()); }, { maxInboundStreams: 4 });
+      libp2p.addEventListener('peer:connect', onConnect);
+      libp2p.addEventListener('peer:disconnect', onDisconnect);
+      for (const p of host.connectedPeers()) void ensureNeighbour(p);
+      timers.push(setInterval(() => {
+        void advertiseLocal(init.localModels()).then(() => { flush(true); });
+      }, refreshMs));
+      timers.push(setInterval(() => { if (table.expire(Date.now())) scheduleFlush(); }, init.expireEveryMs ?? 250));
+      timers.push(setInterval(() => {
+        for (const [peer, n] of neighbours) {
+          void measureRtt(peer).then((rtt) => {
+            if (rtt === undefined || neighbours.get(peer) !== n) return;
+            n.rttMs = rtt;
+            table.observeLink(peer, rtt, Date.now());
+          });
+        }
+      }, init.pingEveryMs ?? 1000));
+      for (const t of timers) t.unref();
+    },
+    async stop() {
+      if (!running) return;
+      running = false;
+      for (const t of timers) clearInterval(t);
+      timers.length = 0;
+      if (debounce !== undefined) clearTimeout(debounce);
+      libp2p.removeEventListener('peer:connect', onConnect);
+      libp2p.removeEventListener('peer:disconnect', onDisconnect);
+      try {
+        await advertiseLocal([]);
+        const signed = ownSigned;
+        if (signed !== undefined) {
+          const withdrawal: WireUpdate = { signed, metricMs: 0, hops: 0, retracted: false };
+          const sends = [...neighbours].map(([peer, n]) => sendUpdates(peer, n, [withdrawal]).then(() => n.out.close({ signal: AbortSignal.timeout(500) })).catch(() => undefined));
+          await Promise.race([Promise.all(sends), new Promise((r) => setTimeout(r, 1000))]);
+        }
+      } catch (e) {
+        log.debug({ err: (e as Error).message }, 'withdrawal failed');
+      }
+      neighbours.clear();
+      await libp2p.unhandle(ROUTES_PROTOCOL).catch(() => undefined);
+    },
+  };
+}
