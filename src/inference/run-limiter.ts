@@ -1,0 +1,107 @@
+// Per-model concurrency limit with a bounded FIFO queue. A full queue refuses at once
+// (QueueFullError) so routing can go elsewhere; a waiter whose deadline passes or whose signal
+// aborts leaves the queue without ever taking a slot.
+import { CancelledError, DeadlineExceededError, QueueFullError, ShuttingDownError } from '../errors.ts';
+
+export interface AcquireOptions {
+  /** Absolute deadline, epoch ms. */
+  readonly deadline?: number;
+  readonly signal?: AbortSignal;
+}
+
+export type Release = () => void;
+
+export interface RunLimiter {
+  /** Resolves with a release function once a slot is free. */
+  acquire(opts?: AcquireOptions): Promise<Release>;
+  readonly inFlight: number;
+  readonly queued: number;
+  readonly maxConcurrent: number;
+  readonly maxQueue: number;
+  /** Refuse new work (ShuttingDownError) and fail queued waiters; resolves when in-flight runs finish. */
+  drain(): Promise<void>;
+}
+
+interface Waiter {
+  resolve(release: Release): void;
+  reject(e: Error): void;
+  cleanup(): void;
+}
+
+export function createRunLimiter(name: string, maxConcurrent: number, maxQueue: number): RunLimiter {
+  let inFlight = 0;
+  let closed = false;
+  const waiters: Waiter[] = [];
+  let onIdle: (() => void) | undefined;
+
+  function makeRelease(): Release {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      inFlight--;
+      const next = waiters.shift();
+      if (next !== undefined) {
+        next.cleanup();
+        inFlight++;
+        next.resolve(makeRelease());
+      } else if (inFlight === 0 && onIdle !== undefined) {
+        onIdle();
+      }
+    };
+  }
+
+  function acquire(opts: AcquireOptions = {}): Promise<Release> {
+    if (closed) return Promise.reject(new ShuttingDownError(`model '${name}' is shutting down`));
+    if (opts.signal?.aborted === true) return Promise.reject(new CancelledError(`request to model '${name}' was cancelled`));
+    if (opts.deadline !== undefined && Date.now() >= opts.deadline) {
+      return Promise.reject(new DeadlineExceededError(`deadline passed before model '${name}' could run`));
+    }
+    if (inFlight < maxConcurrent) {
+      inFlight++;
+      return Promise.resolve(makeRelease());
+    }
+    if (waiters.length >= maxQueue) {
+      return Promise.reject(new QueueFullError(`model '${name}' queue is full (${maxQueue} waiting, ${inFlight} running)`));
+    }
+    return new Promise<Release>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const leave = (e: Error): void => {
+        const i = waiters.indexOf(waiter);
+        if (i >= 0) waiters.splice(i, 1);
+        waiter.cleanup();
+        reject(e);
+      };
+      const onAbort = (): void => leave(new CancelledError(`request to model '${name}' was cancelled while queued`));
+      const waiter: Waiter = {
+        resolve, reject,
+        cleanup: () => {
+          if (timer !== undefined) clearTimeout(timer);
+          opts.signal?.removeEventListener('abort', onAbort);
+        },
+      };
+      if (opts.deadline !== undefined) {
+        timer = setTimeout(() => leave(new DeadlineExceededError(`deadline passed while queued for model '${name}'`)), Math.max(0, opts.deadline - Date.now()));
+      }
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      waiters.push(waiter);
+    });
+  }
+
+  function drain(): Promise<void> {
+    closed = true;
+    for (const w of waiters.splice(0)) {
+      w.cleanup();
+      w.reject(new ShuttingDownError(`model '${name}' is shutting down`));
+    }
+    if (inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => { onIdle = resolve; });
+  }
+
+  return {
+    acquire, drain,
+    get inFlight() { return inFlight; },
+    get queued() { return waiters.length; },
+    maxConcurrent, maxQueue,
+  };
+}
