@@ -1,0 +1,58 @@
+// Turns a ModelInferResponse into plain values and readable text for `plexus query`.
+import { decodeRawTensor, isDataType } from '../inference/tensor.ts';
+
+interface WireTensorContents { [field: string]: unknown[] | undefined }
+export interface WireOutput { name: string; datatype: string; shape: string[]; contents?: WireTensorContents | null }
+export interface WireInferResponse {
+  model_name: string; model_version: string; id: string;
+  outputs: WireOutput[]; raw_output_contents: Uint8Array[];
+}
+
+export interface PlainOutput {
+  readonly name: string;
+  readonly datatype: string;
+  readonly shape: number[];
+  /** Numbers, booleans, or strings (BYTES as UTF-8; 64-bit integers as decimal strings). */
+  readonly data: (number | boolean | string)[];
+}
+
+export function plainOutputs(res: WireInferResponse): PlainOutput[] {
+  return res.outputs.map((o, i) => {
+    const shape = o.shape.map(Number);
+    const raw = res.raw_output_contents[i];
+    if (raw !== undefined && isDataType(o.datatype)) {
+      const t = decodeRawTensor(o.name, o.datatype, shape, raw);
+      const data = Array.isArray(t.data)
+        ? t.data.map((b) => Buffer.from(b).toString('utf8'))
+        : Array.from(t.data as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? v.toString() : v));
+      return { name: o.name, datatype: o.datatype, shape, data };
+    }
+    const values = Object.values(o.contents ?? {}).find((v) => Array.isArray(v) && v.length > 0) ?? [];
+    const data = values.map((v) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v as number | boolean | string));
+    return { name: o.name, datatype: o.datatype, shape, data };
+  });
+}
+
+/** [start, end] pairs in seconds when the output is a `segments` FP32 [N,2] tensor. */
+export function segmentsOf(o: PlainOutput): [number, number][] | undefined {
+  if (o.name !== 'segments' || o.datatype !== 'FP32' || o.shape.length !== 2 || o.shape[1] !== 2) return undefined;
+  const pairs: [number, number][] = [];
+  for (let i = 0; i + 1 < o.data.length; i += 2) pairs.push([Number(o.data[i]), Number(o.data[i + 1])]);
+  return pairs;
+}
+
+export function formatOutputs(model: string, outputs: readonly PlainOutput[]): string {
+  const lines: string[] = [];
+  for (const o of outputs) {
+    const segments = segmentsOf(o);
+    if (segments) {
+      lines.push(segments.length === 0 ? `${model}: no speech` : `${model}: ${segments.length} speech segment(s)`);
+      for (const [s, e] of segments) lines.push(`speech ${s.toFixed(2)}s – ${e.toFixed(2)}s`);
+      continue;
+    }
+    const shown = o.data.slice(0, 16).map(String).join(', ');
+    const more = o.data.length > 16 ? `, … (${o.data.length} values)` : '';
+    lines.push(`${o.name} ${o.datatype} [${o.shape.join(',')}]: ${shown}${more}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,50 @@
+// The `plexus` command line: `node start`, `node info`, `query`.
+import { describeFailure, EXIT_OK, EXIT_USAGE, UsageError } from './cli-error.ts';
+import { NODE_INFO_HELP, runNodeInfo } from './node-info.ts';
+import { NODE_START_HELP, runNodeStart } from './node-start.ts';
+import { runQuery } from './query.ts';
+
+const HELP = `Usage: plexus <command> [options]
+
+Commands:
+  node start    start a node (hosts models, serves KServe v2 gRPC)
+  node info     show what a running node hosts
+  query         send a file to a model or capability and print the answer
+
+Run 'plexus <command> --help' for a command's options.
+`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, sub, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP);
+    return command === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (command === 'node') {
+    if (sub === 'start') return runNodeStart(rest);
+    if (sub === 'info') return runNodeInfo(rest);
+    if (sub === undefined || sub === '--help' || sub === '-h') {
+      process.stdout.write(`${NODE_START_HELP}\n${NODE_INFO_HELP}`);
+      return sub === undefined ? EXIT_USAGE : EXIT_OK;
+    }
+    throw new UsageError(`unknown command 'node ${sub}' (expected 'node start' or 'node info')`);
+  }
+  if (command === 'query') return runQuery(argv.slice(1));
+  throw new UsageError(`unknown command '${command}'\n\n${HELP}`);
+}
+
+/** parseArgs reports bad flags as TypeErrors with an ERR_PARSE_ARGS_* code. */
+function asUsageError(e: unknown): unknown {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS') ? new UsageError((e as Error).message) : e;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (error: unknown) => {
+    const { message, exitCode } = describeFailure(asUsageError(error));
+    process.stderr.write(`plexus: ${message}\n`);
+    process.exitCode = exitCode;
+  },
+);
+

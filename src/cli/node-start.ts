@@ -1,0 +1,83 @@
+// `plexus node start`: compile options, start the node, report where it listens, and shut
+// down cleanly on SIGINT/SIGTERM (in-flight requests finish, exit 0).
+import { parseArgs } from 'node:util';
+import { createLogger } from '../logger.ts';
+import { createPlexusNode } from '../node/daemon.ts';
+import { compileNodeOptions, DEFAULT_GRPC } from '../node/options.ts';
+import { EXIT_OK } from './cli-error.ts';
+
+export const NODE_START_HELP = `Usage: plexus node start [options]
+
+Start a Plexus node. Without --config it hosts the embedded default models
+(silero-vad and the speech.vad adapter).
+
+Options:
+  --config FILE            YAML or JSON config with a models: list and an optional node: section
+  --grpc HOST:PORT         gRPC listen address (default ${DEFAULT_GRPC}; port 0 picks a free port)
+  --data-dir DIR           node state directory (default ~/.plexus)
+  --log-level LEVEL        fatal|error|warn|info|debug|trace|silent (default info); logs go to stderr
+  --max-message-bytes N    largest gRPC message accepted (default 67108864)
+  --json                   when ready, print one JSON line {"peerId","grpc","models"} on stdout
+  -h, --help               show this help
+`;
+
+export async function runNodeStart(args: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      config: { type: 'string' },
+      grpc: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'log-level': { type: 'string' },
+      'max-message-bytes': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(NODE_START_HELP);
+    return EXIT_OK;
+  }
+  // Everything is validated here, before any model loads or port binds.
+  const options = compileNodeOptions({
+    ...(values.config !== undefined ? { config: values.config } : {}),
+    ...(values.grpc !== undefined ? { grpc: values.grpc } : {}),
+    ...(values['data-dir'] !== undefined ? { dataDir: values['data-dir'] } : {}),
+    ...(values['log-level'] !== undefined ? { logLevel: values['log-level'] } : {}),
+    ...(values['max-message-bytes'] !== undefined ? { maxMessageBytes: values['max-message-bytes'] } : {}),
+  });
+  const logger = createLogger({ level: options.logLevel, destination: 'stderr' });
+  const node = createPlexusNode(options, { logger });
+
+  const stopped = new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting without waiting for in-flight requests');
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      node.stop().then(resolve, (e: unknown) => {
+        logger.error({ err: e }, 'shutdown failed');
+        resolve();
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+
+  const { grpc } = await node.start();
+  const models = node.models().map((m) => ({ name: m.name, version: m.version, capabilities: m.capabilities, ready: m.ready }));
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ peerId: node.peerId() || null, grpc, models })}\n`);
+  } else {
+    const names = models.map((m) => (m.capabilities.length ? `${m.name} (${m.capabilities.join(', ')})` : m.name));
+    process.stdout.write(`plexus node listening on grpc ${grpc}; models: ${names.join(', ') || 'none'}\n`);
+  }
+  await stopped;
+  return EXIT_OK;
+}
+

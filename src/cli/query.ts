@@ -1,0 +1,87 @@
+// `plexus query`: send a file's bytes as the BYTES input of a model (typically a capability
+// adapter such as speech.vad) and print the answer.
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { EXIT_OK, UsageError } from './cli-error.ts';
+import { connect, unary } from './client.ts';
+import { formatOutputs, plainOutputs, segmentsOf, type WireInferResponse } from './format.ts';
+import { parseTimeout } from './node-info.ts';
+
+export const QUERY_HELP = `Usage: plexus query --target HOST:PORT --model NAME --input FILE [--json] [--timeout-ms N]
+
+Send FILE's bytes as the BYTES input of model or capability NAME (its first input) and
+print the result; speech segments print as "speech 1.02s – 2.85s".
+
+Options:
+  --target HOST:PORT   the node's gRPC address (required)
+  --model NAME         model or capability name, e.g. speech.vad (required)
+  --input FILE         file to send, e.g. a WAV file (required)
+  --json               print the result as one JSON line
+  --timeout-ms N       deadline for the query (default 30000)
+  -h, --help           show this help
+`;
+
+interface WireMetadata { name: string; inputs: { name: string; datatype: string; shape: string[] }[] }
+
+export async function runQuery(args: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      target: { type: 'string' },
+      model: { type: 'string' },
+      input: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'timeout-ms': { type: 'string', default: '30000' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(QUERY_HELP);
+    return EXIT_OK;
+  }
+  for (const required of ['target', 'model', 'input'] as const) {
+    if (values[required] === undefined) throw new UsageError(`--${required} is required (see plexus query --help)`);
+  }
+  const { target = '', model = '', input = '' } = values;
+  const timeoutMs = parseTimeout(values['timeout-ms']);
+  const bytes = await readFile(input).catch((e: unknown) => {
+    throw new UsageError(`--input: cannot read '${input}': ${(e as Error).message}`);
+  });
+
+  const deadline = Date.now() + timeoutMs;
+  const clients = connect(target);
+  try {
+    const meta = await unary<object, WireMetadata>(clients.inference, 'ModelMetadata', { name: model }, timeoutMs);
+    const first = meta.inputs[0];
+    if (!first) throw new UsageError(`model '${model}' declares no inputs`);
+    if (first.datatype !== 'BYTES') {
+      throw new UsageError(`model '${model}' takes ${first.datatype} input '${first.name}'; plexus query sends a file as a BYTES input (try a capability such as speech.vad)`);
+    }
+    const request = {
+      model_name: model,
+      inputs: [{ name: first.name, datatype: 'BYTES', shape: [1], contents: { bytes_contents: [bytes] } }],
+    };
+    const response = await unary<object, WireInferResponse>(clients.inference, 'ModelInfer', request, Math.max(1, deadline - Date.now()));
+    const outputs = plainOutputs(response);
+    if (values.json) {
+      const segments = outputs.map(segmentsOf).find((s) => s !== undefined);
+      const result = {
+        model: response.model_name, version: response.model_version, outputs,
+        ...(segments ? { segments: segments.map(([start, end]) => ({ start: ms(start), end: ms(end) })) } : {}),
+      };
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+    } else {
+      process.stdout.write(formatOutputs(response.model_name, outputs));
+    }
+    return EXIT_OK;
+  } finally {
+    clients.close();
+  }
+}
+
+/** Seconds rounded to the millisecond: FP32 noise helps nobody reading JSON. */
+function ms(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
+}

@@ -1,0 +1,154 @@
+// Handlers of inference.GRPCInferenceService (KServe v2). Inference goes ONLY through the
+// QueryDispatcher; metadata comes from the ModelCatalog.
+import * as grpc from '@grpc/grpc-js';
+import { InvalidInputError, ModelNotFoundError, ShuttingDownError } from '../../errors.ts';
+import type { ModelInfo, TensorSpec } from '../../inference/types.ts';
+import type { Logger } from '../../logger.ts';
+import type { ModelCatalog, QueryDispatcher } from '../dispatch.ts';
+import { abortOnCancel, callContext } from './call-context.ts';
+import { decodeInferRequest, encodeInferResponse } from './codec.ts';
+import type {
+  WireInferRequest, WireInferResponse, WireModelMetadataResponse, WireModelRef, WireStreamInferResponse, WireTensorMetadata,
+} from './messages.ts';
+import { streamErrorMessage, toServiceError } from './status.ts';
+
+export const SERVER_NAME = 'plexus';
+export const SERVER_EXTENSIONS: readonly string[] = ['binary_tensor_data', 'parameters'];
+
+export interface KServeDeps {
+  readonly dispatcher: QueryDispatcher;
+  readonly catalog: ModelCatalog;
+  readonly logger: Logger;
+  readonly version: string;
+  /** Bound on requests one ModelStreamInfer stream may have running; reading pauses beyond it. */
+  readonly maxStreamInFlight: number;
+}
+
+export interface KServeService {
+  readonly handlers: grpc.UntypedServiceImplementation;
+  /** Refuse new work; open streams end once their in-flight requests are answered. */
+  drain(): void;
+}
+
+type Stream = grpc.ServerDuplexStream<WireInferRequest, WireStreamInferResponse>;
+
+export function createKServeService(deps: KServeDeps): KServeService {
+  const { dispatcher, catalog, logger } = deps;
+  let draining = false;
+  const streamsToEnd = new Set<() => void>();
+
+  async function runInfer(msg: WireInferRequest, call: Parameters<typeof callContext>[0], signal: AbortSignal): Promise<WireInferResponse> {
+    if (draining) throw new ShuttingDownError('the node is shutting down and accepts no new queries');
+    const { request, rawOutputs } = decodeInferRequest(msg, callContext(call, signal));
+    const started = performance.now();
+    const result = await dispatcher.infer(request);
+    logger.debug({ queryId: request.id, model: result.model, ms: performance.now() - started }, 'query answered');
+    return encodeInferResponse(result, { raw: rawOutputs, id: msg.id });
+  }
+
+  function modelStream(call: Stream): void {
+    const signal = abortOnCancel(call);
+    let inFlight = 0;
+    let inputEnded = false;
+    let finished = false;
+    const maybeEnd = (): void => {
+      if (finished || inFlight > 0 || !(inputEnded || draining)) return;
+      finished = true;
+      streamsToEnd.delete(maybeEnd);
+      if (!call.cancelled) call.end();
+    };
+    streamsToEnd.add(maybeEnd);
+    call.on('cancelled', () => { finished = true; streamsToEnd.delete(maybeEnd); });
+    call.on('error', (e) => logger.debug({ err: e }, 'ModelStreamInfer stream error'));
+    call.on('end', () => { inputEnded = true; maybeEnd(); });
+    call.on('data', (msg: WireInferRequest) => {
+      inFlight++;
+      if (inFlight >= deps.maxStreamInFlight) call.pause();
+      runInfer(msg, call, signal).then(
+        (infer_response) => ({ error_message: '', infer_response }),
+        (error: unknown) => {
+          logger.debug({ err: error, model: msg.model_name, id: msg.id }, 'stream query failed');
+          // Triton keeps the stream open and reports the failure in-band; echo id for matching.
+          return { error_message: streamErrorMessage(error), infer_response: { model_name: msg.model_name, id: msg.id } };
+        },
+      ).then((response) => {
+        if (!finished && !call.cancelled) call.write(response);
+      }).finally(() => {
+        inFlight--;
+        if (call.isPaused() && inFlight < deps.maxStreamInFlight) call.resume();
+        maybeEnd();
+      }).catch((e: unknown) => logger.error({ err: e }, 'ModelStreamInfer bookkeeping failed'));
+    });
+  }
+
+  const handlers: grpc.UntypedServiceImplementation = {
+    ServerLive(_call: grpc.ServerUnaryCall<object, object>, cb: grpc.sendUnaryData<object>) {
+      cb(null, { live: true });
+    },
+    ServerReady(_call: grpc.ServerUnaryCall<object, object>, cb: grpc.sendUnaryData<object>) {
+      cb(null, { ready: !draining && catalog.list().every((m) => m.ready) });
+    },
+    ServerMetadata(_call: grpc.ServerUnaryCall<object, object>, cb: grpc.sendUnaryData<object>) {
+      cb(null, { name: SERVER_NAME, version: deps.version, extensions: [...SERVER_EXTENSIONS] });
+    },
+    ModelReady(call: grpc.ServerUnaryCall<WireModelRef, object>, cb: grpc.sendUnaryData<object>) {
+      // Like Triton: an unknown model is simply not ready; only a missing name is an error.
+      if (!call.request.name) {
+        cb(toServiceError(new InvalidInputError('model name is required')));
+        return;
+      }
+      const model = catalog.resolve(call.request.name, call.request.version || undefined);
+      cb(null, { ready: !draining && model?.ready === true });
+    },
+    ModelMetadata(call: grpc.ServerUnaryCall<WireModelRef, WireModelMetadataResponse>, cb: grpc.sendUnaryData<WireModelMetadataResponse>) {
+      try {
+        cb(null, modelMetadata(findModel(catalog, call.request)));
+      } catch (e) {
+        cb(toServiceError(e));
+      }
+    },
+    ModelInfer(call: grpc.ServerUnaryCall<WireInferRequest, WireInferResponse>, cb: grpc.sendUnaryData<WireInferResponse>) {
+      runInfer(call.request, call, abortOnCancel(call)).then(
+        (response) => cb(null, response),
+        (error: unknown) => {
+          logger.debug({ err: error, model: call.request.model_name, id: call.request.id }, 'query failed');
+          cb(toServiceError(error));
+        },
+      );
+    },
+    ModelStreamInfer: modelStream,
+  };
+
+  return {
+    handlers,
+    drain() {
+      draining = true;
+      for (const end of [...streamsToEnd]) end();
+    },
+  };
+}
+
+function findModel(catalog: ModelCatalog, ref: WireModelRef): ModelInfo {
+  if (!ref.name) throw new InvalidInputError('model name is required');
+  const model = catalog.resolve(ref.name, ref.version || undefined);
+  if (!model) {
+    throw new ModelNotFoundError(ref.name, ref.version
+      ? `model or capability '${ref.name}' version '${ref.version}' is not served here`
+      : undefined);
+  }
+  return model;
+}
+
+function modelMetadata(m: ModelInfo): WireModelMetadataResponse {
+  return {
+    name: m.name,
+    versions: [m.version],
+    platform: m.platform,
+    inputs: m.inputs.map(tensorMetadata),
+    outputs: m.outputs.map(tensorMetadata),
+  };
+}
+
+export function tensorMetadata(t: TensorSpec): WireTensorMetadata {
+  return { name: t.name, datatype: t.datatype, shape: [...t.shape] };
+}

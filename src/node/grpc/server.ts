@@ -1,0 +1,73 @@
+// The gRPC server: binds one address, serves KServe v2, Health and Plexus, and shuts down
+// gracefully (stop accepting, let in-flight calls finish, force after a grace period).
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../../logger.ts';
+import { formatHostPort, type HostPort } from './address.ts';
+import { loadServices } from './protos.ts';
+
+export interface GrpcServerInit {
+  readonly address: HostPort;
+  /** Larger messages are refused with RESOURCE_EXHAUSTED naming the limit. */
+  readonly maxReceiveMessageBytes: number;
+  readonly handlers: {
+    readonly inference: grpc.UntypedServiceImplementation;
+    readonly health: grpc.UntypedServiceImplementation;
+    readonly plexus: grpc.UntypedServiceImplementation;
+  };
+  readonly logger: Logger;
+}
+
+export interface GrpcServer {
+  /** Binds and serves; resolves with the bound HOST:PORT (the real port when 0 was asked). */
+  start(): Promise<string>;
+  /** Stops accepting calls; waits up to graceMs for in-flight calls, then cancels the rest. */
+  stop(graceMs: number): Promise<void>;
+}
+
+/** Concurrent HTTP/2 streams one client connection may open. */
+const MAX_CONCURRENT_STREAMS = 1024;
+
+export function createGrpcServer(init: GrpcServerInit): GrpcServer {
+  const services = loadServices();
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': init.maxReceiveMessageBytes,
+    'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
+  });
+  server.addService(services.inference.service, init.handlers.inference);
+  server.addService(services.health.service, init.handlers.health);
+  server.addService(services.plexus.service, init.handlers.plexus);
+  let started = false;
+
+  return {
+    start() {
+      const target = formatHostPort(init.address);
+      return new Promise((resolve, reject) => {
+        server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (error, port) => {
+          if (error) {
+            reject(new Error(`cannot bind gRPC on ${target}: ${error.message}`, { cause: error }));
+            return;
+          }
+          started = true;
+          const bound = formatHostPort({ host: init.address.host, port });
+          init.logger.info({ grpc: bound }, 'gRPC server listening');
+          resolve(bound);
+        });
+      });
+    },
+    stop(graceMs) {
+      if (!started) return Promise.resolve();
+      started = false;
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          init.logger.warn({ graceMs }, 'gRPC calls still running after the grace period; cancelling them');
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}

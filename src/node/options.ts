@@ -1,0 +1,158 @@
+// User options (CLI flags + optional YAML/JSON config file) compiled ONCE into a validated
+// NodeOptions before anything binds a port. Flags override the file's `node:` section.
+// Every failure is a ConfigError naming the field (`node.grpc`, `--grpc`, `models[0].path`).
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+import { compileModelSpecs, defaultModelSpecs, type ModelSpec } from '../inference/index.ts';
+import { parseHostPort, type HostPort } from './grpc/address.ts';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const DEFAULT_GRPC = '127.0.0.1:8001';
+export const DEFAULT_DATA_DIR = '~/.plexus';
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024;
+
+export interface NodeOptions {
+  readonly grpc: {
+    readonly address: HostPort;
+    /** Largest gRPC message accepted; bigger ones get RESOURCE_EXHAUSTED. */
+    readonly maxMessageBytes: number;
+    /** Requests one ModelStreamInfer stream may have running at once. */
+    readonly maxStreamInFlight: number;
+  };
+  /** Absolute directory for node state (identity key, caches). */
+  readonly dataDir: string;
+  readonly logLevel: LogLevel;
+  /** How long stop() lets in-flight requests finish before cancelling them. */
+  readonly shutdownGraceMs: number;
+  readonly models: readonly ModelSpec[];
+}
+
+/** What the user can set, as flags or under `node:` in the config file. */
+export interface NodeFlags {
+  readonly config?: string;
+  readonly grpc?: string;
+  readonly dataDir?: string;
+  readonly logLevel?: string;
+  readonly maxMessageBytes?: string | number;
+}
+
+const hostPort = z.string().refine((s) => parseHostPort(s) !== undefined, 'expected HOST:PORT with a port in 0..65535');
+const FIELDS = {
+  grpc: hostPort,
+  dataDir: z.string().min(1).max(4096),
+  logLevel: z.enum(LOG_LEVELS),
+  maxMessageBytes: z.coerce.number().int().min(1024).max(2 ** 31 - 1),
+  maxStreamInFlight: z.int().min(1).max(4096),
+  shutdownGraceMs: z.int().min(0).max(600_000),
+};
+const nodeSectionSchema = z.strictObject({
+  grpc: FIELDS.grpc.optional(),
+  dataDir: FIELDS.dataDir.optional(),
+  logLevel: FIELDS.logLevel.optional(),
+  maxMessageBytes: FIELDS.maxMessageBytes.optional(),
+  maxStreamInFlight: FIELDS.maxStreamInFlight.optional(),
+  shutdownGraceMs: FIELDS.shutdownGraceMs.optional(),
+});
+const configFileSchema = z.strictObject({
+  node: nodeSectionSchema.optional(),
+  // Validated by compileModelSpecs, which knows the model schema.
+  models: z.unknown().optional(),
+});
+
+const FLAG_NAMES: Readonly<Record<keyof typeof FIELDS, string>> = {
+  grpc: '--grpc', dataDir: '--data-dir', logLevel: '--log-level', maxMessageBytes: '--max-message-bytes',
+  maxStreamInFlight: '--max-stream-in-flight', shutdownGraceMs: '--shutdown-grace-ms',
+};
+
+export interface CompileEnv {
+  readonly cwd: string;
+  readonly home?: string;
+}
+
+export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: process.cwd() }): NodeOptions {
+  const home = env.home ?? homedir();
+  let file: z.output<typeof configFileSchema> = {};
+  let fileDir = env.cwd;
+  if (flags.config !== undefined) {
+    const configPath = path.resolve(env.cwd, flags.config);
+    fileDir = path.dirname(configPath);
+    file = parseOrThrow(configFileSchema, readConfigFile(configPath), (p) => p || '(config file)');
+  }
+  const node = file.node ?? {};
+
+  const flag = <K extends keyof typeof FIELDS>(key: K, value: unknown): z.output<(typeof FIELDS)[K]> | undefined =>
+    value === undefined ? undefined : parseOrThrow(FIELDS[key], value, () => FLAG_NAMES[key]) as z.output<(typeof FIELDS)[K]>;
+
+  const grpcText = flag('grpc', flags.grpc) ?? node.grpc ?? DEFAULT_GRPC;
+  const address = parseHostPort(grpcText);
+  if (!address) throw new ConfigError(`grpc: '${grpcText}' is not HOST:PORT`);
+
+  const dataDirFlag = flag('dataDir', flags.dataDir);
+  const dataDir = dataDirFlag !== undefined
+    ? resolveDir(dataDirFlag, env.cwd, home)
+    : resolveDir(node.dataDir ?? DEFAULT_DATA_DIR, fileDir, home);
+
+  let models: ModelSpec[];
+  if (file.models === undefined) {
+    models = defaultModelSpecs();
+  } else {
+    models = compileModelSpecs(file.models, fileDir);
+  }
+
+  return {
+    grpc: {
+      address,
+      maxMessageBytes: flag('maxMessageBytes', flags.maxMessageBytes) ?? node.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      maxStreamInFlight: node.maxStreamInFlight ?? 16,
+    },
+    dataDir,
+    logLevel: flag('logLevel', flags.logLevel) ?? node.logLevel ?? 'info',
+    shutdownGraceMs: node.shutdownGraceMs ?? 10_000,
+    models,
+  };
+}
+
+/** YAML or JSON (JSON is YAML); ConfigError when unreadable or malformed. */
+export function readConfigFile(file: string): unknown {
+  let text: string;
+  try {
+    const buf = readFileSync(file);
+    if (buf.byteLength > MAX_CONFIG_FILE_BYTES) throw new Error(`larger than ${MAX_CONFIG_FILE_BYTES} bytes`);
+    text = buf.toString('utf8');
+  } catch (e) {
+    throw new ConfigError(`--config: cannot read '${file}': ${(e as Error).message}`);
+  }
+  try {
+    return parseYaml(text) ?? {};
+  } catch (e) {
+    throw new ConfigError(`--config: '${file}' is not valid YAML or JSON: ${(e as Error).message}`);
+  }
+}
+
+function resolveDir(dir: string, base: string, home: string): string {
+  if (dir === '~') return home;
+  if (dir.startsWith('~/')) return path.join(home, dir.slice(2));
+  return path.resolve(base, dir);
+}
+
+function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, name: (issuePath: string) => string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const issuePath = (issue?.path ?? []).map((s) => (typeof s === 'number' ? `[${s}]` : String(s))).join('.').replace(/\.\[/g, '[');
+  throw new ConfigError(`${name(issuePath)}: ${describe(issue)}`);
+}
+
+function describe(issue: z.core.$ZodIssue | undefined): string {
+  if (!issue) return 'invalid';
+  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'invalid_value') return `expected ${issue.values.map((v) => JSON.stringify(v)).join(' | ')}`;
+  return issue.message;
+}
