@@ -74,17 +74,3 @@ export async function closedLoop(call: (worker: number) => Promise<void>, opts: 
     ...(firstError !== undefined ? { firstError } : {}),
   };
 }
-
-/** Sequential loop for in-process baselines: `n` calls after `warmup` unrecorded ones. */
-export async function sequential(call: () => Promise<void>, n: number, warmup: number): Promise<LoadResult> {
-  for (let i = 0; i < warmup; i++) await call();
-  const latencies: number[] = [];
-  const start = performance.now();
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await call();
-    latencies.push(performance.now() - t0);
-  }
-  const elapsedMs = performance.now() - start;
-  return { concurrency: 1, calls: n, errors: 0, elapsedMs, qps: (n * 1000) / elapsedMs, latency: summarize(latencies) };
-}

@@ -1,5 +1,7 @@
 // Every scenario, in run order: limits first so later scenarios can form ratios against them.
 import type { Scenario } from '../types.ts';
 import { limitsScenario } from './limits.ts';
+import { plexusScenario } from './plexus.ts';
+import { batchingScenario } from './batching.ts';
 
-export const SCENARIOS: readonly Scenario[] = [limitsScenario];
+export const SCENARIOS: readonly Scenario[] = [limitsScenario, plexusScenario, batchingScenario];
