@@ -130,9 +130,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'unrecognized_keys':
       return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
     case 'too_small':
-      return `expected ${issue.origin === 'array' ? 'at least' : '>='} ${String(issue.minimum)}${issue.inclusive === false ? ' (exclusive)' : ''}`;
+      return `expected ${issue.origin === 'array' ? 'at least' : issue.inclusive === false ? '>' : '>='} ${String(issue.minimum)}`;
     case 'too_big':
-      return `expected ${issue.origin === 'array' ? 'at most' : '<='} ${String(issue.maximum)}${issue.inclusive === false ? ' (exclusive)' : ''}`;
+      return `expected ${issue.origin === 'array' ? 'at most' : issue.inclusive === false ? '<' : '<='} ${String(issue.maximum)}`;
     default:
       return issue.message;
   }
