@@ -101,7 +101,8 @@ export function decodeRawTensor(name: string, datatype: DataType, shape: readonl
   }
   const Ctor = CTORS[datatype];
   // Typed arrays need byteOffset % elementSize === 0; copy into a fresh buffer only otherwise.
-  const source = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  // (new Uint8Array(x) copies; Buffer#slice would not.)
+  const source = bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes);
   return { name, datatype, shape, data: new Ctor(source.buffer, source.byteOffset, count) };
 }
 

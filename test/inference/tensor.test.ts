@@ -55,6 +55,14 @@ describe('decodeRawTensor / encodeRawTensor', () => {
     expect(Array.from(t.data as BigInt64Array)).toEqual([-5n, 1n << 40n]);
   });
 
+  it('copies an unaligned Node Buffer too (Buffer#slice does not copy)', () => {
+    const whole = Buffer.alloc(1 + 8);
+    whole.writeFloatLE(1.5, 1);
+    whole.writeFloatLE(-2, 5);
+    const t = decodeRawTensor('x', 'FP32', [2], whole.subarray(1));
+    expect(Array.from(t.data as Float32Array)).toEqual([1.5, -2]);
+  });
+
   it('decodes every fixed-size datatype to its storage class', () => {
     expect(decodeRawTensor('b', 'BOOL', [3], new Uint8Array([1, 0, 1])).data).toBeInstanceOf(Uint8Array);
     expect(decodeRawTensor('h', 'FP16', [1], new Uint8Array([0, 0x3c])).data).toEqual(new Uint16Array([0x3c00]));

@@ -1,0 +1,173 @@
+// The routing dispatcher: parse the caller's constraints, pick routes from the table, run
+// locally when this node is the best provider, else forward to the next hop; fail over to the
+// next candidate on a peer failure while the deadline allows.
+//
+// Path choice: the ENTRY node picks the provider (origin + concrete model); every hop then
+// picks its own next hop toward that origin from its own table (like IP forwarding toward a
+// destination). Only the entry node fails over between providers; a hop retries another next
+// hop toward the same origin when its first choice is unreachable.
+//
+// Response parameters: plexus.served_by, plexus.route (entry first), plexus.cost (price of the
+// provider), plexus.hop_ms (for each node on the route, entry first, the ms the query spent
+// at that node and everything after it; the last value is the provider's own time).
+import {
+  CancelledError, DeadlineExceededError, ModelNotFoundError, NoFeasibleRouteError, PeerUnavailableError, RemoteError, isPlexusError,
+} from '../errors.ts';
+import type { InferRequest, InferResult, LocalInference } from '../inference/types.ts';
+import type { Logger } from '../logger.ts';
+import type { QueryConstraints, RouteCandidate, RoutingTableApi, SelectionFailure } from '../routing/types.ts';
+import { parseConstraints } from '../routing/constraints.ts';
+import type { QueryDispatcher } from './dispatch.ts';
+import type { ForwardRequest, ForwardResult, HopTiming } from './p2p/forward-codec.ts';
+
+export interface ForwardSender {
+  send(peer: string, req: ForwardRequest, signal?: AbortSignal): Promise<ForwardResult>;
+}
+
+export interface RoutedDispatcherInit {
+  readonly table: RoutingTableApi;
+  readonly local: LocalInference;
+  readonly forward: ForwardSender;
+  readonly logger: Logger;
+  /** Defaults to parseConstraints from src/routing/constraints.ts. */
+  readonly parseConstraints?: (params: InferRequest['parameters'], deadline: number | undefined, now: number) => QueryConstraints;
+  /** Providers tried per query at the entry node. */
+  readonly maxAttempts?: number;
+  /** How long a failing peer is excluded from selection. */
+  readonly markDownMs?: number;
+  /** Budget when the caller gave no deadline. */
+  readonly defaultTimeoutMs?: number;
+  readonly ttl?: number;
+}
+
+export interface RoutedDispatcher extends QueryDispatcher {
+  /** Handle a query that arrived over /plexus/forward from a neighbour. */
+  handleForwarded(req: ForwardRequest, signal: AbortSignal): Promise<ForwardResult>;
+}
+
+export function selectionError(model: string, f: SelectionFailure): Error {
+  switch (f.reason) {
+    case 'unknown': return new ModelNotFoundError(model, `model or capability '${model}' is not served anywhere in the cluster: ${f.message}`);
+    case 'constraints': return new NoFeasibleRouteError(f.message);
+    case 'deadline': return new DeadlineExceededError(f.message);
+  }
+}
+
+/** Errors after which another provider may well succeed. */
+function isRetryable(e: unknown): boolean {
+  if (!isPlexusError(e)) return false;
+  return e.kind === 'unavailable' || e.kind === 'resource_exhausted' || e.kind === 'deadline_exceeded' || (e instanceof RemoteError && e.kind === 'not_found');
+}
+
+const fmtMs = (ms: number): string => (Math.round(ms * 10) / 10).toString();
+
+export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispatcher {
+  const { table, local, forward, logger: log } = init;
+  const self = table.self;
+  const maxAttempts = init.maxAttempts ?? 3;
+  const markDownMs = init.markDownMs ?? 2000;
+  const defaultTimeoutMs = init.defaultTimeoutMs ?? 30_000;
+  const ttl = init.ttl ?? 16;
+
+  /** Run on this node; returns the result and the downstream hop timings (just us). */
+  async function runLocal(req: ForwardRequest, deadline: number, signal: AbortSignal | undefined): Promise<ForwardResult> {
+    const t0 = performance.now();
+    const res = await local.infer({
+      model: req.model, ...(req.version === undefined ? {} : { version: req.version }), id: req.queryId,
+      inputs: req.inputs, outputs: req.outputs, parameters: req.parameters, deadline, ...(signal === undefined ? {} : { signal }),
+    });
+    return { ...res, hops: [{ peer: self, ms: performance.now() - t0 }] };
+  }
+
+  /** Toward `req.origin`: run locally if we are it, else send to our best next hop (one retry on another). */
+  async function toward(req: ForwardRequest, deadline: number, signal: AbortSignal | undefined): Promise<ForwardResult> {
+    if (req.origin === self) return runLocal(req, deadline, signal);
+    const now = Date.now();
+    const sel = table.select(req.model, { prefer: 'latency', peer: req.origin, deadlineMs: deadline - now }, now);
+    if (!sel.ok) throw selectionError(req.model, sel.failure);
+    let last: unknown;
+    for (const cand of sel.candidates.filter((c) => c.origin === req.origin && c.nextHop !== self).slice(0, 2)) {
+      const remainingMs = deadline - Date.now();
+      if (remainingMs <= 0) throw new DeadlineExceededError(`query ${req.queryId}: deadline passed at ${self} before reaching ${req.origin}`);
+      try {
+        return await forward.send(cand.nextHop, { ...req, ttl: req.ttl - 1, remainingMs, route: [...req.route, self] }, signal);
+      } catch (e) {
+        last = e;
+        if (!(e instanceof PeerUnavailableError)) throw e;
+        table.markDown(cand.nextHop, Date.now() + markDownMs);
+      }
+    }
+    throw (last as Error | undefined) ?? new NoFeasibleRouteError(`no next hop from ${self} toward provider ${req.origin}`);
+  }
+
+  async function handleForwarded(req: ForwardRequest, signal: AbortSignal): Promise<ForwardResult> {
+    const t0 = performance.now();
+    if (req.ttl <= 0) throw new NoFeasibleRouteError(`query ${req.queryId}: TTL exhausted at ${self} (route ${req.route.join(',')})`);
+    if (req.remainingMs <= 0) throw new DeadlineExceededError(`query ${req.queryId}: no time left on arrival at ${self}`);
+    if (req.route.includes(self)) throw new NoFeasibleRouteError(`query ${req.queryId}: routing loop through ${self} (route ${req.route.join(',')})`);
+    const res = await toward(req, Date.now() + req.remainingMs, signal);
+    if (req.origin === self) return res;
+    return { ...res, hops: [{ peer: self, ms: performance.now() - t0 }, ...res.hops] };
+  }
+
+  function decorate(res: ForwardResult, cand: RouteCandidate, entryMs: number): InferResult {
+    const hops: HopTiming[] = cand.origin === self ? [...res.hops] : [{ peer: self, ms: entryMs }, ...res.hops];
+    return {
+      model: res.model, version: res.version, id: res.id, outputs: res.outputs,
+      parameters: {
+        ...res.parameters,
+        'plexus.served_by': hops[hops.length - 1]?.peer ?? self,
+        'plexus.route': hops.map((h) => h.peer).join(','),
+        'plexus.cost': cand.price,
+        'plexus.hop_ms': hops.map((h) => fmtMs(h.ms)).join(','),
+      },
+    };
+  }
+
+  async function infer(req: InferRequest): Promise<InferResult> {
+    const start = Date.now();
+    const constraints = (init.parseConstraints ?? parseConstraints)(req.parameters, req.deadline, start);
+    // deadlineMs is already the tighter of the transport deadline and plexus.deadline_ms.
+    const deadline = start + (constraints.deadlineMs ?? defaultTimeoutMs);
+    const sel = table.select(req.model, constraints, start);
+    if (!sel.ok) throw selectionError(req.model, sel.failure);
+    const failed = new Set<string>();
+    let last: unknown;
+    let tries = 0;
+    for (const cand of sel.candidates) {
+      if (tries >= maxAttempts) break;
+      if (failed.has(cand.nextHop) || failed.has(cand.origin)) continue;
+      if (req.signal?.aborted === true) throw new CancelledError(`query ${req.id} was cancelled`);
+      const remainingMs = deadline - Date.now();
+      if (remainingMs <= 0) break;
+      tries++;
+      const t0 = performance.now();
+      const fwd: ForwardRequest = {
+        queryId: req.id, ttl, remainingMs, route: [self], origin: cand.origin, model: cand.model, version: cand.version,
+        outputs: req.outputs, parameters: req.parameters, inputs: req.inputs,
+      };
+      try {
+        const res = cand.origin === self ? await runLocal(fwd, deadline, req.signal) : await forward.send(cand.nextHop, fwd, req.signal);
+        const ms = performance.now() - t0;
+        table.recordOutcome(cand, { ok: true, latencyMs: ms }, Date.now());
+        return decorate(res, cand, ms);
+      } catch (e) {
+        const ms = performance.now() - t0;
+        table.recordOutcome(cand, { ok: false, latencyMs: ms }, Date.now());
+        last = e;
+        if (!isRetryable(e)) throw e;
+        // Our own link failed: the next hop is suspect; otherwise the provider is.
+        const suspect = e instanceof PeerUnavailableError && cand.origin !== self ? cand.nextHop : cand.origin;
+        if (suspect !== self) table.markDown(suspect, Date.now() + markDownMs);
+        failed.add(suspect);
+        log.debug({ queryId: req.id, origin: cand.origin, nextHop: cand.nextHop, err: (e as Error).message }, 'route failed, trying the next candidate');
+      }
+    }
+    if (last === undefined || Date.now() >= deadline) {
+      throw new DeadlineExceededError(`query ${req.id}: deadline of ${deadline - start} ms passed after ${tries} attempt(s)${last === undefined ? '' : `; last error: ${(last as Error).message}`}`);
+    }
+    throw last as Error;
+  }
+
+  return { infer, handleForwarded };
+}

@@ -1,0 +1,158 @@
+// The libp2p side of a node, as one service: host + routes protocol + forward protocol +
+// routing table + the routed dispatcher, advertising what the local inference engine hosts.
+// The daemon composes it: createP2PService(init)({ logger, local }).
+import type { PrivateKey } from '@libp2p/interface';
+import { ShuttingDownError } from '../../errors.ts';
+import type { InferRequest, InferResult, LocalInference } from '../../inference/types.ts';
+import type { Logger } from '../../logger.ts';
+import { createRoutingTable } from '../../routing/table.ts';
+import type { RoutingTableOptions } from '../../routing/table.ts';
+import type { AdvertisedModel, ProviderAdvert, RouteCandidate, RoutingTableApi } from '../../routing/types.ts';
+import { createRoutedDispatcher } from '../dispatch-routed.ts';
+import type { RoutedDispatcher } from '../dispatch-routed.ts';
+import type { QueryDispatcher } from '../dispatch.ts';
+import { createForwardProtocol } from './forward-protocol.ts';
+import type { ForwardProtocol } from './forward-protocol.ts';
+import { createHost } from './host.ts';
+import type { P2PHost } from './host.ts';
+import { loadOrCreatePeerKey } from './identity.ts';
+import { createRoutesProtocol } from './routes-protocol.ts';
+import type { RoutesProtocol } from './routes-protocol.ts';
+
+export interface P2PServiceInit {
+  /** Holds the identity key (<dataDir>/peer-key). Ignored when privateKey is given. */
+  readonly dataDir: string;
+  readonly privateKey?: PrivateKey;
+  readonly listen?: readonly string[];
+  readonly bootstrap?: readonly string[];
+  readonly static?: boolean;
+  /** Route only: advertise no local models (still forwards). */
+  readonly noModels?: boolean;
+  readonly maxConnections?: number;
+  /** Full-dump and re-sign period; routes expire after holdMs (default 3 refreshes). */
+  readonly refreshMs?: number;
+  readonly table?: RoutingTableOptions;
+  readonly maxAttempts?: number;
+}
+
+export interface P2PServiceComponents {
+  readonly logger: Logger;
+  readonly local: LocalInference;
+}
+
+export interface PeerView {
+  readonly peerId: string;
+  readonly neighbour: boolean;
+  readonly rttMs: number | undefined;
+  readonly addrs: readonly string[];
+}
+
+export interface P2PService {
+  start(): Promise<void>;
+  /** Withdraw our routes, then close every connection. */
+  stop(): Promise<void>;
+  /** Throws before start(). */
+  peerId(): string;
+  multiaddrs(): string[];
+  /** Routes queries through the cluster; usable once started. */
+  readonly dispatcher: QueryDispatcher;
+  peers(): readonly PeerView[];
+  routes(): readonly RouteCandidate[];
+  adverts(): readonly ProviderAdvert[];
+  /** Raw table, for tests and the bench. */
+  table(): RoutingTableApi;
+}
+
+/** What the local engine hosts, as an advert (ready models only). */
+export function localAdvertModels(local: LocalInference): AdvertisedModel[] {
+  return local.list().filter((m) => m.ready).map((m) => {
+    const s = local.stats(m.name);
+    return {
+      name: m.name, version: m.version, capabilities: m.capabilities, provider: m.provider, price: m.price,
+      computeMs: s?.computeMs ?? 0, load: s === undefined ? 0 : s.inFlight + s.queued, capacity: s === undefined ? 1 : s.maxConcurrent + s.maxQueue,
+    };
+  });
+}
+
+export function createP2PService(init: P2PServiceInit) {
+  return (components: P2PServiceComponents): P2PService => {
+    const { logger: log, local } = components;
+    const refreshMs = init.refreshMs ?? 1000;
+    let host: P2PHost | undefined;
+    let routes: RoutesProtocol | undefined;
+    let forward: ForwardProtocol | undefined;
+    let table: RoutingTableApi | undefined;
+    let routed: RoutedDispatcher | undefined;
+    let watch: NodeJS.Timeout | undefined;
+    let lastShape = '';
+
+    const models = (): AdvertisedModel[] => (init.noModels === true ? [] : localAdvertModels(local));
+    // Which models are ready, and load in coarse steps: a change re-advertises before the next refresh.
+    const shape = (): string => models().map((m) => `${m.name}@${m.version}:${Math.round((4 * m.load) / Math.max(1, m.capacity))}`).join('|');
+
+    const started = <T>(x: T | undefined): T => {
+      if (x === undefined) throw new ShuttingDownError('the p2p service is not running');
+      return x;
+    };
+
+    return {
+      async start() {
+        const key = init.privateKey ?? await loadOrCreatePeerKey(init.dataDir);
+        const h = await createHost({
+          privateKey: key, logger: log,
+          ...(init.listen === undefined ? {} : { listen: init.listen }),
+          ...(init.bootstrap === undefined ? {} : { bootstrap: init.bootstrap }),
+          ...(init.static === undefined ? {} : { static: init.static }),
+          ...(init.maxConnections === undefined ? {} : { maxConnections: init.maxConnections }),
+        });
+        const t = createRoutingTable(h.peerId, { holdMs: refreshMs * 3, ...init.table });
+        const fwdRef: { send: ForwardProtocol['send'] } = { send: (peer, req, signal) => started(forward).send(peer, req, signal) };
+        const d = createRoutedDispatcher({
+          table: t, local, forward: fwdRef, logger: log, ...(init.maxAttempts === undefined ? {} : { maxAttempts: init.maxAttempts }),
+        });
+        const f = createForwardProtocol({ host: h, logger: log, handler: (req, signal) => d.handleForwarded(req, signal) });
+        const r = createRoutesProtocol({ host: h, table: t, privateKey: key, logger: log, localModels: models, refreshMs });
+        host = h; table = t; routed = d; forward = f; routes = r;
+        await h.start();
+        await f.start();
+        await r.start();
+        lastShape = shape();
+        watch = setInterval(() => {
+          const s = shape();
+          if (s !== lastShape) { lastShape = s; r.localChanged(); }
+        }, 100);
+        watch.unref();
+        log.info({ peerId: h.peerId, addrs: h.multiaddrs() }, 'p2p started');
+      },
+      async stop() {
+        if (watch !== undefined) clearInterval(watch);
+        const h = host;
+        if (h === undefined) return;
+        await routes?.stop();
+        await forward?.stop();
+        await h.stop();
+        host = undefined; routes = undefined; forward = undefined; routed = undefined;
+      },
+      peerId: () => started(host).peerId,
+      multiaddrs: () => started(host).multiaddrs(),
+      dispatcher: {
+        infer: (req: InferRequest): Promise<InferResult> => {
+          if (routed === undefined) return Promise.reject(new ShuttingDownError('the p2p service is not running'));
+          return routed.infer(req);
+        },
+      },
+      peers() {
+        const h = host;
+        if (h === undefined) return [];
+        const n = new Map((routes?.neighbours() ?? []).map((x) => [x.peer, x.rttMs]));
+        return h.connectedPeers().map((p) => ({
+          peerId: p, neighbour: n.has(p), rttMs: n.get(p),
+          addrs: h.libp2p.getConnections().filter((c) => c.remotePeer.toString() === p).map((c) => c.remoteAddr.toString()),
+        }));
+      },
+      routes: () => table?.snapshot(Date.now()) ?? [],
+      adverts: () => table?.adverts() ?? [],
+      table: () => started(table),
+    };
+  };
+}

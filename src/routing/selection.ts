@@ -1,0 +1,124 @@
+// Candidate building, constraint filtering and scoring for `select`. The table hands in one
+// view per reachable origin (its selected route); this file turns matching models into
+// RouteCandidates, filters them by the caller's constraints, and orders them by policy.
+
+import { Ewma, estimateQueueWaitMs } from './ewma.ts';
+import { orderCandidates, type RoutingPolicy, type ScoredCandidate } from './policies.ts';
+import type { Rng } from './rng.ts';
+import type { AdvertisedModel, PeerIdString, ProviderAdvert, QueryConstraints, RouteCandidate, Selection } from './types.ts';
+
+/** One reachable origin as seen from this node. */
+export interface OriginView {
+  readonly origin: PeerIdString;
+  readonly advert: ProviderAdvert;
+  readonly nextHop: PeerIdString;
+  readonly hops: number;
+  /** One-way path latency, ms. */
+  readonly pathMs: number;
+}
+
+/** Score weights: an error rate of e multiplies the score by (1 + ERROR_WEIGHT·e) and adds e·ERROR_PENALTY_MS. */
+const ERROR_WEIGHT = 4;
+const ERROR_PENALTY_MS = 500;
+
+/** What this node has observed about calls to one provider. */
+export class PeerStats {
+  outstanding = 0;
+  /** Observed end-to-end latency of successful calls (peak EWMA: slow spells show at once). */
+  readonly latency = new Ewma({ tauMs: 10_000, peak: true });
+  /** Failure rate; forgets with time so a recovered provider gets traffic again. */
+  readonly errors = new Ewma({ tauMs: 30_000, restValue: 0, minAlpha: 0.25 });
+
+  record(ok: boolean, latencyMs: number, now: number): void {
+    this.outstanding = Math.max(0, this.outstanding - 1);
+    this.errors.observe(ok ? 0 : 1, now);
+    // A failure's latency is not a sign of speed: a replica that fails fast must not look fast.
+    if (ok && Number.isFinite(latencyMs) && latencyMs >= 0) this.latency.observe(latencyMs, now);
+  }
+
+  errorRate(now: number): number {
+    return this.errors.get(now) ?? 0;
+  }
+
+  /** The RouteCandidate for one model of an origin, with every metric part. */
+  static candidate(v: OriginView, m: AdvertisedModel, stats: PeerStats | undefined, now: number): RouteCandidate {
+    const queueWaitMs = estimateQueueWaitMs(m.load, m.capacity, m.computeMs, stats?.outstanding ?? 0);
+    const modelled = 2 * v.pathMs + queueWaitMs + m.computeMs;
+    const observed = stats?.latency.get(now);
+    return {
+      origin: v.origin, model: m.name, version: m.version, nextHop: v.nextHop, hops: v.hops,
+      pathLatencyMs: v.pathMs, computeMs: m.computeMs, queueWaitMs, price: m.price, provider: m.provider,
+      // Blend the advert-based model with what calls really took, once there are samples.
+      expectedMs: observed === undefined ? modelled : (modelled + observed) / 2,
+    };
+  }
+}
+
+export interface SelectContext {
+  readonly now: number;
+  readonly policy: RoutingPolicy;
+  readonly rng: Rng;
+  readonly roundRobin: Map<string, number>;
+  readonly stats: (origin: PeerIdString) => PeerStats | undefined;
+  readonly downUntil: (origin: PeerIdString) => number | undefined;
+}
+
+function matches(m: AdvertisedModel, name: string): boolean {
+  return m.name === name || m.capabilities.includes(name);
+}
+
+export function selectRoutes(name: string, c: QueryConstraints, views: Iterable<OriginView>, ctx: SelectContext): Selection {
+  const excluded = { peer: 0, provider: 0, cost: 0, hops: 0, down: 0 };
+  let cheapest = Infinity;
+  let fewestHops = Infinity;
+  let served = 0;
+  const passed: ScoredCandidate[] = [];
+  for (const v of views) {
+    const stats = ctx.stats(v.origin);
+    for (const m of v.advert.models) {
+      if (!matches(m, name)) continue;
+      served++;
+      if (c.peer !== undefined && v.origin !== c.peer) { excluded.peer++; continue; }
+      if (c.provider !== undefined && m.provider !== c.provider) { excluded.provider++; continue; }
+      if (c.maxCost !== undefined && m.price > c.maxCost) { excluded.cost++; cheapest = Math.min(cheapest, m.price); continue; }
+      if (c.maxHops !== undefined && v.hops > c.maxHops) { excluded.hops++; fewestHops = Math.min(fewestHops, v.hops); continue; }
+      const until = ctx.downUntil(v.origin);
+      if (until !== undefined && until > ctx.now) { excluded.down++; continue; }
+      const candidate = PeerStats.candidate(v, m, stats, ctx.now);
+      const err = stats?.errorRate(ctx.now) ?? 0;
+      passed.push({
+        candidate,
+        score: candidate.expectedMs * (1 + ERROR_WEIGHT * err) + err * ERROR_PENALTY_MS,
+        outstanding: stats?.outstanding ?? 0,
+      });
+    }
+  }
+  if (served === 0) {
+    return { ok: false, failure: { reason: 'unknown', message: `no reachable provider serves model or capability '${name}'` } };
+  }
+  if (passed.length === 0) {
+    const parts: string[] = [];
+    if (excluded.peer > 0) parts.push(`${excluded.peer} not on the pinned plexus.peer ${c.peer ?? ''}`);
+    if (excluded.provider > 0) parts.push(`${excluded.provider} not on plexus.provider ${c.provider ?? ''}`);
+    if (excluded.cost > 0) parts.push(`${excluded.cost} over plexus.max_cost ${c.maxCost ?? ''} (cheapest costs ${cheapest})`);
+    if (excluded.hops > 0) parts.push(`${excluded.hops} beyond plexus.max_hops ${c.maxHops ?? ''} (nearest is ${fewestHops} hops)`);
+    if (excluded.down > 0) parts.push(`${excluded.down} on providers marked down after failures`);
+    return {
+      ok: false,
+      failure: { reason: 'constraints', message: `no route for '${name}' satisfies the constraints: of ${served} candidates, ${parts.join('; ')}` },
+    };
+  }
+  let fitting = passed;
+  if (c.deadlineMs !== undefined) {
+    const deadline = c.deadlineMs;
+    fitting = passed.filter((s) => s.candidate.expectedMs <= deadline);
+    if (fitting.length === 0) {
+      const fastest = Math.min(...passed.map((s) => s.candidate.expectedMs));
+      return {
+        ok: false,
+        failure: { reason: 'deadline', message: `no route for '${name}' fits the ${Math.round(deadline)} ms deadline (fastest expected ${Math.round(fastest)} ms)` },
+      };
+    }
+  }
+  return { ok: true, candidates: orderCandidates(ctx.policy, c.prefer, fitting, { rng: ctx.rng, roundRobin: ctx.roundRobin, key: name }) };
+}

@@ -1,0 +1,520 @@
+// The routing table of one node: Babel-style (RFC 8966) distance-vector routing of provider
+// adverts. Each origin (provider) is a Babel "source"; per origin we keep the routes heard
+// from each neighbour and select the best FEASIBLE one. Feasibility distance FD = (seq,
+// metric) of what we announced: an update is feasible iff its seq is newer, or the same seq
+// with a strictly smaller metric. Every node's FD strictly decreases along next hops, so no
+// loop can form, even mid-churn. Pure: no timers or sockets; `now` is passed in.
+
+import { ProtocolError } from '../errors.ts';
+import { Ewma } from './ewma.ts';
+import type { RoutingPolicy } from './policies.ts';
+import { seededRng, type Rng } from './rng.ts';
+import { PeerStats, selectRoutes, type OriginView } from './selection.ts';
+import type {
+  AdvertisedModel, PeerIdString, ProviderAdvert, QueryConstraints, RouteCandidate, RouteUpdate,
+  RoutingTableApi, Selection,
+} from './types.ts';
+
+export interface RoutingTableOptions {
+  /** Routes not refreshed within this expire (default 90 s = 3 × a 30 s refresh). */
+  readonly holdMs?: number;
+  /** Routes longer than this many hops are dropped (default 16). */
+  readonly hopLimit?: number;
+  /** Time constant of the link-latency EWMA (default 10 s). */
+  readonly linkTauMs?: number;
+  /** Floor of a link's cost, ms: metrics must strictly grow per hop for loop freedom. */
+  readonly minLinkCostMs?: number;
+  /** A metric change smaller than this fraction (and than 1 ms) is not worth a triggered update; periodic full updates carry it. */
+  readonly significantChange?: number;
+  /** A better route replaces the selected one only if shorter by more than this, ms (no flapping on jitter). */
+  readonly switchMarginMs?: number;
+  /** Default selection policy (see policies.ts). */
+  readonly policy?: RoutingPolicy;
+  /** RNG for power-of-two-choices and the random policy; seed it in tests. */
+  readonly rng?: Rng;
+}
+
+/** A route heard from one neighbour; mutated in place on refresh to keep 10k tables compact. */
+interface HeardRoute {
+  readonly neighbour: PeerIdString;
+  advert: ProviderAdvert;
+  /** The neighbour's metric and hops to the origin (ours adds the link). */
+  metricMs: number;
+  hops: number;
+  expiresAt: number;
+}
+
+interface OriginEntry {
+  readonly origin: PeerIdString;
+  routes: HeardRoute[];
+  selected: HeardRoute | undefined;
+  /** Metric last marked for announcement (to tell significant changes). */
+  announcedMetric: number;
+  announcedSeq: number;
+  fdSeq: number;
+  fdMetric: number;
+  /** Highest-seq advert seen for this origin. */
+  latest: ProviderAdvert;
+  /** Position in the change log of this origin's latest entry. */
+  logPos: number;
+  /** The selected route was lost and only infeasible ones remain: a newer seq is needed. */
+  seqnoWanted: boolean;
+  /** When the entry last had no route at all (for garbage collection), or -1. */
+  idleSince: number;
+}
+
+interface Neighbour {
+  readonly cost: Ewma;
+  /** Change-log position up to which this neighbour has been sent updates. */
+  cursor: number;
+  needsFull: boolean;
+}
+
+/** A seqno request (RFC 8966 §3.8.1) to send: ask `to` for a newer seq of `origin`. */
+export interface SeqnoRequest {
+  readonly origin: PeerIdString;
+  readonly seq: number;
+  readonly to: PeerIdString;
+}
+
+export type SeqnoAction =
+  | { readonly kind: 'bumped' }            // we are the origin and issued a newer seq: flush updates
+  | { readonly kind: 'answered' }          // we have the seq: our next updates carry it
+  | { readonly kind: 'forward'; readonly to: PeerIdString }
+  | { readonly kind: 'drop' };
+
+/** Where this node sends traffic for an origin. */
+export interface RouteInfo {
+  readonly nextHop: PeerIdString;
+  readonly metricMs: number;
+  readonly hops: number;
+  readonly seq: number;
+}
+
+export class RoutingTable implements RoutingTableApi {
+  readonly self: PeerIdString;
+  readonly #holdMs: number;
+  readonly #hopLimit: number;
+  readonly #linkTauMs: number;
+  readonly #minLinkCost: number;
+  readonly #significant: number;
+  readonly #switchMargin: number;
+  readonly #policy: RoutingPolicy;
+  readonly #rng: Rng;
+  readonly #origins = new Map<PeerIdString, OriginEntry>();
+  readonly #neighbours = new Map<PeerIdString, Neighbour>();
+  readonly #stats = new Map<PeerIdString, PeerStats>();
+  readonly #down = new Map<PeerIdString, number>();
+  readonly #roundRobin = new Map<string, number>();
+  #local: ProviderAdvert | undefined;
+  #localModels: readonly AdvertisedModel[] = [];
+  #localLogPos = -1;
+  /** Origins in order of change; neighbours keep cursors into it for incremental updates. */
+  #log: PeerIdString[] = [];
+  #logBase = 0;
+  #earliestExpiry = Infinity;
+  #nextCollect = Infinity;
+  #routeCount = 0;
+
+  constructor(self: PeerIdString, options: RoutingTableOptions = {}) {
+    this.self = self;
+    this.#holdMs = options.holdMs ?? 90_000;
+    this.#hopLimit = options.hopLimit ?? 16;
+    this.#linkTauMs = options.linkTauMs ?? 10_000;
+    this.#minLinkCost = options.minLinkCostMs ?? 0.05;
+    this.#significant = options.significantChange ?? 0.1;
+    this.#switchMargin = options.switchMarginMs ?? 0.5;
+    this.#policy = options.policy ?? 'plexus';
+    this.#rng = options.rng ?? seededRng(0x9e3779b9 ^ hashString(self));
+  }
+
+  // ---- local adverts ----
+
+  setLocalModels(models: readonly AdvertisedModel[], now: number): ProviderAdvert {
+    // seq = max(prev + 1, now): stays monotonic across restarts without persisted state.
+    const seq = Math.max((this.#local?.seq ?? 0) + 1, Math.floor(now));
+    this.#localModels = models;
+    this.#local = { origin: this.self, seq, models, issuedAt: now };
+    this.#localLogPos = this.#logPush(this.self);
+    return this.#local;
+  }
+
+  /** Re-issue the local advert with a newer seq (periodic refresh; answers seqno requests). */
+  refreshLocal(now: number): ProviderAdvert {
+    return this.setLocalModels(this.#localModels, now);
+  }
+
+  // ---- neighbours and links ----
+
+  neighbourUp(peer: PeerIdString, rttMs: number, now: number): void {
+    const existing = this.#neighbours.get(peer);
+    if (existing !== undefined) {
+      this.observeLink(peer, rttMs, now);
+      existing.needsFull = true;
+      return;
+    }
+    const cost = new Ewma({ tauMs: this.#linkTauMs });
+    cost.observe(validRtt(rttMs) / 2, now);
+    this.#neighbours.set(peer, { cost, cursor: this.#logEnd(), needsFull: true });
+  }
+
+  observeLink(peer: PeerIdString, rttMs: number, now: number): void {
+    const n = this.#neighbours.get(peer);
+    if (n === undefined) return;
+    n.cost.observe(validRtt(rttMs) / 2, now);
+    for (const e of this.#origins.values()) {
+      if (e.routes.some((r) => r.neighbour === peer)) this.#reselect(e, now);
+    }
+  }
+
+  neighbourDown(peer: PeerIdString, now: number): void {
+    if (!this.#neighbours.delete(peer)) return;
+    for (const e of this.#origins.values()) {
+      const i = e.routes.findIndex((r) => r.neighbour === peer);
+      if (i < 0) continue;
+      this.#removeRoute(e, i, now);
+      this.#reselect(e, now);
+    }
+  }
+
+  /** One-way link cost to a neighbour, ms (undefined if not a neighbour). */
+  linkCost(peer: PeerIdString, now: number): number | undefined {
+    const n = this.#neighbours.get(peer);
+    return n === undefined ? undefined : this.#cost(n, now);
+  }
+
+  // ---- updates in ----
+
+  applyUpdate(from: PeerIdString, update: RouteUpdate, now: number): boolean {
+    if (!this.#neighbours.has(from)) return false; // only neighbours (neighbourUp first) may speak
+    validateUpdate(from, update);
+    const advert = update.advert;
+    if (advert.origin === this.self) return false;
+    const unreachable = update.retracted || update.metricMs === Infinity || update.hops + 1 > this.#hopLimit;
+    let e = this.#origins.get(advert.origin);
+    if (e === undefined) {
+      if (unreachable) return false;
+      e = {
+        origin: advert.origin, routes: [], selected: undefined, announcedMetric: Infinity, announcedSeq: -Infinity,
+        fdSeq: -Infinity, fdMetric: Infinity, latest: advert, logPos: -1, seqnoWanted: false, idleSince: now,
+      };
+      this.#origins.set(advert.origin, e);
+    }
+    if (advert.seq > e.latest.seq) e.latest = advert;
+    const i = e.routes.findIndex((r) => r.neighbour === from);
+    if (unreachable) {
+      if (i < 0) return false;
+      this.#removeRoute(e, i, now);
+      return this.#reselect(e, now);
+    }
+    const expiresAt = now + this.#holdMs;
+    const r = e.routes[i];
+    if (r === undefined) {
+      e.routes.push({ neighbour: from, advert, metricMs: update.metricMs, hops: update.hops, expiresAt });
+      e.idleSince = -1;
+      this.#routeCount++;
+      if (expiresAt < this.#earliestExpiry) this.#earliestExpiry = expiresAt;
+    } else {
+      const same = r.advert.seq === advert.seq && r.metricMs === update.metricMs && r.hops === update.hops;
+      r.expiresAt = expiresAt;
+      if (same) return false; // a refresh
+      r.advert = advert;
+      r.metricMs = update.metricMs;
+      r.hops = update.hops;
+    }
+    return this.#reselect(e, now);
+  }
+
+  expire(now: number): boolean {
+    for (const [peer, until] of this.#down) if (until <= now) this.#down.delete(peer);
+    if (now < this.#earliestExpiry && now < this.#nextCollect) return false;
+    let changed = false;
+    let earliest = Infinity;
+    this.#nextCollect = Infinity;
+    for (const [origin, e] of this.#origins) {
+      let removed = false;
+      for (let i = e.routes.length - 1; i >= 0; i--) {
+        const r = e.routes[i];
+        if (r === undefined) continue;
+        if (r.expiresAt <= now) {
+          this.#removeRoute(e, i, now);
+          removed = true;
+        } else if (r.expiresAt < earliest) {
+          earliest = r.expiresAt;
+        }
+      }
+      if (removed && this.#reselect(e, now)) changed = true;
+      if (e.routes.length === 0 && e.selected === undefined) {
+        // Forget an origin with no route for a hold time: its retraction has long gone out.
+        if (now - e.idleSince >= this.#holdMs) this.#origins.delete(origin);
+        else this.#nextCollect = Math.min(this.#nextCollect, e.idleSince + this.#holdMs);
+      }
+    }
+    this.#earliestExpiry = earliest;
+    return changed;
+  }
+
+  // ---- updates out ----
+
+  updatesFor(neighbour: PeerIdString, full: boolean): RouteUpdate[] {
+    const n = this.#neighbours.get(neighbour);
+    if (n === undefined) return [];
+    const out: RouteUpdate[] = [];
+    const end = this.#logEnd();
+    if (full || n.needsFull || n.cursor < this.#logBase) {
+      if (this.#local !== undefined) out.push(this.#localUpdate());
+      for (const e of this.#origins.values()) out.push(this.#updateFor(e, neighbour));
+      n.needsFull = false;
+    } else {
+      for (let pos = n.cursor; pos < end; pos++) {
+        const origin = this.#log[pos - this.#logBase];
+        if (origin === undefined) continue;
+        if (origin === this.self) {
+          if (pos === this.#localLogPos && this.#local !== undefined) out.push(this.#localUpdate());
+          continue;
+        }
+        const e = this.#origins.get(origin);
+        if (e !== undefined && e.logPos === pos) out.push(this.#updateFor(e, neighbour));
+      }
+    }
+    n.cursor = end;
+    this.#trimLog();
+    return out;
+  }
+
+  /** Whether incremental updates are waiting for any neighbour. */
+  hasPendingUpdates(): boolean {
+    const end = this.#logEnd();
+    for (const n of this.#neighbours.values()) if (n.needsFull || n.cursor < end) return true;
+    return false;
+  }
+
+  // ---- seqno requests (optional; periodic refresh recovers without them) ----
+
+  /** Origins lost with only infeasible routes left: ask the neighbour with the best of them for a newer seq. */
+  takeSeqnoRequests(now: number): SeqnoRequest[] {
+    const out: SeqnoRequest[] = [];
+    for (const e of this.#origins.values()) {
+      if (!e.seqnoWanted) continue;
+      e.seqnoWanted = false;
+      if (e.selected !== undefined) continue;
+      let best: HeardRoute | undefined;
+      let bestM = Infinity;
+      for (const r of e.routes) {
+        const m = this.#total(r, now);
+        if (m < bestM) { best = r; bestM = m; }
+      }
+      if (best !== undefined) out.push({ origin: e.origin, seq: e.fdSeq + 1, to: best.neighbour });
+    }
+    return out;
+  }
+
+  /** Handle a seqno request from a neighbour; the caller sends, forwards (bounded hops) or drops. */
+  onSeqnoRequest(from: PeerIdString, origin: PeerIdString, seq: number, now: number): SeqnoAction {
+    if (origin === this.self) {
+      if (this.#local === undefined) return { kind: 'drop' };
+      if (this.#local.seq < seq) this.refreshLocal(Math.max(now, seq));
+      else this.#localLogPos = this.#logPush(this.self);
+      return { kind: 'bumped' };
+    }
+    const e = this.#origins.get(origin);
+    if (e?.selected === undefined) return { kind: 'drop' };
+    if (e.selected.advert.seq >= seq) {
+      e.logPos = this.#logPush(e.origin);
+      return { kind: 'answered' };
+    }
+    if (e.selected.neighbour === from) return { kind: 'drop' };
+    return { kind: 'forward', to: e.selected.neighbour };
+  }
+
+  // ---- selection and feedback ----
+
+  select(modelOrCapability: string, constraints: QueryConstraints, now: number, policy?: RoutingPolicy): Selection {
+    return selectRoutes(modelOrCapability, constraints, this.#views(now), {
+      now, policy: policy ?? this.#policy, rng: this.#rng, roundRobin: this.#roundRobin,
+      stats: (origin) => this.#stats.get(origin), downUntil: (origin) => this.#down.get(origin),
+    });
+  }
+
+  /** A call to `candidate` was sent: counts as outstanding until its recordOutcome. */
+  requestStarted(candidate: RouteCandidate): void {
+    this.#statsFor(candidate.origin).outstanding++;
+  }
+
+  recordOutcome(candidate: RouteCandidate, outcome: { readonly ok: boolean; readonly latencyMs: number }, now: number): void {
+    this.#statsFor(candidate.origin).record(outcome.ok, outcome.latencyMs, now);
+  }
+
+  markDown(peer: PeerIdString, until: number): void {
+    this.#down.set(peer, Math.max(until, this.#down.get(peer) ?? -Infinity));
+  }
+
+  snapshot(now: number): readonly RouteCandidate[] {
+    const out: RouteCandidate[] = [];
+    for (const v of this.#views(now)) {
+      const stats = this.#stats.get(v.origin);
+      for (const m of v.advert.models) out.push(PeerStats.candidate(v, m, stats, now));
+    }
+    return out;
+  }
+
+  adverts(): readonly ProviderAdvert[] {
+    const out: ProviderAdvert[] = [];
+    if (this.#local !== undefined) out.push(this.#local);
+    for (const e of this.#origins.values()) if (e.selected !== undefined) out.push(e.selected.advert);
+    return out;
+  }
+
+  /** The selected route to an origin, if reachable (the simulator's loop check follows these). */
+  routeTo(origin: PeerIdString, now: number): RouteInfo | undefined {
+    const e = this.#origins.get(origin);
+    if (e?.selected === undefined) return undefined;
+    const r = e.selected;
+    return { nextHop: r.neighbour, metricMs: this.#total(r, now), hops: r.hops + 1, seq: r.advert.seq };
+  }
+
+  /** Rough heap bytes of this table's routing state (origins, routes, neighbours, change log). */
+  memoryEstimateBytes(): number {
+    return 200 + this.#origins.size * 190 + this.#routeCount * 90 + this.#neighbours.size * 160 + this.#log.length * 8;
+  }
+
+  get originCount(): number {
+    return this.#origins.size;
+  }
+
+  // ---- internals ----
+
+  #cost(n: Neighbour, now: number): number {
+    return Math.max(this.#minLinkCost, n.cost.get(now) ?? this.#minLinkCost);
+  }
+
+  #total(r: HeardRoute, now: number): number {
+    const n = this.#neighbours.get(r.neighbour);
+    return n === undefined ? Infinity : r.metricMs + this.#cost(n, now);
+  }
+
+  /** RFC 8966 §3.5.1: the neighbour's advertised metric (before our link cost) must beat our FD. */
+  #feasible(e: OriginEntry, seq: number, metric: number): boolean {
+    return seq > e.fdSeq || (seq === e.fdSeq && metric < e.fdMetric);
+  }
+
+  #lowerFd(e: OriginEntry, seq: number, metric: number): void {
+    if (seq > e.fdSeq) { e.fdSeq = seq; e.fdMetric = metric; } else if (seq === e.fdSeq && metric < e.fdMetric) e.fdMetric = metric;
+  }
+
+  /** Pick the best feasible route; mark the origin for a triggered update if that changed meaningfully. */
+  #reselect(e: OriginEntry, now: number): boolean {
+    const cur = e.selected;
+    let best: HeardRoute | undefined;
+    let bestM = Infinity;
+    let curM = Infinity;
+    for (const r of e.routes) {
+      const m = this.#total(r, now);
+      // Keeping the current next hop is safe even if its metric grew: its FD is below ours.
+      const ok = r === cur ? r.advert.seq >= e.fdSeq && m < Infinity : this.#feasible(e, r.advert.seq, r.metricMs);
+      if (!ok) continue;
+      if (r === cur) curM = m;
+      if (m < bestM) { best = r; bestM = m; }
+    }
+    if (curM < Infinity && best !== cur && bestM > curM - this.#switchMargin) { best = cur; bestM = curM; }
+    e.selected = best;
+    if (best === undefined) {
+      if (cur !== undefined && e.routes.length > 0) e.seqnoWanted = true;
+      if (cur === undefined) return false;
+      e.announcedMetric = Infinity;
+      e.logPos = this.#logPush(e.origin);
+      return true;
+    }
+    e.seqnoWanted = false;
+    this.#lowerFd(e, best.advert.seq, bestM);
+    const delta = Math.abs(bestM - e.announcedMetric);
+    const significant = delta > Math.max(1, this.#significant * e.announcedMetric) || !Number.isFinite(e.announcedMetric);
+    if (best === cur && best.advert.seq === e.announcedSeq && !significant) return false;
+    e.announcedMetric = bestM;
+    e.announcedSeq = best.advert.seq;
+    e.logPos = this.#logPush(e.origin);
+    return true;
+  }
+
+  #removeRoute(e: OriginEntry, i: number, now: number): void {
+    e.routes.splice(i, 1);
+    this.#routeCount--;
+    if (e.routes.length === 0) {
+      e.idleSince = now;
+      this.#nextCollect = Math.min(this.#nextCollect, now + this.#holdMs);
+    }
+  }
+
+  #updateFor(e: OriginEntry, neighbour: PeerIdString): RouteUpdate {
+    const r = e.selected;
+    // Split horizon with poison reverse: the next hop hears "unreachable through me".
+    if (r === undefined || r.neighbour === neighbour || r.hops + 1 > this.#hopLimit) {
+      return { advert: r?.advert ?? e.latest, metricMs: Infinity, hops: 0, retracted: true };
+    }
+    const metric = e.announcedMetric;
+    this.#lowerFd(e, r.advert.seq, metric);
+    return { advert: r.advert, metricMs: metric, hops: r.hops + 1, retracted: false };
+  }
+
+  #localUpdate(): RouteUpdate {
+    return { advert: this.#local as ProviderAdvert, metricMs: 0, hops: 0, retracted: false };
+  }
+
+  *#views(now: number): Generator<OriginView> {
+    if (this.#local !== undefined) yield { origin: this.self, advert: this.#local, nextHop: this.self, hops: 0, pathMs: 0 };
+    for (const e of this.#origins.values()) {
+      const r = e.selected;
+      if (r !== undefined) yield { origin: e.origin, advert: r.advert, nextHop: r.neighbour, hops: r.hops + 1, pathMs: this.#total(r, now) };
+    }
+  }
+
+  #statsFor(origin: PeerIdString): PeerStats {
+    let s = this.#stats.get(origin);
+    if (s === undefined) { s = new PeerStats(); this.#stats.set(origin, s); }
+    return s;
+  }
+
+  #logEnd(): number {
+    return this.#logBase + this.#log.length;
+  }
+
+  #logPush(origin: PeerIdString): number {
+    this.#log.push(origin);
+    return this.#logEnd() - 1;
+  }
+
+  /** Drop log entries every neighbour has seen; if one lags too far, it gets a full dump instead. */
+  #trimLog(): void {
+    if (this.#log.length < 64) return;
+    let min = this.#logEnd();
+    for (const n of this.#neighbours.values()) if (n.cursor < min && n.cursor >= this.#logBase) min = n.cursor;
+    const cap = Math.max(1024, 4 * (this.#origins.size + 1));
+    if (this.#log.length - (min - this.#logBase) > cap) min = this.#logEnd() - cap;
+    const drop = min - this.#logBase;
+    if (drop * 2 < this.#log.length) return;
+    this.#log = this.#log.slice(drop);
+    this.#logBase = min;
+  }
+}
+
+export function createRoutingTable(self: PeerIdString, options?: RoutingTableOptions): RoutingTable {
+  return new RoutingTable(self, options);
+}
+
+function validRtt(rttMs: number): number {
+  return Number.isFinite(rttMs) && rttMs >= 0 ? rttMs : 0;
+}
+
+function validateUpdate(from: PeerIdString, u: RouteUpdate): void {
+  const bad = (what: string): never => { throw new ProtocolError(`route update from ${from}: ${what}`); };
+  if (typeof u.advert.origin !== 'string' || u.advert.origin.length === 0) bad('advert origin must be a non-empty peer id');
+  if (!Number.isFinite(u.advert.seq)) bad(`advert seq must be a finite number, got ${u.advert.seq}`);
+  if (!(u.metricMs >= 0)) bad(`metricMs must be >= 0 or Infinity, got ${u.metricMs}`);
+  if (!Number.isInteger(u.hops) || u.hops < 0) bad(`hops must be a non-negative integer, got ${u.hops}`);
+}
+
+function hashString(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
