@@ -4,7 +4,6 @@ import { CancelledError, DeadlineExceededError, ModelNotFoundError, ShuttingDown
 import type { Logger } from '../logger.ts';
 import { createSileroVadAdapter } from './adapters/silero-vad.ts';
 import type { ModelSpec } from './config.ts';
-import { applyFault } from './fault.ts';
 import { hostRawModel, type HostedModel } from './hosted-model.ts';
 import { loadOrtModel, type OrtModel } from './ort-model.ts';
 import type { InferRequest, InferResult, LocalInference, ModelInfo, ModelLoadStats } from './types.ts';
@@ -76,7 +75,7 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
     const opts = { ...(req.deadline !== undefined ? { deadline: req.deadline } : {}), ...(req.signal !== undefined ? { signal: req.signal } : {}) };
     active++;
     try {
-      await applyFault(info.name, entry.spec.fault, opts);
+      // The model applies its configured fault once it holds a run slot.
       const outputs = await entry.hosted.run(req.inputs, req.outputs, opts);
       return { model: info.name, version: info.version, id: req.id, outputs, parameters: {} };
     } finally {

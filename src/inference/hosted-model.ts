@@ -1,4 +1,5 @@
 // What the engine hosts: raw ONNX models and capability adapters behind one interface.
+import { InferenceFailedError, InvalidInputError } from '../errors.ts';
 import type { AcquireOptions } from './run-limiter.ts';
 import type { OrtModel } from './ort-model.ts';
 import type { ModelInfo, ModelLoadStats, Tensor } from './types.ts';
@@ -30,7 +31,21 @@ export function hostRawModel(m: OrtModel): HostedModel {
       name: info.name, computeMs: m.compute.value, inFlight: m.limiter.inFlight, queued: m.limiter.queued,
       maxConcurrent: m.limiter.maxConcurrent, maxQueue: m.limiter.maxQueue,
     }),
-    run: (inputs, outputs, opts) => m.run(inputs, outputs, opts),
+    run: (inputs, outputs, opts) => m.run(inputs, outputs, opts).catch((e: unknown) => { throw asInputError(m.spec.name, e); }),
     close: () => m.close(),
   };
+}
+
+/**
+ * A raw model's dynamic dimensions (-1) pass validation whatever their size, so a kernel can
+ * still refuse them (silero-vad wants exactly 576 samples at 16 kHz, matching batch sizes...).
+ * ORT then reports a shape or dimension problem: that is the caller's input, not our failure.
+ */
+export function asInputError(model: string, e: unknown): unknown {
+  if (!(e instanceof InferenceFailedError)) return e;
+  const ortMessage = e.cause instanceof Error ? e.cause.message : '';
+  if (!/\bshape|\bdimension|\bdims?\b/i.test(ortMessage)) return e;
+  // Nested If/Loop nodes repeat the prefix; the innermost status message says what is wrong.
+  const innermost = ortMessage.split('Status Message: ').pop()?.trim() ?? ortMessage;
+  return new InvalidInputError(`model '${model}' cannot run these inputs: ${innermost.slice(0, 400)}`, { cause: e });
 }

@@ -6,6 +6,7 @@ import { ConfigError, InferenceFailedError, InvalidInputError } from '../errors.
 import type { Logger } from '../logger.ts';
 import type { OnnxModelSpec } from './config.ts';
 import { createEwma, type Ewma } from './ewma.ts';
+import { applyFault } from './fault.ts';
 import { createRunLimiter, type AcquireOptions, type RunLimiter } from './run-limiter.ts';
 import { DATATYPES, dataTypeFromOrt } from './tensor.ts';
 import type { ExecutionProvider, Tensor, TensorSpec } from './types.ts';
@@ -18,7 +19,7 @@ export interface OrtModel {
   readonly provider: ExecutionProvider;
   readonly limiter: RunLimiter;
   readonly compute: Ewma;
-  /** Wait for a slot (limit + queue), run once, release. */
+  /** Wait for a slot (limit + queue), apply the configured fault, run once, release. */
   run(inputs: readonly Tensor[], outputNames: readonly string[], opts?: AcquireOptions): Promise<Tensor[]>;
   /**
    * Run on a slot the caller already holds: adapters take one slot per request and step the
@@ -35,8 +36,9 @@ function sessionOptions(spec: OnnxModelSpec, provider: ExecutionProvider): ort.I
     graphOptimizationLevel: spec.session.graphOptimization,
     ...(spec.session.intraOpThreads !== undefined ? { intraOpNumThreads: spec.session.intraOpThreads } : {}),
     ...(spec.session.interOpThreads !== undefined ? { interOpNumThreads: spec.session.interOpThreads } : {}),
-    // ORT's own logger writes to stderr; keep it to errors so our structured logs stay readable.
-    logSeverityLevel: 3,
+    // ORT's own logger writes to stderr, and run failures (often a client's odd shapes) come back
+    // to us as exceptions anyway: keep it to fatal so our structured logs stay readable.
+    logSeverityLevel: 4,
   };
 }
 
@@ -116,9 +118,11 @@ export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger): Promise
 
   return {
     spec, inputs, outputs, provider, limiter, compute, runHeld,
-    async run(feeds, outputNames, opts) {
+    async run(feeds, outputNames, opts = {}) {
       const release = await limiter.acquire(opts);
       try {
+        // The injected delay holds the slot, so a faulted model is slow AND busy (its queue fills).
+        await applyFault(spec.name, spec.fault, opts);
         return await runHeld(feeds, outputNames);
       } finally {
         release();

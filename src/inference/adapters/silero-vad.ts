@@ -7,6 +7,7 @@
 import { CancelledError, ConfigError, DeadlineExceededError, InferenceFailedError, InvalidInputError } from '../../errors.ts';
 import type { AdapterModelSpec } from '../config.ts';
 import { createEwma } from '../ewma.ts';
+import { applyFault } from '../fault.ts';
 import type { HostedModel } from '../hosted-model.ts';
 import type { OrtModel } from '../ort-model.ts';
 import type { AcquireOptions } from '../run-limiter.ts';
@@ -124,8 +125,10 @@ export function createSileroVadAdapter(spec: AdapterModelSpec, raw: OrtModel): H
     if (wav === undefined) throw new InvalidInputError(`input 'audio': expected one BYTES element holding a WAV file`);
     const audio = decodeWavMono(wav, VAD_SAMPLE_RATE);
     const release = await raw.limiter.acquire(opts);
-    const started = performance.now();
     try {
+      // The adapter's own fault, applied on the slot so a delayed adapter keeps its model busy.
+      await applyFault(spec.name, spec.fault, opts);
+      const started = performance.now();
       const stepper = createVadStepper(audio, { threshold, minSpeechMs, minSilenceMs, speechPadMs });
       for (let step = 0; !stepper.done; step++) {
         if (step % CHECK_EVERY === 0) {
