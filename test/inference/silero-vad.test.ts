@@ -92,7 +92,7 @@ describe('recurrent state and context', () => {
 
   /** Per-window speech probabilities from the raw model, stepping the audio ourselves. */
   async function probabilities(mode: Mode): Promise<number[]> {
-    let state = new Float32Array(2 * 128);
+    let state: Float32Array = new Float32Array(2 * 128);
     let context = new Float32Array(64);
     const probs: number[] = [];
     for (let p = 0; p < audio.length; p += 512) {
