@@ -56,7 +56,8 @@ export const modelSpecSchema = z.strictObject({
     ctx.addIssue({ code: 'custom', path: ['path'], message: 'expected exactly one of "path" (an ONNX model) or "adapter"' });
   }
   if (m.adapter !== undefined) {
-    for (const key of ['provider', 'session', 'batching', 'maxConcurrent', 'maxQueue'] as const) {
+    // `batching` is allowed: an adapter may batch its own steps (silero-vad: concurrent requests' windows).
+    for (const key of ['provider', 'session', 'maxConcurrent', 'maxQueue'] as const) {
       if (m[key] !== undefined) {
         ctx.addIssue({ code: 'custom', path: [key], message: 'not allowed on an adapter model (it runs on its raw model\'s session)' });
       }
@@ -96,6 +97,11 @@ export interface OnnxModelSpec extends ModelSpecCommon {
 export interface AdapterModelSpec extends ModelSpecCommon {
   readonly kind: 'adapter';
   readonly adapter: SileroAdapterSpec;
+  /**
+   * Step batching: concurrent requests advance together, one ORT call per step for up to
+   * maxBatchSize of them; maxQueueDelayUs lets a new batch wait for company before its first step.
+   */
+  readonly batching?: BatchingSpec;
 }
 
 /** The validated internal form of one model entry. */
@@ -169,7 +175,7 @@ export function compileModelSpecs(raw: unknown, baseDir: string): ModelSpec[] {
       const target = entries.find((e) => e.name === m.adapter?.model);
       if (target === undefined) throw new ConfigError(`models[${i}].adapter.model: no model named '${m.adapter.model}' in models`);
       if (target.adapter !== undefined) throw new ConfigError(`models[${i}].adapter.model: '${m.adapter.model}' is an adapter; expected a raw ONNX model`);
-      return { ...common, kind: 'adapter', adapter: m.adapter };
+      return { ...common, kind: 'adapter', adapter: m.adapter, ...(m.batching !== undefined ? { batching: m.batching } : {}) };
     }
     let resolved: string;
     try {
@@ -177,10 +183,14 @@ export function compileModelSpecs(raw: unknown, baseDir: string): ModelSpec[] {
     } catch (e) {
       throw new ConfigError(`models[${i}].path: ${(e as Error).message}`);
     }
+    const maxQueue = m.maxQueue ?? 64;
+    if (m.batching !== undefined && m.batching.maxBatchSize > maxQueue) {
+      throw new ConfigError(`models[${i}].batching.maxBatchSize: expected <= maxQueue (${maxQueue}): a batch gathers its requests in the queue`);
+    }
     return {
       ...common, kind: 'onnx', path: resolved, provider: m.provider ?? 'cpu',
       session: m.session ?? { graphOptimization: 'all' },
-      maxConcurrent: m.maxConcurrent ?? 1, maxQueue: m.maxQueue ?? 64,
+      maxConcurrent: m.maxConcurrent ?? 1, maxQueue,
       ...(m.batching !== undefined ? { batching: m.batching } : {}),
     };
   });

@@ -3,6 +3,7 @@
 import { CancelledError, DeadlineExceededError, ModelNotFoundError, ShuttingDownError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createSileroVadAdapter } from './adapters/silero-vad.ts';
+import type { BatchListener } from './batch-stats.ts';
 import type { ModelSpec } from './config.ts';
 import { hostRawModel, type HostedModel } from './hosted-model.ts';
 import { loadOrtModel, type OrtModel } from './ort-model.ts';
@@ -12,6 +13,8 @@ import { validateRequest } from './validate.ts';
 export interface LocalInferenceInit {
   readonly models: readonly ModelSpec[];
   readonly logger: Logger;
+  /** Sees every batched ORT run (raw-model batches and VAD steps): a hook for metrics. */
+  readonly onBatch?: BatchListener;
 }
 
 interface Entry {
@@ -22,11 +25,12 @@ interface Entry {
 export async function createLocalInference(init: LocalInferenceInit): Promise<LocalInference> {
   const { logger } = init;
   const raws = new Map<string, OrtModel>();
+  const hooks = init.onBatch !== undefined ? { onBatch: init.onBatch } : {};
   const entries: Entry[] = [];
   try {
     for (const spec of init.models) {
       if (spec.kind !== 'onnx') continue;
-      const m = await loadOrtModel(spec, logger);
+      const m = await loadOrtModel(spec, logger, hooks);
       raws.set(spec.name, m);
       entries.push({ spec, hosted: hostRawModel(m) });
     }

@@ -1,5 +1,6 @@
 // What the engine hosts: raw ONNX models and capability adapters behind one interface.
 import { InferenceFailedError, InvalidInputError } from '../errors.ts';
+import type { BatchStats } from './batch-stats.ts';
 import type { AcquireOptions } from './run-limiter.ts';
 import type { OrtModel } from './ort-model.ts';
 import type { ModelInfo, ModelLoadStats, Tensor } from './types.ts';
@@ -28,8 +29,8 @@ export function hostRawModel(m: OrtModel): HostedModel {
   return {
     info,
     stats: () => ({
-      name: info.name, computeMs: m.compute.value, inFlight: m.limiter.inFlight, queued: m.limiter.queued,
-      maxConcurrent: m.limiter.maxConcurrent, maxQueue: m.limiter.maxQueue,
+      name: info.name, computeMs: m.compute.value, inFlight: m.limiter.inFlight, queued: m.queued,
+      maxConcurrent: m.limiter.maxConcurrent, maxQueue: m.limiter.maxQueue, ...batchingStats(m.batchStats()),
     }),
     run: (inputs, outputs, opts) => m.run(inputs, outputs, opts).catch((e: unknown) => { throw asInputError(m.spec.name, e); }),
     close: () => m.close(),
@@ -48,4 +49,9 @@ export function asInputError(model: string, e: unknown): unknown {
   // Nested If/Loop nodes repeat the prefix; the innermost status message says what is wrong.
   const innermost = ortMessage.split('Status Message: ').pop()?.trim() ?? ortMessage;
   return new InvalidInputError(`model '${model}' cannot run these inputs: ${innermost.slice(0, 400)}`, { cause: e });
+}
+
+/** Spread into ModelLoadStats: the batch counters, only for models that batch. */
+export function batchingStats(b: BatchStats | undefined): { batching?: BatchStats } {
+  return b === undefined ? {} : { batching: b };
 }

@@ -9,3 +9,4 @@ export { validateRequest } from './validate.ts';
 export { decodeWav, decodeWavMono, type DecodedAudio } from './wav.ts';
 export { resample } from './resample.ts';
 export type * from './types.ts';
+export type { BatchListener, BatchStats } from './batch-stats.ts';

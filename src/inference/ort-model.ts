@@ -4,6 +4,9 @@
 import * as ort from 'onnxruntime-node';
 import { ConfigError, InferenceFailedError, InvalidInputError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import type { BatchListener, BatchStats } from './batch-stats.ts';
+import { fixedBatchReason } from './batch-tensors.ts';
+import { createBatcher, type Batcher } from './batcher.ts';
 import type { OnnxModelSpec } from './config.ts';
 import { createEwma, type Ewma } from './ewma.ts';
 import { applyFault } from './fault.ts';
@@ -18,8 +21,16 @@ export interface OrtModel {
   /** Provider the session really runs on. */
   readonly provider: ExecutionProvider;
   readonly limiter: RunLimiter;
+  /** EWMA of one ORT call (a whole batch when batching). */
   readonly compute: Ewma;
-  /** Wait for a slot (limit + queue), apply the configured fault, run once, release. */
+  /** Requests waiting: in the limiter's queue, or in the batch queue when batching. */
+  readonly queued: number;
+  /** Batch counters; undefined when the model does not batch. */
+  batchStats(): BatchStats | undefined;
+  /**
+   * Wait for a slot (limit + queue), apply the configured fault, run once, release. With
+   * batching, wait in the batch queue instead and run as part of a batch.
+   */
   run(inputs: readonly Tensor[], outputNames: readonly string[], opts?: AcquireOptions): Promise<Tensor[]>;
   /**
    * Run on a slot the caller already holds: adapters take one slot per request and step the
@@ -89,10 +100,25 @@ export function fromOrtTensor(name: string, v: ort.Tensor): Tensor {
   return { name, datatype, shape, data: v.data as Exclude<Tensor['data'], Uint8Array[]> };
 }
 
-export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger): Promise<OrtModel> {
+export interface OrtModelHooks {
+  readonly onBatch?: BatchListener;
+}
+
+export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger, hooks: OrtModelHooks = {}): Promise<OrtModel> {
   const { session, provider } = await createSession(spec, logger);
-  const inputs = readSignature(spec, session.inputMetadata);
-  const outputs = readSignature(spec, session.outputMetadata);
+  let inputs: TensorSpec[];
+  let outputs: TensorSpec[];
+  try {
+    inputs = readSignature(spec, session.inputMetadata);
+    outputs = readSignature(spec, session.outputMetadata);
+    const fixed = spec.batching !== undefined ? fixedBatchReason(inputs, outputs) : undefined;
+    if (fixed !== undefined) {
+      throw new ConfigError(`model '${spec.name}': batching needs a dynamic batch dimension (dim 0 of every input and output), but ${fixed}; remove "batching" from this model`);
+    }
+  } catch (e) {
+    await session.release();
+    throw e;
+  }
   const limiter = createRunLimiter(spec.name, spec.maxConcurrent, spec.maxQueue);
   const compute = createEwma(0.2);
   logger.info({ model: spec.name, provider, requestedProvider: spec.provider, inputs, outputs }, `loaded model ${spec.name}`);
@@ -116,9 +142,20 @@ export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger): Promise
     });
   }
 
+  const batcher: Batcher | undefined = spec.batching === undefined ? undefined : createBatcher({
+    model: spec.name, batching: spec.batching, maxQueue: spec.maxQueue, limiter, runHeld, fault: spec.fault,
+    ...(hooks.onBatch !== undefined ? { onBatch: hooks.onBatch } : {}),
+  });
+
   return {
     spec, inputs, outputs, provider, limiter, compute, runHeld,
+    get queued() {
+      // The batcher's own slot waiter stands for requests already counted as pending.
+      return batcher === undefined ? limiter.queued : batcher.pending + limiter.queued - batcher.waitingForSlot;
+    },
+    batchStats: () => batcher?.stats(),
     async run(feeds, outputNames, opts = {}) {
+      if (batcher !== undefined) return batcher.submit(feeds, outputNames, opts);
       const release = await limiter.acquire(opts);
       try {
         // The injected delay holds the slot, so a faulted model is slow AND busy (its queue fills).
@@ -129,6 +166,7 @@ export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger): Promise
       }
     },
     async close() {
+      batcher?.close();
       await limiter.drain();
       await session.release();
     },

@@ -7,6 +7,11 @@ export interface AcquireOptions {
   /** Absolute deadline, epoch ms. */
   readonly deadline?: number;
   readonly signal?: AbortSignal;
+  /**
+   * Wait even when the queue is full. Only for batchers: their requests are already bounded by
+   * their own queue, and one waiter stands for a whole batch.
+   */
+  readonly bypassQueueLimit?: boolean;
 }
 
 export type Release = () => void;
@@ -61,7 +66,7 @@ export function createRunLimiter(name: string, maxConcurrent: number, maxQueue: 
       inFlight++;
       return Promise.resolve(makeRelease());
     }
-    if (waiters.length >= maxQueue) {
+    if (waiters.length >= maxQueue && opts.bypassQueueLimit !== true) {
       return Promise.reject(new QueueFullError(`model '${name}' queue is full (${maxQueue} waiting, ${inFlight} running)`));
     }
     return new Promise<Release>((resolve, reject) => {

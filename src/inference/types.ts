@@ -1,5 +1,6 @@
 // The internal, transport-neutral form of a query. gRPC (KServe v2), REST and the libp2p
 // forwarding protocol all convert to and from these types; nothing here imports a transport.
+import type { BatchStats } from './batch-stats.ts';
 
 export type DataType =
   | 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64'
@@ -82,6 +83,11 @@ export interface ModelLoadStats {
   readonly queued: number;
   readonly maxConcurrent: number;
   readonly maxQueue: number;
+  /**
+   * Dynamic batching counters, present when the model batches. inFlight counts run slots (a
+   * batch holds one); queued counts requests.
+   */
+  readonly batching?: BatchStats;
 }
 
 /** Runs queries on models hosted by this node. */
