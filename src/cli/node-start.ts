@@ -3,13 +3,15 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '../logger.ts';
 import { createPlexusNode } from '../node/daemon.ts';
-import { compileNodeOptions, DEFAULT_GRPC } from '../node/options.ts';
+import { ROUTING_POLICIES } from '../routing/policies.ts';
+import { compileNodeOptions, DEFAULT_GRPC, DEFAULT_LISTEN } from '../node/options.ts';
 import { EXIT_OK } from './cli-error.ts';
 
 export const NODE_START_HELP = `Usage: plexus node start [options]
 
 Start a Plexus node. Without --config it hosts the embedded default models
-(silero-vad and the speech.vad adapter).
+(silero-vad and the speech.vad adapter). It joins the cluster over libp2p, advertises what
+it hosts, and answers queries for anything any reachable peer hosts.
 
 Options:
   --config FILE            YAML or JSON config with a models: list and an optional node: section
@@ -17,7 +19,16 @@ Options:
   --data-dir DIR           node state directory (default ~/.plexus)
   --log-level LEVEL        fatal|error|warn|info|debug|trace|silent (default info); logs go to stderr
   --max-message-bytes N    largest gRPC message accepted (default 67108864)
-  --json                   when ready, print one JSON line {"peerId","grpc","models"} on stdout
+  --listen MULTIADDR       libp2p listen address, repeatable (default ${DEFAULT_LISTEN};
+                           /tcp/0 when --grpc has port 0)
+  --bootstrap MULTIADDR    a peer to join through, repeatable, redialled while down;
+                           /p2p/<peer id> optional, e.g. /dns4/plexus-0.plexus/tcp/4001
+  --static                 dial only --bootstrap peers, never peers learned from routes
+                           (inbound connections are still accepted)
+  --no-models              pure router: load and advertise no models, forward for others
+  --routing-policy NAME    ${ROUTING_POLICIES.join('|')} (default plexus)
+  --json                   when ready, print one JSON line
+                           {"peerId","grpc","multiaddrs","models"} on stdout
   -h, --help               show this help
 `;
 
@@ -30,6 +41,11 @@ export async function runNodeStart(args: readonly string[]): Promise<number> {
       'data-dir': { type: 'string' },
       'log-level': { type: 'string' },
       'max-message-bytes': { type: 'string' },
+      listen: { type: 'string', multiple: true },
+      bootstrap: { type: 'string', multiple: true },
+      static: { type: 'boolean' },
+      'no-models': { type: 'boolean' },
+      'routing-policy': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -47,6 +63,11 @@ export async function runNodeStart(args: readonly string[]): Promise<number> {
     ...(values['data-dir'] !== undefined ? { dataDir: values['data-dir'] } : {}),
     ...(values['log-level'] !== undefined ? { logLevel: values['log-level'] } : {}),
     ...(values['max-message-bytes'] !== undefined ? { maxMessageBytes: values['max-message-bytes'] } : {}),
+    ...(values.listen !== undefined ? { listen: values.listen } : {}),
+    ...(values.bootstrap !== undefined ? { bootstrap: values.bootstrap } : {}),
+    ...(values.static !== undefined ? { static: values.static } : {}),
+    ...(values['no-models'] !== undefined ? { noModels: values['no-models'] } : {}),
+    ...(values['routing-policy'] !== undefined ? { routingPolicy: values['routing-policy'] } : {}),
   });
   const logger = createLogger({ level: options.logLevel, destination: 'stderr' });
   const node = createPlexusNode(options, { logger });
@@ -69,13 +90,13 @@ export async function runNodeStart(args: readonly string[]): Promise<number> {
     process.on('SIGTERM', onSignal);
   });
 
-  const { grpc } = await node.start();
+  const { grpc, peerId, multiaddrs } = await node.start();
   const models = node.models().map((m) => ({ name: m.name, version: m.version, capabilities: m.capabilities, ready: m.ready }));
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ peerId: node.peerId() || null, grpc, models })}\n`);
+    process.stdout.write(`${JSON.stringify({ peerId: peerId || null, grpc, multiaddrs, models })}\n`);
   } else {
     const names = models.map((m) => (m.capabilities.length ? `${m.name} (${m.capabilities.join(', ')})` : m.name));
-    process.stdout.write(`plexus node listening on grpc ${grpc}; models: ${names.join(', ') || 'none'}\n`);
+    process.stdout.write(`plexus node ${peerId} listening on grpc ${grpc}, p2p ${multiaddrs.join(' ') || 'none'}; models: ${names.join(', ') || 'none'}\n`);
   }
   await stopped;
   return EXIT_OK;

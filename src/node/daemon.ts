@@ -1,6 +1,8 @@
-// The Plexus node: local inference behind a QueryDispatcher, served over gRPC (KServe v2,
-// Health, Plexus). start() loads models then binds; stop() drains: health NOT_SERVING first,
-// refuse new work, let in-flight requests finish (bounded grace), then close inference.
+// The Plexus node: local inference and the libp2p cluster behind a QueryDispatcher, served
+// over gRPC (KServe v2, Health, Plexus). start() loads models, joins the cluster, then binds
+// gRPC. stop() drains: health NOT_SERVING, refuse new work, withdraw our routes so
+// neighbours stop sending, let in-flight requests finish (bounded grace), then leave the
+// cluster and close inference.
 import { createLocalInference } from '../inference/index.ts';
 import type { LocalInference, ModelInfo } from '../inference/types.ts';
 import { createLogger, type Logger } from '../logger.ts';
@@ -8,21 +10,28 @@ import { createLocalDispatcher } from './dispatch-local.ts';
 import type { ModelCatalog, QueryDispatcher } from './dispatch.ts';
 import { createHealthService, type HealthState } from './grpc/health.ts';
 import { createKServeService } from './grpc/kserve.ts';
-import { createPlexusService } from './grpc/plexus-service.ts';
+import { createPlexusService, type ClusterView } from './grpc/plexus-service.ts';
 import { SERVICE_NAMES } from './grpc/protos.ts';
 import { createGrpcServer, type GrpcServer } from './grpc/server.ts';
-import type { NodeOptions } from './options.ts';
+import type { NodeOptions, P2POptions } from './options.ts';
+import { createP2PService, type P2PService, type P2PServiceInit } from './p2p/service.ts';
 import { PLEXUS_VERSION } from './version.ts';
 
 export interface NodeComponents {
   readonly logger?: Logger;
   /** Use this inference instead of building one from options.models (the node closes it). */
   readonly inference?: LocalInference;
+  /** Extra libp2p settings (tests: short refresh, a fixed key). */
+  readonly p2p?: Partial<P2PServiceInit>;
 }
 
 export interface StartedNode {
   /** Bound gRPC HOST:PORT. */
   readonly grpc: string;
+  /** libp2p peer id; '' without libp2p. */
+  readonly peerId: string;
+  /** libp2p listen multiaddrs, each ending /p2p/<peer id>; empty without libp2p. */
+  readonly multiaddrs: readonly string[];
 }
 
 export interface PlexusNode {
@@ -30,21 +39,47 @@ export interface PlexusNode {
   stop(): Promise<void>;
   /** Bound gRPC HOST:PORT; throws before start(). */
   grpcAddress(): string;
-  /** '' until libp2p is wired in. */
+  /** libp2p peer id; '' before start() or when the node runs without libp2p. */
   peerId(): string;
+  /** libp2p listen multiaddrs (with /p2p/<peer id>); empty when not running libp2p. */
+  listenAddrs(): readonly string[];
   models(): readonly ModelInfo[];
+  /** The cluster side; undefined before start() or without libp2p. */
+  cluster(): P2PService | undefined;
   readonly health: HealthState;
+}
+
+function p2pInit(p2p: P2POptions, dataDir: string, extra: Partial<P2PServiceInit> | undefined): P2PServiceInit {
+  return {
+    dataDir,
+    listen: p2p.listen,
+    bootstrap: p2p.bootstrap,
+    static: p2p.static,
+    noModels: p2p.noModels,
+    refreshMs: p2p.routing.refreshMs,
+    ...extra,
+    table: { policy: p2p.routing.policy, ...extra?.table },
+  };
 }
 
 export function createPlexusNode(options: NodeOptions, components: NodeComponents = {}): PlexusNode {
   const logger = components.logger ?? createLogger({ level: options.logLevel, destination: 'stderr' });
   const health = createHealthService(Object.values(SERVICE_NAMES));
   let inference: LocalInference | undefined;
+  let p2p: P2PService | undefined;
   let server: GrpcServer | undefined;
   let drain: (() => void) | undefined;
   let bound: string | undefined;
+  let peerId = '';
   let state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   const startedAt = performance.now();
+  const clusterView = (opts: P2POptions): ClusterView => ({
+    peers: () => p2p?.peers() ?? [],
+    routes: () => p2p?.routes() ?? [],
+    policy: opts.routing.policy,
+    routeOnly: opts.noModels,
+  });
+  const listenAddrs = (): string[] => (state === 'running' || state === 'stopping' ? p2p?.multiaddrs() ?? [] : []);
 
   const node: PlexusNode = {
     health: health.state,
@@ -54,14 +89,21 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
       try {
         inference = components.inference ?? await createLocalInference({ models: options.models, logger });
         const catalog: ModelCatalog = inference;
-        const dispatcher: QueryDispatcher = createLocalDispatcher(inference);
+        let dispatcher: QueryDispatcher = createLocalDispatcher(inference);
+        if (options.p2p !== undefined) {
+          p2p = createP2PService(p2pInit(options.p2p, options.dataDir, components.p2p))({ logger, local: inference });
+          await p2p.start();
+          peerId = p2p.peerId();
+          dispatcher = p2p.dispatcher;
+        }
         const kserve = createKServeService({
           dispatcher, catalog, logger, version: PLEXUS_VERSION, maxStreamInFlight: options.grpc.maxStreamInFlight,
         });
         drain = () => kserve.drain();
         const plexus = createPlexusService({
           catalog, version: PLEXUS_VERSION, startedAt,
-          identity: { peerId: () => '', grpcAddress: () => bound ?? '', listenAddrs: () => [] },
+          identity: { peerId: () => peerId, grpcAddress: () => bound ?? '', listenAddrs },
+          ...(options.p2p === undefined ? {} : { cluster: clusterView(options.p2p) }),
         });
         server = createGrpcServer({
           address: options.grpc.address,
@@ -72,21 +114,28 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
         bound = await server.start();
       } catch (e) {
         state = 'stopped';
+        await p2p?.stop();
         await inference?.close();
         throw e;
       }
       health.state.set('', 'SERVING');
       state = 'running';
-      logger.info({ grpc: bound, models: inference.list().map((m) => m.name) }, 'node ready');
-      return { grpc: bound };
+      const multiaddrs = listenAddrs();
+      logger.info({ grpc: bound, peerId, multiaddrs, models: inference.list().map((m) => m.name) }, 'node ready');
+      return { grpc: bound, peerId, multiaddrs };
     },
     async stop() {
       if (state !== 'running') return;
       state = 'stopping';
       logger.info('node stopping: draining in-flight requests');
+      const deadline = Date.now() + options.shutdownGraceMs;
       health.state.shutdown();
       drain?.();
+      // Neighbours stop routing through us while our own callers finish.
+      const withdrawn = p2p?.withdraw().catch((e: unknown) => { logger.warn({ err: e }, 'route withdrawal failed'); });
       await server?.stop(options.shutdownGraceMs);
+      await withdrawn;
+      await p2p?.stop(Math.max(0, deadline - Date.now()));
       await inference?.close();
       state = 'stopped';
       logger.info('node stopped');
@@ -95,8 +144,10 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
       if (bound === undefined) throw new Error('node is not started');
       return bound;
     },
-    peerId: () => '',
+    peerId: () => peerId,
+    listenAddrs,
     models: () => inference?.list() ?? [],
+    cluster: () => (state === 'running' || state === 'stopping' ? p2p : undefined),
   };
   return node;
 }

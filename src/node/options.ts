@@ -8,7 +8,9 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { compileModelSpecs, defaultModelSpecs, type ModelSpec } from '../inference/index.ts';
+import { ROUTING_POLICIES, type RoutingPolicy } from '../routing/policies.ts';
 import { parseHostPort, type HostPort } from './grpc/address.ts';
+import { checkBootstrapAddr, checkListenAddr } from './p2p/multiaddrs.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -16,6 +18,9 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const DEFAULT_GRPC = '127.0.0.1:8001';
 export const DEFAULT_DATA_DIR = '~/.plexus';
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_P2P_PORT = 4001;
+export const DEFAULT_LISTEN = `/ip4/0.0.0.0/tcp/${DEFAULT_P2P_PORT}`;
+export const DEFAULT_REFRESH_MS = 1000;
 const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024;
 
 export interface NodeOptions {
@@ -32,6 +37,24 @@ export interface NodeOptions {
   /** How long stop() lets in-flight requests finish before cancelling them. */
   readonly shutdownGraceMs: number;
   readonly models: readonly ModelSpec[];
+  /** The libp2p side; absent = a local-only node without libp2p (embedding, single-node tests). */
+  readonly p2p?: P2POptions;
+}
+
+export interface P2POptions {
+  /** Listen multiaddrs (/ip4|ip6/HOST/tcp/PORT). */
+  readonly listen: readonly string[];
+  /** Peers dialled at start and redialled while disconnected; /dns4|dns6|dns names and no /p2p/ id are fine. */
+  readonly bootstrap: readonly string[];
+  /** Dial only bootstrap peers, never peers learned from route updates (inbound still accepted). */
+  readonly static: boolean;
+  /** Pure router: host and advertise nothing, forward for others. */
+  readonly noModels: boolean;
+  readonly routing: {
+    readonly policy: RoutingPolicy;
+    /** Full route dump and advert re-sign period; routes expire after 3 missed refreshes. */
+    readonly refreshMs: number;
+  };
 }
 
 /** What the user can set, as flags or under `node:` in the config file. */
@@ -41,6 +64,13 @@ export interface NodeFlags {
   readonly dataDir?: string;
   readonly logLevel?: string;
   readonly maxMessageBytes?: string | number;
+  /** Replace the file's node.p2p.listen when non-empty. */
+  readonly listen?: readonly string[];
+  /** Replace the file's node.p2p.bootstrap when non-empty. */
+  readonly bootstrap?: readonly string[];
+  readonly static?: boolean;
+  readonly noModels?: boolean;
+  readonly routingPolicy?: string;
 }
 
 const hostPort = z.string().refine((s) => parseHostPort(s) !== undefined, 'expected HOST:PORT with a port in 0..65535');
@@ -51,7 +81,29 @@ const FIELDS = {
   maxMessageBytes: z.coerce.number().int().min(1024).max(2 ** 31 - 1),
   maxStreamInFlight: z.int().min(1).max(4096),
   shutdownGraceMs: z.int().min(0).max(600_000),
+  listen: z.array(z.string().max(512).superRefine(refineAddr(checkListenAddr))).min(1).max(16),
+  bootstrap: z.array(z.string().max(512).superRefine(refineAddr(checkBootstrapAddr))).max(256),
+  routingPolicy: z.enum(ROUTING_POLICIES as [RoutingPolicy, ...RoutingPolicy[]]),
 };
+
+/** A multiaddr check (returns why it is unusable, or undefined) as a zod refinement. */
+function refineAddr(check: (s: string) => string | undefined) {
+  return (s: string, ctx: z.core.$RefinementCtx<string>): void => {
+    const why = check(s);
+    if (why !== undefined) ctx.addIssue({ code: 'custom', message: why });
+  };
+}
+
+const p2pSectionSchema = z.strictObject({
+  listen: FIELDS.listen.optional(),
+  bootstrap: FIELDS.bootstrap.optional(),
+  static: z.boolean().optional(),
+  noModels: z.boolean().optional(),
+});
+const routingSectionSchema = z.strictObject({
+  policy: FIELDS.routingPolicy.optional(),
+  refreshMs: z.int().min(100).max(600_000).optional(),
+});
 const nodeSectionSchema = z.strictObject({
   grpc: FIELDS.grpc.optional(),
   dataDir: FIELDS.dataDir.optional(),
@@ -59,6 +111,8 @@ const nodeSectionSchema = z.strictObject({
   maxMessageBytes: FIELDS.maxMessageBytes.optional(),
   maxStreamInFlight: FIELDS.maxStreamInFlight.optional(),
   shutdownGraceMs: FIELDS.shutdownGraceMs.optional(),
+  p2p: p2pSectionSchema.optional(),
+  routing: routingSectionSchema.optional(),
 });
 const configFileSchema = z.strictObject({
   node: nodeSectionSchema.optional(),
@@ -69,6 +123,7 @@ const configFileSchema = z.strictObject({
 const FLAG_NAMES: Readonly<Record<keyof typeof FIELDS, string>> = {
   grpc: '--grpc', dataDir: '--data-dir', logLevel: '--log-level', maxMessageBytes: '--max-message-bytes',
   maxStreamInFlight: '--max-stream-in-flight', shutdownGraceMs: '--shutdown-grace-ms',
+  listen: '--listen', bootstrap: '--bootstrap', routingPolicy: '--routing-policy',
 };
 
 export interface CompileEnv {
@@ -88,7 +143,8 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
   const node = file.node ?? {};
 
   const flag = <K extends keyof typeof FIELDS>(key: K, value: unknown): z.output<(typeof FIELDS)[K]> | undefined =>
-    value === undefined ? undefined : parseOrThrow(FIELDS[key], value, () => FLAG_NAMES[key]) as z.output<(typeof FIELDS)[K]>;
+    value === undefined ? undefined : parseOrThrow(FIELDS[key], value, (p) => `${FLAG_NAMES[key]}${p.replace(/^\[\d+\]$/, '')}`) as z.output<(typeof FIELDS)[K]>;
+  const list = (v: readonly string[] | undefined): readonly string[] | undefined => (v === undefined || v.length === 0 ? undefined : v);
 
   const grpcText = flag('grpc', flags.grpc) ?? node.grpc ?? DEFAULT_GRPC;
   const address = parseHostPort(grpcText);
@@ -99,12 +155,29 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
     ? resolveDir(dataDirFlag, env.cwd, home)
     : resolveDir(node.dataDir ?? DEFAULT_DATA_DIR, fileDir, home);
 
+  const p2pFile = node.p2p ?? {};
+  const noModels = flags.noModels ?? p2pFile.noModels ?? false;
+  // A pure router loads nothing, whatever the file lists (one config can serve every pod).
   let models: ModelSpec[];
-  if (file.models === undefined) {
+  if (noModels) {
+    models = [];
+  } else if (file.models === undefined) {
     models = defaultModelSpecs();
   } else {
     models = compileModelSpecs(file.models, fileDir);
   }
+  // An ephemeral gRPC port (tests, several nodes on one host) gets an ephemeral p2p port too.
+  const defaultListen = address.port === 0 ? ['/ip4/0.0.0.0/tcp/0'] : [DEFAULT_LISTEN];
+  const p2p: P2POptions = {
+    listen: flag('listen', list(flags.listen)) ?? p2pFile.listen ?? defaultListen,
+    bootstrap: flag('bootstrap', list(flags.bootstrap)) ?? p2pFile.bootstrap ?? [],
+    static: flags.static ?? p2pFile.static ?? false,
+    noModels,
+    routing: {
+      policy: flag('routingPolicy', flags.routingPolicy) ?? node.routing?.policy ?? 'plexus',
+      refreshMs: node.routing?.refreshMs ?? DEFAULT_REFRESH_MS,
+    },
+  };
 
   return {
     grpc: {
@@ -116,6 +189,7 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
     logLevel: flag('logLevel', flags.logLevel) ?? node.logLevel ?? 'info',
     shutdownGraceMs: node.shutdownGraceMs ?? 10_000,
     models,
+    p2p,
   };
 }
 

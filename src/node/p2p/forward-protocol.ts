@@ -39,6 +39,8 @@ export class ForwardFailure extends RemoteError {
 export interface ForwardProtocol {
   /** Send a query to a neighbour. Rejects with RemoteError (the remote's kind), PeerUnavailableError, DeadlineExceededError or CancelledError. */
   send(peer: string, req: ForwardRequest, signal?: AbortSignal): Promise<ForwardResult>;
+  /** Queries from neighbours being answered right now. */
+  inFlight(): number;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -63,6 +65,7 @@ export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtoco
   const channels = new Map<string, Promise<Channel>>();
   const inbound = new Set<Stream>();
   let running = false;
+  let handling = 0;
 
   function failAll(peer: string, ch: Channel, why: string): void {
     const err = new PeerUnavailableError(`neighbour ${peer}: ${why}`);
@@ -191,7 +194,8 @@ export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtoco
         }
         const ctl = new AbortController();
         running.set(corr, ctl);
-        init.handler(f.body, ctl.signal).then(
+        handling++;
+        init.handler(f.body, ctl.signal).finally(() => { handling--; }).then(
           (res) => { if (running.delete(corr)) reply(encodeResult(corr, res)); },
           (err: unknown) => {
             if (!running.delete(corr)) return;
@@ -214,6 +218,7 @@ export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtoco
 
   return {
     send,
+    inFlight: () => handling,
     async start() {
       running = true;
       await libp2p.handle(FORWARD_PROTOCOL, (stream, conn) => { onInbound(stream, conn.remotePeer.toString()); }, { maxInboundStreams: 8 });

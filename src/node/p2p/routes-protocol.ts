@@ -38,6 +38,8 @@ export interface NeighbourInfo {
 export interface RoutesProtocol {
   neighbours(): readonly NeighbourInfo[];
   isNeighbour(peer: PeerIdString): boolean;
+  /** When a (non-retracting) update about `origin` last came from `neighbour`, epoch ms. */
+  lastHeard(origin: PeerIdString, neighbour: PeerIdString): number | undefined;
   /** Local models changed: re-advertise soon. */
   localChanged(): void;
   start(): Promise<void>;
@@ -67,6 +69,8 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
   const sigs = new Map<string, Uint8Array>();
   const latestSeq = new Map<PeerIdString, number[]>();
   const addrHints = new Map<PeerIdString, readonly string[]>();
+  // origin -> neighbour -> last refresh (for route expiry in GetRoutes; the table keeps its own).
+  const heard = new Map<PeerIdString, Map<PeerIdString, number>>();
   const timers: NodeJS.Timeout[] = [];
   let debounce: NodeJS.Timeout | undefined;
   let running = false;
@@ -146,6 +150,7 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
     const n = neighbours.get(peer);
     if (n === undefined) return;
     neighbours.delete(peer);
+    for (const byNeighbour of heard.values()) byNeighbour.delete(peer);
     n.out.abort(new Error(why));
     table.neighbourDown(peer, Date.now());
     log.info({ peer, why }, 'neighbour down');
@@ -208,6 +213,14 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
       if (u.signed.advert.origin === self) continue;
       rememberSig(u.signed);
       if (table.applyUpdate(peer, { advert: u.signed.advert, metricMs: u.metricMs, hops: u.hops, retracted: u.retracted }, now)) changed = true;
+      const origin = u.signed.advert.origin;
+      if (u.retracted || !Number.isFinite(u.metricMs)) {
+        heard.get(origin)?.delete(peer);
+      } else {
+        const byNeighbour = heard.get(origin) ?? new Map<PeerIdString, number>();
+        byNeighbour.set(peer, now);
+        heard.set(origin, byNeighbour);
+      }
     }
     for (const [origin, addrs] of Object.entries(frame.addrs)) {
       if (origin === self) continue;
@@ -232,6 +245,7 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
   return {
     neighbours: () => [...neighbours].map(([peer, n]) => ({ peer, rttMs: n.rttMs, since: n.since })),
     isNeighbour: (peer) => neighbours.has(peer),
+    lastHeard: (origin, neighbour) => heard.get(origin)?.get(neighbour),
     localChanged() {
       void advertiseLocal(init.localModels()).then(scheduleFlush);
     },
@@ -245,7 +259,14 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
       timers.push(setInterval(() => {
         void advertiseLocal(init.localModels()).then(() => { flush(true); });
       }, refreshMs));
-      timers.push(setInterval(() => { if (table.expire(Date.now())) scheduleFlush(); }, init.expireEveryMs ?? 250));
+      timers.push(setInterval(() => {
+        if (table.expire(Date.now())) scheduleFlush();
+        // Forget refresh times of origins the table dropped.
+        if (heard.size > 0) {
+          const known = new Set(table.adverts().map((a) => a.origin));
+          for (const origin of heard.keys()) if (!known.has(origin)) heard.delete(origin);
+        }
+      }, init.expireEveryMs ?? 250));
       timers.push(setInterval(() => {
         for (const [peer, n] of neighbours) {
           void measureRtt(peer).then((rtt) => {

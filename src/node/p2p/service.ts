@@ -6,7 +6,7 @@ import { ShuttingDownError } from '../../errors.ts';
 import type { InferRequest, InferResult, LocalInference } from '../../inference/types.ts';
 import type { Logger } from '../../logger.ts';
 import { createRoutingTable } from '../../routing/table.ts';
-import type { RoutingTableOptions } from '../../routing/table.ts';
+import type { RoutingTable, RoutingTableOptions } from '../../routing/table.ts';
 import type { AdvertisedModel, ProviderAdvert, RouteCandidate, RoutingTableApi } from '../../routing/types.ts';
 import { createRoutedDispatcher } from '../dispatch-routed.ts';
 import type { RoutedDispatcher } from '../dispatch-routed.ts';
@@ -47,17 +47,33 @@ export interface PeerView {
   readonly addrs: readonly string[];
 }
 
+/** A route with everything GetRoutes shows: metric parts, advert seqno and expiry. */
+export interface RouteView extends RouteCandidate {
+  /** The model's capabilities, as its origin advertises them. */
+  readonly capabilities: readonly string[];
+  /** Seqno of the origin's advert this route carries. */
+  readonly seq: number;
+  /** When the route expires unless refreshed, epoch ms; undefined for local models. */
+  readonly expiresAt: number | undefined;
+  readonly local: boolean;
+}
+
 export interface P2PService {
   start(): Promise<void>;
-  /** Withdraw our routes, then close every connection. */
-  stop(): Promise<void>;
+  /** Send our withdrawal to every neighbour and stop route exchange; forwarding keeps working. */
+  withdraw(): Promise<void>;
+  /**
+   * Withdraw (if not yet), let queries from neighbours finish for up to graceMs, then close
+   * every connection.
+   */
+  stop(graceMs?: number): Promise<void>;
   /** Throws before start(). */
   peerId(): string;
   multiaddrs(): string[];
   /** Routes queries through the cluster; usable once started. */
   readonly dispatcher: QueryDispatcher;
   peers(): readonly PeerView[];
-  routes(): readonly RouteCandidate[];
+  routes(): readonly RouteView[];
   adverts(): readonly ProviderAdvert[];
   /** Raw table, for tests and the bench. */
   table(): RoutingTableApi;
@@ -78,10 +94,11 @@ export function createP2PService(init: P2PServiceInit) {
   return (components: P2PServiceComponents): P2PService => {
     const { logger: log, local } = components;
     const refreshMs = init.refreshMs ?? 1000;
+    const holdMs = init.table?.holdMs ?? refreshMs * 3;
     let host: P2PHost | undefined;
     let routes: RoutesProtocol | undefined;
     let forward: ForwardProtocol | undefined;
-    let table: RoutingTableApi | undefined;
+    let table: RoutingTable | undefined;
     let routed: RoutedDispatcher | undefined;
     let watch: NodeJS.Timeout | undefined;
     let lastShape = '';
@@ -95,8 +112,15 @@ export function createP2PService(init: P2PServiceInit) {
       return x;
     };
 
+    async function withdraw(): Promise<void> {
+      if (watch !== undefined) clearInterval(watch);
+      watch = undefined;
+      await routes?.stop();
+    }
+
     return {
       async start() {
+        if (host !== undefined) throw new Error('the p2p service is already started');
         const key = init.privateKey ?? await loadOrCreatePeerKey(init.dataDir);
         const h = await createHost({
           privateKey: key, logger: log,
@@ -105,7 +129,7 @@ export function createP2PService(init: P2PServiceInit) {
           ...(init.static === undefined ? {} : { static: init.static }),
           ...(init.maxConnections === undefined ? {} : { maxConnections: init.maxConnections }),
         });
-        const t = createRoutingTable(h.peerId, { holdMs: refreshMs * 3, ...init.table });
+        const t = createRoutingTable(h.peerId, { ...init.table, holdMs });
         const fwdRef: { send: ForwardProtocol['send'] } = { send: (peer, req, signal) => started(forward).send(peer, req, signal) };
         const d = createRoutedDispatcher({
           table: t, local, forward: fwdRef, logger: log, ...(init.maxAttempts === undefined ? {} : { maxAttempts: init.maxAttempts }),
@@ -113,9 +137,18 @@ export function createP2PService(init: P2PServiceInit) {
         const f = createForwardProtocol({ host: h, logger: log, handler: (req, signal) => d.handleForwarded(req, signal) });
         const r = createRoutesProtocol({ host: h, table: t, privateKey: key, logger: log, localModels: models, refreshMs });
         host = h; table = t; routed = d; forward = f; routes = r;
-        await h.start();
-        await f.start();
-        await r.start();
+        try {
+          await h.start();
+          await f.start();
+          await r.start();
+        } catch (e) {
+          // E.g. the listen port is taken: release what did start.
+          await r.stop().catch(() => undefined);
+          await f.stop().catch(() => undefined);
+          await h.stop().catch(() => undefined);
+          host = undefined; routes = undefined; forward = undefined; routed = undefined; table = undefined;
+          throw e;
+        }
         lastShape = shape();
         watch = setInterval(() => {
           const s = shape();
@@ -124,14 +157,17 @@ export function createP2PService(init: P2PServiceInit) {
         watch.unref();
         log.info({ peerId: h.peerId, addrs: h.multiaddrs() }, 'p2p started');
       },
-      async stop() {
-        if (watch !== undefined) clearInterval(watch);
+      withdraw,
+      async stop(graceMs = 0) {
         const h = host;
         if (h === undefined) return;
-        await routes?.stop();
+        await withdraw();
+        const until = Date.now() + graceMs;
+        while ((forward?.inFlight() ?? 0) > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
         await forward?.stop();
         await h.stop();
         host = undefined; routes = undefined; forward = undefined; routed = undefined;
+        log.info('p2p stopped');
       },
       peerId: () => started(host).peerId,
       multiaddrs: () => started(host).multiaddrs(),
@@ -150,7 +186,24 @@ export function createP2PService(init: P2PServiceInit) {
           addrs: h.libp2p.getConnections().filter((c) => c.remotePeer.toString() === p).map((c) => c.remoteAddr.toString()),
         }));
       },
-      routes: () => table?.snapshot(Date.now()) ?? [],
+      routes(): RouteView[] {
+        const t = table;
+        if (t === undefined) return [];
+        const now = Date.now();
+        const adverts = new Map(t.adverts().map((a) => [a.origin, a]));
+        return t.snapshot(now).map((c) => {
+          const advert = adverts.get(c.origin);
+          const local = c.origin === t.self;
+          const heardAt = local ? undefined : routes?.lastHeard(c.origin, c.nextHop);
+          return {
+            ...c,
+            capabilities: advert?.models.find((m) => m.name === c.model && m.version === c.version)?.capabilities ?? [],
+            seq: advert?.seq ?? 0,
+            expiresAt: heardAt === undefined ? undefined : heardAt + holdMs,
+            local,
+          };
+        });
+      },
       adverts: () => table?.adverts() ?? [],
       table: () => started(table),
     };
