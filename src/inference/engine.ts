@@ -38,7 +38,7 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
       if (spec.kind !== 'adapter') continue;
       const raw = raws.get(spec.adapter.model);
       if (raw === undefined) throw new ModelNotFoundError(spec.adapter.model, `adapter '${spec.name}' references model '${spec.adapter.model}', which is not configured`);
-      entries.push({ spec, hosted: createSileroVadAdapter(spec, raw) });
+      entries.push({ spec, hosted: createSileroVadAdapter(spec, raw, hooks) });
     }
   } catch (e) {
     await Promise.allSettled([...raws.values()].map((m) => m.close()));

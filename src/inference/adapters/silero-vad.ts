@@ -2,18 +2,20 @@
 // the raw Silero VAD v5 model. Each request is a stepper (its audio, carried LSTM state and
 // 64-sample context, as silero's OnnxWrapper keeps them); stepBatch runs the current window of
 // one or more steppers as one ORT call with batch = number of steppers, so a batching layer can
-// later merge concurrent requests step by step. A request holds one slot of the raw model's
-// limiter (its queue and concurrency limit) for all of its steps.
+// merge concurrent requests step by step. Unbatched, a request holds one slot of the raw model's
+// limiter (its queue and concurrency limit) for all of its steps; with `batching`, a step group
+// (vad-step-group.ts) holds one slot and steps every concurrent request together.
 import { CancelledError, ConfigError, DeadlineExceededError, InferenceFailedError, InvalidInputError } from '../../errors.ts';
 import type { AdapterModelSpec } from '../config.ts';
 import { createEwma } from '../ewma.ts';
 import { applyFault } from '../fault.ts';
-import type { HostedModel } from '../hosted-model.ts';
-import type { OrtModel } from '../ort-model.ts';
+import { batchingStats, type HostedModel } from '../hosted-model.ts';
+import type { OrtModel, OrtModelHooks } from '../ort-model.ts';
 import type { AcquireOptions } from '../run-limiter.ts';
 import type { ModelInfo, Tensor, TensorSpec } from '../types.ts';
 import { decodeWavMono } from '../wav.ts';
 import { createVadSegmenter, type SegmenterOptions, type VadSegmenter } from './vad-segmenter.ts';
+import { createVadStepGroup, type VadStepGroup } from './vad-step-group.ts';
 
 export const VAD_SAMPLE_RATE = 16_000;
 export const VAD_WINDOW = 512;
@@ -109,7 +111,7 @@ function checkRawSignature(spec: AdapterModelSpec, raw: OrtModel): void {
 
 const CHECK_EVERY = 32; // steps between deadline/cancellation checks
 
-export function createSileroVadAdapter(spec: AdapterModelSpec, raw: OrtModel): HostedModel {
+export function createSileroVadAdapter(spec: AdapterModelSpec, raw: OrtModel, hooks: OrtModelHooks = {}): HostedModel {
   checkRawSignature(spec, raw);
   const compute = createEwma(0.2);
   const info: ModelInfo = {
@@ -118,18 +120,18 @@ export function createSileroVadAdapter(spec: AdapterModelSpec, raw: OrtModel): H
     requestedProvider: raw.spec.provider, provider: raw.provider, price: spec.price, ready: true,
   };
   const { threshold, minSpeechMs, minSilenceMs, speechPadMs } = spec.adapter;
+  const group: VadStepGroup<VadStepper> | undefined = spec.batching === undefined ? undefined : createVadStepGroup({
+    name: spec.name, raw, batching: spec.batching, maxQueue: raw.limiter.maxQueue, fault: spec.fault, step: stepBatch,
+    ...(hooks.onBatch !== undefined ? { onBatch: hooks.onBatch } : {}),
+  });
 
-  async function run(inputs: readonly Tensor[], _outputs: readonly string[], opts: AcquireOptions): Promise<Tensor[]> {
-    const audioTensor = inputs.find((t) => t.name === 'audio');
-    const wav = audioTensor !== undefined && Array.isArray(audioTensor.data) ? audioTensor.data[0] : undefined;
-    if (wav === undefined) throw new InvalidInputError(`input 'audio': expected one BYTES element holding a WAV file`);
-    const audio = decodeWavMono(wav, VAD_SAMPLE_RATE);
+  /** One request alone on its own slot, step after step; returns the ms it stepped. */
+  async function runAlone(stepper: VadStepper, opts: AcquireOptions): Promise<number> {
     const release = await raw.limiter.acquire(opts);
     try {
       // The adapter's own fault, applied on the slot so a delayed adapter keeps its model busy.
       await applyFault(spec.name, spec.fault, opts);
       const started = performance.now();
-      const stepper = createVadStepper(audio, { threshold, minSpeechMs, minSilenceMs, speechPadMs });
       for (let step = 0; !stepper.done; step++) {
         if (step % CHECK_EVERY === 0) {
           if (opts.signal?.aborted === true) throw new CancelledError(`request to '${spec.name}' was cancelled`);
@@ -137,21 +139,35 @@ export function createSileroVadAdapter(spec: AdapterModelSpec, raw: OrtModel): H
         }
         await stepBatch(raw, [stepper]);
       }
-      const segs = stepper.segments();
-      compute.add(performance.now() - started);
-      return [{ name: 'segments', datatype: 'FP32', shape: [segs.length / 2, 2], data: segs }];
+      return performance.now() - started;
     } finally {
       release();
     }
   }
 
+  async function run(inputs: readonly Tensor[], _outputs: readonly string[], opts: AcquireOptions): Promise<Tensor[]> {
+    const audioTensor = inputs.find((t) => t.name === 'audio');
+    const wav = audioTensor !== undefined && Array.isArray(audioTensor.data) ? audioTensor.data[0] : undefined;
+    if (wav === undefined) throw new InvalidInputError(`input 'audio': expected one BYTES element holding a WAV file`);
+    const audio = decodeWavMono(wav, VAD_SAMPLE_RATE);
+    const stepper = createVadStepper(audio, { threshold, minSpeechMs, minSilenceMs, speechPadMs });
+    compute.add(group === undefined ? await runAlone(stepper, opts) : await group.run(stepper, opts));
+    const segs = stepper.segments();
+    return [{ name: 'segments', datatype: 'FP32', shape: [segs.length / 2, 2], data: segs }];
+  }
+
   return {
     info, run,
     stats: () => ({
-      name: spec.name, computeMs: compute.value, inFlight: raw.limiter.inFlight, queued: raw.limiter.queued,
-      maxConcurrent: raw.limiter.maxConcurrent, maxQueue: raw.limiter.maxQueue,
+      name: spec.name, computeMs: compute.value, inFlight: raw.limiter.inFlight,
+      // The group's own slot waiter stands for requests already counted as waiting.
+      queued: group === undefined ? raw.limiter.queued : raw.limiter.queued + group.waiting - group.waitingForSlot,
+      maxConcurrent: raw.limiter.maxConcurrent, maxQueue: raw.limiter.maxQueue, ...batchingStats(group?.stats()),
     }),
     // The raw model owns the session and the limiter; it drains them.
-    close: () => Promise.resolve(),
+    close: () => {
+      group?.close();
+      return Promise.resolve();
+    },
   };
 }

@@ -1,0 +1,214 @@
+// Step batching for the Silero VAD adapter: concurrent requests advance together, one ORT call
+// per step for all of them (batch = number of requests stepping), instead of one ORT call per
+// request per window. One loop holds ONE slot of the raw model's limiter while any request is
+// stepping; new requests join at the next step boundary, finished ones leave with their
+// segments. An idle group waits up to maxQueueDelayUs for company before its first step, as a
+// dynamic batcher waits to fill a batch. A request may leave at any moment (deadline, abort);
+// the others go on. A failed step fails exactly the requests that were in it.
+import { CancelledError, DeadlineExceededError, InjectedFaultError, QueueFullError, ShuttingDownError } from '../../errors.ts';
+import { createBatchRecorder, type BatchListener, type BatchStats } from '../batch-stats.ts';
+import type { BatchingSpec, FaultSpec } from '../config.ts';
+import { applyFault } from '../fault.ts';
+import type { OrtModel } from '../ort-model.ts';
+import type { AcquireOptions, Release } from '../run-limiter.ts';
+
+/** What the group needs of a request's walk over its audio (silero-vad.ts's VadStepper). */
+export interface Stepper {
+  readonly done: boolean;
+}
+
+export interface VadStepGroupInit<S extends Stepper> {
+  /** The adapter's name, for errors and batch counters. */
+  readonly name: string;
+  readonly raw: OrtModel;
+  readonly batching: BatchingSpec;
+  /** Requests waiting to join; more are refused with QueueFullError. */
+  readonly maxQueue: number;
+  /** The adapter's fault: errorRate per request as it joins, delayMs once per step where some joined. */
+  readonly fault: FaultSpec;
+  /** Runs the current window of every stepper as one ORT call on the slot the group holds. */
+  readonly step: (raw: OrtModel, steppers: readonly S[]) => Promise<void>;
+  readonly onBatch?: BatchListener;
+  readonly random?: () => number;
+}
+
+export interface VadStepGroup<S extends Stepper> {
+  /** Step this request's audio to its end alongside the others; resolves with the ms it stepped. */
+  run(stepper: S, opts: AcquireOptions): Promise<number>;
+  /** Requests waiting to join the group (not yet stepping). */
+  readonly waiting: number;
+  /** Requests stepping now. */
+  readonly active: number;
+  /** 1 while the group waits in the raw model's limiter queue for its slot (it stands for `waiting`). */
+  readonly waitingForSlot: number;
+  stats(): BatchStats;
+  /** Fail waiting and stepping requests with ShuttingDownError; the loop then lets its slot go. */
+  close(): void;
+}
+
+interface Member<S> {
+  readonly stepper: S;
+  /** When it joined the group (performance.now()). */
+  joinedAt: number;
+  resolve(steppedMs: number): void;
+  reject(e: unknown): void;
+  /** Detach deadline timer and abort listener. */
+  detach(): void;
+}
+
+export function createVadStepGroup<S extends Stepper>(init: VadStepGroupInit<S>): VadStepGroup<S> {
+  const { name, raw, fault, step } = init;
+  const { maxBatchSize } = init.batching;
+  const delayMs = init.batching.maxQueueDelayUs / 1000;
+  const random = init.random ?? Math.random;
+  const recorder = createBatchRecorder(name, maxBatchSize, init.onBatch);
+  const waiting: Member<S>[] = [];
+  const active: Member<S>[] = [];
+  let running = false;
+  let waitingForSlot = false;
+  let closed = false;
+  /** Ends the idle wait for company early (the group filled, or closed). */
+  let wakeEarly: (() => void) | undefined;
+
+  function removeFrom(list: Member<S>[], m: Member<S>): boolean {
+    const i = list.indexOf(m);
+    if (i < 0) return false;
+    list.splice(i, 1);
+    return true;
+  }
+
+  function settle(m: Member<S>, e?: unknown): void {
+    m.detach();
+    if (e === undefined) m.resolve(performance.now() - m.joinedAt);
+    else m.reject(e);
+  }
+
+  function waitForCompany(): Promise<void> {
+    if (delayMs <= 0 || waiting.length >= maxBatchSize) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { wakeEarly = undefined; resolve(); }, delayMs);
+      wakeEarly = () => {
+        clearTimeout(timer);
+        wakeEarly = undefined;
+        resolve();
+      };
+    });
+  }
+
+  function acquireSlot(): Promise<Release> {
+    waitingForSlot = true;
+    // One waiter stands for the whole group, whose requests its own queue bounds already.
+    return raw.limiter.acquire({ bypassQueueLimit: true }).finally(() => { waitingForSlot = false; });
+  }
+
+  /** Move waiting requests into the group, up to maxBatchSize; returns how many joined. */
+  function admit(): number {
+    let joined = 0;
+    while (active.length < maxBatchSize && waiting.length > 0) {
+      const m = waiting.shift() as Member<S>;
+      if (fault.errorRate > 0 && random() < fault.errorRate) {
+        settle(m, new InjectedFaultError(`injected fault for model '${name}' (errorRate ${fault.errorRate})`));
+        continue;
+      }
+      m.joinedAt = performance.now();
+      active.push(m);
+      joined++;
+    }
+    return joined;
+  }
+
+  async function stepAll(release: Release): Promise<Release> {
+    let held = release;
+    while (!closed) {
+      const joined = admit();
+      if (active.length === 0) break;
+      // The injected delay holds the slot, so a faulted adapter keeps its model busy.
+      if (joined > 0 && fault.delayMs > 0) await applyFault(name, { delayMs: fault.delayMs, errorRate: 0 }, {});
+      const batch = [...active];
+      try {
+        recorder.record(batch.length);
+        await step(raw, batch.map((m) => m.stepper));
+      } catch (e) {
+        // One ORT call served them all, so its failure is each one's failure.
+        for (const m of batch) if (removeFrom(active, m)) settle(m, e);
+        continue;
+      }
+      for (const m of batch) if (m.stepper.done && removeFrom(active, m)) settle(m);
+      // Others wait for this model (raw requests, another batcher): let them have the slot for a
+      // turn rather than holding it for as long as VAD traffic keeps coming.
+      if (raw.limiter.queued > 0 && (active.length > 0 || waiting.length > 0)) {
+        held();
+        held = await acquireSlot();
+      }
+    }
+    return held;
+  }
+
+  async function loop(): Promise<void> {
+    running = true;
+    try {
+      await waitForCompany();
+      if (closed || waiting.length === 0) return;
+      const release = await stepAll(await acquireSlot());
+      release();
+    } catch (e) {
+      // The limiter refused (shutting down): nobody in the group can run.
+      failAll(e);
+    } finally {
+      running = false;
+      if (!closed && waiting.length > 0) void loop();
+    }
+  }
+
+  function failAll(e: unknown): void {
+    for (const m of waiting.splice(0)) settle(m, e);
+    for (const m of active.splice(0)) settle(m, e);
+  }
+
+  function run(stepper: S, opts: AcquireOptions): Promise<number> {
+    if (closed) return Promise.reject(new ShuttingDownError(`model '${name}' is shutting down`));
+    if (opts.signal?.aborted === true) return Promise.reject(new CancelledError(`request to '${name}' was cancelled`));
+    if (opts.deadline !== undefined && Date.now() >= opts.deadline) {
+      return Promise.reject(new DeadlineExceededError(`deadline passed before '${name}' could run`));
+    }
+    if (waiting.length >= init.maxQueue) {
+      return Promise.reject(new QueueFullError(`model '${name}' queue is full (${waiting.length} waiting, ${active.length} stepping)`));
+    }
+    if (stepper.done) return Promise.resolve(0);
+    return new Promise<number>((resolve, reject) => {
+      let deadlineTimer: NodeJS.Timeout | undefined;
+      // Leaving is immediate; a step already running with this request just advances it for nothing.
+      const leave = (e: Error): void => {
+        if (removeFrom(waiting, m) || removeFrom(active, m)) settle(m, e);
+      };
+      const onAbort = (): void => leave(new CancelledError(`request to '${name}' was cancelled`));
+      const m: Member<S> = {
+        stepper, joinedAt: performance.now(), resolve, reject,
+        detach: () => {
+          if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
+          opts.signal?.removeEventListener('abort', onAbort);
+        },
+      };
+      if (opts.deadline !== undefined) {
+        deadlineTimer = setTimeout(() => leave(new DeadlineExceededError(`deadline passed while '${name}' was running`)), Math.max(0, opts.deadline - Date.now()));
+      }
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      waiting.push(m);
+      if (!running) void loop();
+      else if (waiting.length >= maxBatchSize) wakeEarly?.();
+    });
+  }
+
+  return {
+    run,
+    get waiting() { return waiting.length; },
+    get active() { return active.length; },
+    get waitingForSlot() { return waitingForSlot ? 1 : 0; },
+    stats: () => recorder.snapshot(),
+    close() {
+      closed = true;
+      wakeEarly?.();
+      failAll(new ShuttingDownError(`model '${name}' is shutting down`));
+    },
+  };
+}
