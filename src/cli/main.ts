@@ -1,5 +1,6 @@
 // The `plexus` command line: `node start`, `node info`, `query`.
 import { describeFailure, EXIT_OK, EXIT_USAGE, UsageError } from './cli-error.ts';
+import { runHealth } from './health.ts';
 import { NODE_INFO_HELP, runNodeInfo } from './node-info.ts';
 import { NODE_START_HELP, runNodeStart } from './node-start.ts';
 import { runQuery } from './query.ts';
@@ -10,6 +11,7 @@ Commands:
   node start    start a node (hosts models, serves KServe v2 gRPC)
   node info     show what a running node hosts
   query         send a file to a model or capability and print the answer
+  health        ask a node's gRPC health service; exit 0 when SERVING
 
 Run 'plexus <command> --help' for a command's options.
 `;
@@ -30,6 +32,7 @@ async function main(argv: readonly string[]): Promise<number> {
     throw new UsageError(`unknown command 'node ${sub}' (expected 'node start' or 'node info')`);
   }
   if (command === 'query') return runQuery(argv.slice(1));
+  if (command === 'health') return runHealth(argv.slice(1));
   throw new UsageError(`unknown command '${command}'\n\n${HELP}`);
 }
 

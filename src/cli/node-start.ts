@@ -1,10 +1,11 @@
 // `plexus node start`: compile options, start the node, report where it listens, and shut
 // down cleanly on SIGINT/SIGTERM (in-flight requests finish, exit 0).
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { createLogger } from '../logger.ts';
 import { createPlexusNode } from '../node/daemon.ts';
 import { ROUTING_POLICIES } from '../routing/policies.ts';
-import { compileNodeOptions, DEFAULT_GRPC, DEFAULT_LISTEN } from '../node/options.ts';
+import { formatHostPort } from '../node/grpc/address.ts';
+import { compileNodeOptions, DEFAULT_GRPC, DEFAULT_LISTEN, type NodeFlags, type NodeOptions } from '../node/options.ts';
 import { EXIT_OK } from './cli-error.ts';
 
 export const NODE_START_HELP = `Usage: plexus node start [options]
@@ -29,35 +30,39 @@ Options:
   --routing-policy NAME    ${ROUTING_POLICIES.join('|')} (default plexus)
   --json                   when ready, print one JSON line
                            {"peerId","grpc","multiaddrs","models"} on stdout
+  --check-config           validate flags and config, print the compiled options as
+                           one JSON line and exit 0 (loads no model, binds no port)
   -h, --help               show this help
 `;
 
-export async function runNodeStart(args: readonly string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: [...args],
-    options: {
-      config: { type: 'string' },
-      grpc: { type: 'string' },
-      'data-dir': { type: 'string' },
-      'log-level': { type: 'string' },
-      'max-message-bytes': { type: 'string' },
-      listen: { type: 'string', multiple: true },
-      bootstrap: { type: 'string', multiple: true },
-      static: { type: 'boolean' },
-      'no-models': { type: 'boolean' },
-      'routing-policy': { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) {
-    process.stdout.write(NODE_START_HELP);
-    return EXIT_OK;
-  }
-  // Everything is validated here, before any model loads or port binds.
-  const options = compileNodeOptions({
+/** The flags `node start` accepts (exported so deploy manifests can be checked against it). */
+export const NODE_START_OPTIONS = {
+  config: { type: 'string' },
+  grpc: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'log-level': { type: 'string' },
+  'max-message-bytes': { type: 'string' },
+  listen: { type: 'string', multiple: true },
+  bootstrap: { type: 'string', multiple: true },
+  static: { type: 'boolean' },
+  'no-models': { type: 'boolean' },
+  'routing-policy': { type: 'string' },
+  json: { type: 'boolean', default: false },
+  'check-config': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies ParseArgsOptionsConfig;
+
+export interface NodeStartArgs {
+  readonly flags: NodeFlags;
+  readonly json: boolean;
+  readonly checkConfig: boolean;
+  readonly help: boolean;
+}
+
+/** Parses `node start` arguments (throws parseArgs' ERR_PARSE_ARGS_* errors on unknown flags). */
+export function parseNodeStartArgs(args: readonly string[]): NodeStartArgs {
+  const { values } = parseArgs({ args: [...args], options: NODE_START_OPTIONS, strict: true, allowPositionals: false });
+  const flags: NodeFlags = {
     ...(values.config !== undefined ? { config: values.config } : {}),
     ...(values.grpc !== undefined ? { grpc: values.grpc } : {}),
     ...(values['data-dir'] !== undefined ? { dataDir: values['data-dir'] } : {}),
@@ -68,7 +73,22 @@ export async function runNodeStart(args: readonly string[]): Promise<number> {
     ...(values.static !== undefined ? { static: values.static } : {}),
     ...(values['no-models'] !== undefined ? { noModels: values['no-models'] } : {}),
     ...(values['routing-policy'] !== undefined ? { routingPolicy: values['routing-policy'] } : {}),
-  });
+  };
+  return { flags, json: values.json, checkConfig: values['check-config'], help: values.help };
+}
+
+export async function runNodeStart(args: readonly string[]): Promise<number> {
+  const { flags, json, checkConfig, help } = parseNodeStartArgs(args);
+  if (help) {
+    process.stdout.write(NODE_START_HELP);
+    return EXIT_OK;
+  }
+  // Everything is validated here, before any model loads or port binds.
+  const options = compileNodeOptions(flags);
+  if (checkConfig) {
+    process.stdout.write(`${JSON.stringify(summarizeOptions(options))}\n`);
+    return EXIT_OK;
+  }
   const logger = createLogger({ level: options.logLevel, destination: 'stderr' });
   const node = createPlexusNode(options, { logger });
 
@@ -92,7 +112,7 @@ export async function runNodeStart(args: readonly string[]): Promise<number> {
 
   const { grpc, peerId, multiaddrs } = await node.start();
   const models = node.models().map((m) => ({ name: m.name, version: m.version, capabilities: m.capabilities, ready: m.ready }));
-  if (values.json) {
+  if (json) {
     process.stdout.write(`${JSON.stringify({ peerId: peerId || null, grpc, multiaddrs, models })}\n`);
   } else {
     const names = models.map((m) => (m.capabilities.length ? `${m.name} (${m.capabilities.join(', ')})` : m.name));
@@ -102,3 +122,14 @@ export async function runNodeStart(args: readonly string[]): Promise<number> {
   return EXIT_OK;
 }
 
+
+/** What --check-config prints: the compiled options a start would use. */
+function summarizeOptions(options: NodeOptions): object {
+  return {
+    grpc: formatHostPort(options.grpc.address),
+    dataDir: options.dataDir,
+    logLevel: options.logLevel,
+    models: options.models.map((m) => ({ name: m.name, kind: m.kind, capabilities: m.capabilities, ...(m.kind === 'onnx' ? { path: m.path, provider: m.provider } : {}) })),
+    p2p: options.p2p ?? null,
+  };
+}
