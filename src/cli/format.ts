@@ -3,9 +3,34 @@ import { decodeRawTensor, isDataType } from '../inference/tensor.ts';
 
 interface WireTensorContents { [field: string]: unknown[] | undefined }
 export interface WireOutput { name: string; datatype: string; shape: string[]; contents?: WireTensorContents | null }
+export interface WireInferParameter { parameter_choice?: string; [choice: string]: unknown }
 export interface WireInferResponse {
   model_name: string; model_version: string; id: string;
   outputs: WireOutput[]; raw_output_contents: Uint8Array[];
+  parameters?: Record<string, WireInferParameter>;
+}
+
+/** The response's parameters as plain values (int64 beyond 2^53 as decimal strings). */
+export function plainParams(res: WireInferResponse): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const [key, p] of Object.entries(res.parameters ?? {})) {
+    let v = p.parameter_choice === undefined ? undefined : p[p.parameter_choice];
+    // int64 arrives as a decimal string (longs: String); small ones read better as numbers.
+    if ((p.parameter_choice === 'int64_param' || p.parameter_choice === 'uint64_param') && typeof v === 'string' && Number.isSafeInteger(Number(v))) v = Number(v);
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[key] = v;
+  }
+  return out;
+}
+
+/** "served by …X via A → B → X (cost 2, 12.3 ms)" when the node routed the query; '' otherwise. */
+export function formatRoute(params: Readonly<Record<string, string | number | boolean>>): string {
+  const route = params['plexus.route'];
+  if (typeof route !== 'string' || route === '') return '';
+  const short = (id: string): string => (id.length > 12 ? `…${id.slice(-8)}` : id);
+  const hops = route.split(',').map(short).join(' → ');
+  const hopMs = typeof params['plexus.hop_ms'] === 'string' ? params['plexus.hop_ms'].split(',')[0] : undefined;
+  const extras = [`cost ${String(params['plexus.cost'] ?? 0)}`, ...(hopMs === undefined ? [] : [`${hopMs} ms at the entry node`])];
+  return `served by ${short(String(params['plexus.served_by'] ?? ''))} via ${hops} (${extras.join(', ')})\n`;
 }
 
 export interface PlainOutput {

@@ -1,4 +1,5 @@
-// The `plexus` command line: `node start`, `node info`, `query`.
+// The `plexus` command line: `node start`, `node info`, `query`, `peers`, `routes`, `caps`.
+import { runClusterCommand } from './cluster.ts';
 import { describeFailure, EXIT_OK, EXIT_USAGE, UsageError } from './cli-error.ts';
 import { runHealth } from './health.ts';
 import { NODE_INFO_HELP, runNodeInfo } from './node-info.ts';
@@ -12,6 +13,9 @@ Commands:
   node info     show what a running node hosts
   query         send a file to a model or capability and print the answer
   health        ask a node's gRPC health service; exit 0 when SERVING
+  peers         list the peers a node is connected to
+  routes        show a node's routing table with every metric part
+  caps          list the capabilities the cluster offers and who provides them
 
 Run 'plexus <command> --help' for a command's options.
 `;
@@ -33,6 +37,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (command === 'query') return runQuery(argv.slice(1));
   if (command === 'health') return runHealth(argv.slice(1));
+  if (command === 'peers' || command === 'routes' || command === 'caps') return runClusterCommand(command, argv.slice(1));
   throw new UsageError(`unknown command '${command}'\n\n${HELP}`);
 }
 

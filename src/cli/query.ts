@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { EXIT_OK, UsageError } from './cli-error.ts';
 import { connect, unary } from './client.ts';
-import { formatOutputs, plainOutputs, segmentsOf, type WireInferResponse } from './format.ts';
+import { formatOutputs, formatRoute, plainOutputs, plainParams, segmentsOf, type WireInferResponse } from './format.ts';
 import { parseTimeout } from './node-info.ts';
 
 export const QUERY_HELP = `Usage: plexus query --target HOST:PORT --model NAME --input FILE [--json] [--timeout-ms N]
@@ -65,15 +65,16 @@ export async function runQuery(args: readonly string[]): Promise<number> {
     };
     const response = await unary<object, WireInferResponse>(clients.inference, 'ModelInfer', request, Math.max(1, deadline - Date.now()));
     const outputs = plainOutputs(response);
+    const parameters = plainParams(response);
     if (values.json) {
       const segments = outputs.map(segmentsOf).find((s) => s !== undefined);
       const result = {
-        model: response.model_name, version: response.model_version, outputs,
+        model: response.model_name, version: response.model_version, outputs, parameters,
         ...(segments ? { segments: segments.map(([start, end]) => ({ start: ms(start), end: ms(end) })) } : {}),
       };
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
-      process.stdout.write(formatOutputs(response.model_name, outputs));
+      process.stdout.write(formatOutputs(response.model_name, outputs) + formatRoute(parameters));
     }
     return EXIT_OK;
   } finally {

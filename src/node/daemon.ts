@@ -6,6 +6,7 @@
 import { createLocalInference } from '../inference/index.ts';
 import type { LocalInference, ModelInfo } from '../inference/types.ts';
 import { createLogger, type Logger } from '../logger.ts';
+import { createClusterCatalog } from './catalog-cluster.ts';
 import { createLocalDispatcher } from './dispatch-local.ts';
 import type { ModelCatalog, QueryDispatcher } from './dispatch.ts';
 import { createHealthService, type HealthState } from './grpc/health.ts';
@@ -88,13 +89,15 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
       state = 'starting';
       try {
         inference = components.inference ?? await createLocalInference({ models: options.models, logger });
-        const catalog: ModelCatalog = inference;
+        let catalog: ModelCatalog = inference;
         let dispatcher: QueryDispatcher = createLocalDispatcher(inference);
         if (options.p2p !== undefined) {
           p2p = createP2PService(p2pInit(options.p2p, options.dataDir, components.p2p))({ logger, local: inference });
           await p2p.start();
           peerId = p2p.peerId();
           dispatcher = p2p.dispatcher;
+          const cluster = p2p;
+          catalog = createClusterCatalog({ local: inference, adverts: () => cluster.adverts(), self: () => peerId });
         }
         const kserve = createKServeService({
           dispatcher, catalog, logger, version: PLEXUS_VERSION, maxStreamInFlight: options.grpc.maxStreamInFlight,

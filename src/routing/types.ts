@@ -20,6 +20,24 @@ export interface AdvertisedModel {
   readonly load: number;
   /** Max concurrent runs + queue length. */
   readonly capacity: number;
+  /**
+   * The model's tensor signature, so any node can answer KServe ModelMetadata for a model it
+   * only routes to (clients such as tritonclient read metadata before they infer).
+   */
+  readonly io?: AdvertisedSignature;
+}
+
+/** A tensor as advertised: name, KServe datatype, shape (-1 = dynamic). */
+export interface AdvertisedTensor {
+  readonly name: string;
+  readonly datatype: string;
+  readonly shape: readonly number[];
+}
+
+export interface AdvertisedSignature {
+  readonly platform: string;
+  readonly inputs: readonly AdvertisedTensor[];
+  readonly outputs: readonly AdvertisedTensor[];
 }
 
 /**

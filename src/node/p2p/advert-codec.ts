@@ -5,13 +5,15 @@
 import type { PrivateKey } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { ProtocolError } from '../../errors.ts';
-import type { AdvertisedModel, ProviderAdvert, RouteUpdate } from '../../routing/types.ts';
+import type { AdvertisedModel, AdvertisedSignature, AdvertisedTensor, ProviderAdvert, RouteUpdate } from '../../routing/types.ts';
 
 export const ROUTES_WIRE_VERSION = 1;
 export const MAX_UPDATES_PER_FRAME = 4096;
 export const MAX_MODELS_PER_ADVERT = 256;
 export const MAX_ADDRS_PER_ORIGIN = 16;
 const MAX_NAME = 256;
+const MAX_TENSORS = 64;
+const MAX_DIMS = 16;
 
 /** An advert with its origin's signature. */
 export interface SignedAdvert {
@@ -33,8 +35,15 @@ export interface RoutesFrame {
 }
 
 export function canonicalAdvert(a: ProviderAdvert): Uint8Array {
-  const models = a.models.map((m) => [m.name, m.version, [...m.capabilities], m.provider, m.price, m.computeMs, m.load, m.capacity]);
+  const models = a.models.map((m) => [
+    m.name, m.version, [...m.capabilities], m.provider, m.price, m.computeMs, m.load, m.capacity,
+    m.io === undefined ? null : [m.io.platform, m.io.inputs.map(canonicalTensor), m.io.outputs.map(canonicalTensor)],
+  ]);
   return new TextEncoder().encode(JSON.stringify(['plexus-advert-v1', a.origin, a.seq, a.issuedAt, models]));
+}
+
+function canonicalTensor(t: AdvertisedTensor): unknown[] {
+  return [t.name, t.datatype, [...t.shape]];
 }
 
 export async function signAdvert(key: PrivateKey, advert: ProviderAdvert): Promise<SignedAdvert> {
@@ -71,6 +80,26 @@ function bad(what: string): never {
   throw new ProtocolError(`malformed routes frame: ${what}`);
 }
 
+function decodeTensors(x: unknown, what: string): AdvertisedTensor[] {
+  if (!Array.isArray(x) || x.length > MAX_TENSORS) bad(`${what} must be a list of at most ${MAX_TENSORS} tensors`);
+  return x.map((t: unknown, k: number): AdvertisedTensor => {
+    if (!isObj(t)) bad(`${what}[${k}] is not an object`);
+    const { name, datatype, shape } = t;
+    if (!isName(name) || typeof datatype !== 'string' || datatype.length === 0 || datatype.length > 16) bad(`${what}[${k}] needs a name and a datatype`);
+    if (!Array.isArray(shape) || shape.length > MAX_DIMS || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= -1)) {
+      bad(`${what}[${k}] shape must be at most ${MAX_DIMS} integers >= -1`);
+    }
+    return { name, datatype, shape: shape as number[] };
+  });
+}
+
+function decodeSignature(x: unknown, i: number): AdvertisedSignature | undefined {
+  if (x === undefined || x === null) return undefined;
+  if (!isObj(x)) bad(`model ${i} io is not an object`);
+  if (!isName(x.platform)) bad(`model ${i} io.platform must be a name`);
+  return { platform: x.platform, inputs: decodeTensors(x.inputs, `model ${i} io.inputs`), outputs: decodeTensors(x.outputs, `model ${i} io.outputs`) };
+}
+
 function decodeModel(x: unknown, i: number): AdvertisedModel {
   if (!isObj(x)) bad(`model ${i} is not an object`);
   const { name, version, capabilities, provider, price, computeMs, load, capacity } = x;
@@ -82,7 +111,8 @@ function decodeModel(x: unknown, i: number): AdvertisedModel {
   if (!isNum(computeMs) || computeMs < 0) bad(`model ${i} computeMs must be a number >= 0`);
   if (!isNum(load) || load < 0) bad(`model ${i} load must be a number >= 0`);
   if (!isNum(capacity) || capacity < 0) bad(`model ${i} capacity must be a number >= 0`);
-  return { name, version, capabilities: capabilities, provider, price, computeMs, load, capacity };
+  const io = decodeSignature(x.io, i);
+  return { name, version, capabilities: capabilities, provider, price, computeMs, load, capacity, ...(io === undefined ? {} : { io }) };
 }
 
 function decodeAdvert(x: unknown): ProviderAdvert {

@@ -3,11 +3,11 @@
 // The daemon composes it: createP2PService(init)({ logger, local }).
 import type { PrivateKey } from '@libp2p/interface';
 import { ShuttingDownError } from '../../errors.ts';
-import type { InferRequest, InferResult, LocalInference } from '../../inference/types.ts';
+import type { InferRequest, InferResult, LocalInference, TensorSpec } from '../../inference/types.ts';
 import type { Logger } from '../../logger.ts';
 import { createRoutingTable } from '../../routing/table.ts';
 import type { RoutingTable, RoutingTableOptions } from '../../routing/table.ts';
-import type { AdvertisedModel, ProviderAdvert, RouteCandidate, RoutingTableApi } from '../../routing/types.ts';
+import type { AdvertisedModel, AdvertisedTensor, ProviderAdvert, RouteCandidate, RoutingTableApi } from '../../routing/types.ts';
 import { createRoutedDispatcher } from '../dispatch-routed.ts';
 import type { RoutedDispatcher } from '../dispatch-routed.ts';
 import type { QueryDispatcher } from '../dispatch.ts';
@@ -79,6 +79,10 @@ export interface P2PService {
   table(): RoutingTableApi;
 }
 
+function advertTensor(t: TensorSpec): AdvertisedTensor {
+  return { name: t.name, datatype: t.datatype, shape: [...t.shape] };
+}
+
 /** What the local engine hosts, as an advert (ready models only). */
 export function localAdvertModels(local: LocalInference): AdvertisedModel[] {
   return local.list().filter((m) => m.ready).map((m) => {
@@ -86,6 +90,7 @@ export function localAdvertModels(local: LocalInference): AdvertisedModel[] {
     return {
       name: m.name, version: m.version, capabilities: m.capabilities, provider: m.provider, price: m.price,
       computeMs: s?.computeMs ?? 0, load: s === undefined ? 0 : s.inFlight + s.queued, capacity: s === undefined ? 1 : s.maxConcurrent + s.maxQueue,
+      io: { platform: m.platform, inputs: m.inputs.map(advertTensor), outputs: m.outputs.map(advertTensor) },
     };
   });
 }
