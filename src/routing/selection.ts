@@ -67,6 +67,11 @@ function matches(m: AdvertisedModel, name: string): boolean {
   return m.name === name || m.capabilities.includes(name);
 }
 
+function isDown(ctx: SelectContext, peer: PeerIdString): boolean {
+  const until = ctx.downUntil(peer);
+  return until !== undefined && until > ctx.now;
+}
+
 export function selectRoutes(name: string, c: QueryConstraints, views: Iterable<OriginView>, ctx: SelectContext): Selection {
   const excluded = { peer: 0, provider: 0, cost: 0, hops: 0, down: 0 };
   let cheapest = Infinity;
@@ -82,8 +87,9 @@ export function selectRoutes(name: string, c: QueryConstraints, views: Iterable<
       if (c.provider !== undefined && m.provider !== c.provider) { excluded.provider++; continue; }
       if (c.maxCost !== undefined && m.price > c.maxCost) { excluded.cost++; cheapest = Math.min(cheapest, m.price); continue; }
       if (c.maxHops !== undefined && v.hops > c.maxHops) { excluded.hops++; fewestHops = Math.min(fewestHops, v.hops); continue; }
-      const until = ctx.downUntil(v.origin);
-      if (until !== undefined && until > ctx.now) { excluded.down++; continue; }
+      // A peer is marked down as a provider that failed or as a next hop whose link failed:
+      // either way no route through it is usable until the mark lapses.
+      if (isDown(ctx, v.origin) || (v.nextHop !== v.origin && isDown(ctx, v.nextHop))) { excluded.down++; continue; }
       const candidate = PeerStats.candidate(v, m, stats, ctx.now);
       const err = stats?.errorRate(ctx.now) ?? 0;
       passed.push({
@@ -102,7 +108,7 @@ export function selectRoutes(name: string, c: QueryConstraints, views: Iterable<
     if (excluded.provider > 0) parts.push(`${excluded.provider} not on plexus.provider ${c.provider ?? ''}`);
     if (excluded.cost > 0) parts.push(`${excluded.cost} over plexus.max_cost ${c.maxCost ?? ''} (cheapest costs ${cheapest})`);
     if (excluded.hops > 0) parts.push(`${excluded.hops} beyond plexus.max_hops ${c.maxHops ?? ''} (nearest is ${fewestHops} hops)`);
-    if (excluded.down > 0) parts.push(`${excluded.down} on providers marked down after failures`);
+    if (excluded.down > 0) parts.push(`${excluded.down} on providers or next hops marked down after failures`);
     return {
       ok: false,
       failure: { reason: 'constraints', message: `no route for '${name}' satisfies the constraints: of ${served} candidates, ${parts.join('; ')}` },
