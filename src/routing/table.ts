@@ -361,7 +361,7 @@ export class RoutingTable implements RoutingTableApi {
   adverts(): readonly ProviderAdvert[] {
     const out: ProviderAdvert[] = [];
     if (this.#local !== undefined) out.push(this.#local);
-    for (const e of this.#origins.values()) if (e.selected !== undefined) out.push(e.selected.advert);
+    for (const e of this.#origins.values()) if (e.selected !== undefined) out.push(e.latest);
     return out;
   }
 
@@ -464,7 +464,10 @@ export class RoutingTable implements RoutingTableApi {
     if (this.#local !== undefined) yield { origin: this.self, advert: this.#local, nextHop: this.self, hops: 0, pathMs: 0 };
     for (const e of this.#origins.values()) {
       const r = e.selected;
-      if (r !== undefined) yield { origin: e.origin, advert: r.advert, nextHop: r.neighbour, hops: r.hops + 1, pathMs: this.#total(r, now) };
+      // The path is the selected route's, but what the origin offers is its newest signed
+      // advert, whichever neighbour brought it: a withdrawal counts as soon as it is heard,
+      // even while the selected neighbour still relays the older seq.
+      if (r !== undefined) yield { origin: e.origin, advert: e.latest, nextHop: r.neighbour, hops: r.hops + 1, pathMs: this.#total(r, now) };
     }
   }
 
