@@ -6,7 +6,7 @@ import { createSileroVadAdapter } from './adapters/silero-vad.ts';
 import type { BatchListener } from './batch-stats.ts';
 import type { ModelSpec } from './config.ts';
 import { hostRawModel, type HostedModel } from './hosted-model.ts';
-import { loadOrtModel, type OrtModel } from './ort-model.ts';
+import { loadOrtModel, type OrtModel, type OrtModelHooks } from './ort-model.ts';
 import type { InferRequest, InferResult, LocalInference, ModelInfo, ModelLoadStats } from './types.ts';
 import { validateRequest } from './validate.ts';
 
@@ -15,6 +15,9 @@ export interface LocalInferenceInit {
   readonly logger: Logger;
   /** Sees every batched ORT run (raw-model batches and VAD steps): a hook for metrics. */
   readonly onBatch?: BatchListener;
+  /** Metrics hooks, passed to every raw model (see OrtModelHooks). */
+  readonly onQueueWait?: OrtModelHooks['onQueueWait'];
+  readonly onCompute?: OrtModelHooks['onCompute'];
 }
 
 interface Entry {
@@ -25,7 +28,11 @@ interface Entry {
 export async function createLocalInference(init: LocalInferenceInit): Promise<LocalInference> {
   const { logger } = init;
   const raws = new Map<string, OrtModel>();
-  const hooks = init.onBatch !== undefined ? { onBatch: init.onBatch } : {};
+  const hooks: OrtModelHooks = {
+    ...(init.onBatch !== undefined ? { onBatch: init.onBatch } : {}),
+    ...(init.onQueueWait !== undefined ? { onQueueWait: init.onQueueWait } : {}),
+    ...(init.onCompute !== undefined ? { onCompute: init.onCompute } : {}),
+  };
   const entries: Entry[] = [];
   try {
     for (const spec of init.models) {

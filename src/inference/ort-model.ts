@@ -102,6 +102,9 @@ export function fromOrtTensor(name: string, v: ort.Tensor): Tensor {
 
 export interface OrtModelHooks {
   readonly onBatch?: BatchListener;
+  /** Metrics hooks: ms a run (a batch counts once) waited for a slot; ms one ORT session run took. */
+  readonly onQueueWait?: (model: string, ms: number) => void;
+  readonly onCompute?: (model: string, ms: number) => void;
 }
 
 export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger, hooks: OrtModelHooks = {}): Promise<OrtModel> {
@@ -119,7 +122,8 @@ export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger, hooks: O
     await session.release();
     throw e;
   }
-  const limiter = createRunLimiter(spec.name, spec.maxConcurrent, spec.maxQueue);
+  const { onQueueWait, onCompute } = hooks;
+  const limiter = createRunLimiter(spec.name, spec.maxConcurrent, spec.maxQueue, onQueueWait && ((ms) => onQueueWait(spec.name, ms)));
   const compute = createEwma(0.2);
   logger.info({ model: spec.name, provider, requestedProvider: spec.provider, inputs, outputs }, `loaded model ${spec.name}`);
 
@@ -134,7 +138,9 @@ export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger, hooks: O
     } catch (e) {
       throw new InferenceFailedError(`model '${spec.name}' failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
-    compute.add(performance.now() - started);
+    const ms = performance.now() - started;
+    compute.add(ms);
+    onCompute?.(spec.name, ms);
     return fetches.map((n) => {
       const v = result[n];
       if (v === undefined) throw new InferenceFailedError(`model '${spec.name}' returned no output '${n}'`);

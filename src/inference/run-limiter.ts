@@ -33,7 +33,8 @@ interface Waiter {
   cleanup(): void;
 }
 
-export function createRunLimiter(name: string, maxConcurrent: number, maxQueue: number): RunLimiter {
+/** `onGranted` sees how long each granted acquire waited for its slot, ms (0 when one was free): a metrics hook. */
+export function createRunLimiter(name: string, maxConcurrent: number, maxQueue: number, onGranted?: (waitMs: number) => void): RunLimiter {
   let inFlight = 0;
   let closed = false;
   const waiters: Waiter[] = [];
@@ -64,11 +65,13 @@ export function createRunLimiter(name: string, maxConcurrent: number, maxQueue: 
     }
     if (inFlight < maxConcurrent) {
       inFlight++;
+      onGranted?.(0);
       return Promise.resolve(makeRelease());
     }
     if (waiters.length >= maxQueue && opts.bypassQueueLimit !== true) {
       return Promise.reject(new QueueFullError(`model '${name}' queue is full (${maxQueue} waiting, ${inFlight} running)`));
     }
+    const queuedAt = performance.now();
     return new Promise<Release>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const leave = (e: Error): void => {
@@ -79,7 +82,8 @@ export function createRunLimiter(name: string, maxConcurrent: number, maxQueue: 
       };
       const onAbort = (): void => leave(new CancelledError(`request to model '${name}' was cancelled while queued`));
       const waiter: Waiter = {
-        resolve, reject,
+        resolve: (release) => { onGranted?.(performance.now() - queuedAt); resolve(release); },
+        reject,
         cleanup: () => {
           if (timer !== undefined) clearTimeout(timer);
           opts.signal?.removeEventListener('abort', onAbort);
