@@ -124,6 +124,110 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
     };
   }
 
+  /** The peer to blame for a failed try: our next hop when the link failed, else the provider. */
+  function suspectOf(e: unknown, cand: RouteCandidate): string {
+    return e instanceof PeerUnavailableError && cand.origin !== self ? cand.nextHop : cand.origin;
+  }
+
+  /** One try on one candidate: records the outcome in the table and marks a failing peer down. */
+  async function attempt(req: InferRequest, cand: RouteCandidate, deadline: number, signal: AbortSignal | undefined): Promise<InferResult> {
+    const t0 = performance.now();
+    const fwd: ForwardRequest = {
+      queryId: req.id, ttl, remainingMs: deadline - Date.now(), route: [self], origin: cand.origin, model: cand.model, version: cand.version,
+      outputs: req.outputs, parameters: req.parameters, inputs: req.inputs,
+    };
+    try {
+      const res = cand.origin === self ? await runLocal(fwd, deadline, signal) : await forward.send(cand.nextHop, fwd, signal);
+      const ms = performance.now() - t0;
+      table.recordOutcome(cand, { ok: true, latencyMs: ms }, Date.now());
+      return decorate(res, cand, ms);
+    } catch (e) {
+      // A try we cancelled (the caller left, or a hedge won) says nothing about the route.
+      if (signal?.aborted === true) throw e;
+      // Errors count in the metric, so a replica that fails fast never looks fast.
+      table.recordOutcome(cand, { ok: false, latencyMs: performance.now() - t0 }, Date.now());
+      if (isRetryable(e)) {
+        const suspect = suspectOf(e, cand);
+        if (suspect !== self) table.markDown(suspect, Date.now() + markDownMs);
+        log.debug({ queryId: req.id, origin: cand.origin, nextHop: cand.nextHop, err: (e as Error).message }, 'route failed');
+      }
+      throw e;
+    }
+  }
+
+  /** Try candidates one after another while the deadline allows (failover). */
+  async function sequential(req: InferRequest, candidates: readonly RouteCandidate[], start: number, deadline: number): Promise<InferResult> {
+    const failed = new Set<string>();
+    let last: unknown;
+    let tries = 0;
+    for (const cand of candidates) {
+      if (tries >= maxAttempts) break;
+      if (failed.has(cand.nextHop) || failed.has(cand.origin)) continue;
+      if (req.signal?.aborted === true) throw new CancelledError(`query ${req.id} was cancelled`);
+      if (deadline - Date.now() <= 0) break;
+      tries++;
+      try {
+        return await attempt(req, cand, deadline, req.signal);
+      } catch (e) {
+        last = e;
+        if (!isRetryable(e)) throw e;
+        failed.add(suspectOf(e, cand));
+      }
+    }
+    if (last === undefined || Date.now() >= deadline) {
+      throw new DeadlineExceededError(`query ${req.id}: deadline of ${deadline - start} ms passed after ${tries} attempt(s)${last === undefined ? '' : `; last error: ${(last as Error).message}`}`);
+    }
+    throw last as Error;
+  }
+
+  /**
+   * Hedged request (The Tail at Scale): the best route first; when it has not answered within
+   * hedgeMs (or failed retryably), the next best provider too. The first answer wins and the
+   * other try is cancelled, so a hedge costs at most one extra run.
+   */
+  function hedged(req: InferRequest, first: RouteCandidate, second: RouteCandidate, hedgeMs: number, deadline: number): Promise<InferResult> {
+    const ctls = [new AbortController(), new AbortController()] as const;
+    const onCallerAbort = (): void => { for (const c of ctls) c.abort(new CancelledError(`query ${req.id} was cancelled`)); };
+    req.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    return new Promise<InferResult>((resolve, reject) => {
+      let running = 0;
+      let launchedSecond = false;
+      let settled = false;
+      const finish = (winner: number | undefined): void => {
+        settled = true;
+        clearTimeout(timer);
+        req.signal?.removeEventListener('abort', onCallerAbort);
+        ctls.forEach((c, k) => { if (k !== winner) c.abort(new CancelledError(`query ${req.id}: the hedged twin answered first`)); });
+      };
+      const launchSecond = (): void => {
+        if (settled || launchedSecond || deadline - Date.now() <= 0) return;
+        launchedSecond = true;
+        launch(second, 1);
+      };
+      const launch = (cand: RouteCandidate, k: 0 | 1): void => {
+        running++;
+        attempt(req, cand, deadline, ctls[k].signal).then((res) => {
+          if (settled) return;
+          finish(k);
+          resolve(launchedSecond ? { ...res, parameters: { ...res.parameters, 'plexus.hedged': true } } : res);
+        }, (e: unknown) => {
+          running--;
+          if (settled) return;
+          if (isRetryable(e) && !launchedSecond) {
+            launchSecond();
+            if (launchedSecond) return;
+          }
+          if (!isRetryable(e) || running === 0) {
+            finish(undefined);
+            reject(e instanceof Error ? e : new Error(String(e)));
+          }
+        });
+      };
+      const timer = setTimeout(launchSecond, hedgeMs);
+      launch(first, 0);
+    });
+  }
+
   async function infer(req: InferRequest): Promise<InferResult> {
     const start = Date.now();
     const constraints = (init.parseConstraints ?? parseConstraints)(req.parameters, req.deadline, start);
@@ -131,42 +235,12 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
     const deadline = start + (constraints.deadlineMs ?? defaultTimeoutMs);
     const sel = table.select(req.model, constraints, start);
     if (!sel.ok) throw selectionError(req.model, sel.failure);
-    const failed = new Set<string>();
-    let last: unknown;
-    let tries = 0;
-    for (const cand of sel.candidates) {
-      if (tries >= maxAttempts) break;
-      if (failed.has(cand.nextHop) || failed.has(cand.origin)) continue;
-      if (req.signal?.aborted === true) throw new CancelledError(`query ${req.id} was cancelled`);
-      const remainingMs = deadline - Date.now();
-      if (remainingMs <= 0) break;
-      tries++;
-      const t0 = performance.now();
-      const fwd: ForwardRequest = {
-        queryId: req.id, ttl, remainingMs, route: [self], origin: cand.origin, model: cand.model, version: cand.version,
-        outputs: req.outputs, parameters: req.parameters, inputs: req.inputs,
-      };
-      try {
-        const res = cand.origin === self ? await runLocal(fwd, deadline, req.signal) : await forward.send(cand.nextHop, fwd, req.signal);
-        const ms = performance.now() - t0;
-        table.recordOutcome(cand, { ok: true, latencyMs: ms }, Date.now());
-        return decorate(res, cand, ms);
-      } catch (e) {
-        const ms = performance.now() - t0;
-        table.recordOutcome(cand, { ok: false, latencyMs: ms }, Date.now());
-        last = e;
-        if (!isRetryable(e)) throw e;
-        // Our own link failed: the next hop is suspect; otherwise the provider is.
-        const suspect = e instanceof PeerUnavailableError && cand.origin !== self ? cand.nextHop : cand.origin;
-        if (suspect !== self) table.markDown(suspect, Date.now() + markDownMs);
-        failed.add(suspect);
-        log.debug({ queryId: req.id, origin: cand.origin, nextHop: cand.nextHop, err: (e as Error).message }, 'route failed, trying the next candidate');
-      }
+    const [first] = sel.candidates;
+    const second = sel.candidates.find((c) => c.origin !== first?.origin);
+    if (constraints.hedgeMs !== undefined && first !== undefined && second !== undefined && constraints.hedgeMs < deadline - start) {
+      return hedged(req, first, second, constraints.hedgeMs, deadline);
     }
-    if (last === undefined || Date.now() >= deadline) {
-      throw new DeadlineExceededError(`query ${req.id}: deadline of ${deadline - start} ms passed after ${tries} attempt(s)${last === undefined ? '' : `; last error: ${(last as Error).message}`}`);
-    }
-    throw last as Error;
+    return sequential(req, sel.candidates, start, deadline);
   }
 
   return { infer, handleForwarded };

@@ -40,6 +40,7 @@ export function parseConstraints(params: Params, grpcDeadline: number | undefine
   const budget = number(params, 'plexus.deadline_ms', 'a positive number of milliseconds', (n) => n > 0);
   const maxCost = number(params, 'plexus.max_cost', 'a non-negative number (cost units per call)', (n) => n >= 0);
   const maxHops = number(params, 'plexus.max_hops', `an integer from 0 to ${MAX_HOPS}`, (n) => Number.isInteger(n) && n >= 0 && n <= MAX_HOPS);
+  const hedgeMs = number(params, 'plexus.hedge_ms', 'a positive number of milliseconds', (n) => n > 0);
   const prefer = oneOf(params, 'plexus.prefer', PREFERS) ?? 'balanced';
   const provider = oneOf(params, 'plexus.provider', PROVIDERS);
   let peer: string | undefined;
@@ -62,5 +63,6 @@ export function parseConstraints(params: Params, grpcDeadline: number | undefine
     ...(maxHops !== undefined ? { maxHops } : {}),
     ...(peer !== undefined ? { peer } : {}),
     ...(provider !== undefined ? { provider } : {}),
+    ...(hedgeMs !== undefined ? { hedgeMs } : {}),
   };
 }

@@ -77,6 +77,8 @@ export interface QueryConstraints {
   readonly maxHops?: number;
   readonly peer?: PeerIdString;      // pin a provider
   readonly provider?: ExecutionProvider;
+  /** Hedge (The Tail at Scale): when the first route has not answered in this many ms, also try the next. */
+  readonly hedgeMs?: number;
 }
 
 /** One usable way to answer a query, with every metric part. */
