@@ -1,11 +1,12 @@
 // Shared by the cluster tests: in-process Plexus nodes on loopback (real gRPC, real libp2p),
 // with short route refresh/expiry so joins and failures settle within a second or two.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { compileModelSpecs } from '../../src/inference/index.ts';
-import { silentLogger } from '../../src/logger.ts';
+import { silentLogger, type Logger } from '../../src/logger.ts';
 import { createPlexusNode, type PlexusNode } from '../../src/node/daemon.ts';
 import { compileNodeOptions, type NodeOptions } from '../../src/node/options.ts';
 import type { P2PService } from '../../src/node/p2p/service.ts';
@@ -27,6 +28,8 @@ export interface ClusterNodeInit {
   readonly shutdownGraceMs?: number;
   /** Fixed listen address (a restart on the same port); default an ephemeral loopback port. */
   readonly listen?: string;
+  /** Debugging: a real logger instead of the silent one. */
+  readonly logger?: Logger;
 }
 
 export interface ClusterNode {
@@ -80,7 +83,7 @@ export async function startClusterNode(init: ClusterNodeInit = {}): Promise<Clus
     models: init.noModels === true ? [] : compileModelSpecs(init.models ?? [rawVadModel()], process.cwd()),
   };
   const refreshMs = init.refreshMs ?? REFRESH_MS;
-  const node = createPlexusNode(options, { logger: silentLogger(), p2p: { refreshMs } });
+  const node = createPlexusNode(options, { logger: init.logger ?? silentLogger(), p2p: { refreshMs } });
   const started = await node.start();
   const clients = connectAll(started.grpc);
   return {
@@ -158,4 +161,59 @@ export function paramString(p: WireParams, key: string): string | undefined {
 export function paramNumber(p: WireParams, key: string): number | undefined {
   const s = paramString(p, key);
   return s === undefined ? undefined : Number(s);
+}
+
+/** A node in its own process (`plexus node start --json`), so a test can SIGKILL it. */
+export interface DaemonProcess {
+  readonly peerId: string;
+  readonly addrs: readonly string[];
+  readonly grpc: string;
+  readonly proc: ChildProcess;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<void>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface DaemonProcessInit {
+  readonly dataDir: string;
+  readonly listen?: string;
+  readonly bootstrap?: readonly string[];
+  readonly static?: boolean;
+  readonly noModels?: boolean;
+  readonly refreshMs?: number;
+}
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+export async function startDaemonProcess(init: DaemonProcessInit): Promise<DaemonProcess> {
+  const config = path.join(init.dataDir, 'test-config.json');
+  writeFileSync(config, JSON.stringify({ node: { routing: { refreshMs: init.refreshMs ?? REFRESH_MS }, shutdownGraceMs: 1000 } }));
+  const args = [
+    path.join(ROOT, 'src/cli/main.ts'), 'node', 'start', '--json', '--log-level', 'silent', '--config', config,
+    '--grpc', '127.0.0.1:0', '--data-dir', init.dataDir, '--listen', init.listen ?? '/ip4/127.0.0.1/tcp/0',
+    ...(init.bootstrap ?? []).flatMap((b) => ['--bootstrap', b]),
+    ...(init.static === true ? ['--static'] : []), ...(init.noModels === true ? ['--no-models'] : []),
+  ];
+  const proc = spawn(path.join(ROOT, 'node_modules/.bin/node'), args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((resolve) => { proc.once('exit', () => { resolve(); }); });
+  let stderr = '';
+  proc.stderr?.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-4000); });
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => { reject(new Error(`daemon did not start within 20 s: ${stderr}`)); }, 20_000);
+    proc.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) { clearTimeout(timer); resolve(out.slice(0, nl)); }
+    });
+    void exited.then(() => { clearTimeout(timer); reject(new Error(`daemon exited before it was ready: ${stderr}`)); });
+  });
+  const info = JSON.parse(line) as { peerId: string; grpc: string; multiaddrs: string[] };
+  return {
+    peerId: info.peerId, addrs: info.multiaddrs, grpc: info.grpc, proc, exited,
+    async kill(signal = 'SIGKILL') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      await exited;
+    },
+  };
 }
