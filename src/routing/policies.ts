@@ -33,9 +33,14 @@ export interface PolicyContext {
 /** Candidates whose score is within this fraction (or NEAR_MS) of the leader's count as equal. */
 const NEAR_FRACTION = 0.15;
 const NEAR_MS = 3;
-/** Balanced: weight of latency (the rest goes to price), on min-max normalised values. */
+/** Balanced: weight of ln(latency) (the rest goes to ln(price)). */
 const BALANCED_LATENCY_WEIGHT = 0.5;
+/** Within this of the best balanced value (≈ 5% on the geometric mean) counts as equal. */
 const NEAR_BALANCED = 0.05;
+/** Price floor as a fraction of the dearest candidate's price. */
+const BALANCED_PRICE_FLOOR = 0.05;
+/** Latencies below this (ms) count as this, so sub-millisecond noise does not decide. */
+const BALANCED_MIN_MS = 0.5;
 
 export function orderCandidates(policy: RoutingPolicy, prefer: PreferPolicy, list: readonly ScoredCandidate[], ctx: PolicyContext): RouteCandidate[] {
   const byScore = [...list].sort((a, b) => a.score - b.score);
@@ -98,17 +103,22 @@ function loadOf(s: ScoredCandidate): number {
   return s.score * (s.outstanding + 1);
 }
 
-/** Min-max normalise score and price to [0, 1] and weigh them. */
+/**
+ * Balanced value: w·ln(score) + (1−w)·ln(price + floor), i.e. the weighted geometric mean of
+ * expected latency and price, so "twice as slow" trades against "twice as cheap". Unlike a
+ * min-max normalisation it does not depend on the other candidates: one badly overloaded
+ * replica must not compress every other latency difference to nothing (it did: the cheap
+ * replicas kept all the traffic while their queues grew, and a flaky one got a share).
+ * The floor keeps a free (price 0) provider from winning at any latency.
+ */
 function balancedValues(list: readonly ScoredCandidate[]): Map<ScoredCandidate, number> {
-  let sMin = Infinity, sMax = -Infinity, pMin = Infinity, pMax = -Infinity;
-  for (const s of list) {
-    sMin = Math.min(sMin, s.score); sMax = Math.max(sMax, s.score);
-    pMin = Math.min(pMin, s.candidate.price); pMax = Math.max(pMax, s.candidate.price);
-  }
+  let pMax = 0;
+  for (const s of list) pMax = Math.max(pMax, s.candidate.price);
+  const floor = Math.max(1e-9, BALANCED_PRICE_FLOOR * pMax);
   const out = new Map<ScoredCandidate, number>();
   for (const s of list) {
-    const l = sMax > sMin ? (s.score - sMin) / (sMax - sMin) : 0;
-    const p = pMax > pMin ? (s.candidate.price - pMin) / (pMax - pMin) : 0;
+    const l = Math.log(Math.max(BALANCED_MIN_MS, s.score));
+    const p = Math.log(Math.max(0, s.candidate.price) + floor);
     out.set(s, BALANCED_LATENCY_WEIGHT * l + (1 - BALANCED_LATENCY_WEIGHT) * p);
   }
   return out;

@@ -29,8 +29,20 @@ describe('selection by constraints', () => {
     const t = market();
     expect(ok(t.select('asr', q(), 0)).map((c) => c.origin)).toEqual(['fast', 'mid', 'slow']);
     expect(ok(t.select('asr', q({ prefer: 'cost' }), 0)).map((c) => c.origin)).toEqual(['slow', 'mid', 'fast']);
-    // Normalised: fast = .5·0 + .5·1, slow = .5·1 + .5·0, mid ≈ .5·.22 + .5·.11: mid wins.
+    // Geometric mean of expected ms and price: fast √(7·10.5), slow √(52·1.5), mid √(17·2.5): mid wins.
     expect(firstOrigin(t.select('asr', q({ prefer: 'balanced' }), 0))).toBe('mid');
+  });
+
+  it('balanced does not let one terrible candidate decide between the others', () => {
+    const t = market();
+    t.neighbourUp('awful', 2, 0);
+    t.applyUpdate('awful', update(advert('awful', 1, [model('asr', { computeMs: 5000, price: 1 })]), 0, 0), 0);
+    expect(firstOrigin(t.select('asr', q({ prefer: 'balanced' }), 0))).toBe('mid');
+    // Twice as slow for a tenth of the price is worth it; ten times as slow for half is not.
+    const u = tableWithProviders({ a: [model('m', { computeMs: 10, price: 10 })], b: [model('m', { computeMs: 22, price: 1 })] });
+    expect(firstOrigin(u.select('m', q({ prefer: 'balanced' }), 0))).toBe('b');
+    const v = tableWithProviders({ a: [model('m', { computeMs: 10, price: 2 })], b: [model('m', { computeMs: 118, price: 1 })] });
+    expect(firstOrigin(v.select('m', q({ prefer: 'balanced' }), 0))).toBe('a');
   });
 
   it('matches a capability as well as a model name, and returns every candidate for failover', () => {
