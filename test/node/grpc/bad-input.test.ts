@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_SILERO_VAD } from '../../../src/inference/index.ts';
 import { call, callError, SPEECH_TRUTH, SPEECH_WAV, startTestNode, toneWav, vadRequest, type TestNode } from './helpers.ts';
 
-const MAX_MESSAGE_BYTES = 256 * 1024;
+// Above the speech fixture (~250 KB), so good queries fit.
+const MAX_MESSAGE_BYTES = 512 * 1024;
 const SLOW_DELAY_MS = 1500;
 
 let t: TestNode;
@@ -142,6 +143,15 @@ describe('ModelInfer refuses bad requests with a precise status', () => {
       grpc.status.INVALID_ARGUMENT, "'audio'", 'BYTES');
   });
 
+  it('INVALID_ARGUMENT for a speech.vad input under the wrong name or with the wrong shape', async () => {
+    await expectStatus(
+      { model_name: 'speech.vad', inputs: [{ name: 'wav', datatype: 'BYTES', shape: [1], contents: { bytes_contents: [SPEECH_WAV] } }] },
+      grpc.status.INVALID_ARGUMENT, "'wav'", "'audio'");
+    await expectStatus(
+      { model_name: 'speech.vad', inputs: [{ name: 'audio', datatype: 'BYTES', shape: [2], contents: { bytes_contents: [toneWav(0.2), toneWav(0.2)] } }] },
+      grpc.status.INVALID_ARGUMENT, "'audio'", 'expected shape [1]', '[2]');
+  });
+
   it('RESOURCE_EXHAUSTED for a message larger than maxMessageBytes, stating the limit', async () => {
     const big = vadRequest(toneWav(MAX_MESSAGE_BYTES / 2 / 16000 + 1));
     const details = await expectStatus(big, grpc.status.RESOURCE_EXHAUSTED);
@@ -149,9 +159,15 @@ describe('ModelInfer refuses bad requests with a precise status', () => {
   });
 
   it('RESOURCE_EXHAUSTED at once when the model queue is full', async () => {
+    const settled: string[] = [];
     const results = await Promise.allSettled(
-      Array.from({ length: 5 }, () => call(t.inference, 'ModelInfer', rawVad({}, 'slow-vad'))),
+      Array.from({ length: 5 }, () => call(t.inference, 'ModelInfer', rawVad({}, 'slow-vad')).then(
+        (r) => { settled.push('ok'); return r; },
+        (e: unknown) => { settled.push('refused'); throw e; },
+      )),
     );
+    // Refusals come at once, not after a slot frees: all three before the first answer.
+    expect(settled).toEqual(['refused', 'refused', 'refused', 'ok', 'ok']);
     const ok = results.filter((r) => r.status === 'fulfilled');
     const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as grpc.ServiceError] : []));
     // One runs, one waits in the queue; the other three are refused.
