@@ -1,0 +1,156 @@
+// The node's HTTP port (node:http, no framework): Prometheus metrics at GET /metrics and the
+// KServe v2 HTTP/REST protocol under /v2 (see rest-handlers.ts). Request bodies are bounded
+// (413 past the limit); stop() stops accepting, lets in-flight requests finish for a grace
+// period, then closes every connection.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../../logger.ts';
+import { formatHostPort, type HostPort } from '../grpc/address.ts';
+import { BodyTooLargeError } from './errors.ts';
+import { createRestHandlers, type Reply, type RestDeps } from './rest-handlers.ts';
+
+export interface HttpServerInit extends RestDeps {
+  readonly address: HostPort;
+  /** Largest request body accepted; bigger ones get 413. */
+  readonly maxBodyBytes: number;
+  /** The Prometheus exposition for GET /metrics. */
+  readonly scrape: () => Promise<{ readonly contentType: string; readonly body: string }>;
+  readonly logger: Logger;
+}
+
+export interface HttpServer {
+  /** Binds and serves; resolves with the bound HOST:PORT (the real port when 0 was asked). */
+  start(): Promise<string>;
+  /** Refuse new inference (503) and report not ready; metrics and liveness keep answering. */
+  drain(): void;
+  /** Stops accepting; waits up to graceMs for in-flight requests, then closes every connection. */
+  stop(graceMs: number): Promise<void>;
+}
+
+/** Reads the whole body, refusing more than `max` bytes (declared or sent). */
+export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  if (declared > max) return Promise.reject(new BodyTooLargeError(`request body is ${declared} bytes; at most ${max} are accepted`));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.byteLength;
+      if (size > max) {
+        failed = true;
+        chunks.length = 0;
+        reject(new BodyTooLargeError(`request body is over ${max} bytes; at most ${max} are accepted`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => { if (!failed) resolve(Buffer.concat(chunks, size)); });
+    req.on('error', (e) => { if (!failed) { failed = true; reject(e); } });
+  });
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  if (res.headersSent || res.destroyed) return;
+  let body = '';
+  let contentType: string | undefined;
+  if (reply.text !== undefined) {
+    body = reply.text.body;
+    contentType = reply.text.contentType;
+  } else if (reply.json !== undefined) {
+    body = JSON.stringify(reply.json);
+    contentType = 'application/json';
+  }
+  res.writeHead(reply.status, {
+    ...(contentType !== undefined ? { 'Content-Type': contentType } : {}),
+    'Content-Length': Buffer.byteLength(body),
+    ...reply.headers,
+  });
+  res.end(body);
+}
+
+export function createHttpServer(init: HttpServerInit): HttpServer {
+  const { logger } = init;
+  const rest = createRestHandlers(init);
+  let inFlight = 0;
+  let onIdle: (() => void) | undefined;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<Reply> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/metrics') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return { status: 405, json: { error: 'use GET /metrics' }, headers: { Allow: 'GET, HEAD' } };
+      return { status: 200, text: await init.scrape() };
+    }
+    // The caller leaving aborts its query (and whatever the query forwarded).
+    const controller = new AbortController();
+    res.on('close', () => { if (!res.writableFinished) controller.abort(); });
+    return rest.handle({
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      headers: req.headers,
+      body: () => readBody(req, init.maxBodyBytes),
+      signal: controller.signal,
+    });
+  }
+
+  const server = createServer((req, res) => {
+    inFlight++;
+    res.on('close', () => {
+      inFlight--;
+      if (inFlight === 0) onIdle?.();
+    });
+    handle(req, res).then(
+      (reply) => send(res, reply),
+      (e: unknown) => {
+        if (e instanceof BodyTooLargeError) {
+          // The rest of the body is not read: close the connection after answering.
+          send(res, { status: 413, json: { error: e.message }, headers: { Connection: 'close' } });
+          return;
+        }
+        logger.error({ err: e, url: req.url }, 'HTTP handler failed');
+        send(res, { status: 500, json: { error: `internal error: ${e instanceof Error ? e.message : String(e)}` } });
+      },
+    );
+  });
+  // Bound how long a client may take to send its request (slowloris).
+  server.requestTimeout = 60_000;
+  server.headersTimeout = 30_000;
+  let started = false;
+
+  return {
+    start() {
+      return new Promise((resolve, reject) => {
+        const onError = (e: Error): void => reject(new Error(`cannot bind HTTP on ${formatHostPort(init.address)}: ${e.message}`, { cause: e }));
+        server.once('error', onError);
+        server.listen(init.address.port, init.address.host, () => {
+          server.off('error', onError);
+          server.on('error', (e) => logger.error({ err: e }, 'HTTP server error'));
+          started = true;
+          const bound = formatHostPort({ host: init.address.host, port: (server.address() as AddressInfo).port });
+          logger.info({ http: bound }, 'HTTP server listening');
+          resolve(bound);
+        });
+      });
+    },
+    drain: () => rest.drain(),
+    async stop(graceMs) {
+      if (!started) return;
+      started = false;
+      rest.drain();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            logger.warn({ graceMs, inFlight }, 'HTTP requests still running after the grace period; closing their connections');
+            resolve();
+          }, graceMs);
+          onIdle = () => { clearTimeout(timer); resolve(); };
+        });
+      }
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,142 @@
+// Prometheus metrics of one node, on a registry of its own (never prom-client's global one, so
+// several in-process nodes in a test or a bench do not share or clash). Instruments sit at the
+// seams: a QueryDispatcher decorator per API (requests + end-to-end latency, status by the gRPC
+// status adapter's mapping), the inference engine's hooks (queue wait, compute, batch sizes),
+// the routed dispatcher's events (route choices, forwards, failovers), and gauges read from the
+// engine and the p2p service at scrape time.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { LocalInferenceInit } from '../inference/engine.ts';
+import type { LocalInference } from '../inference/types.ts';
+import type { RoutedDispatcherEvents } from './route-events.ts';
+import type { ModelCatalog, QueryDispatcher } from './dispatch.ts';
+import { statusName, toServiceError } from './grpc/status.ts';
+
+/** The `model` label of a request naming nothing this node knows (keeps label values bounded). */
+export const UNKNOWN_MODEL_LABEL = '_unknown';
+
+export type ApiLabel = 'grpc' | 'http';
+
+/** Live sources the gauges read at scrape time; both may be absent (before start, no libp2p). */
+export interface MetricsSources {
+  readonly inference?: () => LocalInference | undefined;
+  readonly connectedPeers?: () => number;
+}
+
+export interface NodeMetrics {
+  readonly registry: Registry;
+  /** The node's routing policy, a label on route choices. */
+  readonly policy: string;
+  /** Counts and times every query `inner` answers (or refuses), labelled by API, model and status. */
+  instrument(inner: QueryDispatcher, catalog: ModelCatalog, api: ApiLabel): QueryDispatcher;
+  /** Spread into createLocalInference's init. */
+  readonly inferenceHooks: Required<Pick<LocalInferenceInit, 'onBatch' | 'onQueueWait' | 'onCompute'>>;
+  /** Pass to the routed dispatcher. */
+  readonly routeEvents: RoutedDispatcherEvents;
+  setSources(sources: MetricsSources): void;
+  /** The exposition text and its Content-Type. */
+  scrape(): Promise<{ readonly contentType: string; readonly body: string }>;
+}
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
+
+export function createNodeMetrics(opts: { readonly policy?: string } = {}): NodeMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  let sources: MetricsSources = {};
+
+  const requests = new Counter({
+    name: 'plexus_requests_total', help: 'Queries received by this node (as the entry node), by API, model or capability asked for, and status code.',
+    labelNames: ['api', 'model', 'code'] as const, registers,
+  });
+  const duration = new Histogram({
+    name: 'plexus_request_duration_seconds', help: 'End-to-end time of a query at its entry node, from decode to answer or error.',
+    labelNames: ['api', 'model', 'code'] as const, buckets: LATENCY_BUCKETS, registers,
+  });
+  const queueWait = new Histogram({
+    name: 'plexus_queue_wait_seconds', help: 'Time a run (a batch counts once) waited for a slot of the model\'s concurrency limiter.',
+    labelNames: ['model'] as const, buckets: LATENCY_BUCKETS, registers,
+  });
+  const compute = new Histogram({
+    name: 'plexus_compute_seconds', help: 'Time one ONNX Runtime session run took (a batch counts once).',
+    labelNames: ['model'] as const, buckets: LATENCY_BUCKETS, registers,
+  });
+  const batchSize = new Histogram({
+    name: 'plexus_batch_size', help: 'Items per batched run (request rows, or speech.vad requests per step), for models with batching.',
+    labelNames: ['model'] as const, buckets: BATCH_BUCKETS, registers,
+  });
+  const forwarded = new Counter({
+    name: 'plexus_forwarded_total', help: 'Query attempts this entry node sent to another peer.',
+    labelNames: ['model'] as const, registers,
+  });
+  const failovers = new Counter({
+    name: 'plexus_failovers_total', help: 'Query attempts on a further route after the previous one failed.',
+    labelNames: ['model'] as const, registers,
+  });
+  const routeChoices = new Counter({
+    name: 'plexus_route_choices_total', help: 'First routes chosen by this entry node, by routing policy, the query\'s plexus.prefer, and whether the provider is this node.',
+    labelNames: ['policy', 'prefer', 'target'] as const, registers,
+  });
+
+  const perModel = (name: string, help: string, read: (s: { inFlight: number; queued: number }) => number): void => {
+    new Gauge({
+      name, help, labelNames: ['model'] as const, registers,
+      collect() {
+        this.reset(); // models come and go with the engine; no stale series
+        const inference = sources.inference?.();
+        if (inference === undefined) return;
+        for (const m of inference.list()) {
+          const s = inference.stats(m.name);
+          if (s !== undefined) this.set({ model: m.name }, read(s));
+        }
+      },
+    });
+  };
+  perModel('plexus_queue_depth', 'Requests waiting for a run of the model (its limiter queue plus its batch queue).', (s) => s.queued);
+  perModel('plexus_in_flight', 'Runs of the model in progress (a batch counts once).', (s) => s.inFlight);
+  new Gauge({
+    name: 'plexus_peers_connected', help: 'libp2p peers this node has a connection to.', registers,
+    collect() { this.set(sources.connectedPeers?.() ?? 0); },
+  });
+
+  const policy = opts.policy ?? 'local';
+  return {
+    registry,
+    policy,
+    instrument(inner, catalog, api) {
+      return {
+        async infer(request) {
+          const started = performance.now();
+          const model = catalog.resolve(request.model, request.version) === undefined ? UNKNOWN_MODEL_LABEL : request.model;
+          let code = 'OK';
+          try {
+            return await inner.infer(request);
+          } catch (e) {
+            code = statusName(toServiceError(e).code);
+            throw e;
+          } finally {
+            const labels = { api, model, code };
+            requests.inc(labels);
+            duration.observe(labels, (performance.now() - started) / 1000);
+          }
+        },
+      };
+    },
+    inferenceHooks: {
+      onBatch: (model, size) => batchSize.observe({ model }, size),
+      onQueueWait: (model, ms) => queueWait.observe({ model }, ms / 1000),
+      onCompute: (model, ms) => compute.observe({ model }, ms / 1000),
+    },
+    routeEvents: {
+      attempt({ model, attempt, local, prefer }) {
+        if (attempt === 1) routeChoices.inc({ policy, prefer, target: local ? 'local' : 'remote' });
+        else failovers.inc({ model });
+        if (!local) forwarded.inc({ model });
+      },
+    },
+    setSources(s) { sources = s; },
+    async scrape() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
