@@ -1,12 +1,11 @@
 // `plexus health`: one grpc.health.v1 Check, for container HEALTHCHECKs and scripts that
 // cannot speak gRPC. Exit 0 only when SERVING, so a draining node (NOT_SERVING) fails it.
+// Kept light (no options, inference or libp2p imports): a HEALTHCHECK runs it every few seconds.
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { parseHostPort } from '../node/grpc/address.ts';
 import { loadServices } from '../node/grpc/protos.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from './cli-error.ts';
-import { unary } from './client.ts';
-import { parseTimeout } from './node-info.ts';
 
 export const HEALTH_HELP = `Usage: plexus health --target HOST:PORT [--service NAME] [--timeout-ms N]
 
@@ -22,6 +21,8 @@ Options:
 `;
 
 interface HealthCheckResponse { status: string }
+type CheckMethod = (request: { service: string }, options: grpc.CallOptions,
+  callback: (error: grpc.ServiceError | null, response?: HealthCheckResponse) => void) => grpc.ClientUnaryCall;
 
 export async function runHealth(args: readonly string[]): Promise<number> {
   const { values } = parseArgs({
@@ -41,10 +42,18 @@ export async function runHealth(args: readonly string[]): Promise<number> {
   }
   if (values.target === undefined) throw new UsageError('--target HOST:PORT is required');
   if (!parseHostPort(values.target)) throw new UsageError(`--target: '${values.target}' is not HOST:PORT`);
-  const timeoutMs = parseTimeout(values['timeout-ms']);
-  const client = new (loadServices().health)(values.target, grpc.credentials.createInsecure());
+  const timeoutMs = Number(values['timeout-ms']);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000) {
+    throw new UsageError(`--timeout-ms: expected an integer 1..600000, got '${values['timeout-ms']}'`);
+  }
+  const client = new (loadServices().health)(values.target, grpc.credentials.createInsecure()) as unknown as grpc.Client & { Check: CheckMethod };
   try {
-    const { status } = await unary<{ service: string }, HealthCheckResponse>(client, 'Check', { service: values.service }, timeoutMs);
+    const status = await new Promise<string>((resolve, reject) => {
+      client.Check({ service: values.service }, { deadline: Date.now() + timeoutMs }, (error, response) => {
+        if (error) reject(error);
+        else resolve(response?.status ?? 'UNKNOWN');
+      });
+    });
     process.stdout.write(`${status}\n`);
     return status === 'SERVING' ? EXIT_OK : EXIT_FAILURE;
   } finally {

@@ -1,10 +1,7 @@
 // The `plexus` command line: `node start`, `node info`, `query`, `peers`, `routes`, `caps`.
-import { runClusterCommand } from './cluster.ts';
+// Commands load on demand: `plexus health`, a container HEALTHCHECK run every few seconds,
+// must not pay for loading ONNX Runtime and libp2p.
 import { describeFailure, EXIT_OK, EXIT_USAGE, UsageError } from './cli-error.ts';
-import { runHealth } from './health.ts';
-import { NODE_INFO_HELP, runNodeInfo } from './node-info.ts';
-import { NODE_START_HELP, runNodeStart } from './node-start.ts';
-import { runQuery } from './query.ts';
 
 const HELP = `Usage: plexus <command> [options]
 
@@ -27,17 +24,20 @@ async function main(argv: readonly string[]): Promise<number> {
     return command === undefined ? EXIT_USAGE : EXIT_OK;
   }
   if (command === 'node') {
-    if (sub === 'start') return runNodeStart(rest);
-    if (sub === 'info') return runNodeInfo(rest);
+    if (sub === 'start') return (await import('./node-start.ts')).runNodeStart(rest);
+    if (sub === 'info') return (await import('./node-info.ts')).runNodeInfo(rest);
     if (sub === undefined || sub === '--help' || sub === '-h') {
+      const [{ NODE_START_HELP }, { NODE_INFO_HELP }] = await Promise.all([import('./node-start.ts'), import('./node-info.ts')]);
       process.stdout.write(`${NODE_START_HELP}\n${NODE_INFO_HELP}`);
       return sub === undefined ? EXIT_USAGE : EXIT_OK;
     }
     throw new UsageError(`unknown command 'node ${sub}' (expected 'node start' or 'node info')`);
   }
-  if (command === 'query') return runQuery(argv.slice(1));
-  if (command === 'health') return runHealth(argv.slice(1));
-  if (command === 'peers' || command === 'routes' || command === 'caps') return runClusterCommand(command, argv.slice(1));
+  if (command === 'query') return (await import('./query.ts')).runQuery(argv.slice(1));
+  if (command === 'health') return (await import('./health.ts')).runHealth(argv.slice(1));
+  if (command === 'peers' || command === 'routes' || command === 'caps') {
+    return (await import('./cluster.ts')).runClusterCommand(command, argv.slice(1));
+  }
   throw new UsageError(`unknown command '${command}'\n\n${HELP}`);
 }
 
