@@ -3,5 +3,8 @@ import type { Scenario } from '../types.ts';
 import { limitsScenario } from './limits.ts';
 import { plexusScenario } from './plexus.ts';
 import { batchingScenario } from './batching.ts';
+import { routingQualityScenario } from './routing-quality.ts';
+import { scaleScenario } from './scale.ts';
+import { convergenceScenario, footprintScenario } from './convergence.ts';
 
-export const SCENARIOS: readonly Scenario[] = [limitsScenario, plexusScenario, batchingScenario];
+export const SCENARIOS: readonly Scenario[] = [limitsScenario, plexusScenario, batchingScenario, routingQualityScenario, convergenceScenario, scaleScenario, footprintScenario];
