@@ -72,7 +72,7 @@ describe('stream', () => {
   it('a slow reader holds the producer back to maxInFlight requests ahead', async () => {
     const maxInFlight = 2;
     let pulled = 0;
-    async function* produce(): AsyncGenerator<InferRequest> {
+    function* produce(): Generator<InferRequest> {
       for (let i = 0; i < 10; i++) {
         pulled += 1;
         yield raw(0.2);
