@@ -19,6 +19,7 @@ import type { QueryConstraints, RouteCandidate, RoutingTableApi, SelectionFailur
 import { parseConstraints } from '../routing/constraints.ts';
 import type { QueryDispatcher } from './dispatch.ts';
 import type { ForwardRequest, ForwardResult, HopTiming } from './p2p/forward-codec.ts';
+import type { RoutedDispatcherEvents } from './route-events.ts';
 
 export interface ForwardSender {
   send(peer: string, req: ForwardRequest, signal?: AbortSignal): Promise<ForwardResult>;
@@ -38,6 +39,8 @@ export interface RoutedDispatcherInit {
   /** Budget when the caller gave no deadline. */
   readonly defaultTimeoutMs?: number;
   readonly ttl?: number;
+  /** Observer of the entry node's route tries (metrics). */
+  readonly events?: RoutedDispatcherEvents;
 }
 
 export interface RoutedDispatcher extends QueryDispatcher {
@@ -166,6 +169,7 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
       if (req.signal?.aborted === true) throw new CancelledError(`query ${req.id} was cancelled`);
       if (deadline - Date.now() <= 0) break;
       tries++;
+      init.events?.attempt?.({ model: req.model, attempt: tries, local: cand.origin === self });
       try {
         return await attempt(req, cand, deadline, req.signal);
       } catch (e) {
@@ -206,6 +210,7 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
       };
       const launch = (cand: RouteCandidate, k: 0 | 1): void => {
         running++;
+        init.events?.attempt?.({ model: req.model, attempt: k + 1, local: cand.origin === self });
         attempt(req, cand, deadline, ctls[k].signal).then((res) => {
           if (settled) return;
           finish(k);

@@ -74,8 +74,8 @@ export function createNodeMetrics(opts: { readonly policy?: string } = {}): Node
     labelNames: ['model'] as const, registers,
   });
   const routeChoices = new Counter({
-    name: 'plexus_route_choices_total', help: 'First routes chosen by this entry node, by routing policy, the query\'s plexus.prefer, and whether the provider is this node.',
-    labelNames: ['policy', 'prefer', 'target'] as const, registers,
+    name: 'plexus_route_choices_total', help: 'First routes chosen by this entry node, by the node\'s routing policy and whether the provider is this node (local) or another peer (remote).',
+    labelNames: ['policy', 'target'] as const, registers,
   });
 
   const perModel = (name: string, help: string, read: (s: { inFlight: number; queued: number }) => number): void => {
@@ -128,8 +128,8 @@ export function createNodeMetrics(opts: { readonly policy?: string } = {}): Node
       onCompute: (model, ms) => compute.observe({ model }, ms / 1000),
     },
     routeEvents: {
-      attempt({ model, attempt, local, prefer }) {
-        if (attempt === 1) routeChoices.inc({ policy, prefer, target: local ? 'local' : 'remote' });
+      attempt({ model, attempt, local }) {
+        if (attempt === 1) routeChoices.inc({ policy, target: local ? 'local' : 'remote' });
         else failovers.inc({ model });
         if (!local) forwarded.inc({ model });
       },

@@ -1,15 +1,12 @@
 // What the routed dispatcher tells an observer (metrics) about the routes it tries. Kept apart
 // from dispatch-routed.ts so observers depend on this contract only.
-import type { PreferPolicy } from '../routing/types.ts';
-
 export interface RouteAttempt {
   /** The model or capability the caller asked for. */
   readonly model: string;
-  /** 1 for the first route chosen; 2, 3... for failovers (and hedges) on further routes. */
+  /** 1 for the first route chosen; 2, 3... for failovers (or the hedged twin) on further routes. */
   readonly attempt: number;
   /** The provider is this node (no forwarding). */
   readonly local: boolean;
-  readonly prefer: PreferPolicy;
 }
 
 export interface RoutedDispatcherEvents {

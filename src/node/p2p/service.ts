@@ -11,6 +11,7 @@ import type { AdvertisedModel, AdvertisedTensor, ProviderAdvert, RouteCandidate,
 import { createRoutedDispatcher } from '../dispatch-routed.ts';
 import type { RoutedDispatcher } from '../dispatch-routed.ts';
 import type { QueryDispatcher } from '../dispatch.ts';
+import type { RoutedDispatcherEvents } from '../route-events.ts';
 import { createForwardProtocol } from './forward-protocol.ts';
 import type { ForwardProtocol } from './forward-protocol.ts';
 import { createHost } from './host.ts';
@@ -33,6 +34,8 @@ export interface P2PServiceInit {
   readonly refreshMs?: number;
   readonly table?: RoutingTableOptions;
   readonly maxAttempts?: number;
+  /** Observer of route tries (metrics), passed to the routed dispatcher. */
+  readonly events?: RoutedDispatcherEvents;
 }
 
 export interface P2PServiceComponents {
@@ -138,6 +141,7 @@ export function createP2PService(init: P2PServiceInit) {
         const fwdRef: { send: ForwardProtocol['send'] } = { send: (peer, req, signal) => started(forward).send(peer, req, signal) };
         const d = createRoutedDispatcher({
           table: t, local, forward: fwdRef, logger: log, ...(init.maxAttempts === undefined ? {} : { maxAttempts: init.maxAttempts }),
+          ...(init.events === undefined ? {} : { events: init.events }),
         });
         const f = createForwardProtocol({ host: h, logger: log, handler: (req, signal) => d.handleForwarded(req, signal) });
         const r = createRoutesProtocol({ host: h, table: t, privateKey: key, logger: log, localModels: models, refreshMs });
