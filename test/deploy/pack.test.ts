@@ -52,7 +52,7 @@ describe('npm pack -> production install -> start', () => {
     proc.stderr?.on('data', (b: Buffer) => { stderr += b.toString(); });
     const exited = new Promise<number | null>((resolve) => { proc.on('exit', (code) => { resolve(code); }); });
 
-    const lines = createInterface({ input: proc.stdout! });
+    const lines = createInterface({ input: proc.stdout });
     const first = await Promise.race([
       new Promise<string>((resolve) => { lines.once('line', resolve); }),
       exited.then((code) => { throw new Error(`node exited ${code} before ready: ${stderr}`); }),
