@@ -12,7 +12,9 @@ import { loadServices } from '../../src/node/grpc/protos.ts';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const SPEECH_WAV = path.join(ROOT, 'test/fixtures/speech-22k-mono.wav');
 const SPEECH_TRUTH = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/speech.json'), 'utf8')) as { speech: [number, number][] };
-const SLOW_DELAY_MS = 3000;
+const SLOW_DELAY_MS = 4000;
+/** A probe still waiting after this long is queued behind the slow query (generous: 2 loaded cores). */
+const PROBE_DEADLINE_MS = 2000;
 
 interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
@@ -192,7 +194,8 @@ async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 15_
 
 /**
  * True when slow-vad's only run slot is taken: a fast probe on that raw model then waits in
- * the queue until its short deadline passes. While the slot is free the probe just runs.
+ * the queue until its deadline passes. While the slot is free the probe just runs (in about a
+ * millisecond; the client is connected beforehand so no handshake counts against the deadline).
  */
 function slowSlotBusy(client: grpc.Client): Promise<boolean> {
   const request = {
@@ -205,7 +208,7 @@ function slowSlotBusy(client: grpc.Client): Promise<boolean> {
   };
   const method = (client as unknown as Record<string, (r: unknown, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null) => void) => void>).ModelInfer;
   return new Promise((resolve, reject) => {
-    method?.call(client, request, new grpc.Metadata(), { deadline: Date.now() + 1000 }, (e) => {
+    method?.call(client, request, new grpc.Metadata(), { deadline: Date.now() + PROBE_DEADLINE_MS }, (e) => {
       if (e === null) resolve(false);
       else if (e.code === grpc.status.DEADLINE_EXCEEDED) resolve(true);
       else reject(e);
@@ -215,8 +218,12 @@ function slowSlotBusy(client: grpc.Client): Promise<boolean> {
 
 describe('shutdown and restart', () => {
   it('SIGTERM lets a slow query in flight finish, exits 0; a restart on the same data dir keeps the peer id', async () => {
-    const query = finished(plexus(['query', '--target', daemon.ready.grpc, '--model', 'speech.vad.slow', '--input', SPEECH_WAV, '--json']));
     const client = new (loadServices().inference)(daemon.ready.grpc, grpc.credentials.createInsecure());
+    await new Promise<void>((resolve, reject) => {
+      client.waitForReady(Date.now() + 15_000, (e) => (e ? reject(e) : resolve()));
+    });
+    expect(await slowSlotBusy(client)).toBe(false);
+    const query = finished(plexus(['query', '--target', daemon.ready.grpc, '--model', 'speech.vad.slow', '--input', SPEECH_WAV, '--json']));
     try {
       await until('the slow query holds its run slot', () => slowSlotBusy(client));
     } finally {
