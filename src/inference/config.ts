@@ -196,12 +196,19 @@ export function compileModelSpecs(raw: unknown, baseDir: string): ModelSpec[] {
   });
 }
 
-/** The embedded default: raw Silero VAD v5 plus its segmenting adapter. */
+/**
+ * The embedded default: raw Silero VAD v5 plus its segmenting adapter, with step batching on:
+ * `npm run bench -- --only batching` measured about 2.3x the requests/s at c=8 and 3.9x at c=64,
+ * and the same at c=1 (the 500 µs wait for company is small beside a request's steps).
+ */
 export function defaultModelSpecs(): ModelSpec[] {
   return compileModelSpecs({
     models: [
       { name: 'silero-vad', path: BUILTIN_SILERO_VAD, capabilities: ['speech.vad.raw'], session: { intraOpThreads: 1, interOpThreads: 1, graphOptimization: 'all' } },
-      { name: 'silero-vad-segments', adapter: { type: 'silero-vad', model: 'silero-vad' }, capabilities: ['speech.vad'] },
+      {
+        name: 'silero-vad-segments', adapter: { type: 'silero-vad', model: 'silero-vad' }, capabilities: ['speech.vad'],
+        batching: { maxBatchSize: 64, maxQueueDelayUs: 500 },
+      },
     ],
   }, process.cwd());
 }

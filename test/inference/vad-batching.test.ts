@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError, DeadlineExceededError, InferenceFailedError, QueueFullError } from '../../src/errors.ts';
 import { createVadStepper, stepBatch, type VadStepper } from '../../src/inference/adapters/silero-vad.ts';
 import { createVadStepGroup } from '../../src/inference/adapters/vad-step-group.ts';
-import { BUILTIN_SILERO_VAD, compileModelSpecs, createLocalInference, decodeWavMono } from '../../src/inference/index.ts';
+import { BUILTIN_SILERO_VAD, compileModelSpecs, createLocalInference, decodeWavMono, defaultModelSpecs } from '../../src/inference/index.ts';
 import type { LocalInference, Tensor } from '../../src/inference/index.ts';
 import { loadOrtModel, type OrtModel } from '../../src/inference/ort-model.ts';
 import { silentLogger } from '../../src/logger.ts';
@@ -144,6 +144,25 @@ describe('step batching', () => {
     const segs = await long;
     expect(finished[0]).toBe('raw');
     expect(segs).toEqual([reference.get('speech-22k'), reference.get('speech-8k')]);
+  });
+});
+
+describe('the embedded default config', () => {
+  it('steps concurrent speech.vad requests together, with the same answers', async () => {
+    const seen: number[] = [];
+    const def = await createLocalInference({ logger: silentLogger(), models: defaultModelSpecs(), onBatch: (model, size) => { if (model === 'silero-vad-segments') seen.push(size); } });
+    try {
+      const ask = (name: string): Promise<Tensor | undefined> => def.infer({
+        model: 'speech.vad', id: name, outputs: [], parameters: {}, inputs: [{ name: 'audio', datatype: 'BYTES', shape: [1], data: [AUDIO[name] as Uint8Array] }],
+      }).then((r) => r.outputs[0]);
+      const alone = await ask('speech-8k');
+      const got = await Promise.all(['speech-8k', 'speech-8k', 'speech-8k', 'speech-8k'].map(ask));
+      for (const t of got) expect(Array.from(t?.data as Float32Array)).toEqual(Array.from(alone?.data as Float32Array));
+      expect(Math.max(...seen)).toBeGreaterThan(1);
+      expect(def.stats('silero-vad-segments')?.batching?.maxBatchSize).toBe(64);
+    } finally {
+      await def.close();
+    }
   });
 });
 
