@@ -17,4 +17,6 @@ export default tseslint.config(
     },
   },
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  // The dashboard's browser modules are plain JS served as is (no tsconfig covers them).
+  { files: ['src/node/http/dashboard/assets/**/*.js'], ...tseslint.configs.disableTypeChecked },
 );
