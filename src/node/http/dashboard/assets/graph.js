@@ -51,7 +51,7 @@ export function graphElements(snapshot) {
 }
 
 export function createGraph(container) {
-  const cy = cytoscape({ container, style: STYLE, elements: [], wheelSensitivity: 0.3, minZoom: 0.3, maxZoom: 3 });
+  const cy = cytoscape({ container, style: STYLE, elements: [], minZoom: 0.3, maxZoom: 3 });
   let nodeKey = '';
   return {
     cy,
