@@ -17,6 +17,8 @@ it hosts, and answers queries for anything any reachable peer hosts.
 Options:
   --config FILE            YAML or JSON config with a models: list and an optional node: section
   --grpc HOST:PORT         gRPC listen address (default ${DEFAULT_GRPC}; port 0 picks a free port)
+  --http HOST:PORT         HTTP port: Prometheus GET /metrics and KServe v2 REST under /v2
+                           (default off; port 0 picks a free port)
   --data-dir DIR           node state directory (default ~/.plexus)
   --log-level LEVEL        fatal|error|warn|info|debug|trace|silent (default info); logs go to stderr
   --max-message-bytes N    largest gRPC message accepted (default 67108864)
@@ -29,7 +31,7 @@ Options:
   --no-models              pure router: load and advertise no models, forward for others
   --routing-policy NAME    ${ROUTING_POLICIES.join('|')} (default plexus)
   --json                   when ready, print one JSON line
-                           {"peerId","grpc","multiaddrs","models"} on stdout
+                           {"peerId","grpc","http","multiaddrs","models"} on stdout
   --check-config           validate flags and config, print the compiled options as
                            one JSON line and exit 0 (loads no model, binds no port)
   -h, --help               show this help
@@ -39,6 +41,7 @@ Options:
 export const NODE_START_OPTIONS = {
   config: { type: 'string' },
   grpc: { type: 'string' },
+  http: { type: 'string' },
   'data-dir': { type: 'string' },
   'log-level': { type: 'string' },
   'max-message-bytes': { type: 'string' },
@@ -65,6 +68,7 @@ export function parseNodeStartArgs(args: readonly string[]): NodeStartArgs {
   const flags: NodeFlags = {
     ...(values.config !== undefined ? { config: values.config } : {}),
     ...(values.grpc !== undefined ? { grpc: values.grpc } : {}),
+    ...(values.http !== undefined ? { http: values.http } : {}),
     ...(values['data-dir'] !== undefined ? { dataDir: values['data-dir'] } : {}),
     ...(values['log-level'] !== undefined ? { logLevel: values['log-level'] } : {}),
     ...(values['max-message-bytes'] !== undefined ? { maxMessageBytes: values['max-message-bytes'] } : {}),
@@ -110,13 +114,13 @@ export async function runNodeStart(args: readonly string[]): Promise<number> {
     process.on('SIGTERM', onSignal);
   });
 
-  const { grpc, peerId, multiaddrs } = await node.start();
+  const { grpc, http, peerId, multiaddrs } = await node.start();
   const models = node.models().map((m) => ({ name: m.name, version: m.version, capabilities: m.capabilities, ready: m.ready }));
   if (json) {
-    process.stdout.write(`${JSON.stringify({ peerId: peerId || null, grpc, multiaddrs, models })}\n`);
+    process.stdout.write(`${JSON.stringify({ peerId: peerId || null, grpc, http: http ?? null, multiaddrs, models })}\n`);
   } else {
     const names = models.map((m) => (m.capabilities.length ? `${m.name} (${m.capabilities.join(', ')})` : m.name));
-    process.stdout.write(`plexus node ${peerId} listening on grpc ${grpc}, p2p ${multiaddrs.join(' ') || 'none'}; models: ${names.join(', ') || 'none'}\n`);
+    process.stdout.write(`plexus node ${peerId} listening on grpc ${grpc}${http === undefined ? '' : `, http ${http}`}, p2p ${multiaddrs.join(' ') || 'none'}; models: ${names.join(', ') || 'none'}\n`);
   }
   await stopped;
   return EXIT_OK;
@@ -127,6 +131,7 @@ export async function runNodeStart(args: readonly string[]): Promise<number> {
 function summarizeOptions(options: NodeOptions): object {
   return {
     grpc: formatHostPort(options.grpc.address),
+    http: options.http === undefined ? null : formatHostPort(options.http.address),
     dataDir: options.dataDir,
     logLevel: options.logLevel,
     models: options.models.map((m) => ({ name: m.name, kind: m.kind, capabilities: m.capabilities, ...(m.kind === 'onnx' ? { path: m.path, provider: m.provider } : {}) })),

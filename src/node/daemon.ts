@@ -14,6 +14,8 @@ import { createKServeService } from './grpc/kserve.ts';
 import { createPlexusService, type ClusterView } from './grpc/plexus-service.ts';
 import { SERVICE_NAMES } from './grpc/protos.ts';
 import { createGrpcServer, type GrpcServer } from './grpc/server.ts';
+import { createHttpServer, type HttpServer } from './http/server.ts';
+import { createNodeMetrics, type NodeMetrics } from './metrics.ts';
 import type { NodeOptions, P2POptions } from './options.ts';
 import { createP2PService, type P2PService, type P2PServiceInit } from './p2p/service.ts';
 import { PLEXUS_VERSION } from './version.ts';
@@ -29,6 +31,8 @@ export interface NodeComponents {
 export interface StartedNode {
   /** Bound gRPC HOST:PORT. */
   readonly grpc: string;
+  /** Bound HTTP HOST:PORT (metrics + KServe v2 REST); absent when the HTTP port is off. */
+  readonly http?: string;
   /** libp2p peer id; '' without libp2p. */
   readonly peerId: string;
   /** libp2p listen multiaddrs, each ending /p2p/<peer id>; empty without libp2p. */
@@ -40,6 +44,10 @@ export interface PlexusNode {
   stop(): Promise<void>;
   /** Bound gRPC HOST:PORT; throws before start(). */
   grpcAddress(): string;
+  /** Bound HTTP HOST:PORT; undefined before start() or when the HTTP port is off. */
+  httpAddress(): string | undefined;
+  /** This node's Prometheus registry and instruments. */
+  readonly metrics: NodeMetrics;
   /** libp2p peer id; '' before start() or when the node runs without libp2p. */
   peerId(): string;
   /** libp2p listen multiaddrs (with /p2p/<peer id>); empty when not running libp2p. */
@@ -69,6 +77,8 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
   let inference: LocalInference | undefined;
   let p2p: P2PService | undefined;
   let server: GrpcServer | undefined;
+  let http: HttpServer | undefined;
+  let httpBound: string | undefined;
   let drain: (() => void) | undefined;
   let bound: string | undefined;
   let peerId = '';
@@ -80,6 +90,8 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
     policy: opts.routing.policy,
     routeOnly: opts.noModels,
   });
+  const metrics = createNodeMetrics(options.p2p === undefined ? {} : { policy: options.p2p.routing.policy });
+  metrics.setSources({ inference: () => inference, connectedPeers: () => p2p?.peers().length ?? 0 });
   const listenAddrs = (): string[] => (state === 'running' || state === 'stopping' ? p2p?.multiaddrs() ?? [] : []);
 
   const node: PlexusNode = {
@@ -88,11 +100,11 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
       if (state !== 'new') throw new Error(`node cannot start: it is ${state}`);
       state = 'starting';
       try {
-        inference = components.inference ?? await createLocalInference({ models: options.models, logger });
+        inference = components.inference ?? await createLocalInference({ models: options.models, logger, ...metrics.inferenceHooks });
         let catalog: ModelCatalog = inference;
         let dispatcher: QueryDispatcher = createLocalDispatcher(inference);
         if (options.p2p !== undefined) {
-          p2p = createP2PService(p2pInit(options.p2p, options.dataDir, components.p2p))({ logger, local: inference });
+          p2p = createP2PService(p2pInit(options.p2p, options.dataDir, { events: metrics.routeEvents, ...components.p2p }))({ logger, local: inference });
           await p2p.start();
           peerId = p2p.peerId();
           dispatcher = p2p.dispatcher;
@@ -100,7 +112,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
           catalog = createClusterCatalog({ local: inference, adverts: () => cluster.adverts(), self: () => peerId });
         }
         const kserve = createKServeService({
-          dispatcher, catalog, logger, version: PLEXUS_VERSION, maxStreamInFlight: options.grpc.maxStreamInFlight,
+          dispatcher: metrics.instrument(dispatcher, catalog, 'grpc'), catalog, logger, version: PLEXUS_VERSION, maxStreamInFlight: options.grpc.maxStreamInFlight,
         });
         drain = () => kserve.drain();
         const plexus = createPlexusService({
@@ -115,8 +127,16 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
           logger,
         });
         bound = await server.start();
+        if (options.http !== undefined) {
+          http = createHttpServer({
+            address: options.http.address, maxBodyBytes: options.grpc.maxMessageBytes,
+            dispatcher: metrics.instrument(dispatcher, catalog, 'http'), catalog, version: PLEXUS_VERSION, logger, scrape: () => metrics.scrape(),
+          });
+          httpBound = await http.start();
+        }
       } catch (e) {
         state = 'stopped';
+        await server?.stop(0);
         await p2p?.stop();
         await inference?.close();
         throw e;
@@ -124,8 +144,8 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
       health.state.set('', 'SERVING');
       state = 'running';
       const multiaddrs = listenAddrs();
-      logger.info({ grpc: bound, peerId, multiaddrs, models: inference.list().map((m) => m.name) }, 'node ready');
-      return { grpc: bound, peerId, multiaddrs };
+      logger.info({ grpc: bound, http: httpBound, peerId, multiaddrs, models: inference.list().map((m) => m.name) }, 'node ready');
+      return { grpc: bound, ...(httpBound === undefined ? {} : { http: httpBound }), peerId, multiaddrs };
     },
     async stop() {
       if (state !== 'running') return;
@@ -134,9 +154,10 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
       const deadline = Date.now() + options.shutdownGraceMs;
       health.state.shutdown();
       drain?.();
+      http?.drain();
       // Neighbours stop routing through us while our own callers finish.
       const withdrawn = p2p?.withdraw().catch((e: unknown) => { logger.warn({ err: e }, 'route withdrawal failed'); });
-      await server?.stop(options.shutdownGraceMs);
+      await Promise.all([server?.stop(options.shutdownGraceMs), http?.stop(options.shutdownGraceMs)]);
       await withdrawn;
       await p2p?.stop(Math.max(0, deadline - Date.now()));
       await inference?.close();
@@ -147,6 +168,8 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
       if (bound === undefined) throw new Error('node is not started');
       return bound;
     },
+    httpAddress: () => httpBound,
+    metrics,
     peerId: () => peerId,
     listenAddrs,
     models: () => inference?.list() ?? [],

@@ -39,6 +39,8 @@ export interface NodeOptions {
   readonly models: readonly ModelSpec[];
   /** The libp2p side; absent = a local-only node without libp2p (embedding, single-node tests). */
   readonly p2p?: P2POptions;
+  /** The HTTP port (Prometheus /metrics + KServe v2 REST); absent = off (the default). Bodies are bounded by grpc.maxMessageBytes. */
+  readonly http?: { readonly address: HostPort };
 }
 
 export interface P2POptions {
@@ -61,6 +63,7 @@ export interface P2POptions {
 export interface NodeFlags {
   readonly config?: string;
   readonly grpc?: string;
+  readonly http?: string;
   readonly dataDir?: string;
   readonly logLevel?: string;
   readonly maxMessageBytes?: string | number;
@@ -76,6 +79,7 @@ export interface NodeFlags {
 const hostPort = z.string().refine((s) => parseHostPort(s) !== undefined, 'expected HOST:PORT with a port in 0..65535');
 const FIELDS = {
   grpc: hostPort,
+  http: hostPort,
   dataDir: z.string().min(1).max(4096),
   logLevel: z.enum(LOG_LEVELS),
   maxMessageBytes: z.coerce.number().int().min(1024).max(2 ** 31 - 1),
@@ -106,6 +110,7 @@ const routingSectionSchema = z.strictObject({
 });
 const nodeSectionSchema = z.strictObject({
   grpc: FIELDS.grpc.optional(),
+  http: FIELDS.http.optional(),
   dataDir: FIELDS.dataDir.optional(),
   logLevel: FIELDS.logLevel.optional(),
   maxMessageBytes: FIELDS.maxMessageBytes.optional(),
@@ -121,7 +126,7 @@ const configFileSchema = z.strictObject({
 });
 
 const FLAG_NAMES: Readonly<Record<keyof typeof FIELDS, string>> = {
-  grpc: '--grpc', dataDir: '--data-dir', logLevel: '--log-level', maxMessageBytes: '--max-message-bytes',
+  grpc: '--grpc', http: '--http', dataDir: '--data-dir', logLevel: '--log-level', maxMessageBytes: '--max-message-bytes',
   maxStreamInFlight: '--max-stream-in-flight', shutdownGraceMs: '--shutdown-grace-ms',
   listen: '--listen', bootstrap: '--bootstrap', routingPolicy: '--routing-policy',
 };
@@ -149,6 +154,9 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
   const grpcText = flag('grpc', flags.grpc) ?? node.grpc ?? DEFAULT_GRPC;
   const address = parseHostPort(grpcText);
   if (!address) throw new ConfigError(`grpc: '${grpcText}' is not HOST:PORT`);
+
+  const httpText = flag('http', flags.http) ?? node.http;
+  const httpAddress = httpText === undefined ? undefined : parseHostPort(httpText);
 
   const dataDirFlag = flag('dataDir', flags.dataDir);
   const dataDir = dataDirFlag !== undefined
@@ -190,6 +198,7 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
     shutdownGraceMs: node.shutdownGraceMs ?? 10_000,
     models,
     p2p,
+    ...(httpAddress === undefined ? {} : { http: { address: httpAddress } }),
   };
 }
 
