@@ -1,23 +1,30 @@
 // `plexus query`: send a file's bytes as the BYTES input of a model (typically a capability
 // adapter such as speech.vad) and print the answer.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { EXIT_OK, UsageError } from './cli-error.ts';
 import { connect, unary } from './client.ts';
 import { formatOutputs, formatRoute, plainOutputs, plainParams, segmentsOf, type WireInferResponse } from './format.ts';
 import { parseTimeout } from './node-info.ts';
 
-export const QUERY_HELP = `Usage: plexus query --target HOST:PORT --model NAME --input FILE [--json] [--timeout-ms N]
+export const QUERY_HELP = `Usage: plexus query --target HOST:PORT --model NAME --input FILE|DIR [--concurrency N] [--json] [--timeout-ms N]
 
 Send FILE's bytes as the BYTES input of model or capability NAME (its first input) and
 print the result; speech segments print as "speech 1.02s – 2.85s".
 
+With a directory, send every file in it (not recursive, dotfiles skipped), N at a time:
+one line per file, then a summary (files, failures by status, p50/p99 latency of the
+answered queries, peers that served them). Progress goes to stderr (a bar on a terminal).
+--json prints one JSON line per file, then {"summary":{...}}. Exit status 1 when any
+file failed, 0 when all were answered.
+
 Options:
   --target HOST:PORT   the node's gRPC address (required)
   --model NAME         model or capability name, e.g. speech.vad (required)
-  --input FILE         file to send, e.g. a WAV file (required)
+  --input FILE|DIR     file to send, e.g. a WAV file, or a directory of them (required)
+  --concurrency N      with a directory: queries in flight at once (default 4)
   --json               print the result as one JSON line
-  --timeout-ms N       deadline for the query (default 30000)
+  --timeout-ms N       deadline for the query, or each file's (default 30000)
   -h, --help           show this help
 `;
 
@@ -30,6 +37,7 @@ export async function runQuery(args: readonly string[]): Promise<number> {
       target: { type: 'string' },
       model: { type: 'string' },
       input: { type: 'string' },
+      concurrency: { type: 'string' },
       json: { type: 'boolean', default: false },
       'timeout-ms': { type: 'string', default: '30000' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -46,6 +54,15 @@ export async function runQuery(args: readonly string[]): Promise<number> {
   }
   const { target = '', model = '', input = '' } = values;
   const timeoutMs = parseTimeout(values['timeout-ms']);
+  const info = await stat(input).catch((e: unknown) => {
+    throw new UsageError(`--input: cannot read '${input}': ${(e as Error).message}`);
+  });
+  if (info.isDirectory()) {
+    const { parseConcurrency, runQueryDir } = await import('./query-dir.ts');
+    const concurrency = parseConcurrency(values.concurrency ?? '4');
+    return runQueryDir({ target, model, dir: input, concurrency, timeoutMs, json: values.json });
+  }
+  if (values.concurrency !== undefined) throw new UsageError('--concurrency applies only when --input is a directory');
   const bytes = await readFile(input).catch((e: unknown) => {
     throw new UsageError(`--input: cannot read '${input}': ${(e as Error).message}`);
   });
