@@ -14,6 +14,7 @@ import { createKServeService } from './grpc/kserve.ts';
 import { createPlexusService, type ClusterView } from './grpc/plexus-service.ts';
 import { SERVICE_NAMES } from './grpc/protos.ts';
 import { createGrpcServer, type GrpcServer } from './grpc/server.ts';
+import { createDashboardHandler } from './http/dashboard/handler.ts';
 import { createHttpServer, type HttpServer } from './http/server.ts';
 import { createNodeMetrics, type NodeMetrics } from './metrics.ts';
 import type { NodeOptions, P2POptions } from './options.ts';
@@ -131,6 +132,10 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
           http = createHttpServer({
             address: options.http.address, maxBodyBytes: options.grpc.maxMessageBytes,
             dispatcher: metrics.instrument(dispatcher, catalog, 'http'), catalog, version: PLEXUS_VERSION, logger, scrape: () => metrics.scrape(),
+            extraRoutes: createDashboardHandler({
+              logger, peerId: () => peerId, models: () => node.models(), cluster: () => node.cluster(),
+              ...(options.p2p === undefined ? {} : { policy: options.p2p.routing.policy }), registry: () => metrics.registry,
+            }),
           });
           httpBound = await http.start();
         }

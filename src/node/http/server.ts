@@ -16,6 +16,8 @@ export interface HttpServerInit extends RestDeps {
   /** The Prometheus exposition for GET /metrics. */
   readonly scrape: () => Promise<{ readonly contentType: string; readonly body: string }>;
   readonly logger: Logger;
+  /** Routes tried before /metrics and /v2 (the dashboard); returns true when it answered. */
+  readonly extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export interface HttpServer {
@@ -100,6 +102,7 @@ export function createHttpServer(init: HttpServerInit): HttpServer {
       inFlight--;
       if (inFlight === 0) onIdle?.();
     });
+    if (init.extraRoutes?.(req, res) === true) return;
     handle(req, res).then(
       (reply) => send(res, reply),
       (e: unknown) => {
