@@ -101,16 +101,25 @@ export function encodeJsonData(t: Tensor): JsonElement[] {
     });
   }
   if (t.datatype === 'BOOL') return Array.from(d as Uint8Array, (v) => v !== 0);
-  if (t.datatype === 'FP16' || t.datatype === 'BF16') {
-    const from = t.datatype === 'FP16' ? fromFloat16Bits : fromBfloat16Bits;
-    return Array.from(d as Uint16Array, (b) => floatToJson(from(b)));
-  }
-  if (t.datatype === 'FP32' || t.datatype === 'FP64') return Array.from(d as ArrayLike<number>, floatToJson);
+  if (t.datatype === 'FP16') return Array.from(d as Uint16Array, (b) => floatToJson(fromFloat16Bits(b), (v) => fromFloat16Bits(toFloat16Bits(v))));
+  if (t.datatype === 'BF16') return Array.from(d as Uint16Array, (b) => floatToJson(fromBfloat16Bits(b), (v) => fromBfloat16Bits(toBfloat16Bits(v))));
+  if (t.datatype === 'FP32') return Array.from(d as Float32Array, (v) => floatToJson(v, Math.fround));
+  if (t.datatype === 'FP64') return Array.from(d as Float64Array, (v) => floatToJson(v, undefined));
   return Array.from(d as ArrayLike<number>);
 }
 
-function floatToJson(v: number): number | string {
-  return Number.isFinite(v) ? v : String(v);
+/**
+ * A finite value as the shortest decimal that reads back to the same narrow float (0.962, not
+ * 0.9620000123977661 for an FP32); `narrow` rounds a double to the type (undefined for FP64).
+ */
+function floatToJson(v: number, narrow: ((x: number) => number) | undefined): number | string {
+  if (!Number.isFinite(v)) return String(v);
+  if (narrow === undefined) return v;
+  for (let digits = 1; digits < 9; digits++) {
+    const c = Number(v.toPrecision(digits));
+    if (narrow(c) === v) return c;
+  }
+  return Number(v.toPrecision(9));
 }
 
 function bytesToJson(b: Uint8Array): JsonBytes {
