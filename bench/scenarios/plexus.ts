@@ -117,9 +117,12 @@ async function startLine(length: number): Promise<DaemonProc[]> {
   return nodes;
 }
 
-/** The `node:` config section for a daemon listening on loopback and dialing `peers`. */
+/**
+ * The `node:` config section for a daemon listening on loopback and dialing only `peers`
+ * (static: a line stays a line instead of meshing through learned addresses).
+ */
 export function p2pNode(peers: readonly DaemonProc[]): ChildSpec['node'] {
-  return { p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: peers.flatMap((p) => p.listenAddrs) } };
+  return { p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: peers.flatMap((p) => p.listenAddrs), static: true } };
 }
 
 /** Poll ModelInfer until the entry node can answer (its table learned the route). */
