@@ -79,7 +79,7 @@ describe('plexus query --input DIR', () => {
     // stderr is not a terminal here: plain counts, no bar.
     expect(r.stderr).toContain('6/6 done, 1 failed');
     expect(r.stderr).not.toContain('\r');
-  });
+  }, 60_000);
 
   it('text: a line per file and the summary table; exit 0 when every file is answered', async () => {
     const r = await plexus(['query', '--target', node.grpc, '--model', 'speech.vad', '--input', goodDir, '--concurrency', '1']);
@@ -89,20 +89,23 @@ describe('plexus query --input DIR', () => {
     expect(r.stdout).toMatch(/^FILES +OK +FAILED +FAILURES +P50 ms +P99 ms +WALL s +PEERS$/m);
     expect(r.stdout).toMatch(new RegExp(`^5 +5 +0 +- +[\\d.]+ +[\\d.]+ +[\\d.]+ +…${node.peerId.slice(-8)} 5$`, 'm'));
     expect(r.stderr).toContain('5/5 done');
-  });
+  }, 60_000);
 
-  it('usage errors exit 2: bad --concurrency, --concurrency with a file, a model that takes no file', async () => {
-    const bad = await plexus(['query', '--target', node.grpc, '--model', 'speech.vad', '--input', goodDir, '--concurrency', '0']);
+  it('usage errors exit 2: bad --concurrency, --concurrency with a file, a model that takes no file; an unknown model exits 1', async () => {
+    // Four independent processes: run them side by side.
+    const [bad, onFile, raw, missing] = await Promise.all([
+      plexus(['query', '--target', node.grpc, '--model', 'speech.vad', '--input', goodDir, '--concurrency', '0']),
+      plexus(['query', '--target', node.grpc, '--model', 'speech.vad', '--input', path.join(goodDir, 'a-speech.wav'), '--concurrency', '2']),
+      plexus(['query', '--target', node.grpc, '--model', 'speech.vad.raw', '--input', goodDir]),
+      plexus(['query', '--target', node.grpc, '--model', 'no-such-model', '--input', goodDir]),
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--concurrency: expected an integer/);
-    const onFile = await plexus(['query', '--target', node.grpc, '--model', 'speech.vad', '--input', path.join(goodDir, 'a-speech.wav'), '--concurrency', '2']);
     expect(onFile.code).toBe(2);
     expect(onFile.stderr).toMatch(/only when --input is a directory/);
-    const raw = await plexus(['query', '--target', node.grpc, '--model', 'speech.vad.raw', '--input', goodDir]);
     expect(raw.code).toBe(2);
     expect(raw.stderr).toMatch(/FP32 input 'input'/);
-    const missing = await plexus(['query', '--target', node.grpc, '--model', 'no-such-model', '--input', goodDir]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/NOT_FOUND/);
-  });
+  }, 60_000);
 });
