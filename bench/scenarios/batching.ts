@@ -17,8 +17,8 @@ import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from '../ty
 const INFERENCE_DIR = fileURLToPath(new URL('../../src/inference/', import.meta.url));
 const VAD_STEP_GROUP = fileURLToPath(new URL('../../src/inference/adapters/vad-step-group.ts', import.meta.url));
 const SPEECH_WAV = fileURLToPath(new URL('../../test/fixtures/speech-22k-mono.wav', import.meta.url));
-/** Step batching settings measured for speech.vad (and those of the embedded default config). */
-const VAD_BATCHING = { maxBatchSize: 64, maxQueueDelayUs: 500 };
+/** Step batching settings measured for speech.vad: those of the embedded default config. */
+const VAD_BATCHING = { maxBatchSize: 64, maxQueueDelayUs: 0 };
 
 /** The engine batches when some source besides the config schema reads `maxBatchSize`. */
 function engineBatchingSource(): string | undefined {

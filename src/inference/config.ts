@@ -198,8 +198,9 @@ export function compileModelSpecs(raw: unknown, baseDir: string): ModelSpec[] {
 
 /**
  * The embedded default: raw Silero VAD v5 plus its segmenting adapter, with step batching on:
- * `npm run bench -- --only batching` measured about 2.3x the requests/s at c=8 and 3.9x at c=64,
- * and the same at c=1 (the 500 µs wait for company is small beside a request's steps).
+ * `npm run bench -- --only batching` measured about 2x the requests/s at c=8 and 3-4.6x at c=64,
+ * and the same at c=1. No wait for company: requests join at the next step anyway, and a wait
+ * only made a lone request slower (about +1.5 ms at 500 µs).
  */
 export function defaultModelSpecs(): ModelSpec[] {
   return compileModelSpecs({
@@ -207,7 +208,7 @@ export function defaultModelSpecs(): ModelSpec[] {
       { name: 'silero-vad', path: BUILTIN_SILERO_VAD, capabilities: ['speech.vad.raw'], session: { intraOpThreads: 1, interOpThreads: 1, graphOptimization: 'all' } },
       {
         name: 'silero-vad-segments', adapter: { type: 'silero-vad', model: 'silero-vad' }, capabilities: ['speech.vad'],
-        batching: { maxBatchSize: 64, maxQueueDelayUs: 500 },
+        batching: { maxBatchSize: 64, maxQueueDelayUs: 0 },
       },
     ],
   }, process.cwd());
