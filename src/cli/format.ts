@@ -22,7 +22,7 @@ export function plainParams(res: WireInferResponse): Record<string, string | num
   return out;
 }
 
-/** "served by …X via A → B → X (cost 2, 12.3 ms)" when the node routed the query; '' otherwise. */
+/** "served by …X via A → B → X, cost 2, 12.3 ms at the entry node" when the node routed the query; '' otherwise. */
 export function formatRoute(params: Readonly<Record<string, string | number | boolean>>): string {
   const route = params['plexus.route'];
   if (typeof route !== 'string' || route === '') return '';
@@ -30,7 +30,9 @@ export function formatRoute(params: Readonly<Record<string, string | number | bo
   const hops = route.split(',').map(short).join(' → ');
   const hopMs = typeof params['plexus.hop_ms'] === 'string' ? params['plexus.hop_ms'].split(',')[0] : undefined;
   const extras = [`cost ${String(params['plexus.cost'] ?? 0)}`, ...(hopMs === undefined ? [] : [`${hopMs} ms at the entry node`])];
-  return `served by ${short(String(params['plexus.served_by'] ?? ''))} via ${hops} (${extras.join(', ')})\n`;
+  const by = short(String(params['plexus.served_by'] ?? ''));
+  const path = route.includes(',') ? ` via ${hops}` : ' (the node asked)';
+  return `served by ${by}${path}, ${extras.join(', ')}\n`;
 }
 
 export interface PlainOutput {
