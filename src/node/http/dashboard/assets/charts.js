@@ -11,7 +11,7 @@ function lineChart(canvas, unit) {
     data: { labels: [], datasets: [] },
     options: {
       animation: false, responsive: true, maintainAspectRatio: false, spanGaps: false,
-      elements: { point: { radius: 0 }, line: { borderWidth: 2, tension: 0.2 } },
+      elements: { point: { radius: 2 }, line: { borderWidth: 2, tension: 0.2 } },
       scales: { y: { beginAtZero: true, title: { display: true, text: unit } }, x: { ticks: { maxTicksLimit: 6 } } },
       plugins: { legend: { position: 'bottom', labels: { boxWidth: 10 } } },
     },
