@@ -20,6 +20,9 @@ export interface HttpTestNodeInit {
   /** `models:` entries as a user writes them; the embedded default when absent. */
   readonly models?: unknown[];
   readonly maxMessageBytes?: number;
+  /** Peers to join through (static: only these are dialled). */
+  readonly bootstrap?: readonly string[];
+  readonly noModels?: boolean;
 }
 
 export async function startHttpNode(init: HttpTestNodeInit = {}): Promise<HttpTestNode> {
@@ -29,9 +32,9 @@ export async function startHttpNode(init: HttpTestNodeInit = {}): Promise<HttpTe
     dataDir: mkdtempSync(path.join(tmpdir(), 'plexus-http-test-')),
     logLevel: 'silent',
     shutdownGraceMs: 5000,
-    models: init.models ? compileModelSpecs(init.models, process.cwd()) : defaultModelSpecs(),
+    models: init.noModels === true ? [] : init.models ? compileModelSpecs(init.models, process.cwd()) : defaultModelSpecs(),
     p2p: {
-      listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], static: true, noModels: false,
+      listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: init.bootstrap ?? [], static: true, noModels: init.noModels ?? false,
       routing: { policy: 'plexus', refreshMs: 1000 },
     },
   };
