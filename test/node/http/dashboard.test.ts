@@ -13,7 +13,8 @@ import { createPlexusNode, type PlexusNode } from '../../../src/node/daemon.ts';
 import { compileNodeOptions } from '../../../src/node/options.ts';
 import { rawVadModel, removeTempDirs, tempDir, waitFor } from '../../cluster/helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
+// PLEXUS_CHROMIUM: another Chromium binary (or a missing path, to see the skip).
+const CHROMIUM = process.env.PLEXUS_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = path.resolve('test-artifacts');
 const WAV = path.resolve('test/fixtures/speech-8k-mono.wav');
 
@@ -61,37 +62,105 @@ const rawVadBody = JSON.stringify({
 });
 
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
+if (!HAVE_CHROMIUM) console.warn(`dashboard browser test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
 const TITLE = HAVE_CHROMIUM ? 'dashboard in headless Chromium' : `dashboard in headless Chromium: SKIPPED, no ${CHROMIUM} (apt-get install chromium)`;
 
+const nodes: HttpNode[] = [];
+
+beforeAll(async () => {
+  // a - b - c bootstrapped in a line; only c hosts speech.vad, so a query at a travels to c.
+  const a = await startHttpNode({ models: [rawVadModel()] });
+  nodes.push(a);
+  const b = await startHttpNode({ bootstrap: a.addrs, models: [rawVadModel({ price: 2 })] });
+  nodes.push(b);
+  const c = await startHttpNode({
+    bootstrap: b.addrs,
+    models: [rawVadModel({ price: 1 }), { name: 'silero-vad-segments', adapter: { type: 'silero-vad', model: 'silero-vad' }, capabilities: ['speech.vad'] }],
+  });
+  nodes.push(c);
+  await waitFor('node a has a route to speech.vad at c', () => a.node.cluster()?.routes().some((r) => r.origin === c.peerId && r.capabilities.includes('speech.vad')) === true, 20_000);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.node.stop()));
+  removeTempDirs();
+});
+
+describe('dashboard HTTP routes', () => {
+  it('serves the page and its assets from the node, with a same-origin CSP', async () => {
+    const [a] = nodes as [HttpNode];
+    for (const p of ['/', '/dashboard', '/dashboard/']) {
+      const res = await fetch(`${a.url}${p}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+      expect(await res.text()).toContain('/dashboard/assets/app.js');
+    }
+    for (const asset of ['app.js', 'graph.js', 'cytoscape.esm.min.mjs', 'chart.umd.min.js']) {
+      const res = await fetch(`${a.url}/dashboard/assets/${asset}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/javascript/);
+      expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(500);
+    }
+    // Only listed names: nothing else on disk is reachable.
+    for (const bad of ['handler.ts', '..%2fhandler.ts', '%2e%2e%2f%2e%2e%2f..%2fpackage.json', 'nope.js']) {
+      expect((await fetch(`${a.url}/dashboard/assets/${bad}`)).status).toBe(404);
+    }
+    // The node's other routes still answer behind the dashboard's.
+    expect((await fetch(`${a.url}/v2/health/live`)).status).toBe(200);
+    expect((await fetch(`${a.url}/metrics`)).status).toBe(200);
+  });
+
+  it('answers /api/cluster with peers, routes and models, and refuses writes', async () => {
+    const [a, b, c] = nodes as [HttpNode, HttpNode, HttpNode];
+    const res = await fetch(`${a.url}/api/cluster`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const body = await res.json() as { self: string; peers: { peerId: string }[]; routes: { origin: string; model: string; expectedMs: number }[]; models: { name: string }[] };
+    expect(body.self).toBe(a.peerId);
+    expect(body.peers.map((p) => p.peerId)).toContain(b.peerId);
+    expect(new Set(body.routes.map((r) => r.origin))).toEqual(new Set([a.peerId, b.peerId, c.peerId]));
+    expect(body.routes.find((r) => r.model === 'silero-vad-segments')?.origin).toBe(c.peerId);
+    expect(body.models.map((m) => m.name)).toEqual(['silero-vad']);
+    const post = await fetch(`${a.url}/api/cluster`, { method: 'POST', body: '{}' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+  });
+
+  it('counts queries in /api/stats', async () => {
+    const [a] = nodes as [HttpNode];
+    type Stats = { at: number; series: { model: string; requests: number; errors: number; latencyCount: number; latencySumS: number }[] };
+    const count = async (): Promise<Stats['series'][number] | undefined> => ((await (await fetch(`${a.url}/api/stats`)).json()) as Stats).series.find((s) => s.model === 'speech.vad.raw');
+    const before = (await count())?.requests ?? 0;
+    const ok = await fetch(`${a.url}/v2/models/speech.vad.raw/infer`, { method: 'POST', body: rawVadBody, headers: { 'Content-Type': 'application/json' } });
+    expect(ok.status).toBe(200);
+    // Refused by the model (wrong input name): counted as an error.
+    const bad = await fetch(`${a.url}/v2/models/speech.vad.raw/infer`, { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'wrong', datatype: 'FP32', shape: [1], data: [0] }] }), headers: { 'Content-Type': 'application/json' } });
+    expect(bad.status).toBe(400);
+    const after = await count();
+    expect(after?.requests).toBe(before + 2);
+    expect(after?.errors).toBeGreaterThanOrEqual(1);
+    expect(after?.latencyCount).toBe(after?.requests);
+    expect(after?.latencySumS).toBeGreaterThan(0);
+  });
+});
+
 describe.skipIf(!HAVE_CHROMIUM)(TITLE, () => {
-  const nodes: HttpNode[] = [];
   let browser: Browser | undefined;
   let page: Page;
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    // a - b - c in a line; only c hosts speech.vad, so a query at a travels through the cluster.
-    const a = await startHttpNode({ models: [rawVadModel()] });
-    nodes.push(a);
-    const b = await startHttpNode({ bootstrap: a.addrs, models: [rawVadModel({ price: 2 })] });
-    nodes.push(b);
-    const c = await startHttpNode({
-      bootstrap: b.addrs,
-      models: [rawVadModel({ price: 1 }), { name: 'silero-vad-segments', adapter: { type: 'silero-vad', model: 'silero-vad' }, capabilities: ['speech.vad'] }],
-    });
-    nodes.push(c);
-    await waitFor('node a has a route to speech.vad at c', () => a.node.cluster()?.routes().some((r) => r.origin === c.peerId && r.capabilities.includes('speech.vad')) === true, 20_000);
+    const [a] = nodes as [HttpNode];
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
     page = await browser.newPage({ viewport: { width: 1400, height: 1050 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));
     // Nothing but the node itself may be asked for anything (no CDN).
     await page.route((url) => !url.href.startsWith(a.url), (route) => route.abort());
-  }, 60_000);
+  }, 30_000);
 
   afterAll(async () => {
     await browser?.close();
-    await Promise.all(nodes.map((n) => n.node.stop()));
-    removeTempDirs();
   });
 
   it('shows the cluster graph with all three peers and the routing table', async () => {
