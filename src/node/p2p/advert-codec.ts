@@ -28,10 +28,20 @@ export interface WireUpdate {
   readonly retracted: boolean;
 }
 
+/** A seqno request (RFC 8966 §3.8.1): "send me a newer seq of origin", forwarded toward it. */
+export interface WireSeqnoRequest {
+  readonly origin: string;
+  readonly seq: number;
+  /** Hops it may still be forwarded. */
+  readonly hopsLeft: number;
+}
+
 export interface RoutesFrame {
   readonly updates: readonly WireUpdate[];
   /** Dial hints: listen addresses of origins (unsigned; only used to dial in non-static mode). */
   readonly addrs: Readonly<Record<string, readonly string[]>>;
+  /** Optional, so peers that predate it ignore it. */
+  readonly requests?: readonly WireSeqnoRequest[];
 }
 
 export function canonicalAdvert(a: ProviderAdvert): Uint8Array {
@@ -69,7 +79,8 @@ export function encodeRoutesFrame(frame: RoutesFrame): Uint8Array {
     h: u.hops,
     r: u.retracted,
   }));
-  return new TextEncoder().encode(JSON.stringify({ v: ROUTES_WIRE_VERSION, u: updates, addrs: frame.addrs }));
+  const q = frame.requests === undefined || frame.requests.length === 0 ? undefined : frame.requests.map((r) => ({ o: r.origin, s: r.seq, h: r.hopsLeft }));
+  return new TextEncoder().encode(JSON.stringify({ v: ROUTES_WIRE_VERSION, u: updates, addrs: frame.addrs, ...(q === undefined ? {} : { q }) }));
 }
 
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -154,7 +165,17 @@ export function decodeRoutesFrame(bytes: Uint8Array): RoutesFrame {
       if (Array.isArray(v)) addrs[k] = v.filter((a): a is string => typeof a === 'string' && a.length < 512).slice(0, MAX_ADDRS_PER_ORIGIN);
     }
   }
-  return { updates, addrs };
+  const requests: WireSeqnoRequest[] = [];
+  if (raw.q !== undefined) {
+    if (!Array.isArray(raw.q) || raw.q.length > MAX_UPDATES_PER_FRAME) bad(`q must be a list of at most ${MAX_UPDATES_PER_FRAME} seqno requests`);
+    raw.q.forEach((x: unknown, i: number) => {
+      if (!isObj(x) || !isName(x.o) || !isNum(x.s) || !Number.isSafeInteger(x.s) || x.s < 0 || !isNum(x.h) || !Number.isInteger(x.h) || x.h < 0 || x.h > 255) {
+        bad(`seqno request ${i} must be {o: origin, s: seq >= 0, h: 0..255}`);
+      }
+      requests.push({ origin: x.o, seq: x.s, hopsLeft: x.h });
+    });
+  }
+  return { updates, addrs, ...(requests.length > 0 ? { requests } : {}) };
 }
 
 export function toRouteUpdate(u: WireUpdate): RouteUpdate {

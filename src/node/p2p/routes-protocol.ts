@@ -2,20 +2,29 @@
 // Each side opens its own outbound stream to send and reads the peer's inbound stream.
 // Triggered updates are debounced; a periodic full dump re-signs our advert with a new seq
 // (so routes that stop being refreshed expire) and a new neighbour gets a full dump at once.
+// When the selected route to an origin is lost and only infeasible ones remain, a seqno
+// request goes toward the origin (RFC 8966 §3.8.1), so the newer seq that makes the
+// alternative usable comes within a few round trips instead of at the next refresh.
 import type { PrivateKey, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Logger } from '../../logger.ts';
+import type { RoutingTable } from '../../routing/table.ts';
 import type { AdvertisedModel, PeerIdString, ProviderAdvert, RouteUpdate, RoutingTableApi } from '../../routing/types.ts';
 import { decodeRoutesFrame, encodeRoutesFrame, signAdvert, verifyAdvert, MAX_UPDATES_PER_FRAME } from './advert-codec.ts';
-import type { SignedAdvert, WireUpdate } from './advert-codec.ts';
+import type { SignedAdvert, WireSeqnoRequest, WireUpdate } from './advert-codec.ts';
 import { readFrames, sendFrame } from './framing.ts';
 import type { P2PHost } from './host.ts';
 
 export const ROUTES_PROTOCOL = '/plexus/routes/1.0.0';
+/** How far a seqno request may travel toward its origin. */
+const SEQNO_REQUEST_HOPS = 16;
+
+/** The table, with the seqno-request side of RFC 8966 that the routes protocol drives. */
+export type RoutesTable = RoutingTableApi & Pick<RoutingTable, 'takeSeqnoRequests' | 'onSeqnoRequest'>;
 
 export interface RoutesProtocolInit {
   readonly host: P2PHost;
-  readonly table: RoutingTableApi;
+  readonly table: RoutesTable;
   readonly privateKey: PrivateKey;
   readonly logger: Logger;
   /** What this node hosts right now (read on every advert). */
@@ -75,6 +84,7 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
   let debounce: NodeJS.Timeout | undefined;
   let running = false;
   let ownSigned: SignedAdvert | undefined;
+  let bumping = false;
 
   const rememberSig = (s: SignedAdvert): void => {
     const { origin, seq } = s.advert;
@@ -126,6 +136,42 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
     }
   }
 
+  function sendRequests(peer: PeerIdString, requests: readonly WireSeqnoRequest[]): void {
+    const n = neighbours.get(peer);
+    if (n === undefined || requests.length === 0) return;
+    log.debug({ peer, origins: requests.map((r) => r.origin) }, 'seqno request');
+    sendFrame(n.out, [encodeRoutesFrame({ updates: [], addrs: {}, requests })]).catch((e: unknown) => {
+      log.debug({ peer, err: (e as Error).message }, 'seqno request send failed');
+    });
+  }
+
+  /** Ask for newer seqs of origins whose selected route was lost with only infeasible ones left. */
+  function requestSeqnos(): void {
+    const byPeer = new Map<PeerIdString, WireSeqnoRequest[]>();
+    for (const r of table.takeSeqnoRequests(Date.now())) {
+      const list = byPeer.get(r.to) ?? [];
+      list.push({ origin: r.origin, seq: r.seq, hopsLeft: SEQNO_REQUEST_HOPS });
+      byPeer.set(r.to, list);
+    }
+    for (const [peer, list] of byPeer) sendRequests(peer, list);
+  }
+
+  function onSeqnoRequests(from: PeerIdString, requests: readonly WireSeqnoRequest[]): void {
+    for (const q of requests) {
+      if (q.origin === self) {
+        // Re-sign our advert with a newer seq (the table must not bump it unsigned); one at a time.
+        if (!bumping) {
+          bumping = true;
+          void advertiseLocal(init.localModels()).then(scheduleFlush).finally(() => { bumping = false; });
+        }
+        continue;
+      }
+      const action = table.onSeqnoRequest(from, q.origin, q.seq, Date.now());
+      if (action.kind === 'answered') scheduleFlush();
+      else if (action.kind === 'forward' && q.hopsLeft > 1) sendRequests(action.to, [{ ...q, hopsLeft: q.hopsLeft - 1 }]);
+    }
+  }
+
   function flush(full: boolean): void {
     for (const [peer, n] of neighbours) {
       const wire = table.updatesFor(peer, full).map(toWire).filter((u): u is WireUpdate => u !== undefined);
@@ -135,7 +181,7 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
 
   const scheduleFlush = (): void => {
     if (debounce !== undefined || !running) return;
-    debounce = setTimeout(() => { debounce = undefined; flush(false); }, debounceMs);
+    debounce = setTimeout(() => { debounce = undefined; flush(false); requestSeqnos(); }, debounceMs);
   };
 
   async function measureRtt(peer: PeerIdString): Promise<number | undefined> {
@@ -227,6 +273,7 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
       addrHints.set(origin, addrs);
       host.dialLearned(origin, addrs);
     }
+    if (frame.requests !== undefined) onSeqnoRequests(peer, frame.requests);
     if (changed) scheduleFlush();
   }
 
