@@ -15,7 +15,7 @@ import {
 } from '../errors.ts';
 import type { InferRequest, InferResult, LocalInference } from '../inference/types.ts';
 import type { Logger } from '../logger.ts';
-import type { QueryConstraints, RouteCandidate, RoutingTableApi, SelectionFailure } from '../routing/types.ts';
+import type { QueryConstraints, RouteCandidate, RoutingTableApi, Selection, SelectionFailure } from '../routing/types.ts';
 import { parseConstraints } from '../routing/constraints.ts';
 import type { QueryDispatcher } from './dispatch.ts';
 import type { ForwardRequest, ForwardResult, HopTiming } from './p2p/forward-codec.ts';
@@ -26,7 +26,8 @@ export interface ForwardSender {
 }
 
 export interface RoutedDispatcherInit {
-  readonly table: RoutingTableApi;
+  /** `converging` (src/routing/table.ts) lets a query wait out a re-convergence instead of failing NOT_FOUND. */
+  readonly table: RoutingTableApi & { converging?(modelOrCapability: string): boolean };
   readonly local: LocalInference;
   readonly forward: ForwardSender;
   readonly logger: Logger;
@@ -41,6 +42,8 @@ export interface RoutedDispatcherInit {
   readonly ttl?: number;
   /** Observer of the entry node's route tries (metrics). */
   readonly events?: RoutedDispatcherEvents;
+  /** Longest a query waits for a lost route to come back (a newer seq after a failure). */
+  readonly convergeWaitMs?: number;
 }
 
 export interface RoutedDispatcher extends QueryDispatcher {
@@ -69,6 +72,7 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
   const self = table.self;
   const maxAttempts = init.maxAttempts ?? 3;
   const markDownMs = init.markDownMs ?? 2000;
+  const convergeWaitMs = init.convergeWaitMs ?? 1000;
   const defaultTimeoutMs = init.defaultTimeoutMs ?? 30_000;
   const ttl = init.ttl ?? 16;
 
@@ -158,25 +162,54 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
     }
   }
 
+  /**
+   * Select; when the only providers of the name lost their routes and wait for a newer seq
+   * (a next hop just died), poll until a route is back, for up to convergeWaitMs. Still
+   * nothing: UNAVAILABLE (try again), not NOT_FOUND (it does exist).
+   */
+  async function selectOrWait(req: InferRequest, constraints: QueryConstraints, deadline: number): Promise<Selection> {
+    const at = (now: number): QueryConstraints => (constraints.deadlineMs === undefined ? constraints : { ...constraints, deadlineMs: Math.max(0, deadline - now) });
+    let now = Date.now();
+    let sel = table.select(req.model, at(now), now);
+    const until = Math.min(deadline, now + convergeWaitMs);
+    const waiting = (s: Selection): boolean => !s.ok && s.failure.reason === 'unknown' && table.converging?.(req.model) === true;
+    while (waiting(sel) && Date.now() < until && req.signal?.aborted !== true) {
+      await new Promise((r) => setTimeout(r, 20));
+      now = Date.now();
+      sel = table.select(req.model, at(now), now);
+    }
+    if (waiting(sel)) throw new PeerUnavailableError(`no route to '${req.model}' right now: its providers' routes are re-converging after a failure; retry shortly`);
+    return sel;
+  }
+
   /** Try candidates one after another while the deadline allows (failover). */
-  async function sequential(req: InferRequest, candidates: readonly RouteCandidate[], start: number, deadline: number): Promise<InferResult> {
+  async function sequential(req: InferRequest, candidates: readonly RouteCandidate[], start: number, deadline: number, constraints: QueryConstraints): Promise<InferResult> {
     const failed = new Set<string>();
     let last: unknown;
     let tries = 0;
-    for (const cand of candidates) {
-      if (tries >= maxAttempts) break;
-      if (failed.has(cand.nextHop) || failed.has(cand.origin)) continue;
-      if (req.signal?.aborted === true) throw new CancelledError(`query ${req.id} was cancelled`);
-      if (deadline - Date.now() <= 0) break;
-      tries++;
-      init.events?.attempt?.({ model: req.model, attempt: tries, local: cand.origin === self });
-      try {
-        return await attempt(req, cand, deadline, req.signal);
-      } catch (e) {
-        last = e;
-        if (!isRetryable(e)) throw e;
-        failed.add(suspectOf(e, cand));
+    let list = candidates;
+    for (let round = 0; round < 2; round++) {
+      for (const cand of list) {
+        if (tries >= maxAttempts) break;
+        if (failed.has(cand.nextHop) || failed.has(cand.origin)) continue;
+        if (req.signal?.aborted === true) throw new CancelledError(`query ${req.id} was cancelled`);
+        if (deadline - Date.now() <= 0) break;
+        tries++;
+        init.events?.attempt?.({ model: req.model, attempt: tries, local: cand.origin === self });
+        try {
+          return await attempt(req, cand, deadline, req.signal);
+        } catch (e) {
+          last = e;
+          if (!isRetryable(e)) throw e;
+          failed.add(suspectOf(e, cand));
+        }
       }
+      // Our own link died under the query: the table drops that neighbour at once, so a fresh
+      // selection may offer the same provider over another next hop (failed ones are skipped).
+      if (!(last instanceof PeerUnavailableError) || tries >= maxAttempts || Date.now() >= deadline || req.signal?.aborted === true) break;
+      const again = await selectOrWait(req, constraints, deadline).catch(() => undefined);
+      if (again?.ok !== true) break;
+      list = again.candidates;
     }
     if (last === undefined || Date.now() >= deadline) {
       throw new DeadlineExceededError(`query ${req.id}: deadline of ${deadline - start} ms passed after ${tries} attempt(s)${last === undefined ? '' : `; last error: ${(last as Error).message}`}`);
@@ -238,14 +271,14 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
     const constraints = (init.parseConstraints ?? parseConstraints)(req.parameters, req.deadline, start);
     // deadlineMs is already the tighter of the transport deadline and plexus.deadline_ms.
     const deadline = start + (constraints.deadlineMs ?? defaultTimeoutMs);
-    const sel = table.select(req.model, constraints, start);
+    const sel = await selectOrWait(req, constraints, deadline);
     if (!sel.ok) throw selectionError(req.model, sel.failure);
     const [first] = sel.candidates;
     const second = sel.candidates.find((c) => c.origin !== first?.origin);
     if (constraints.hedgeMs !== undefined && first !== undefined && second !== undefined && constraints.hedgeMs < deadline - start) {
       return hedged(req, first, second, constraints.hedgeMs, deadline);
     }
-    return sequential(req, sel.candidates, start, deadline);
+    return sequential(req, sel.candidates, start, deadline, constraints);
   }
 
   return { infer, handleForwarded };

@@ -345,6 +345,20 @@ export class RoutingTable implements RoutingTableApi {
     this.#statsFor(candidate.origin).record(outcome.ok, outcome.latencyMs, now);
   }
 
+  /**
+   * Whether a provider of the name lost its route within the hold time without withdrawing
+   * it: neighbours may still offer infeasible routes (a newer seq makes one usable shortly)
+   * or a new neighbour may offer one. The name is not unknown, only unreachable for now.
+   */
+  converging(modelOrCapability: string): boolean {
+    for (const e of this.#origins.values()) {
+      // Entries without any route are forgotten a hold time after they lost the last one.
+      if (e.selected !== undefined) continue;
+      if (e.latest.models.some((m) => m.name === modelOrCapability || m.capabilities.includes(modelOrCapability))) return true;
+    }
+    return false;
+  }
+
   markDown(peer: PeerIdString, until: number): void {
     this.#down.set(peer, Math.max(until, this.#down.get(peer) ?? -Infinity));
   }
