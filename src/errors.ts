@@ -48,6 +48,12 @@ export class ModelNotReadyError extends PlexusError {
   readonly kind = 'unavailable';
 }
 
+/** A load or unload conflicts with the model's state: already loaded, being loaded, or used by adapters. */
+export class ModelInUseError extends PlexusError {
+  override readonly name = 'ModelInUseError';
+  readonly kind = 'failed_precondition';
+}
+
 /** A message, tensor or frame is larger than the configured limit. */
 export class MessageTooLargeError extends PlexusError {
   override readonly name = 'MessageTooLargeError';

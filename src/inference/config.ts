@@ -6,7 +6,6 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
-import type { ExecutionProvider } from './types.ts';
 
 const MODEL_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 const CAPABILITY_NAME = /^[a-z0-9]+(\.[a-z0-9_-]+)+$/;
@@ -84,7 +83,8 @@ interface ModelSpecCommon {
 export interface OnnxModelSpec extends ModelSpecCommon {
   readonly kind: 'onnx';
   readonly path: string;
-  readonly provider: ExecutionProvider;
+  // 'cuda' | 'cpu' spelled out (ExecutionProvider in types.ts) so types.ts can import ModelSpec without a cycle.
+  readonly provider: 'cuda' | 'cpu';
   readonly session: SessionSpec;
   /** Runs at once on the session; adapters share their raw model's limit and queue. */
   readonly maxConcurrent: number;
@@ -147,9 +147,10 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 /**
  * Validate and compile model entries. `raw` is either the `models` array or an object holding
  * one under `models` (other top-level sections belong to other parts of the config and are
- * left alone). Relative paths resolve against `baseDir`.
+ * left alone). Relative paths resolve against `baseDir`. `loaded`: models already running
+ * outside this list that an adapter may name (a model loaded at run time).
  */
-export function compileModelSpecs(raw: unknown, baseDir: string): ModelSpec[] {
+export function compileModelSpecs(raw: unknown, baseDir: string, loaded: readonly ModelSpec[] = []): ModelSpec[] {
   let list: unknown = raw;
   if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
     list = (raw as { models?: unknown }).models ?? [];
@@ -172,9 +173,9 @@ export function compileModelSpecs(raw: unknown, baseDir: string): ModelSpec[] {
       name: m.name, version: m.version, capabilities: m.capabilities, price: m.price, fault: m.fault,
     };
     if (m.adapter !== undefined) {
-      const target = entries.find((e) => e.name === m.adapter?.model);
-      if (target === undefined) throw new ConfigError(`models[${i}].adapter.model: no model named '${m.adapter.model}' in models`);
-      if (target.adapter !== undefined) throw new ConfigError(`models[${i}].adapter.model: '${m.adapter.model}' is an adapter; expected a raw ONNX model`);
+      const target = entries.find((e) => e.name === m.adapter?.model) ?? loaded.find((e) => e.name === m.adapter?.model);
+      if (target === undefined) throw new ConfigError(`models[${i}].adapter.model: no model named '${m.adapter.model}' in models${loaded.length > 0 ? ' or loaded' : ''}`);
+      if ('adapter' in target && target.adapter !== undefined) throw new ConfigError(`models[${i}].adapter.model: '${m.adapter.model}' is an adapter; expected a raw ONNX model`);
       return { ...common, kind: 'adapter', adapter: m.adapter, ...(m.batching !== undefined ? { batching: m.batching } : {}) };
     }
     let resolved: string;

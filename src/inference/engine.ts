@@ -1,13 +1,15 @@
-// The local inference engine: loads every configured model, resolves a request by model name
-// (preferred) or capability, validates it, applies configured faults and runs it.
-import { CancelledError, DeadlineExceededError, ModelNotFoundError, ShuttingDownError } from '../errors.ts';
+// The local inference engine: hosts models (loaded at start or at run time), resolves a request
+// by model name (preferred) or capability, validates it, applies configured faults and runs it.
+// Unloading takes a model out of lookup at once, lets its in-flight queries finish, then
+// releases the session.
+import { CancelledError, DeadlineExceededError, ModelInUseError, ModelNotFoundError, ShuttingDownError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createSileroVadAdapter } from './adapters/silero-vad.ts';
 import type { BatchListener } from './batch-stats.ts';
 import type { ModelSpec } from './config.ts';
 import { hostRawModel, type HostedModel } from './hosted-model.ts';
 import { loadOrtModel, type OrtModel, type OrtModelHooks } from './ort-model.ts';
-import type { InferRequest, InferResult, LocalInference, ModelInfo, ModelLoadStats } from './types.ts';
+import type { InferRequest, InferResult, LocalInference, ModelInfo, ModelLoadStats, UnloadOptions } from './types.ts';
 import { validateRequest } from './validate.ts';
 
 export interface LocalInferenceInit {
@@ -23,41 +25,68 @@ export interface LocalInferenceInit {
 interface Entry {
   readonly spec: ModelSpec;
   readonly hosted: HostedModel;
+  /** The session owner, for raw models (adapters run on their raw model's). */
+  readonly raw?: OrtModel;
+  /** Queries running on this entry; unload waits for 0. */
+  active: number;
+  onIdle?: () => void;
 }
 
 export async function createLocalInference(init: LocalInferenceInit): Promise<LocalInference> {
   const { logger } = init;
-  const raws = new Map<string, OrtModel>();
   const hooks: OrtModelHooks = {
     ...(init.onBatch !== undefined ? { onBatch: init.onBatch } : {}),
     ...(init.onQueueWait !== undefined ? { onQueueWait: init.onQueueWait } : {}),
     ...(init.onCompute !== undefined ? { onCompute: init.onCompute } : {}),
   };
+  // Listing order: config order for the start-up set, then run-time loads in load order.
   const entries: Entry[] = [];
+  /** Names being loaded (and their specs, so an unload can see adapters on the way). */
+  const loading = new Map<string, ModelSpec>();
+  /** Names being unloaded: a load of the same name waits for the release first. */
+  const unloading = new Map<string, Promise<void>>();
+  const listeners = new Set<() => void>();
+  let closing = false;
+
+  const byName = (name: string): Entry | undefined => entries.find((e) => e.spec.name === name);
+
+  async function host(spec: ModelSpec): Promise<Entry> {
+    if (spec.kind === 'onnx') {
+      const raw = await loadOrtModel(spec, logger, hooks);
+      return { spec, hosted: hostRawModel(raw), raw, active: 0 };
+    }
+    const target = byName(spec.adapter.model)?.raw;
+    if (target === undefined) {
+      throw new ModelNotFoundError(spec.adapter.model, `adapter '${spec.name}' references model '${spec.adapter.model}', which is not loaded as a raw ONNX model`);
+    }
+    return { spec, hosted: createSileroVadAdapter(spec, target, hooks), active: 0 };
+  }
+
+  function changed(): void {
+    for (const listener of listeners) {
+      try {
+        listener();
+      } catch (e) {
+        logger.error({ err: e }, 'model change listener failed');
+      }
+    }
+  }
+
+  /** Wait for the entry's in-flight queries, then release what it holds. */
+  async function release(entry: Entry): Promise<void> {
+    if (entry.active > 0) await new Promise<void>((resolve) => { entry.onIdle = resolve; });
+    await entry.hosted.close();
+  }
+
   try {
-    for (const spec of init.models) {
-      if (spec.kind !== 'onnx') continue;
-      const m = await loadOrtModel(spec, logger, hooks);
-      raws.set(spec.name, m);
-      entries.push({ spec, hosted: hostRawModel(m) });
-    }
-    for (const spec of init.models) {
-      if (spec.kind !== 'adapter') continue;
-      const raw = raws.get(spec.adapter.model);
-      if (raw === undefined) throw new ModelNotFoundError(spec.adapter.model, `adapter '${spec.name}' references model '${spec.adapter.model}', which is not configured`);
-      entries.push({ spec, hosted: createSileroVadAdapter(spec, raw, hooks) });
-    }
+    for (const spec of init.models) if (spec.kind === 'onnx') entries.push(await host(spec));
+    for (const spec of init.models) if (spec.kind === 'adapter') entries.push(await host(spec));
   } catch (e) {
-    await Promise.allSettled([...raws.values()].map((m) => m.close()));
+    await Promise.allSettled(entries.map((e) => e.hosted.close()));
     throw e;
   }
-  // Keep config order for listing.
   const order = new Map(init.models.map((m, i) => [m.name, i]));
   entries.sort((a, b) => (order.get(a.spec.name) ?? 0) - (order.get(b.spec.name) ?? 0));
-
-  let closing = false;
-  let active = 0;
-  let onIdle: (() => void) | undefined;
 
   function find(nameOrCapability: string, version?: string): Entry | undefined {
     const matchesVersion = (e: Entry): boolean => version === undefined || version === '' || e.spec.version === version;
@@ -84,30 +113,95 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
     if (req.signal?.aborted === true) throw new CancelledError(`request '${req.id}' was cancelled`);
     if (req.deadline !== undefined && Date.now() >= req.deadline) throw new DeadlineExceededError(`deadline passed before model '${info.name}' could run`);
     const opts = { ...(req.deadline !== undefined ? { deadline: req.deadline } : {}), ...(req.signal !== undefined ? { signal: req.signal } : {}) };
-    active++;
+    // Counted on the entry itself, so a query that started before an unload keeps it alive.
+    entry.active++;
     try {
       // The model applies its configured fault once it holds a run slot.
       const outputs = await entry.hosted.run(req.inputs, req.outputs, opts);
       return { model: info.name, version: info.version, id: req.id, outputs, parameters: {} };
     } finally {
-      active--;
-      if (active === 0) onIdle?.();
+      entry.active--;
+      if (entry.active === 0) entry.onIdle?.();
     }
+  }
+
+  async function load(spec: ModelSpec): Promise<ModelInfo> {
+    const { name } = spec;
+    await unloading.get(name)?.catch(() => undefined);
+    if (closing) throw new ShuttingDownError('local inference is shutting down');
+    if (byName(name) !== undefined) throw new ModelInUseError(`model '${name}' is already loaded; unload it first`);
+    if (loading.has(name)) throw new ModelInUseError(`model '${name}' is being loaded`);
+    loading.set(name, spec);
+    let entry: Entry;
+    try {
+      entry = await host(spec);
+    } finally {
+      loading.delete(name);
+    }
+    if (closing) {
+      await entry.hosted.close();
+      throw new ShuttingDownError('local inference is shutting down');
+    }
+    entries.push(entry);
+    logger.info({ model: name, kind: spec.kind }, `model ${name} loaded`);
+    changed();
+    return entry.hosted.info;
+  }
+
+  function unload(name: string, opts: UnloadOptions = {}): Promise<void> {
+    const pending = unloading.get(name);
+    if (pending !== undefined) return pending;
+    const entry = byName(name);
+    if (entry === undefined) {
+      if (loading.has(name)) return Promise.reject(new ModelInUseError(`model '${name}' is being loaded; unload it once it is`));
+      return Promise.reject(new ModelNotFoundError(name, `model '${name}' is not loaded here`));
+    }
+    const dependents = [...entries.filter((e) => e.spec.kind === 'adapter' && e.spec.adapter.model === name).map((e) => e.spec.name),
+      ...[...loading.values()].filter((s) => s.kind === 'adapter' && s.adapter.model === name).map((s) => s.name)];
+    if (dependents.length > 0 && opts.dependents !== true) {
+      return Promise.reject(new ModelInUseError(
+        `refused to unload model '${name}': adapter(s) ${dependents.map((d) => `'${d}'`).join(', ')} run on it; unload them first, or ask to unload dependents too`,
+      ));
+    }
+    if (dependents.some((d) => loading.has(d))) {
+      return Promise.reject(new ModelInUseError(`refused to unload model '${name}': an adapter on it is being loaded`));
+    }
+    // Out of lookup at once (adapters with their raw model); releasing waits for in-flight queries.
+    const gone = entries.filter((e) => e === entry || dependents.includes(e.spec.name));
+    for (const e of gone) entries.splice(entries.indexOf(e), 1);
+    changed();
+    const done = (async () => {
+      // Adapters first: they run on the raw model's session.
+      await Promise.all(gone.filter((e) => e !== entry).map(release));
+      await release(entry);
+      logger.info({ model: name, dependents }, `model ${name} unloaded`);
+    })().finally(() => {
+      for (const e of gone) unloading.delete(e.spec.name);
+    });
+    for (const e of gone) unloading.set(e.spec.name, done);
+    return done;
   }
 
   async function close(): Promise<void> {
     if (closing) return;
     closing = true;
-    if (active > 0) await new Promise<void>((resolve) => { onIdle = resolve; });
-    await Promise.allSettled([...raws.values()].map((m) => m.close()));
+    await Promise.allSettled(unloading.values());
+    await Promise.allSettled(entries.filter((e) => e.raw === undefined).map(release));
+    await Promise.allSettled(entries.filter((e) => e.raw !== undefined).map(release));
     logger.info({ models: entries.length }, 'local inference closed');
   }
 
   return {
     list: (): readonly ModelInfo[] => entries.map((e) => e.hosted.info),
     resolve: (nameOrCapability, version) => find(nameOrCapability, version)?.hosted.info,
-    stats: (name): ModelLoadStats | undefined => entries.find((e) => e.spec.name === name)?.hosted.stats(),
+    stats: (name): ModelLoadStats | undefined => byName(name)?.hosted.stats(),
     infer,
+    load,
+    unload,
+    onChange(listener) {
+      listeners.add(listener);
+      return () => { listeners.delete(listener); };
+    },
     close,
   };
 }

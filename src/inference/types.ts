@@ -1,6 +1,7 @@
 // The internal, transport-neutral form of a query. gRPC (KServe v2), REST and the libp2p
 // forwarding protocol all convert to and from these types; nothing here imports a transport.
 import type { BatchStats } from './batch-stats.ts';
+import type { ModelSpec } from './config.ts';
 
 export type DataType =
   | 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64'
@@ -99,6 +100,24 @@ export interface LocalInference {
   stats(name: string): ModelLoadStats | undefined;
   /** Throws PlexusError subclasses (ModelNotFoundError, InvalidInputError, QueueFullError, ...). */
   infer(request: InferRequest): Promise<InferResult>;
+  /**
+   * Load a model at run time: a raw model gets its ORT session, an adapter runs on its (loaded)
+   * raw model. ModelInUseError when the name is already loaded or being loaded.
+   */
+  load(spec: ModelSpec): Promise<ModelInfo>;
+  /**
+   * Unload by exact model name: new queries get NOT_FOUND at once, in-flight ones finish, then
+   * the session is released. A raw model that adapters run on is refused (ModelInUseError)
+   * unless `dependents` is set, which unloads those adapters first.
+   */
+  unload(name: string, opts?: UnloadOptions): Promise<void>;
+  /** Called (synchronously) whenever the list of models changes; returns an unsubscribe. */
+  onChange(listener: () => void): () => void;
   /** Stop accepting work, wait for in-flight runs, release sessions. */
   close(): Promise<void>;
+}
+
+export interface UnloadOptions {
+  /** Also unload the adapters that run on this raw model (else such an unload is refused). */
+  readonly dependents?: boolean;
 }

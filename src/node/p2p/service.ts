@@ -109,6 +109,7 @@ export function createP2PService(init: P2PServiceInit) {
     let table: RoutingTable | undefined;
     let routed: RoutedDispatcher | undefined;
     let watch: NodeJS.Timeout | undefined;
+    let unsubscribe: (() => void) | undefined;
     let lastShape = '';
 
     const models = (): AdvertisedModel[] => (init.noModels === true ? [] : localAdvertModels(local));
@@ -123,6 +124,8 @@ export function createP2PService(init: P2PServiceInit) {
     async function withdraw(): Promise<void> {
       if (watch !== undefined) clearInterval(watch);
       watch = undefined;
+      unsubscribe?.();
+      unsubscribe = undefined;
       await routes?.stop();
     }
 
@@ -164,6 +167,8 @@ export function createP2PService(init: P2PServiceInit) {
           if (s !== lastShape) { lastShape = s; r.localChanged(); }
         }, 100);
         watch.unref();
+        // A model loaded or unloaded: re-advertise now rather than at the next poll.
+        unsubscribe = local.onChange(() => { lastShape = shape(); r.localChanged(); });
         log.info({ peerId: h.peerId, addrs: h.multiaddrs() }, 'p2p started');
       },
       withdraw,
