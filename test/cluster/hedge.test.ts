@@ -1,4 +1,4 @@
-// Hedged requests (plexus.hedge_ms): the caller's preferred route (cheap, 400 ms injected
+// Hedged requests (plexus.hedge_ms): the caller's preferred route (cheap, 1000 ms injected
 // delay) has not answered when the hedge fires, so the next best provider (fast) is asked
 // too and its answer wins; the slow try is cancelled. Without a hedge, or when the first
 // route answers in time, exactly one provider serves the query.
@@ -12,7 +12,7 @@ let entry: ClusterNode, cheap: ClusterNode, fast: ClusterNode;
 beforeAll(async () => {
   entry = await startClusterNode({ noModels: true });
   const boot = [entry.addrs[0] ?? ''];
-  cheap = await startClusterNode({ models: [rawVadModel({ price: 1, delayMs: 400 })], bootstrap: boot });
+  cheap = await startClusterNode({ models: [rawVadModel({ price: 1, delayMs: 1000 })], bootstrap: boot });
   fast = await startClusterNode({ models: [rawVadModel({ price: 10, delayMs: 0 })], bootstrap: boot });
   await waitFor('the entry knows both providers', () => {
     const o = originsFor(entry, 'speech.vad.raw');
