@@ -73,11 +73,13 @@ function isDown(ctx: SelectContext, peer: PeerIdString): boolean {
 }
 
 export function selectRoutes(name: string, c: QueryConstraints, views: Iterable<OriginView>, ctx: SelectContext): Selection {
-  const excluded = { peer: 0, provider: 0, cost: 0, hops: 0, down: 0 };
+  const excluded = { peer: 0, provider: 0, cost: 0, hops: 0 };
   let cheapest = Infinity;
   let fewestHops = Infinity;
   let served = 0;
   const passed: ScoredCandidate[] = [];
+  // Meet every constraint but are marked down: used only when nothing else is (panic mode).
+  const downed: ScoredCandidate[] = [];
   for (const v of views) {
     const stats = ctx.stats(v.origin);
     for (const m of v.advert.models) {
@@ -88,11 +90,11 @@ export function selectRoutes(name: string, c: QueryConstraints, views: Iterable<
       if (c.maxCost !== undefined && m.price > c.maxCost) { excluded.cost++; cheapest = Math.min(cheapest, m.price); continue; }
       if (c.maxHops !== undefined && v.hops > c.maxHops) { excluded.hops++; fewestHops = Math.min(fewestHops, v.hops); continue; }
       // A peer is marked down as a provider that failed or as a next hop whose link failed:
-      // either way no route through it is usable until the mark lapses.
-      if (isDown(ctx, v.origin) || (v.nextHop !== v.origin && isDown(ctx, v.nextHop))) { excluded.down++; continue; }
+      // routes through it are skipped while any other route is usable.
+      const down = isDown(ctx, v.origin) || (v.nextHop !== v.origin && isDown(ctx, v.nextHop));
       const candidate = PeerStats.candidate(v, m, stats, ctx.now);
       const err = stats?.errorRate(ctx.now) ?? 0;
-      passed.push({
+      (down ? downed : passed).push({
         candidate,
         score: candidate.expectedMs * (1 + ERROR_WEIGHT * err) + err * ERROR_PENALTY_MS,
         outstanding: stats?.outstanding ?? 0,
@@ -102,13 +104,18 @@ export function selectRoutes(name: string, c: QueryConstraints, views: Iterable<
   if (served === 0) {
     return { ok: false, failure: { reason: 'unknown', message: `no reachable provider serves model or capability '${name}'` } };
   }
+  if (passed.length === 0 && downed.length > 0) {
+    // Every usable route is marked down after a failure (one failure, our guess). Refusing the
+    // query would turn that guess into a FAILED_PRECONDITION; trying them gives the real
+    // answer, like Envoy's panic threshold.
+    passed.push(...downed);
+  }
   if (passed.length === 0) {
     const parts: string[] = [];
     if (excluded.peer > 0) parts.push(`${excluded.peer} not on the pinned plexus.peer ${c.peer ?? ''}`);
     if (excluded.provider > 0) parts.push(`${excluded.provider} not on plexus.provider ${c.provider ?? ''}`);
     if (excluded.cost > 0) parts.push(`${excluded.cost} over plexus.max_cost ${c.maxCost ?? ''} (cheapest costs ${cheapest})`);
     if (excluded.hops > 0) parts.push(`${excluded.hops} beyond plexus.max_hops ${c.maxHops ?? ''} (nearest is ${fewestHops} hops)`);
-    if (excluded.down > 0) parts.push(`${excluded.down} on providers or next hops marked down after failures`);
     return {
       ok: false,
       failure: { reason: 'constraints', message: `no route for '${name}' satisfies the constraints: of ${served} candidates, ${parts.join('; ')}` },
