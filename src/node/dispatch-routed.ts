@@ -86,14 +86,19 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
     return { ...res, hops: [{ peer: self, ms: performance.now() - t0 }] };
   }
 
-  /** Toward `req.origin`: run locally if we are it, else send to our best next hop (one retry on another). */
+  /**
+   * Toward `req.origin`: run locally if we are it, else send to our best next hop; when that
+   * link dies, once more over the next hop a fresh selection offers.
+   */
   async function toward(req: ForwardRequest, deadline: number, signal: AbortSignal | undefined): Promise<ForwardResult> {
     if (req.origin === self) return runLocal(req, deadline, signal);
-    const now = Date.now();
-    const sel = table.select(req.model, { prefer: 'latency', peer: req.origin, deadlineMs: deadline - now }, now);
-    if (!sel.ok) throw selectionError(req.model, sel.failure);
     let last: unknown;
-    for (const cand of sel.candidates.filter((c) => c.origin === req.origin && c.nextHop !== self).slice(0, 2)) {
+    const failed = new Set<string>();
+    for (let i = 0; i < 2; i++) {
+      const sel = await selectOrWait(req.model, { prefer: 'latency', peer: req.origin, deadlineMs: deadline - Date.now() }, deadline, signal);
+      if (!sel.ok) throw selectionError(req.model, sel.failure);
+      const cand = sel.candidates.find((c) => c.origin === req.origin && c.nextHop !== self && !failed.has(c.nextHop));
+      if (cand === undefined) break;
       const remainingMs = deadline - Date.now();
       if (remainingMs <= 0) throw new DeadlineExceededError(`query ${req.queryId}: deadline passed at ${self} before reaching ${req.origin}`);
       try {
@@ -101,6 +106,7 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
       } catch (e) {
         last = e;
         if (!(e instanceof PeerUnavailableError)) throw e;
+        failed.add(cand.nextHop);
         table.markDown(cand.nextHop, Date.now() + markDownMs);
       }
     }
@@ -167,18 +173,18 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
    * (a next hop just died), poll until a route is back, for up to convergeWaitMs. Still
    * nothing: UNAVAILABLE (try again), not NOT_FOUND (it does exist).
    */
-  async function selectOrWait(req: InferRequest, constraints: QueryConstraints, deadline: number): Promise<Selection> {
+  async function selectOrWait(model: string, constraints: QueryConstraints, deadline: number, signal: AbortSignal | undefined): Promise<Selection> {
     const at = (now: number): QueryConstraints => (constraints.deadlineMs === undefined ? constraints : { ...constraints, deadlineMs: Math.max(0, deadline - now) });
     let now = Date.now();
-    let sel = table.select(req.model, at(now), now);
+    let sel = table.select(model, at(now), now);
     const until = Math.min(deadline, now + convergeWaitMs);
-    const waiting = (s: Selection): boolean => !s.ok && s.failure.reason === 'unknown' && table.converging?.(req.model) === true;
-    while (waiting(sel) && Date.now() < until && req.signal?.aborted !== true) {
+    const waiting = (s: Selection): boolean => !s.ok && s.failure.reason === 'unknown' && table.converging?.(model) === true;
+    while (waiting(sel) && Date.now() < until && signal?.aborted !== true) {
       await new Promise((r) => setTimeout(r, 20));
       now = Date.now();
-      sel = table.select(req.model, at(now), now);
+      sel = table.select(model, at(now), now);
     }
-    if (waiting(sel)) throw new PeerUnavailableError(`no route to '${req.model}' right now: its providers' routes are re-converging after a failure; retry shortly`);
+    if (waiting(sel)) throw new PeerUnavailableError(`no route to '${model}' right now: its providers' routes are re-converging after a failure; retry shortly`);
     return sel;
   }
 
@@ -207,7 +213,7 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
       // Our own link died under the query: the table drops that neighbour at once, so a fresh
       // selection may offer the same provider over another next hop (failed ones are skipped).
       if (!(last instanceof PeerUnavailableError) || tries >= maxAttempts || Date.now() >= deadline || req.signal?.aborted === true) break;
-      const again = await selectOrWait(req, constraints, deadline).catch(() => undefined);
+      const again = await selectOrWait(req.model, constraints, deadline, req.signal).catch(() => undefined);
       if (again?.ok !== true) break;
       list = again.candidates;
     }
@@ -271,7 +277,7 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
     const constraints = (init.parseConstraints ?? parseConstraints)(req.parameters, req.deadline, start);
     // deadlineMs is already the tighter of the transport deadline and plexus.deadline_ms.
     const deadline = start + (constraints.deadlineMs ?? defaultTimeoutMs);
-    const sel = await selectOrWait(req, constraints, deadline);
+    const sel = await selectOrWait(req.model, constraints, deadline, req.signal);
     if (!sel.ok) throw selectionError(req.model, sel.failure);
     const [first] = sel.candidates;
     const second = sel.candidates.find((c) => c.origin !== first?.origin);
