@@ -12,7 +12,9 @@ import { compileNodeOptions, type NodeOptions } from '../../src/node/options.ts'
 import type { P2PService } from '../../src/node/p2p/service.ts';
 import { call, connectAll } from '../node/grpc/helpers.ts';
 
-export const REFRESH_MS = 250;
+// Joins, withdrawals and failures travel as triggered updates and disconnects, not at the
+// refresh; a short refresh only makes routes expire on a starved (2-core, busy) test box.
+export const REFRESH_MS = 1000;
 /** Routes not refreshed for this long expire (3 missed refreshes). */
 export const HOLD_MS = REFRESH_MS * 3;
 
@@ -206,7 +208,7 @@ export async function startDaemonProcess(init: DaemonProcessInit): Promise<Daemo
       const nl = out.indexOf('\n');
       if (nl >= 0) { clearTimeout(timer); resolve(out.slice(0, nl)); }
     });
-    void exited.then(() => { clearTimeout(timer); reject(new Error(`daemon exited before it was ready: ${stderr}`)); });
+    void exited.then(() => { clearTimeout(timer); reject(new Error(`daemon exited (code ${String(proc.exitCode)}, signal ${String(proc.signalCode)}) before it was ready: ${stderr}`)); });
   });
   const info = JSON.parse(line) as { peerId: string; grpc: string; multiaddrs: string[] };
   return {
