@@ -3,20 +3,25 @@
 // gRPC. stop() drains: health NOT_SERVING, refuse new work, withdraw our routes so
 // neighbours stop sending, let in-flight requests finish (bounded grace), then leave the
 // cluster and close inference.
+import path from 'node:path';
 import { createLocalInference } from '../inference/index.ts';
 import type { LocalInference, ModelInfo } from '../inference/types.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { createClusterCatalog } from './catalog-cluster.ts';
+import { createConfigWatch, type ConfigWatch } from './config-watch.ts';
 import { createLocalDispatcher } from './dispatch-local.ts';
 import type { ModelCatalog, QueryDispatcher } from './dispatch.ts';
 import { createHealthService, type HealthState } from './grpc/health.ts';
 import { createKServeService } from './grpc/kserve.ts';
 import { createPlexusService, type ClusterView } from './grpc/plexus-service.ts';
+import { createRepositoryHandlers } from './grpc/repository.ts';
 import { SERVICE_NAMES } from './grpc/protos.ts';
 import { createGrpcServer, type GrpcServer } from './grpc/server.ts';
 import { createDashboardHandler } from './http/dashboard/handler.ts';
+import { createRepositoryRoutes } from './http/repository-routes.ts';
 import { createHttpServer, type HttpServer } from './http/server.ts';
 import { createNodeMetrics, type NodeMetrics } from './metrics.ts';
+import { createModelRepository } from './model-repository.ts';
 import type { NodeOptions, P2POptions } from './options.ts';
 import { createP2PService, type P2PService, type P2PServiceInit } from './p2p/service.ts';
 import { PLEXUS_VERSION } from './version.ts';
@@ -81,6 +86,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
   let http: HttpServer | undefined;
   let httpBound: string | undefined;
   let drain: (() => void) | undefined;
+  let configWatch: ConfigWatch | undefined;
   let bound: string | undefined;
   let peerId = '';
   let state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -116,6 +122,12 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
           dispatcher: metrics.instrument(dispatcher, catalog, 'grpc'), catalog, logger, version: PLEXUS_VERSION, maxStreamInFlight: options.grpc.maxStreamInFlight,
         });
         drain = () => kserve.drain();
+        // Model repository extension (gRPC + REST); relative paths in a load's config resolve like the file's.
+        const repository = createModelRepository({
+          inference, models: options.models, logger,
+          baseDir: options.configFile === undefined ? process.cwd() : path.dirname(options.configFile),
+        });
+        const repositoryRoutes = createRepositoryRoutes({ repository, logger });
         const plexus = createPlexusService({
           catalog, version: PLEXUS_VERSION, startedAt,
           identity: { peerId: () => peerId, grpcAddress: () => bound ?? '', listenAddrs },
@@ -124,23 +136,30 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
         server = createGrpcServer({
           address: options.grpc.address,
           maxReceiveMessageBytes: options.grpc.maxMessageBytes,
-          handlers: { inference: kserve.handlers, health: health.handlers, plexus },
+          handlers: { inference: { ...kserve.handlers, ...createRepositoryHandlers({ repository, logger }) }, health: health.handlers, plexus },
           logger,
         });
         bound = await server.start();
         if (options.http !== undefined) {
+          const dashboard = createDashboardHandler({
+            logger, peerId: () => peerId, models: () => node.models(), cluster: () => node.cluster(),
+            ...(options.p2p === undefined ? {} : { policy: options.p2p.routing.policy }), registry: () => metrics.registry,
+          });
           http = createHttpServer({
             address: options.http.address, maxBodyBytes: options.grpc.maxMessageBytes,
             dispatcher: metrics.instrument(dispatcher, catalog, 'http'), catalog, version: PLEXUS_VERSION, logger, scrape: () => metrics.scrape(),
-            extraRoutes: createDashboardHandler({
-              logger, peerId: () => peerId, models: () => node.models(), cluster: () => node.cluster(),
-              ...(options.p2p === undefined ? {} : { policy: options.p2p.routing.policy }), registry: () => metrics.registry,
-            }),
+            extraRoutes: (req, res) => repositoryRoutes(req, res) || dashboard(req, res),
           });
           httpBound = await http.start();
         }
+        // A pure router loads nothing, whatever the file says.
+        if (options.configFile !== undefined && options.p2p?.noModels !== true) {
+          configWatch = createConfigWatch({ file: options.configFile, repository, logger });
+          configWatch.start();
+        }
       } catch (e) {
         state = 'stopped';
+        await configWatch?.stop();
         await server?.stop(0);
         await p2p?.stop();
         await inference?.close();
@@ -159,12 +178,15 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
       const deadline = Date.now() + options.shutdownGraceMs;
       health.state.shutdown();
       drain?.();
+      // No more config edits; one being applied finishes before inference closes.
+      const watchStopped = configWatch?.stop();
       http?.drain();
       // Neighbours stop routing through us while our own callers finish.
       const withdrawn = p2p?.withdraw().catch((e: unknown) => { logger.warn({ err: e }, 'route withdrawal failed'); });
       await Promise.all([server?.stop(options.shutdownGraceMs), http?.stop(options.shutdownGraceMs)]);
       await withdrawn;
       await p2p?.stop(Math.max(0, deadline - Date.now()));
+      await watchStopped;
       await inference?.close();
       state = 'stopped';
       logger.info('node stopped');

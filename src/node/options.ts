@@ -41,6 +41,8 @@ export interface NodeOptions {
   readonly p2p?: P2POptions;
   /** The HTTP port (Prometheus /metrics + KServe v2 REST); absent = off (the default). Bodies are bounded by grpc.maxMessageBytes. */
   readonly http?: { readonly address: HostPort };
+  /** Absolute path of the --config file, when one was given (the node watches it for model changes). */
+  readonly configFile?: string;
 }
 
 export interface P2POptions {
@@ -140,8 +142,9 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
   const home = env.home ?? homedir();
   let file: z.output<typeof configFileSchema> = {};
   let fileDir = env.cwd;
+  let configPath: string | undefined;
   if (flags.config !== undefined) {
-    const configPath = path.resolve(env.cwd, flags.config);
+    configPath = path.resolve(env.cwd, flags.config);
     fileDir = path.dirname(configPath);
     file = parseOrThrow(configFileSchema, readConfigFile(configPath), (p) => p || '(config file)');
   }
@@ -199,6 +202,7 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
     models,
     p2p,
     ...(httpAddress === undefined ? {} : { http: { address: httpAddress } }),
+    ...(configPath === undefined ? {} : { configFile: configPath }),
   };
 }
 

@@ -1,0 +1,240 @@
+// The node's model repository (the KServe v2 / Triton model repository extension, transport
+// neutral): the models of the config file plus those loaded at run time with a config, each
+// READY when the engine hosts it, else UNAVAILABLE with the reason. gRPC, REST and the config
+// file watcher all change models through it; operations run one at a time so a reload
+// (unload + load) is never interleaved with another change.
+import { ConfigError, InvalidInputError, ModelNotFoundError } from '../errors.ts';
+import { compileModelSpecs, type ModelSpec } from '../inference/config.ts';
+import type { LocalInference } from '../inference/types.ts';
+import type { Logger } from '../logger.ts';
+
+export type RepositoryModelState = 'READY' | 'UNAVAILABLE' | 'LOADING' | 'UNLOADING';
+
+export interface RepositoryIndexEntry {
+  readonly name: string;
+  readonly version: string;
+  readonly state: RepositoryModelState;
+  readonly reason: string;
+}
+
+/** What a config file change did. */
+export interface ApplySummary {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly reloaded: readonly string[];
+  /** Models that failed to load, with why (the rest of the change still applied). */
+  readonly failed: readonly { readonly name: string; readonly reason: string }[];
+}
+
+export interface ModelRepository {
+  /** Every model in the repository, by name; `readyOnly`: only those serving. */
+  index(readyOnly?: boolean): RepositoryIndexEntry[];
+  /**
+   * Load (or reload) a model. `config`: a JSON model entry, as under `models:` in the config
+   * file, validated by the config compiler (ConfigError naming the field); without it the model
+   * must already be in the repository (ModelNotFoundError).
+   */
+  load(name: string, opts?: { readonly config?: string }): Promise<void>;
+  /** Unload; ModelNotFoundError when the repository has no such model. See LocalInference.unload. */
+  unload(name: string, opts?: { readonly dependents?: boolean }): Promise<void>;
+  /** The config file's models changed: load added ones, unload removed ones, reload changed ones. */
+  applyConfigModels(specs: readonly ModelSpec[]): Promise<ApplySummary>;
+}
+
+export interface ModelRepositoryInit {
+  readonly inference: LocalInference;
+  /** The config file's models (or the embedded default), as loaded at start. */
+  readonly models: readonly ModelSpec[];
+  /** Relative model paths in a load's config resolve against this (the config file's directory). */
+  readonly baseDir: string;
+  readonly logger: Logger;
+}
+
+/** Longest `config` accepted in a load request. */
+export const MAX_LOAD_CONFIG_CHARS = 64 * 1024;
+
+interface Known {
+  spec: ModelSpec;
+  /** 'config': from the config file (the watcher manages it); 'runtime': loaded with a config. */
+  source: 'config' | 'runtime';
+  /** Why it is not READY, when it is not. */
+  reason: string;
+}
+
+const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+export function createModelRepository(init: ModelRepositoryInit): ModelRepository {
+  const { inference, logger } = init;
+  const known = new Map<string, Known>(init.models.map((spec) => [spec.name, { spec, source: 'config', reason: '' }]));
+  const transient = new Map<string, 'LOADING' | 'UNLOADING'>();
+  let chain: Promise<unknown> = Promise.resolve();
+
+  /** Run one repository operation after the previous one settled. */
+  function serial<T>(op: () => Promise<T>): Promise<T> {
+    const run = chain.then(op, op);
+    chain = run.catch(() => undefined);
+    return run;
+  }
+
+  const isLoaded = (name: string): boolean => inference.list().some((m) => m.name === name);
+  const loadedSpecs = (except: string): ModelSpec[] => [...known.values()].map((k) => k.spec).filter((s) => s.name !== except && isLoaded(s.name));
+  const adaptersOn = (name: string): ModelSpec[] => [...known.values()].map((k) => k.spec)
+    .filter((s) => s.kind === 'adapter' && s.adapter.model === name);
+
+  function compileEntry(name: string, config: string): ModelSpec {
+    if (config.length > MAX_LOAD_CONFIG_CHARS) throw new ConfigError(`config: ${config.length} characters; at most ${MAX_LOAD_CONFIG_CHARS} are accepted`);
+    let entry: unknown;
+    try {
+      entry = JSON.parse(config);
+    } catch (e) {
+      throw new ConfigError(`config: not valid JSON: ${errorMessage(e)}`);
+    }
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new ConfigError('config: expected a JSON object (one model entry, as under "models:" in the config file)');
+    const named = entry as Record<string, unknown>;
+    if (named.name === undefined) named.name = name;
+    else if (named.name !== name) throw new ConfigError(`config.name: ${JSON.stringify(named.name)} does not match the model name '${name}'`);
+    try {
+      const [spec] = compileModelSpecs([named], init.baseDir, loadedSpecs(name));
+      if (spec === undefined) throw new ConfigError('config: compiled to no model');
+      return spec;
+    } catch (e) {
+      if (e instanceof ConfigError) throw new ConfigError(e.message.replace(/^models\[0\]/, 'config'));
+      throw e;
+    }
+  }
+
+  /** Engine load, remembering why it failed for the index. */
+  async function loadSpec(spec: ModelSpec, source: Known['source']): Promise<void> {
+    transient.set(spec.name, 'LOADING');
+    try {
+      await inference.load(spec);
+      known.set(spec.name, { spec, source, reason: '' });
+    } catch (e) {
+      const prev = known.get(spec.name);
+      if (prev !== undefined) prev.reason = `load failed: ${errorMessage(e)}`;
+      throw e;
+    } finally {
+      transient.delete(spec.name);
+    }
+  }
+
+  async function unloadLoaded(name: string, dependents: boolean): Promise<string[]> {
+    const deps = inference.list().filter((m) => adaptersOn(name).some((s) => s.name === m.name)).map((m) => m.name);
+    transient.set(name, 'UNLOADING');
+    try {
+      await inference.unload(name, { dependents });
+    } finally {
+      transient.delete(name);
+    }
+    for (const n of [name, ...(dependents ? deps : [])]) {
+      const k = known.get(n);
+      if (k !== undefined) k.reason = 'unloaded';
+    }
+    return dependents ? deps : [];
+  }
+
+  /** Load the adapters that went with a reloaded raw model; failures only logged (and indexed). */
+  async function reloadDependents(names: readonly string[]): Promise<{ name: string; reason: string }[]> {
+    const failed: { name: string; reason: string }[] = [];
+    for (const n of names) {
+      const k = known.get(n);
+      if (k === undefined) continue;
+      try {
+        await loadSpec(k.spec, k.source);
+      } catch (e) {
+        logger.error({ model: n, err: e }, `could not reload adapter ${n} after its raw model: ${errorMessage(e)}`);
+        failed.push({ name: n, reason: errorMessage(e) });
+      }
+    }
+    return failed;
+  }
+
+  return {
+    index(readyOnly = false) {
+      const names = new Set([...known.keys(), ...inference.list().map((m) => m.name)]);
+      const out: RepositoryIndexEntry[] = [];
+      for (const name of [...names].sort()) {
+        const k = known.get(name);
+        const info = inference.list().find((m) => m.name === name);
+        const state: RepositoryModelState = transient.get(name) ?? (info?.ready === true ? 'READY' : 'UNAVAILABLE');
+        if (readyOnly && state !== 'READY') continue;
+        out.push({ name, version: info?.version ?? k?.spec.version ?? '', state, reason: state === 'UNAVAILABLE' ? k?.reason ?? '' : '' });
+      }
+      return out;
+    },
+
+    load(name, opts = {}) {
+      return serial(async () => {
+        if (name === '') throw new InvalidInputError('model_name is required');
+        const prev = known.get(name);
+        let spec: ModelSpec;
+        if (opts.config !== undefined) spec = compileEntry(name, opts.config);
+        else if (prev !== undefined) spec = prev.spec;
+        else throw new ModelNotFoundError(name, `model '${name}' is not in the model repository; give its entry in the 'config' parameter to load it`);
+        // Reload: the adapters on a raw model go with it and come back after.
+        const deps = isLoaded(name) ? await unloadLoaded(name, true) : [];
+        await loadSpec(spec, opts.config !== undefined ? 'runtime' : prev?.source ?? 'runtime');
+        logger.info({ model: name, reloaded: deps }, `repository: model ${name} loaded`);
+        await reloadDependents(deps);
+      });
+    },
+
+    unload(name, opts = {}) {
+      return serial(async () => {
+        if (name === '') throw new InvalidInputError('model_name is required');
+        if (!isLoaded(name)) {
+          if (known.has(name)) return;
+          throw new ModelNotFoundError(name, `model '${name}' is not in the model repository`);
+        }
+        const deps = await unloadLoaded(name, opts.dependents === true);
+        logger.info({ model: name, dependents: deps }, `repository: model ${name} unloaded`);
+      });
+    },
+
+    applyConfigModels(specs) {
+      return serial(async () => {
+        const next = new Map(specs.map((s) => [s.name, s]));
+        const same = (a: ModelSpec, b: ModelSpec): boolean => JSON.stringify(a) === JSON.stringify(b);
+        const removed = [...known].filter(([n, k]) => k.source === 'config' && !next.has(n)).map(([n]) => n);
+        const added = specs.filter((s) => !known.has(s.name)).map((s) => s.name);
+        const changed = specs.filter((s) => { const k = known.get(s.name); return k !== undefined && !same(k.spec, s); }).map((s) => s.name);
+        // Adapters on a removed or changed raw model go down with it; those still wanted come back.
+        const goingRaw = new Set([...removed, ...changed].filter((n) => known.get(n)?.spec.kind === 'onnx'));
+        const riderSpecs = [...known.values()].map((k) => k.spec)
+          .filter((s) => s.kind === 'adapter' && goingRaw.has(s.adapter.model) && !removed.includes(s.name) && !changed.includes(s.name));
+        const riders = riderSpecs.map((s) => s.name);
+        // Riders whose raw model stays (reloaded) come back; the others stay down.
+        const ridersBack = riderSpecs.filter((s) => s.kind === 'adapter' && next.has(s.adapter.model)).map((s) => s.name);
+        const down = [...removed, ...changed, ...riders];
+        const isAdapter = (n: string): boolean => (next.get(n) ?? known.get(n)?.spec)?.kind === 'adapter';
+        for (const n of [...down.filter(isAdapter), ...down.filter((n) => !isAdapter(n))]) {
+          if (!isLoaded(n)) continue;
+          // Wider than asked only for adapters not listed (loaded at run time on this raw model).
+          await unloadLoaded(n, true);
+        }
+        for (const n of removed) known.delete(n);
+        for (const n of [...added, ...changed]) {
+          const spec = next.get(n);
+          if (spec !== undefined) known.set(n, { spec, source: 'config', reason: 'not loaded yet' });
+        }
+        for (const n of riders) {
+          const k = known.get(n);
+          if (k !== undefined && !ridersBack.includes(n)) k.reason = 'unloaded: its raw model left the config file';
+        }
+        const up = [...added, ...changed, ...ridersBack];
+        const failed: { name: string; reason: string }[] = [];
+        for (const n of [...up.filter((n) => !isAdapter(n)), ...up.filter(isAdapter)]) {
+          const k = known.get(n);
+          if (k === undefined) continue;
+          try {
+            await loadSpec(k.spec, k.source);
+          } catch (e) {
+            logger.error({ model: n, err: e }, `config: could not load model ${n}: ${errorMessage(e)}`);
+            failed.push({ name: n, reason: errorMessage(e) });
+          }
+        }
+        return { added, removed, reloaded: [...changed, ...ridersBack], failed };
+      });
+    },
+  };
+}
