@@ -45,6 +45,15 @@ export interface ForwardProtocol {
   stop(): Promise<void>;
 }
 
+/** Some libp2p failures (aborted dials) carry no message: name them rather than print 'undefined'. */
+function describeError(e: unknown): string {
+  if (e instanceof Error) {
+    const m: unknown = e.message;
+    return typeof m === 'string' && m !== '' ? m : e.name;
+  }
+  return String(e);
+}
+
 interface Pending {
   resolve(r: ForwardResult): void;
   reject(e: Error): void;
@@ -81,7 +90,7 @@ export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtoco
       try {
         stream = await libp2p.dialProtocol(peerIdFromString(peer), FORWARD_PROTOCOL, { signal: AbortSignal.timeout(3000) });
       } catch (e) {
-        throw new PeerUnavailableError(`cannot open a forward stream to ${peer}: ${(e as Error).message}`);
+        throw new PeerUnavailableError(`cannot open a forward stream to ${peer}: ${describeError(e)}`);
       }
       stream.inactivityTimeout = 0;
       const ch: Channel = { stream, pending: new Map(), nextCorr: 1 };
@@ -144,7 +153,7 @@ export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtoco
       sendFrame(ch.stream, encodeRequest(corr, req)).catch((e: unknown) => {
         const p = ch.pending.get(corr);
         ch.pending.delete(corr);
-        p?.reject(new PeerUnavailableError(`sending query ${req.queryId} to ${peer} failed: ${(e as Error).message}`));
+        p?.reject(new PeerUnavailableError(`sending query ${req.queryId} to ${peer} failed: ${describeError(e)}`));
       });
     });
   }
