@@ -160,7 +160,7 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
       ...[...loading.values()].filter((s) => s.kind === 'adapter' && s.adapter.model === name).map((s) => s.name)];
     if (dependents.length > 0 && opts.dependents !== true) {
       return Promise.reject(new ModelInUseError(
-        `refused to unload model '${name}': adapter(s) ${dependents.map((d) => `'${d}'`).join(', ')} run on it; unload them first, or ask to unload dependents too`,
+        `refused to unload model '${name}': adapter(s) ${dependents.map((d) => `'${d}'`).join(', ')} run on it; unload them first, or unload with dependents (unload_dependents)`,
       ));
     }
     if (dependents.some((d) => loading.has(d))) {
