@@ -31,7 +31,9 @@ describe('model repository over gRPC', () => {
   beforeAll(async () => { n = await startTestNode(); });
   afterAll(async () => { await n.close(); });
 
-  it('indexes the configured models as READY', async () => {
+  it('indexes the configured models as READY and announces the extension', async () => {
+    const meta = await call<{ extensions: string[] }>(n.inference, 'ServerMetadata', {});
+    expect(meta.extensions).toEqual(expect.arrayContaining(['model_repository', 'model_repository(unload_dependents)']));
     expect(await index(n.inference)).toEqual([
       { name: 'silero-vad', version: '1', state: 'READY', reason: '' },
       { name: 'silero-vad-segments', version: '1', state: 'READY', reason: '' },
