@@ -50,6 +50,8 @@ export interface ModelRepositoryInit {
   readonly logger: Logger;
 }
 
+/** Longest model name accepted in a load or unload request (names in errors stay short). */
+const MAX_MODEL_NAME_CHARS = 256;
 /** Longest `config` accepted in a load request. */
 export const MAX_LOAD_CONFIG_CHARS = 64 * 1024;
 
@@ -76,6 +78,10 @@ export function createModelRepository(init: ModelRepositoryInit): ModelRepositor
     return run;
   }
 
+  const checkName = (name: string): void => {
+    if (name === '') throw new InvalidInputError('model_name is required');
+    if (name.length > MAX_MODEL_NAME_CHARS) throw new InvalidInputError(`model_name is ${name.length} characters; at most ${MAX_MODEL_NAME_CHARS} are allowed`);
+  };
   const isLoaded = (name: string): boolean => inference.list().some((m) => m.name === name);
   const loadedSpecs = (except: string): ModelSpec[] => [...known.values()].map((k) => k.spec).filter((s) => s.name !== except && isLoaded(s.name));
   const adaptersOn = (name: string): ModelSpec[] => [...known.values()].map((k) => k.spec)
@@ -165,7 +171,7 @@ export function createModelRepository(init: ModelRepositoryInit): ModelRepositor
 
     load(name, opts = {}) {
       return serial(async () => {
-        if (name === '') throw new InvalidInputError('model_name is required');
+        checkName(name);
         const prev = known.get(name);
         let spec: ModelSpec;
         if (opts.config !== undefined) spec = compileEntry(name, opts.config);
@@ -181,7 +187,7 @@ export function createModelRepository(init: ModelRepositoryInit): ModelRepositor
 
     unload(name, opts = {}) {
       return serial(async () => {
-        if (name === '') throw new InvalidInputError('model_name is required');
+        checkName(name);
         if (!isLoaded(name)) {
           if (known.has(name)) return;
           throw new ModelNotFoundError(name, `model '${name}' is not in the model repository`);

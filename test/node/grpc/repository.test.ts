@@ -45,6 +45,9 @@ describe('model repository over gRPC', () => {
     expect(unknown.code).toBe(grpc.status.NOT_FOUND);
     expect(unknown.details).toMatch(/'nope' is not in the model repository/);
     expect((await callError(n.inference, 'RepositoryModelUnload', { model_name: 'nope' })).code).toBe(grpc.status.NOT_FOUND);
+    const noName = await callError(n.inference, 'RepositoryModelUnload', {});
+    expect(noName.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(noName.details).toBe('model_name is required');
 
     const cases: [unknown, RegExp][] = [
       [{ path: 'builtin:silero-vad', maxQueue: -1 }, /^config\.maxQueue: expected >= 0/],
