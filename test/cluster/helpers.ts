@@ -10,6 +10,7 @@ import { silentLogger, type Logger } from '../../src/logger.ts';
 import { createPlexusNode, type PlexusNode } from '../../src/node/daemon.ts';
 import { compileNodeOptions, type NodeOptions } from '../../src/node/options.ts';
 import type { P2PService } from '../../src/node/p2p/service.ts';
+import type { RoutingTableOptions } from '../../src/routing/table.ts';
 import { call, connectAll } from '../node/grpc/helpers.ts';
 
 // Joins, withdrawals and failures travel as triggered updates and disconnects, not at the
@@ -32,6 +33,8 @@ export interface ClusterNodeInit {
   readonly listen?: string;
   /** Debugging: a real logger instead of the silent one. */
   readonly logger?: Logger;
+  /** Routing table options (e.g. a link cost floor that makes a path look slow). */
+  readonly table?: RoutingTableOptions;
 }
 
 export interface ClusterNode {
@@ -85,7 +88,7 @@ export async function startClusterNode(init: ClusterNodeInit = {}): Promise<Clus
     models: init.noModels === true ? [] : compileModelSpecs(init.models ?? [rawVadModel()], process.cwd()),
   };
   const refreshMs = init.refreshMs ?? REFRESH_MS;
-  const node = createPlexusNode(options, { logger: init.logger ?? silentLogger(), p2p: { refreshMs } });
+  const node = createPlexusNode(options, { logger: init.logger ?? silentLogger(), p2p: { refreshMs, ...(init.table === undefined ? {} : { table: init.table }) } });
   const started = await node.start();
   const clients = connectAll(started.grpc);
   return {
