@@ -18,6 +18,7 @@ import type { P2PHost } from './host.ts';
 export const ROUTES_PROTOCOL = '/plexus/routes/1.0.0';
 /** How far a seqno request may travel toward its origin. */
 const SEQNO_REQUEST_HOPS = 16;
+const SEQNO_BUMP_MIN_MS = 100;
 
 /** The table, with the seqno-request side of RFC 8966 that the routes protocol drives. */
 export type RoutesTable = RoutingTableApi & Pick<RoutingTable, 'takeSeqnoRequests' | 'onSeqnoRequest'>;
@@ -85,6 +86,7 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
   let running = false;
   let ownSigned: SignedAdvert | undefined;
   let bumping = false;
+  let lastBump = -Infinity;
 
   const rememberSig = (s: SignedAdvert): void => {
     const { origin, seq } = s.advert;
@@ -159,9 +161,11 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
   function onSeqnoRequests(from: PeerIdString, requests: readonly WireSeqnoRequest[]): void {
     for (const q of requests) {
       if (q.origin === self) {
-        // Re-sign our advert with a newer seq (the table must not bump it unsigned); one at a time.
-        if (!bumping) {
+        // Re-sign our advert with a newer seq (the table must not bump it unsigned). At most one
+        // bump per SEQNO_BUMP_MIN_MS: a request storm must not become an update storm.
+        if (!bumping && Date.now() - lastBump >= SEQNO_BUMP_MIN_MS) {
           bumping = true;
+          lastBump = Date.now();
           void advertiseLocal(init.localModels()).then(scheduleFlush).finally(() => { bumping = false; });
         }
         continue;
