@@ -272,8 +272,11 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
         heard.set(origin, byNeighbour);
       }
     }
+    // Dial hints are unsigned: only those of origins this frame really offers a route to are
+    // kept and dialled, so a neighbour cannot make us dial (or remember) arbitrary addresses.
+    const offered = new Set(frame.updates.filter((u) => !u.retracted && Number.isFinite(u.metricMs)).map((u) => u.signed.advert.origin));
     for (const [origin, addrs] of Object.entries(frame.addrs)) {
-      if (origin === self) continue;
+      if (origin === self || !offered.has(origin)) continue;
       addrHints.set(origin, addrs);
       host.dialLearned(origin, addrs);
     }
@@ -291,7 +294,11 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
   }
 
   const onConnect = (evt: CustomEvent<{ toString(): string }>): void => { void ensureNeighbour(evt.detail.toString()); };
-  const onDisconnect = (evt: CustomEvent<{ toString(): string }>): void => { down(evt.detail.toString(), 'disconnected'); };
+  const onDisconnect = (evt: CustomEvent<{ toString(): string }>): void => {
+    const peer = evt.detail.toString();
+    strikes.delete(peer); // forget old strikes with the peer, so the map stays bounded
+    down(peer, 'disconnected');
+  };
 
   return {
     neighbours: () => [...neighbours].map(([peer, n]) => ({ peer, rttMs: n.rttMs, since: n.since })),
@@ -309,6 +316,9 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
       for (const p of host.connectedPeers()) void ensureNeighbour(p);
       timers.push(setInterval(() => {
         void advertiseLocal(init.localModels()).then(() => { flush(true); });
+        // Forget dial hints of origins the table dropped.
+        const known = new Set(table.adverts().map((a) => a.origin));
+        for (const origin of addrHints.keys()) if (!known.has(origin)) addrHints.delete(origin);
       }, refreshMs));
       timers.push(setInterval(() => {
         if (table.expire(Date.now())) scheduleFlush();
