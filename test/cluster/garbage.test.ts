@@ -8,7 +8,7 @@ import type { Stream } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.ts';
-import { encodeRoutesFrame, ROUTES_WIRE_VERSION } from '../../src/node/p2p/advert-codec.ts';
+import { encodeRoutesFrame, ROUTES_WIRE_VERSION, signAdvert } from '../../src/node/p2p/advert-codec.ts';
 import { decodeFrame, encodeRequest, FRAME_ERROR, FRAME_RESULT, type DecodedFrame } from '../../src/node/p2p/forward-codec.ts';
 import { FORWARD_PROTOCOL } from '../../src/node/p2p/forward-protocol.ts';
 import { readFrames, sendFrame } from '../../src/node/p2p/framing.ts';
@@ -136,6 +136,32 @@ describe('garbage on /plexus/routes', () => {
     s.send(lengthPrefixed(new Uint8Array(0), 512 * 1024 * 1024));
     await waitFor('the node drops the stream', () => closed(s) || !connected(h), 5000);
     await stillServes();
+  });
+});
+
+describe('dial hints on /plexus/routes', () => {
+  it('the node dials hinted addresses only of origins the frame offers a signed route to', async () => {
+    // A raw neighbour: it accepts the node's routes stream (and ignores it), so the node takes
+    // its frames; the lure is a peer the node should dial only with a signed route to it.
+    const h = await attacker();
+    await h.libp2p.handle(ROUTES_PROTOCOL, () => undefined);
+    const lureKey = await generateKeyPair('Ed25519');
+    const lure = await createHost({ privateKey: lureKey, logger: silentLogger() });
+    attackers.push(lure);
+    await lure.start();
+    const lureAddrs = lure.multiaddrs().map((a) => a.replace(/\/p2p\/[^/]+$/, ''));
+    const lureDialled = (): boolean => lure.libp2p.getConnections(peerIdFromString(node.peerId)).length > 0;
+
+    const s = await open(h, ROUTES_PROTOCOL);
+    await sendFrame(s, [encodeRoutesFrame({ updates: [], addrs: { [lure.peerId]: lureAddrs } })]);
+    await waitFor('the raw peer becomes a neighbour', () => node.cluster().peers().some((p) => p.peerId === h.peerId && p.neighbour), 5000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(lureDialled()).toBe(false);
+
+    const now = Date.now();
+    const signed = await signAdvert(lureKey, { origin: lure.peerId, seq: now, issuedAt: now, models: [] });
+    await sendFrame(s, [encodeRoutesFrame({ updates: [{ signed, metricMs: 1, hops: 0, retracted: false }], addrs: { [lure.peerId]: lureAddrs } })]);
+    await waitFor('the node dials the lure it now has a route to', lureDialled, 5000);
   });
 });
 
