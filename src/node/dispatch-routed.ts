@@ -118,9 +118,17 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
     if (req.ttl <= 0) throw new NoFeasibleRouteError(`query ${req.queryId}: TTL exhausted at ${self} (route ${req.route.join(',')})`);
     if (req.remainingMs <= 0) throw new DeadlineExceededError(`query ${req.queryId}: no time left on arrival at ${self}`);
     if (req.route.includes(self)) throw new NoFeasibleRouteError(`query ${req.queryId}: routing loop through ${self} (route ${req.route.join(',')})`);
-    const res = await toward(req, Date.now() + req.remainingMs, signal);
-    if (req.origin === self) return res;
-    return { ...res, hops: [{ peer: self, ms: performance.now() - t0 }, ...res.hops] };
+    // The entry node's query id travels in the frame, so every hop's log lines carry it.
+    log.debug({ queryId: req.queryId, model: req.model, origin: req.origin, from: req.route[req.route.length - 1], ttl: req.ttl, remainingMs: req.remainingMs }, req.origin === self ? 'forwarded query: running here' : 'forwarded query: passing on');
+    try {
+      const res = await toward(req, Date.now() + req.remainingMs, signal);
+      log.debug({ queryId: req.queryId, ms: performance.now() - t0 }, 'forwarded query answered');
+      if (req.origin === self) return res;
+      return { ...res, hops: [{ peer: self, ms: performance.now() - t0 }, ...res.hops] };
+    } catch (e) {
+      log.debug({ queryId: req.queryId, ms: performance.now() - t0, err: (e as Error).message }, 'forwarded query failed');
+      throw e;
+    }
   }
 
   function decorate(res: ForwardResult, cand: RouteCandidate, entryMs: number): InferResult {
@@ -149,6 +157,8 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
       queryId: req.id, ttl, remainingMs: deadline - Date.now(), route: [self], origin: cand.origin, model: cand.model, version: cand.version,
       outputs: req.outputs, parameters: req.parameters, inputs: req.inputs,
     };
+    table.requestStarted(cand);
+    log.debug({ queryId: req.id, model: req.model, origin: cand.origin, nextHop: cand.nextHop, expectedMs: cand.expectedMs }, 'query routed');
     try {
       const res = cand.origin === self ? await runLocal(fwd, deadline, signal) : await forward.send(cand.nextHop, fwd, signal);
       const ms = performance.now() - t0;
@@ -156,7 +166,10 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
       return decorate(res, cand, ms);
     } catch (e) {
       // A try we cancelled (the caller left, or a hedge won) says nothing about the route.
-      if (signal?.aborted === true) throw e;
+      if (signal?.aborted === true) {
+        table.requestEnded(cand);
+        throw e;
+      }
       // Errors count in the metric, so a replica that fails fast never looks fast.
       table.recordOutcome(cand, { ok: false, latencyMs: performance.now() - t0 }, Date.now());
       if (isRetryable(e)) {

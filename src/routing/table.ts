@@ -341,6 +341,12 @@ export class RoutingTable implements RoutingTableApi {
     this.#statsFor(candidate.origin).outstanding++;
   }
 
+  /** A call that was started ended without an outcome worth learning from (we cancelled it). */
+  requestEnded(candidate: RouteCandidate): void {
+    const st = this.#statsFor(candidate.origin);
+    st.outstanding = Math.max(0, st.outstanding - 1);
+  }
+
   recordOutcome(candidate: RouteCandidate, outcome: { readonly ok: boolean; readonly latencyMs: number }, now: number): void {
     this.#statsFor(candidate.origin).record(outcome.ok, outcome.latencyMs, now);
   }

@@ -129,6 +129,10 @@ export interface RoutingTableApi {
   updatesFor(neighbour: PeerIdString, full: boolean): RouteUpdate[];
   /** Choose routes for a query: best first, further ones for failover/hedging. */
   select(modelOrCapability: string, constraints: QueryConstraints, now: number): Selection;
+  /** A call to the candidate was sent: it counts as outstanding (least-outstanding, P2C, queue estimate) until its outcome. */
+  requestStarted(candidate: RouteCandidate): void;
+  /** A started call ended with no outcome to learn from (cancelled): only the outstanding count drops. */
+  requestEnded(candidate: RouteCandidate): void;
   /** Feed back an observed outcome (latency or error) for a provider/next hop, for EWMA and error penalties. */
   recordOutcome(candidate: RouteCandidate, outcome: { readonly ok: boolean; readonly latencyMs: number }, now: number): void;
   /** Temporarily mark a peer as failing (excluded from selection until `until`). */

@@ -10,10 +10,10 @@ import { originsFor, infer, paramString, rawVadModel, rawVadRequest, removeTempD
 let entry: ClusterNode, cheap: ClusterNode, fast: ClusterNode;
 
 beforeAll(async () => {
-  entry = await startClusterNode({ noModels: true });
+  entry = await startClusterNode({ noModels: true, refreshMs: 1000 });
   const boot = [entry.addrs[0] ?? ''];
-  cheap = await startClusterNode({ models: [rawVadModel({ price: 1, delayMs: 1000 })], bootstrap: boot });
-  fast = await startClusterNode({ models: [rawVadModel({ price: 10, delayMs: 0 })], bootstrap: boot });
+  cheap = await startClusterNode({ models: [rawVadModel({ price: 1, delayMs: 1000 })], bootstrap: boot, refreshMs: 1000 });
+  fast = await startClusterNode({ models: [rawVadModel({ price: 10, delayMs: 0 })], bootstrap: boot, refreshMs: 1000 });
   await waitFor('the entry knows both providers', () => {
     const o = originsFor(entry, 'speech.vad.raw');
     return o.has(cheap.peerId) && o.has(fast.peerId);
