@@ -42,7 +42,7 @@ export class PeerStats {
 
   /** The RouteCandidate for one model of an origin, with every metric part. */
   static candidate(v: OriginView, m: AdvertisedModel, stats: PeerStats | undefined, now: number): RouteCandidate {
-    const queueWaitMs = estimateQueueWaitMs(m.load, m.capacity, m.computeMs, stats?.outstanding ?? 0);
+    const queueWaitMs = estimateQueueWaitMs(m.load, m.capacity, m.computeMs, stats?.outstanding ?? 0, m.concurrency ?? 1);
     const modelled = 2 * v.pathMs + queueWaitMs + m.computeMs;
     const observed = stats?.latency.get(now);
     return {

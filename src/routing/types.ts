@@ -20,6 +20,8 @@ export interface AdvertisedModel {
   readonly load: number;
   /** Max concurrent runs + queue length. */
   readonly capacity: number;
+  /** Runs the provider executes at once (max concurrent); absent = 1. Queue wait divides by it. */
+  readonly concurrency?: number;
   /**
    * The model's tensor signature, so any node can answer KServe ModelMetadata for a model it
    * only routes to (clients such as tritonclient read metadata before they infer).

@@ -48,6 +48,7 @@ export function canonicalAdvert(a: ProviderAdvert): Uint8Array {
   const models = a.models.map((m) => [
     m.name, m.version, [...m.capabilities], m.provider, m.price, m.computeMs, m.load, m.capacity,
     m.io === undefined ? null : [m.io.platform, m.io.inputs.map(canonicalTensor), m.io.outputs.map(canonicalTensor)],
+    m.concurrency ?? null,
   ]);
   return new TextEncoder().encode(JSON.stringify(['plexus-advert-v1', a.origin, a.seq, a.issuedAt, models]));
 }
@@ -123,7 +124,11 @@ function decodeModel(x: unknown, i: number): AdvertisedModel {
   if (!isNum(load) || load < 0) bad(`model ${i} load must be a number >= 0`);
   if (!isNum(capacity) || capacity < 0) bad(`model ${i} capacity must be a number >= 0`);
   const io = decodeSignature(x.io, i);
-  return { name, version, capabilities: capabilities, provider, price, computeMs, load, capacity, ...(io === undefined ? {} : { io }) };
+  const { concurrency } = x;
+  if (concurrency !== undefined && (!Number.isSafeInteger(concurrency) || (concurrency as number) < 1 || (concurrency as number) > 65_536)) {
+    bad(`model ${i} concurrency must be an integer 1..65536`);
+  }
+  return { name, version, capabilities: capabilities, provider, price, computeMs, load, capacity, ...(io === undefined ? {} : { io }), ...(concurrency === undefined ? {} : { concurrency: concurrency as number }) };
 }
 
 function decodeAdvert(x: unknown): ProviderAdvert {

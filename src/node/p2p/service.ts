@@ -93,6 +93,7 @@ export function localAdvertModels(local: LocalInference): AdvertisedModel[] {
     return {
       name: m.name, version: m.version, capabilities: m.capabilities, provider: m.provider, price: m.price,
       computeMs: s?.computeMs ?? 0, load: s === undefined ? 0 : s.inFlight + s.queued, capacity: s === undefined ? 1 : s.maxConcurrent + s.maxQueue,
+      concurrency: Math.max(1, s?.maxConcurrent ?? 1),
       io: { platform: m.platform, inputs: m.inputs.map(advertTensor), outputs: m.outputs.map(advertTensor) },
     };
   });
