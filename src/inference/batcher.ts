@@ -19,7 +19,7 @@ export interface BatcherInit {
   readonly maxQueue: number;
   readonly limiter: RunLimiter;
   /** Runs on a slot the batcher holds. */
-  readonly runHeld: (inputs: readonly Tensor[], outputNames: readonly string[]) => Promise<Tensor[]>;
+  readonly runHeld: (inputs: readonly Tensor[], outputNames: readonly string[], faultMs?: number) => Promise<Tensor[]>;
   /** Applied once per batch on its slot (delay), and per request (errorRate). */
   readonly fault?: FaultSpec;
   readonly onBatch?: BatchListener;
@@ -143,7 +143,9 @@ export function createBatcher(init: BatcherInit): Batcher {
     const first = batch[0];
     if (first === undefined) return;
     try {
+      const f0 = performance.now();
       if (init.fault !== undefined && init.fault.delayMs > 0) await applyFault(model, { delayMs: init.fault.delayMs, errorRate: 0 }, {});
+      const faultMs = performance.now() - f0;
       const errorRate = init.fault?.errorRate ?? 0;
       const live = errorRate > 0 ? batch.filter((p) => {
         if (random() >= errorRate) return true;
@@ -155,10 +157,10 @@ export function createBatcher(init: BatcherInit): Batcher {
       recorder.record(rows.reduce((a, b) => a + b, 0));
       if (live.length === 1) {
         const only = live[0] as Pending;
-        only.resolve(await runHeld(only.inputs, only.outputNames));
+        only.resolve(await runHeld(only.inputs, only.outputNames, faultMs));
         return;
       }
-      const outputs = await runHeld(stackInputs(live.map((p) => p.inputs)), first.outputNames);
+      const outputs = await runHeld(stackInputs(live.map((p) => p.inputs)), first.outputNames, faultMs);
       const split = splitOutputs(model, outputs, rows);
       live.forEach((p, k) => p.resolve(split[k] ?? []));
     } catch (e) {

@@ -36,7 +36,7 @@ export interface OrtModel {
    * Run on a slot the caller already holds: adapters take one slot per request and step the
    * session many times on it. A batching layer plugs in here, merging same-step feeds.
    */
-  runHeld(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<Tensor[]>;
+  runHeld(inputs: readonly Tensor[], outputNames: readonly string[], faultMs?: number): Promise<Tensor[]>;
   /** Refuse new runs, wait for running ones, release the session. */
   close(): Promise<void>;
 }
@@ -127,7 +127,8 @@ export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger, hooks: O
   const compute = createEwma(0.2);
   logger.info({ model: spec.name, provider, requestedProvider: spec.provider, inputs, outputs }, `loaded model ${spec.name}`);
 
-  async function runHeld(feeds: readonly Tensor[], outputNames: readonly string[]): Promise<Tensor[]> {
+  /** `faultMs`: an injected delay this run already sat through; it counts in the advertised service time. */
+  async function runHeld(feeds: readonly Tensor[], outputNames: readonly string[], faultMs = 0): Promise<Tensor[]> {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const t of feeds) ortFeeds[t.name] = toOrtTensor(t);
     const fetches = outputNames.length > 0 ? outputNames : outputs.map((o) => o.name);
@@ -139,7 +140,8 @@ export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger, hooks: O
       throw new InferenceFailedError(`model '${spec.name}' failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
     const ms = performance.now() - started;
-    compute.add(ms);
+    // The EWMA is what routing sees: a model slowed by fault injection must look slow to it.
+    compute.add(ms + faultMs);
     onCompute?.(spec.name, ms);
     return fetches.map((n) => {
       const v = result[n];
@@ -165,8 +167,9 @@ export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger, hooks: O
       const release = await limiter.acquire(opts);
       try {
         // The injected delay holds the slot, so a faulted model is slow AND busy (its queue fills).
+        const f0 = performance.now();
         await applyFault(spec.name, spec.fault, opts);
-        return await runHeld(feeds, outputNames);
+        return await runHeld(feeds, outputNames, performance.now() - f0);
       } finally {
         release();
       }

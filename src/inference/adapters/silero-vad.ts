@@ -130,8 +130,9 @@ export function createSileroVadAdapter(spec: AdapterModelSpec, raw: OrtModel, ho
     const release = await raw.limiter.acquire(opts);
     try {
       // The adapter's own fault, applied on the slot so a delayed adapter keeps its model busy.
-      await applyFault(spec.name, spec.fault, opts);
+      // Timed from before the fault, so an injected delay shows in the advertised compute time.
       const started = performance.now();
+      await applyFault(spec.name, spec.fault, opts);
       for (let step = 0; !stepper.done; step++) {
         if (step % CHECK_EVERY === 0) {
           if (opts.signal?.aborted === true) throw new CancelledError(`request to '${spec.name}' was cancelled`);
