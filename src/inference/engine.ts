@@ -8,7 +8,7 @@ import { createSileroVadAdapter } from './adapters/silero-vad.ts';
 import type { BatchListener } from './batch-stats.ts';
 import type { ModelSpec } from './config.ts';
 import { hostRawModel, type HostedModel } from './hosted-model.ts';
-import { loadOrtModel, type OrtModel, type OrtModelHooks } from './ort-model.ts';
+import type { OrtModel, OrtModelHooks } from './ort-model.ts';
 import type { InferRequest, InferResult, LocalInference, ModelInfo, ModelLoadStats, UnloadOptions } from './types.ts';
 import { validateRequest } from './validate.ts';
 
@@ -52,6 +52,8 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
 
   async function host(spec: ModelSpec): Promise<Entry> {
     if (spec.kind === 'onnx') {
+      // ONNX Runtime is loaded with the first model: a pure router never maps its native library.
+      const { loadOrtModel } = await import('./ort-model.ts');
       const raw = await loadOrtModel(spec, logger, hooks);
       return { spec, hosted: hostRawModel(raw), raw, active: 0 };
     }

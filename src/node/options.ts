@@ -20,7 +20,7 @@ export const DEFAULT_DATA_DIR = '~/.plexus';
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_P2P_PORT = 4001;
 export const DEFAULT_LISTEN = `/ip4/0.0.0.0/tcp/${DEFAULT_P2P_PORT}`;
-export const DEFAULT_REFRESH_MS = 1000;
+export const DEFAULT_REFRESH_MS = 2000;
 const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024;
 
 export interface NodeOptions {

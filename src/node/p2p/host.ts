@@ -28,6 +28,11 @@ export interface HostInit {
   /** Static: dial only bootstrap peers, never learned ones (inbound still accepted). */
   readonly static?: boolean;
   readonly maxConnections?: number;
+  /**
+   * Learned peers are dialled only while this node has fewer connections than this: routes
+   * travel hop by hop anyway, and a full mesh costs every node traffic and CPU per peer.
+   */
+  readonly learnedDialTarget?: number;
   readonly logger: Logger;
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
@@ -58,6 +63,7 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
   listen.forEach((a) => parseAddr(a, 'listen address'));
   const bootstrap = (init.bootstrap ?? []).map((a) => parseAddr(a, 'bootstrap address'));
   const maxConnections = init.maxConnections ?? 64;
+  const learnedDialTarget = Math.min(maxConnections, init.learnedDialTarget ?? 8);
   const minBackoff = init.minBackoffMs ?? 200;
   const maxBackoff = init.maxBackoffMs ?? 5000;
   const log = init.logger;
@@ -120,7 +126,7 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
     connectedPeers: () => [...new Set(libp2p.getConnections().map((c) => c.remotePeer.toString()))],
     dialLearned(peer, addrs) {
       if (!running || init.static === true || peer === self || dialing.has(peer)) return;
-      if (libp2p.getConnections().length >= maxConnections) return;
+      if (libp2p.getConnections().length >= learnedDialTarget) return;
       let id: PeerId;
       try {
         id = peerIdFromString(peer);

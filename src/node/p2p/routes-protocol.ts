@@ -10,6 +10,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import type { Logger } from '../../logger.ts';
 import type { RoutingTable } from '../../routing/table.ts';
 import type { AdvertisedModel, PeerIdString, ProviderAdvert, RouteUpdate, RoutingTableApi } from '../../routing/types.ts';
+import { advertChanged } from '../../routing/advert-diff.ts';
 import { decodeRoutesFrame, encodeRoutesFrame, signAdvert, verifyAdvert, MAX_UPDATES_PER_FRAME } from './advert-codec.ts';
 import type { SignedAdvert, WireSeqnoRequest, WireUpdate } from './advert-codec.ts';
 import { readFrames, sendFrame } from './framing.ts';
@@ -68,6 +69,10 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
   const libp2p = host.libp2p;
   const self = host.peerId;
   const refreshMs = init.refreshMs ?? 1000;
+  // Re-sign at least this often even when nothing changed, so issuedAt stays recent.
+  const maxAdvertAgeMs = refreshMs * 30;
+  let lastSignedModels: readonly AdvertisedModel[] = [];
+  let lastSignedAt = 0;
   const debounceMs = init.debounceMs ?? 50;
   const maxFrameBytes = init.maxFrameBytes ?? 1024 * 1024;
   const maxStrikes = init.maxStrikes ?? 3;
@@ -112,6 +117,18 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
     const advert: ProviderAdvert = table.setLocalModels(models, Date.now());
     ownSigned = await signAdvert(init.privateKey, advert);
     rememberSig(ownSigned);
+    lastSignedModels = models;
+    lastSignedAt = Date.now();
+  }
+
+  /**
+   * The periodic refresh: a new seq only when the models changed in a way routing cares about
+   * (or the advert is old); otherwise neighbours get the same signed advert again, which keeps
+   * their routes alive without a network-wide flood of new seqs every refresh.
+   */
+  async function refreshLocal(): Promise<void> {
+    const models = init.localModels();
+    if (advertChanged(lastSignedModels, models) || Date.now() - lastSignedAt >= maxAdvertAgeMs) await advertiseLocal(models);
   }
 
   function toWire(u: RouteUpdate): WireUpdate | undefined {
@@ -315,7 +332,7 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
       libp2p.addEventListener('peer:disconnect', onDisconnect);
       for (const p of host.connectedPeers()) void ensureNeighbour(p);
       timers.push(setInterval(() => {
-        void advertiseLocal(init.localModels()).then(() => { flush(true); });
+        void refreshLocal().then(() => { flush(true); });
         // Forget dial hints of origins the table dropped.
         const known = new Set(table.adverts().map((a) => a.origin));
         for (const origin of addrHints.keys()) if (!known.has(origin)) addrHints.delete(origin);
@@ -336,7 +353,7 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
             table.observeLink(peer, rtt, Date.now());
           });
         }
-      }, init.pingEveryMs ?? 1000));
+      }, init.pingEveryMs ?? 5000));
       for (const t of timers) t.unref();
     },
     async stop() {
