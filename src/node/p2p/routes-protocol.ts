@@ -11,7 +11,7 @@ import type { Logger } from '../../logger.ts';
 import type { RoutingTable } from '../../routing/table.ts';
 import type { AdvertisedModel, PeerIdString, ProviderAdvert, RouteUpdate, RoutingTableApi } from '../../routing/types.ts';
 import { advertChanged } from '../../routing/advert-diff.ts';
-import { decodeRoutesFrame, encodeRoutesFrame, signAdvert, verifyAdvert, MAX_UPDATES_PER_FRAME } from './advert-codec.ts';
+import { canonicalAdvert, decodeRoutesFrame, encodeRoutesFrame, signAdvert, verifyAdvert, MAX_UPDATES_PER_FRAME } from './advert-codec.ts';
 import type { SignedAdvert, WireSeqnoRequest, WireUpdate } from './advert-codec.ts';
 import { readFrames, sendFrame } from './framing.ts';
 import type { P2PHost } from './host.ts';
@@ -93,13 +93,26 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
   let bumping = false;
   let lastBump = -Infinity;
 
+  // What was verified for each remembered origin/seq: signature and signed bytes, so a repeat
+  // skips verification only when it is byte-for-byte the same signed advert.
+  const verified = new Map<string, string>();
+  const verifiedForm = (s: SignedAdvert): string => `${Buffer.from(s.sig).toString('base64')}|${Buffer.from(canonicalAdvert(s.advert)).toString('latin1')}`;
   const rememberSig = (s: SignedAdvert): void => {
     const { origin, seq } = s.advert;
-    sigs.set(`${origin}/${seq}`, s.sig);
+    const key = `${origin}/${seq}`;
+    // The same advert arrives from every neighbour and with every refresh: count it once, or
+    // the current seq would push itself out of the window and stop being relayed.
+    if (sigs.has(key)) return;
+    sigs.set(key, s.sig);
+    verified.set(key, verifiedForm(s));
     const seqs = latestSeq.get(origin) ?? [];
     seqs.push(seq);
     // Keep a few recent seqs per origin: the table may still hold a slightly older one.
-    while (seqs.length > 4) sigs.delete(`${origin}/${seqs.shift() ?? -1}`);
+    while (seqs.length > 4) {
+      const old = `${origin}/${seqs.shift() ?? -1}`;
+      sigs.delete(old);
+      verified.delete(old);
+    }
     latestSeq.set(origin, seqs);
   };
 
@@ -267,7 +280,9 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
       return;
     }
     for (const u of frame.updates) {
-      if (sigs.has(`${u.signed.advert.origin}/${u.signed.advert.seq}`)) continue;
+      // Verified before: skip only when it is the very same signature (a forged twin is checked).
+      const known = verified.get(`${u.signed.advert.origin}/${u.signed.advert.seq}`);
+      if (known !== undefined && known === verifiedForm(u.signed)) continue;
       if (!(await verifyAdvert(u.signed))) {
         strike(peer, `bad signature on the advert of ${u.signed.advert.origin} seq ${u.signed.advert.seq}`);
         return; // the whole frame is dropped
