@@ -96,7 +96,12 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
     const failed = new Set<string>();
     for (let i = 0; i < 2; i++) {
       const sel = await selectOrWait(req.model, { prefer: 'latency', peer: req.origin, deadlineMs: deadline - Date.now() }, deadline, signal);
-      if (!sel.ok) throw selectionError(req.model, sel.failure);
+      if (!sel.ok) {
+        if (sel.failure.reason === 'deadline') throw selectionError(req.model, sel.failure);
+        // The entry chose this provider; that this relay lost its route (the provider died,
+        // or is marked down here) is a path failure the entry can route around: UNAVAILABLE.
+        throw new PeerUnavailableError(`query ${req.queryId}: ${self} has no route to provider ${req.origin} any more: ${sel.failure.message}`);
+      }
       const cand = sel.candidates.find((c) => c.origin === req.origin && c.nextHop !== self && !failed.has(c.nextHop));
       if (cand === undefined) break;
       const remainingMs = deadline - Date.now();
