@@ -49,7 +49,7 @@ async function untilAll(clients: readonly PlexusAdminClient[], done: (origins: S
   return last;
 }
 
-interface Round { n: number; capsMs: number; goneMs: number; lost: number; servedByXBefore: number; calls: number; rssMb: number | null; errors: string[] }
+interface Round { n: number; capsMs: number; goneMs: number; lost: number; servedByXBefore: number; calls: number; rssMb: number | null; rssMaxMb: number | null; up: number; errors: string[] }
 
 async function measureN(n: number, ctx: ScenarioContext): Promise<Round> {
   ctx.log(`convergence: ${n} daemons`);
@@ -96,6 +96,8 @@ async function measureN(n: number, ctx: ScenarioContext): Promise<Round> {
     };
     const workers = Array.from({ length: 4 }, () => worker());
     await sleep(ctx.quick ? 800 : 2000);
+    // All n daemons running together, under load: how many answer?
+    const up = (await Promise.all(clients.map((c) => c.ping(5000).then(() => 1, () => 0)))).reduce((a: number, b) => a + b, 0);
     const others = clients.slice(0, -1);
     x.kill();
     killed = true;
@@ -106,7 +108,7 @@ async function measureN(n: number, ctx: ScenarioContext): Promise<Round> {
     await Promise.all(workers);
     client.close();
     const rss = procs.slice(1, -1).map((p) => rssMb(p.pid)).filter((v): v is number => v !== null);
-    return { n, capsMs, goneMs, lost, servedByXBefore: servedByX, calls, rssMb: rss.length ? round(summarize(rss).p50) : null, errors };
+    return { n, capsMs, goneMs, lost, servedByXBefore: servedByX, calls, rssMb: rss.length ? round(summarize(rss).p50) : null, rssMaxMb: rss.length ? round(summarize(rss).max) : null, up, errors };
   } finally {
     for (const c of clients) c.close();
     await stopAll(procs);
@@ -132,6 +134,9 @@ export const convergenceScenario: Scenario = {
       });
       metrics[`capsMsN${n}`] = round(r.capsMs);
       metrics[`deadGoneMsN${n}`] = round(r.goneMs);
+      metrics[`routerRssMbN${n}`] = r.rssMb;
+      metrics[`routerRssMaxMbN${n}`] = r.rssMaxMb;
+      metrics[`daemonsUpN${n}`] = r.up;
       worstGone = Math.max(worstGone, r.goneMs);
       totalLost += r.lost;
       for (const e of r.errors) errorNotes.push(`${n} nodes, a lost query: ${e}`);
@@ -158,6 +163,19 @@ export const footprintScenario: Scenario = {
   async run(ctx): Promise<ScenarioResult> {
     requireProjectFiles(['src/node/p2p/service.ts']);
     const started = performance.now();
+    // Quick runs take the figures from the convergence scenario's 20 daemons (19 routers).
+    const conv = ctx.earlier.get('convergence');
+    const convRss = conv?.metrics['routerRssMbN20'];
+    const convUp = conv?.metrics['daemonsUpN20'];
+    if (ctx.quick && typeof convRss === 'number' && typeof convUp === 'number') {
+      return {
+        name: 'footprint', title: this.title, status: 'ok', durationMs: performance.now() - started,
+        columns: ['daemonsUp', 'rssMbP50', 'rssMbMax'],
+        rows: [{ label: '20 daemons (19 routers) of the convergence run', values: { daemonsUp: convUp, rssMbP50: convRss, rssMbMax: conv?.metrics['routerRssMaxMbN20'] ?? null } }],
+        metrics: { noModelRssMb: convRss, twentyDaemonsUp: convUp },
+        notes: ['Quick run: measured on the convergence scenario\'s 20 daemons after the crash test (the full run starts 20 idle routers of its own).'],
+      };
+    }
     ctx.log('footprint: 20 daemons with no models');
     const first = await spawnDaemon({ models: [], node: node([]) });
     const procs: DaemonProc[] = [first];
