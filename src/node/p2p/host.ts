@@ -75,7 +75,9 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionManager: { maxConnections },
+    // libp2p resets more than 5 inbound connections a second from one IP; a cluster joining
+    // through one seed (or pods behind one NAT, or many nodes on one host) exceeds that.
+    connectionManager: { maxConnections, inboundConnectionThreshold: 100 },
     services: { identify: identify(), ping: ping() },
   });
   const self = libp2p.peerId.toString();
