@@ -348,6 +348,9 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
       for (const p of host.connectedPeers()) void ensureNeighbour(p);
       timers.push(setInterval(() => {
         void refreshLocal().then(() => { flush(true); });
+        // A routes stream that failed to open (a busy peer, a timeout) is tried again while the
+        // connection lives; otherwise two connected nodes could never exchange routes.
+        for (const p of host.connectedPeers()) if (!neighbours.has(p) && !opening.has(p)) void ensureNeighbour(p);
         // Forget dial hints of origins the table dropped.
         const known = new Set(table.adverts().map((a) => a.origin));
         for (const origin of addrHints.keys()) if (!known.has(origin)) addrHints.delete(origin);
