@@ -5,6 +5,7 @@ import onnxProto from 'onnx-proto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { seededRng } from '../../src/routing/rng.ts';
 
 const { onnx } = onnxProto;
 
@@ -16,17 +17,8 @@ export interface MlpShape {
 
 export const DEFAULT_MLP: MlpShape = { inputs: 64, hidden: 256, outputs: 16 };
 
-/** Mulberry32: small, fast, deterministic. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Mulberry32, the same generator routing uses: seeded weights, identical on every run. */
+export const seededRandom = seededRng;
 
 function floatTensor(name: string, dims: number[], rand: () => number, scale: number): onnxProto.onnx.ITensorProto {
   const n = dims.reduce((a, b) => a * b, 1);

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { EXIT_OK, UsageError } from './cli-error.ts';
 import { connect, unary } from './client.ts';
-import { parseTimeout } from './node-info.ts';
+import { parseTimeout, TARGET_OPTIONS } from './node-info.ts';
 
 const COMMON_OPTIONS = `  --target HOST:PORT   the node's gRPC address (required)
   --json               print the response as one JSON line
@@ -95,10 +95,7 @@ export async function runClusterCommand(kind: Kind, args: readonly string[]): Pr
   const { values } = parseArgs({
     args: [...args],
     options: {
-      target: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      'timeout-ms': { type: 'string', default: '5000' },
-      help: { type: 'boolean', short: 'h', default: false },
+      ...TARGET_OPTIONS,
       ...(kind === 'routes' ? { model: { type: 'string' as const } } : {}),
       ...(kind === 'caps' ? { local: { type: 'boolean' as const, default: false } } : {}),
     },

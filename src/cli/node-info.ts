@@ -25,15 +25,18 @@ interface WireGetNodeResponse {
   models: WireHostedModel[]; listen_addrs: string[];
 }
 
+/** The flags every command that asks one node something shares. */
+export const TARGET_OPTIONS = {
+  target: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  'timeout-ms': { type: 'string', default: '5000' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
 export async function runNodeInfo(args: readonly string[]): Promise<number> {
   const { values } = parseArgs({
     args: [...args],
-    options: {
-      target: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      'timeout-ms': { type: 'string', default: '5000' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+    options: TARGET_OPTIONS,
     strict: true,
     allowPositionals: false,
   });
