@@ -51,7 +51,7 @@ export interface RoutesProtocol {
   isNeighbour(peer: PeerIdString): boolean;
   /** When a (non-retracting) update about `origin` last came from `neighbour`, epoch ms. */
   lastHeard(origin: PeerIdString, neighbour: PeerIdString): number | undefined;
-  /** Local models changed: re-advertise soon. */
+  /** Local models may have changed: re-advertise soon if they did in a way routing cares about (advertChanged). */
   localChanged(): void;
   start(): Promise<void>;
   /** Send a withdrawal (new seq, no models) to every neighbour, then stop. */
@@ -139,9 +139,16 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
    * (or the advert is old); otherwise neighbours get the same signed advert again, which keeps
    * their routes alive without a network-wide flood of new seqs every refresh.
    */
-  async function refreshLocal(): Promise<void> {
-    const models = init.localModels();
-    if (advertChanged(lastSignedModels, models) || Date.now() - lastSignedAt >= maxAdvertAgeMs) await advertiseLocal(models);
+  let refreshing: Promise<boolean> | undefined;
+  function refreshLocal(): Promise<boolean> {
+    // One at a time: the 100 ms poll must not sign the same change twice while a signature is pending.
+    refreshing ??= (async () => {
+      const models = init.localModels();
+      if (!advertChanged(lastSignedModels, models) && Date.now() - lastSignedAt < maxAdvertAgeMs) return false;
+      await advertiseLocal(models);
+      return true;
+    })().finally(() => { refreshing = undefined; });
+    return refreshing;
   }
 
   function toWire(u: RouteUpdate): WireUpdate | undefined {
@@ -337,7 +344,7 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
     isNeighbour: (peer) => neighbours.has(peer),
     lastHeard: (origin, neighbour) => heard.get(origin)?.get(neighbour),
     localChanged() {
-      void advertiseLocal(init.localModels()).then(scheduleFlush);
+      void refreshLocal().then((changed) => { if (changed) scheduleFlush(); });
     },
     async start() {
       running = true;

@@ -111,11 +111,8 @@ export function createP2PService(init: P2PServiceInit) {
     let routed: RoutedDispatcher | undefined;
     let watch: NodeJS.Timeout | undefined;
     let unsubscribe: (() => void) | undefined;
-    let lastShape = '';
 
     const models = (): AdvertisedModel[] => (init.noModels === true ? [] : localAdvertModels(local));
-    // Which models are ready, and load in coarse steps: a change re-advertises before the next refresh.
-    const shape = (): string => models().map((m) => `${m.name}@${m.version}:${Math.round((4 * m.load) / Math.max(1, m.capacity))}`).join('|');
 
     const started = <T>(x: T | undefined): T => {
       if (x === undefined) throw new ShuttingDownError('the p2p service is not running');
@@ -162,14 +159,12 @@ export function createP2PService(init: P2PServiceInit) {
           host = undefined; routes = undefined; forward = undefined; routed = undefined; table = undefined;
           throw e;
         }
-        lastShape = shape();
-        watch = setInterval(() => {
-          const s = shape();
-          if (s !== lastShape) { lastShape = s; r.localChanged(); }
-        }, 100);
+        // Load and compute time move all the time: look every 100 ms, and re-advertise before the
+        // next refresh when they moved enough to matter (the rule lives in advertChanged).
+        watch = setInterval(() => { r.localChanged(); }, 100);
         watch.unref();
         // A model loaded or unloaded: re-advertise now rather than at the next poll.
-        unsubscribe = local.onChange(() => { lastShape = shape(); r.localChanged(); });
+        unsubscribe = local.onChange(() => { r.localChanged(); });
         log.info({ peerId: h.peerId, addrs: h.multiaddrs() }, 'p2p started');
       },
       withdraw,
