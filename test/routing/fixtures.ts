@@ -21,7 +21,7 @@ export function retraction(a: ProviderAdvert): RouteUpdate {
 }
 
 export function newTable(self = 'me', options: RoutingTableOptions = {}): RoutingTable {
-  return new RoutingTable(self, { rng: seededRng(42), ...options });
+  return new RoutingTable(self, { rng: seededRng(42), hopCostMs: 0, ...options });
 }
 
 /**

@@ -97,7 +97,7 @@ describe('simulator', () => {
     expect(sim.tables[2]?.routeTo('n4', sim.now)?.hops).toBe(2);
     sim.linkUp(1, 2, 10);
     sim.run(100);
-    expect(sim.tables[0]?.routeTo('n4', sim.now)).toMatchObject({ nextHop: 'n1', hops: 4, metricMs: 40 });
+    expect(sim.tables[0]?.routeTo('n4', sim.now)).toMatchObject({ nextHop: 'n1', hops: 4, metricMs: 44 }); // 4 × (10 ms link + 1 ms hop)
   });
 
   for (const seed of [1, 2, 3]) {

@@ -21,18 +21,39 @@ function byOrigin(ups: readonly RouteUpdate[], origin: string): RouteUpdate | un
 }
 
 describe('metric accumulation', () => {
-  it('adds link latency and counts hops along a path (4-node line, 10 ms links)', () => {
+  it('adds link latency and the hop cost, and counts hops along a path (4-node line, 10 ms links)', () => {
     const sim = new Simulation({ topology: lineTopology(4, 10), origins: [3] });
     const run = sim.run();
     expect(run.converged).toBe(true);
-    for (const [node, metric, hops] of [[2, 10, 1], [1, 20, 2], [0, 30, 3]] as const) {
+    // Each hop costs its 10 ms link plus the default 1 ms hop cost (the relay's own work).
+    for (const [node, metric, hops] of [[2, 11, 1], [1, 22, 2], [0, 33, 3]] as const) {
       const r = sim.tables[node]?.routeTo('n3', sim.now);
       expect(r).toMatchObject({ metricMs: metric, hops });
     }
     expect(sim.tables[0]?.routeTo('n3', sim.now)?.nextHop).toBe('n1');
     const c = sim.tables[0]?.snapshot(sim.now).find((x) => x.origin === 'n3');
-    // Expected end to end: there and back over 30 ms, plus the advertised 5 ms compute.
-    expect(c).toMatchObject({ pathLatencyMs: 30, hops: 3, nextHop: 'n1', expectedMs: 65 });
+    // Expected end to end: there and back over 33 ms, plus the advertised 5 ms compute.
+    expect(c).toMatchObject({ pathLatencyMs: 33, hops: 3, nextHop: 'n1', expectedMs: 71 });
+  });
+
+  it('prefers a direct neighbour to a relayed route the link latencies cannot tell apart', () => {
+    // o is heard through relay a first, then directly; the links are equally fast (0.1 ms).
+    // Without a hop cost the two routes differ by 0.1 ms, under the switch margin, and the
+    // relayed route would stay selected, paying a relay's forwarding work on every query.
+    const t = newTable('me', { hopCostMs: 1 });
+    t.neighbourUp('a', 0.2, 0);
+    t.neighbourUp('o', 0.2, 0);
+    t.applyUpdate('a', update(advert('o', 1, M), 1.1, 0), 0);
+    expect(t.routeTo('o', 0)).toMatchObject({ nextHop: 'a', hops: 1 });
+    t.applyUpdate('o', update(advert('o', 1, M), 0, 0), 0);
+    expect(t.routeTo('o', 0)).toMatchObject({ nextHop: 'o', hops: 1, metricMs: 1.1 });
+    // And the same order of hearing without the hop cost keeps the relay: the hop cost is what decides.
+    const u = newTable('me', { hopCostMs: 0 });
+    u.neighbourUp('a', 0.2, 0);
+    u.neighbourUp('o', 0.2, 0);
+    u.applyUpdate('a', update(advert('o', 1, M), 0.1, 0), 0);
+    u.applyUpdate('o', update(advert('o', 1, M), 0, 0), 0);
+    expect(u.routeTo('o', 0)?.nextHop).toBe('a');
   });
 
   it('announces its own total metric and hop count onward', () => {
