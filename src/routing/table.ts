@@ -40,6 +40,10 @@ export interface RoutingTableOptions {
   readonly rng?: Rng;
 }
 
+/** A seqno request unanswered after this long is sent again, backing off to SEQNO_RETRY_MAX_MS. */
+const SEQNO_RETRY_MS = 500;
+const SEQNO_RETRY_MAX_MS = 16_000;
+
 /** A route heard from one neighbour; mutated in place on refresh to keep 10k tables compact. */
 interface HeardRoute {
   readonly neighbour: PeerIdString;
@@ -63,8 +67,13 @@ interface OriginEntry {
   latest: ProviderAdvert;
   /** Position in the change log of this origin's latest entry. */
   logPos: number;
-  /** The selected route was lost and only infeasible ones remain: a newer seq is needed. */
-  seqnoWanted: boolean;
+  /**
+   * No feasible route but infeasible ones remain: a newer seq is needed. When to (re)send the
+   * seqno request (Infinity: not wanted), and how many were sent: a request or its answer can
+   * be lost, so it is repeated with backoff while the origin stays unreachable.
+   */
+  seqnoAt: number;
+  seqnoTries: number;
   /** When the entry last had no route at all (for garbage collection), or -1. */
   idleSince: number;
 }
@@ -106,6 +115,8 @@ export class RoutingTable implements RoutingTableApi {
   readonly #hopCost: number;
   readonly #significant: number;
   readonly #switchMargin: number;
+  /** Origins waiting for a newer seq (see OriginEntry.seqnoAt): small, so polling it is cheap. */
+  readonly #seqnoWanted = new Set<OriginEntry>();
   readonly #policy: RoutingPolicy;
   readonly #rng: Rng;
   readonly #origins = new Map<PeerIdString, OriginEntry>();
@@ -204,7 +215,7 @@ export class RoutingTable implements RoutingTableApi {
       if (unreachable) return false;
       e = {
         origin: advert.origin, routes: [], selected: undefined, announcedMetric: Infinity, announcedSeq: -Infinity,
-        fdSeq: -Infinity, fdMetric: Infinity, latest: advert, logPos: -1, seqnoWanted: false, idleSince: now,
+        fdSeq: -Infinity, fdMetric: Infinity, latest: advert, logPos: -1, seqnoAt: Infinity, seqnoTries: 0, idleSince: now,
       };
       this.#origins.set(advert.origin, e);
     }
@@ -302,10 +313,14 @@ export class RoutingTable implements RoutingTableApi {
   /** Origins lost with only infeasible routes left: ask the neighbour with the best of them for a newer seq. */
   takeSeqnoRequests(now: number): SeqnoRequest[] {
     const out: SeqnoRequest[] = [];
-    for (const e of this.#origins.values()) {
-      if (!e.seqnoWanted) continue;
-      e.seqnoWanted = false;
-      if (e.selected !== undefined) continue;
+    for (const e of this.#seqnoWanted) {
+      if (e.selected !== undefined || e.routes.length === 0 || this.#origins.get(e.origin) !== e) {
+        this.#seqnoWanted.delete(e);
+        continue;
+      }
+      if (now < e.seqnoAt) continue;
+      e.seqnoAt = now + Math.min(SEQNO_RETRY_MAX_MS, SEQNO_RETRY_MS * 2 ** e.seqnoTries);
+      e.seqnoTries++;
       let best: HeardRoute | undefined;
       let bestM = Infinity;
       for (const r of e.routes) {
@@ -447,13 +462,17 @@ export class RoutingTable implements RoutingTableApi {
     if (curM < Infinity && best !== cur && bestM > curM - this.#switchMargin) { best = cur; bestM = curM; }
     e.selected = best;
     if (best === undefined) {
-      if (cur !== undefined && e.routes.length > 0) e.seqnoWanted = true;
+      if (e.routes.length > 0 && !this.#seqnoWanted.has(e)) {
+        e.seqnoAt = now;
+        e.seqnoTries = 0;
+        this.#seqnoWanted.add(e);
+      }
       if (cur === undefined) return false;
       e.announcedMetric = Infinity;
       e.logPos = this.#logPush(e.origin);
       return true;
     }
-    e.seqnoWanted = false;
+    if (this.#seqnoWanted.delete(e)) e.seqnoAt = Infinity;
     this.#lowerFd(e, best.advert.seq, bestM);
     const delta = Math.abs(bestM - e.announcedMetric);
     const significant = delta > Math.max(1, this.#significant * e.announcedMetric) || !Number.isFinite(e.announcedMetric);

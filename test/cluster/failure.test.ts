@@ -105,7 +105,8 @@ describe('a router dies under load', () => {
       const secondKill = Date.now();
       await survivor.kill('SIGKILL');
       await waitFor('routes via the second killed router leave A', () => !a.cluster().routes().some((r) => r.nextHop === survivor.peerId), 3000, 5);
-      await waitFor('traffic flows over the restarted router', () => traffic.outcomes.some((o) => o.ok && o.startedAt > secondKill && o.via === again.peerId), 5000);
+      await waitFor('traffic flows over the restarted router', () => traffic.outcomes.some((o) => o.ok && o.startedAt > secondKill && o.via === again.peerId), 5000)
+        .catch((e: unknown) => { throw new Error(`${(e as Error).message}; A's routes: ${JSON.stringify(a.cluster().routes().map((r) => [r.origin.slice(-6), r.nextHop.slice(-6)]))}; since the kill: ${JSON.stringify(traffic.outcomes.filter((o) => o.startedAt > secondKill).slice(-5))}`); });
     } finally {
       await traffic.stop();
     }

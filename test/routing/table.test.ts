@@ -129,10 +129,16 @@ describe('feasibility (RFC 8966 §3.5.1)', () => {
     // We retract toward b rather than announce a route we do not have.
     expect(byOrigin(t.updatesFor('b', false), 'o')).toMatchObject({ retracted: true });
     expect(t.takeSeqnoRequests(1)).toEqual([{ origin: 'o', seq: 6, to: 'b' }]);
-    expect(t.takeSeqnoRequests(1)).toEqual([]); // asked once
+    expect(t.takeSeqnoRequests(1)).toEqual([]); // asked once for now
+    // Unanswered (a lost request or answer), it is asked again with backoff: 0.5 s, then 1 s later.
+    expect(t.takeSeqnoRequests(500)).toEqual([]);
+    expect(t.takeSeqnoRequests(501)).toEqual([{ origin: 'o', seq: 6, to: 'b' }]);
+    expect(t.takeSeqnoRequests(1500)).toEqual([]);
+    expect(t.takeSeqnoRequests(1501)).toHaveLength(1);
     // The origin's newer seq makes b's route feasible.
     expect(t.applyUpdate('b', update(advert('o', 6, M), 20, 2), 2)).toBe(true);
     expect(t.routeTo('o', 2)).toMatchObject({ nextHop: 'b', metricMs: 21, seq: 6 });
+    expect(t.takeSeqnoRequests(60_000)).toEqual([]); // answered: no more requests
   });
 
   it('a feasible alternative (metric below FD) takes over when the selected route goes', () => {

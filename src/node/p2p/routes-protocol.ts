@@ -90,7 +90,7 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
   let debounce: NodeJS.Timeout | undefined;
   let running = false;
   let ownSigned: SignedAdvert | undefined;
-  let bumping = false;
+  let bumpTimer: NodeJS.Timeout | undefined;
   let lastBump = -Infinity;
 
   // What was verified for each remembered origin/seq: signature and signed bytes, so a repeat
@@ -198,12 +198,12 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
   function onSeqnoRequests(from: PeerIdString, requests: readonly WireSeqnoRequest[]): void {
     for (const q of requests) {
       if (q.origin === self) {
-        // Re-sign our advert with a newer seq (the table must not bump it unsigned). At most one
-        // bump per SEQNO_BUMP_MIN_MS: a request storm must not become an update storm.
-        if (!bumping && Date.now() - lastBump >= SEQNO_BUMP_MIN_MS) {
-          bumping = true;
-          lastBump = Date.now();
-          void advertiseLocal(init.localModels()).then(scheduleFlush).finally(() => { bumping = false; });
+        if (q.seq <= (ownSigned?.advert.seq ?? -1)) {
+          // A bump since the request was made already answers it: send the current advert again.
+          table.onSeqnoRequest(from, self, q.seq, Date.now());
+          scheduleFlush();
+        } else {
+          bumpSeq();
         }
         continue;
       }
@@ -211,6 +211,22 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
       if (action.kind === 'answered') scheduleFlush();
       else if (action.kind === 'forward' && q.hopsLeft > 1) sendRequests(action.to, [{ ...q, hopsLeft: q.hopsLeft - 1 }]);
     }
+  }
+
+  /**
+   * Re-sign our advert with a newer seq (the table must not bump it unsigned). At most one bump
+   * per SEQNO_BUMP_MIN_MS, so a request storm does not become an update storm; a request inside
+   * that window is answered by one bump at its end, never dropped.
+   */
+  function bumpSeq(): void {
+    if (bumpTimer !== undefined || !running) return;
+    const wait = Math.max(0, lastBump + SEQNO_BUMP_MIN_MS - Date.now());
+    bumpTimer = setTimeout(() => {
+      lastBump = Date.now();
+      void advertiseLocal(init.localModels())
+        .then(scheduleFlush, (e: unknown) => { log.warn({ err: (e as Error).message }, 'could not re-sign the advert for a seqno request'); })
+        .finally(() => { bumpTimer = undefined; });
+    }, wait);
   }
 
   function flush(full: boolean): void {
@@ -364,6 +380,8 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
       }, refreshMs));
       timers.push(setInterval(() => {
         if (table.expire(Date.now())) scheduleFlush();
+        // Repeat seqno requests nobody answered (the table backs off).
+        requestSeqnos();
         // Forget refresh times of origins the table dropped.
         if (heard.size > 0) {
           const known = new Set(table.adverts().map((a) => a.origin));
@@ -387,6 +405,7 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
       for (const t of timers) clearInterval(t);
       timers.length = 0;
       if (debounce !== undefined) clearTimeout(debounce);
+      if (bumpTimer !== undefined) clearTimeout(bumpTimer);
       libp2p.removeEventListener('peer:connect', onConnect);
       libp2p.removeEventListener('peer:disconnect', onDisconnect);
       try {
