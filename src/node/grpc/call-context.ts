@@ -6,17 +6,25 @@ import type { CallContext } from './codec.ts';
 interface CancellableCall {
   getDeadline(): grpc.Deadline;
   on(event: 'cancelled', listener: () => void): unknown;
+  removeListener(event: 'cancelled', listener: () => void): unknown;
 }
 
-export function callContext(call: CancellableCall, signal: AbortSignal): CallContext {
+export function callContext(call: Pick<CancellableCall, 'getDeadline'>, signal: AbortSignal): CallContext {
   const d = call.getDeadline();
   const ms = d instanceof Date ? d.getTime() : d;
   return { fallbackId: randomUUID(), signal, ...(Number.isFinite(ms) ? { deadline: ms } : {}) };
 }
 
-/** An AbortSignal that fires when the client cancels the call or its deadline passes. */
-export function abortOnCancel(call: CancellableCall): AbortSignal {
+export interface CallCancellation {
+  /** Fires when the client cancels the call or its deadline passes, while the call is open. */
+  readonly signal: AbortSignal;
+  /** The call was answered: a later 'cancelled' (grpc-js emits one as the stream closes) is not the caller leaving. */
+  release(): void;
+}
+
+export function abortOnCancel(call: CancellableCall): CallCancellation {
   const controller = new AbortController();
-  call.on('cancelled', () => controller.abort());
-  return controller.signal;
+  const onCancel = (): void => { controller.abort(); };
+  call.on('cancelled', onCancel);
+  return { signal: controller.signal, release: () => { call.removeListener('cancelled', onCancel); } };
 }

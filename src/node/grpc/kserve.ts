@@ -47,7 +47,7 @@ export function createKServeService(deps: KServeDeps): KServeService {
   }
 
   function modelStream(call: Stream): void {
-    const signal = abortOnCancel(call);
+    const { signal } = abortOnCancel(call);
     let inFlight = 0;
     let inputEnded = false;
     let finished = false;
@@ -108,9 +108,11 @@ export function createKServeService(deps: KServeDeps): KServeService {
       }
     },
     ModelInfer(call: grpc.ServerUnaryCall<WireInferRequest, WireInferResponse>, cb: grpc.sendUnaryData<WireInferResponse>) {
-      runInfer(call.request, call, abortOnCancel(call)).then(
-        (response) => cb(null, response),
+      const cancel = abortOnCancel(call);
+      runInfer(call.request, call, cancel.signal).then(
+        (response) => { cancel.release(); cb(null, response); },
         (error: unknown) => {
+          cancel.release();
           logger.debug({ err: error, model: call.request.model_name, id: call.request.id }, 'query failed');
           cb(toServiceError(error));
         },

@@ -32,6 +32,8 @@ export function createGrpcServer(init: GrpcServerInit): GrpcServer {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': init.maxReceiveMessageBytes,
     'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
+    // Channelz bookkeeping costs about 3% of a query's server time and nothing here reads it.
+    'grpc.enable_channelz': 0,
   });
   server.addService(services.inference.service, init.handlers.inference);
   server.addService(services.health.service, init.handlers.health);
