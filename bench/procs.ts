@@ -29,24 +29,34 @@ export function requireProjectFiles(paths: readonly string[]): void {
 
 interface Ready { grpc: string; peerId: string; listenAddrs: string[]; models: string[] }
 
-export async function spawnDaemon(spec: ChildSpec, readyTimeoutMs = 60_000): Promise<DaemonProc> {
-  const child: ChildProcess = spawn(process.execPath, [CHILD, JSON.stringify(spec)], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+export interface ReadyChild<T> {
+  readonly pid: number;
+  /** What the child printed after `READY `. */
+  readonly ready: T;
+  /** SIGTERM, then SIGKILL after 10 s. */
+  stop(): Promise<void>;
+  kill(): void;
+}
+
+/** Runs `script` under this Node and waits for its `READY <json>` line. */
+export async function spawnReady<T>(script: string, args: readonly string[], readyTimeoutMs = 60_000): Promise<ReadyChild<T>> {
+  const child: ChildProcess = spawn(process.execPath, [script, ...args], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
-  const ready = await new Promise<Ready>((resolve, reject) => {
+  const ready = await new Promise<T>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`daemon not ready in ${readyTimeoutMs} ms: ${stderr}`)); }, readyTimeoutMs);
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${script} not ready in ${readyTimeoutMs} ms: ${stderr}`)); }, readyTimeoutMs);
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       const line = out.split('\n').find((l) => l.startsWith('READY '));
-      if (line !== undefined) { clearTimeout(timer); resolve(JSON.parse(line.slice(6)) as Ready); }
+      if (line !== undefined) { clearTimeout(timer); resolve(JSON.parse(line.slice(6)) as T); }
     });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`daemon exited with ${code} before ready: ${stderr.trim()}`)); });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${script} exited with ${code} before ready: ${stderr.trim()}`)); });
   });
   const exited = new Promise<void>((resolve) => { if (child.exitCode !== null) resolve(); else child.once('exit', () => resolve()); });
   return {
     pid: child.pid ?? -1,
-    ...ready,
+    ready,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -55,6 +65,11 @@ export async function spawnDaemon(spec: ChildSpec, readyTimeoutMs = 60_000): Pro
     },
     kill() { child.kill('SIGKILL'); },
   };
+}
+
+export async function spawnDaemon(spec: ChildSpec, readyTimeoutMs = 60_000): Promise<DaemonProc> {
+  const child = await spawnReady<Ready>(CHILD, [JSON.stringify(spec)], readyTimeoutMs);
+  return { pid: child.pid, ...child.ready, stop: () => child.stop(), kill: () => { child.kill(); } };
 }
 
 export async function spawnMany(specs: readonly ChildSpec[]): Promise<DaemonProc[]> {

@@ -2,6 +2,7 @@
 // stream. Bytes arrive as 'message' events; a reader reassembles frames and enforces a
 // size bound so a peer cannot make us buffer without limit.
 import type { Stream, StreamMessageEvent } from '@libp2p/interface';
+import { Uint8ArrayList } from 'uint8arraylist';
 import { MessageTooLargeError } from '../../errors.ts';
 
 export interface FrameSink {
@@ -89,15 +90,33 @@ export function readFrames(stream: Stream, maxFrameBytes: number, sink: FrameSin
 }
 
 /**
- * Send one frame made of `parts` (no concatenation copy). All parts are handed to the stream
- * synchronously, so frames from concurrent senders never interleave; then wait for drain.
+ * Below this a frame is copied into one buffer before it is sent. Noise encrypts each chunk it
+ * is handed separately and TCP writes each resulting piece with its own syscall, so a frame of
+ * five views costs a dozen syscalls (measured: ~0.5 ms per forwarded query on this machine);
+ * a memcpy of a few KB costs about a microsecond, and the ciphertext is a new buffer anyway.
+ * One Noise message holds 65519 plaintext bytes; larger frames go as a list of views.
+ */
+const COALESCE_MAX_BYTES = 65_519;
+
+/**
+ * Send one frame made of `parts` in ONE stream write (one muxer frame). Whole frames are handed
+ * to the stream synchronously, so frames from concurrent senders never interleave.
  */
 export async function sendFrame(stream: Stream, parts: readonly Uint8Array[]): Promise<void> {
   let total = 0;
   for (const p of parts) total += p.byteLength;
-  const header = new Uint8Array(4);
-  new DataView(header.buffer).setUint32(0, total, false);
-  let full = !stream.send(header);
-  for (const p of parts) if (p.byteLength > 0) full = !stream.send(p) || full;
-  if (full) await stream.onDrain();
+  let frame: Uint8Array | Uint8ArrayList<ArrayBufferLike>;
+  if (4 + total <= COALESCE_MAX_BYTES) {
+    const buf = new Uint8Array(4 + total);
+    new DataView(buf.buffer).setUint32(0, total, false);
+    let off = 4;
+    for (const p of parts) { buf.set(p, off); off += p.byteLength; }
+    frame = buf;
+  } else {
+    const header = new Uint8Array(4);
+    new DataView(header.buffer).setUint32(0, total, false);
+    frame = new Uint8ArrayList<ArrayBufferLike>(header);
+    for (const p of parts) if (p.byteLength > 0) frame.append(p);
+  }
+  if (!stream.send(frame)) await stream.onDrain();
 }

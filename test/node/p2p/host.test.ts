@@ -64,7 +64,7 @@ describe('host', () => {
     const addr = b.multiaddrs()[0]!.replace(/\/p2p\/.*$/, '');
     const got: Uint8Array[] = [];
     await b.libp2p.handle('/test/echo/1', (stream) => {
-      readFrames(stream, 1024, { onFrame: (f) => { got.push(f); void sendFrame(stream, [f, f]); }, onOversize: () => { stream.abort(new Error('big')); } });
+      readFrames(stream, 1 << 20, { onFrame: (f) => { got.push(f); void sendFrame(stream, [f, f]); }, onOversize: () => { stream.abort(new Error('big')); } });
     });
     const { generateKeyPair } = await import('@libp2p/crypto/keys');
     const a = await createHost({ privateKey: await generateKeyPair('Ed25519'), bootstrap: [addr], logger: silentLogger() });
@@ -73,11 +73,19 @@ describe('host', () => {
     await waitFor(() => a.connectedPeers().includes(b.peerId), 5000);
     const s = await a.libp2p.dialProtocol(b.libp2p.peerId, '/test/echo/1');
     const replies: Uint8Array[] = [];
-    readFrames(s, 1024, { onFrame: (f) => replies.push(f), onOversize: () => undefined });
+    readFrames(s, 1 << 20, { onFrame: (f) => replies.push(f), onOversize: () => undefined });
     await sendFrame(s, [new Uint8Array([1, 2]), new Uint8Array([3])]);
     await waitFor(() => replies.length === 1, 2000);
     expect([...got[0]!]).toEqual([1, 2, 3]);
     expect([...replies[0]!]).toEqual([1, 2, 3, 1, 2, 3]);
+    // A frame above one Noise message goes as a list of views (small ones are coalesced): same bytes.
+    const big = [new Uint8Array(70_000), new Uint8Array(0), new Uint8Array(50_001)];
+    for (const part of big) for (let i = 0; i < part.length; i++) part[i] = (i * 31 + part.length) & 0xff;
+    await sendFrame(s, big);
+    await waitFor(() => replies.length === 2, 5000);
+    const want = Buffer.concat(big);
+    expect(Buffer.from(got[1]!).equals(want)).toBe(true);
+    expect(Buffer.from(replies[1]!).equals(Buffer.concat([want, want]))).toBe(true);
     await rm(dirA, { recursive: true, force: true });
   });
 });
