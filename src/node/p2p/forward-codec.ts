@@ -1,6 +1,7 @@
 // Binary frames of /plexus/forward/1.0.0. Layout: [u8 type][u32 corr][u32 headerLen]
 // [header JSON][tensor bytes ...]. Tensor bytes are the KServe raw form (src/inference/tensor.ts):
-// sent as views over the caller's buffers, decoded as views over the frame when aligned.
+// encoded as views over the caller's buffers (framing.ts decides whether to coalesce them),
+// decoded as views over the frame when aligned.
 import { ERROR_KINDS, ProtocolError } from '../../errors.ts';
 import type { ErrorKind } from '../../errors.ts';
 import { decodeRawTensor, encodeRawTensor, isDataType } from '../../inference/tensor.ts';
