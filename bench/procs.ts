@@ -1,13 +1,14 @@
 // Daemon subprocesses for the bench and what /proc says about them (Linux): CPU seconds from
 // /proc/<pid>/stat (utime+stime), resident memory from /proc/<pid>/status (VmRSS).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ScenarioSkipped } from './types.ts';
-import type { ChildSpec } from './daemon-child.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
-const CHILD = fileURLToPath(new URL('./daemon-child.ts', import.meta.url));
+const PLEXUS = fileURLToPath(new URL('../bin/plexus', import.meta.url));
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 export interface DaemonProc {
@@ -27,7 +28,21 @@ export function requireProjectFiles(paths: readonly string[]): void {
   for (const p of paths) if (!existsSync(`${REPO}${p}`)) throw new ScenarioSkipped(`${p} is not in the tree yet`);
 }
 
-interface Ready { grpc: string; peerId: string; listenAddrs: string[]; models: string[] }
+/** What a bench daemon runs with: the parts of a config file the scenarios vary. */
+export interface ChildSpec {
+  /** The `models:` section of a config file; omitted = the node's defaults. */
+  readonly models?: readonly unknown[];
+  /** Extra `node:` settings of the config file (p2p listen, bootstrap, static...). */
+  readonly node?: Readonly<Record<string, unknown>>;
+  readonly logLevel?: string;
+}
+
+/** `plexus node start --json`'s ready line. */
+interface StartLine { grpc: string; peerId: string | null; multiaddrs?: string[]; models: { name: string }[] }
+
+// Daemons outlive a crashed bench otherwise: kill what is left when this process exits.
+const live = new Set<ChildProcess>();
+process.once('exit', () => { for (const c of live) c.kill('SIGKILL'); });
 
 export interface ReadyChild<T> {
   readonly pid: number;
@@ -39,20 +54,31 @@ export interface ReadyChild<T> {
 }
 
 /** Runs `script` under this Node and waits for its `READY <json>` line. */
-export async function spawnReady<T>(script: string, args: readonly string[], readyTimeoutMs = 60_000): Promise<ReadyChild<T>> {
-  const child: ChildProcess = spawn(process.execPath, [script, ...args], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+export function spawnReady<T>(script: string, args: readonly string[], readyTimeoutMs = 60_000): Promise<ReadyChild<T>> {
+  return spawnUntil<T>(process.execPath, [script, ...args], (line) => (line.startsWith('READY ') ? JSON.parse(line.slice(6)) as T : undefined), readyTimeoutMs);
+}
+
+/** Runs `command` and waits for the first stdout line `parse` accepts. */
+async function spawnUntil<T>(command: string, args: readonly string[], parse: (line: string) => T | undefined, readyTimeoutMs: number): Promise<ReadyChild<T>> {
+  const child: ChildProcess = spawn(command, args, { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+  live.add(child);
+  child.once('exit', () => { live.delete(child); });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
   const ready = await new Promise<T>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${script} not ready in ${readyTimeoutMs} ms: ${stderr}`)); }, readyTimeoutMs);
-    child.stdout?.on('data', (d: Buffer) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${command} not ready in ${readyTimeoutMs} ms: ${stderr}`)); }, readyTimeoutMs);
+    const onData = (d: Buffer): void => {
       out += d.toString();
-      const line = out.split('\n').find((l) => l.startsWith('READY '));
-      if (line !== undefined) { clearTimeout(timer); resolve(JSON.parse(line.slice(6)) as T); }
-    });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${script} exited with ${code} before ready: ${stderr.trim()}`)); });
+      for (const line of out.split('\n').slice(0, -1)) {
+        const v = parse(line);
+        if (v !== undefined) { clearTimeout(timer); child.stdout?.off('data', onData); resolve(v); return; }
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${command} exited with ${code} before ready: ${stderr.trim()}`)); });
   });
+  child.stdout?.resume(); // keep draining whatever else it prints
   const exited = new Promise<void>((resolve) => { if (child.exitCode !== null) resolve(); else child.once('exit', () => resolve()); });
   return {
     pid: child.pid ?? -1,
@@ -67,9 +93,23 @@ export async function spawnReady<T>(script: string, args: readonly string[], rea
   };
 }
 
+/**
+ * A daemon as users run one: bin/plexus (the compiled build when it is current, with the
+ * launcher's Node flags), a config file made from `spec`, `--json` for its addresses.
+ */
 export async function spawnDaemon(spec: ChildSpec, readyTimeoutMs = 60_000): Promise<DaemonProc> {
-  const child = await spawnReady<Ready>(CHILD, [JSON.stringify(spec)], readyTimeoutMs);
-  return { pid: child.pid, ...child.ready, stop: () => child.stop(), kill: () => { child.kill(); } };
+  const dir = mkdtempSync(join(tmpdir(), 'plexus-bench-node-'));
+  const config: Record<string, unknown> = { node: { ...(spec.node ?? {}) } };
+  if (spec.models !== undefined) config['models'] = spec.models;
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  const args = ['node', 'start', '--config', join(dir, 'config.json'), '--grpc', '127.0.0.1:0', '--data-dir', join(dir, 'data'), '--log-level', spec.logLevel ?? 'warn', '--json'];
+  const child = await spawnUntil<StartLine>(PLEXUS, args, (line) => (line.startsWith('{') ? JSON.parse(line) as StartLine : undefined), readyTimeoutMs);
+  const r = child.ready;
+  return {
+    pid: child.pid, grpc: r.grpc, peerId: r.peerId ?? '', listenAddrs: r.multiaddrs ?? [], models: r.models.map((m) => m.name),
+    stop: async () => { await child.stop(); rmSync(dir, { recursive: true, force: true }); },
+    kill: () => { child.kill(); },
+  };
 }
 
 export async function spawnMany(specs: readonly ChildSpec[]): Promise<DaemonProc[]> {

@@ -12,7 +12,7 @@ import { createKServeClient, sileroInferRequest } from '../kserve-client.ts';
 import { createPlexusAdminClient, type PlexusAdminClient } from '../plexus-client.ts';
 import { cpuSeconds, requireProjectFiles, rssMb, spawnDaemon, spawnMany, stopAll, type DaemonProc } from '../procs.ts';
 import { round, summarize } from '../stats.ts';
-import type { ChildSpec } from '../daemon-child.ts';
+import type { ChildSpec } from '../procs.ts';
 import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from '../types.ts';
 import { sileroSpec } from './plexus.ts';
 

@@ -8,7 +8,7 @@ import { sileroModelPath, SILERO_MODEL } from '../models/silero.ts';
 import { cpuSeconds, requireProjectFiles, rssMb, spawnDaemon, stopAll, type DaemonProc } from '../procs.ts';
 import { loadRow, LOAD_COLUMNS } from '../rows.ts';
 import { round } from '../stats.ts';
-import type { ChildSpec } from '../daemon-child.ts';
+import type { ChildSpec } from '../procs.ts';
 import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from '../types.ts';
 
 const CONCURRENCY = [1, 8, 64] as const;

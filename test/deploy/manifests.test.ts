@@ -98,7 +98,12 @@ describe('Dockerfile', () => {
     const copied = instructions.filter((i) => i.keyword === 'COPY' && !i.rest.startsWith('--from'))
       .flatMap((i) => i.rest.split(/\s+/).slice(0, -1).map((p) => p.replace(/\/$/, '')));
     expect(pkg.files?.length).toBeGreaterThan(0);
-    for (const f of pkg.files ?? []) expect(copied, f).toContain(f.replace(/\/$/, ''));
+    // dist/ is not copied from the host (it may be stale there): the build stage compiles it.
+    const builds = instructions.some((i) => i.keyword === 'RUN' && /\bnpm run build\b/.test(i.rest)
+      && instructions.indexOf(i) < instructions.findIndex((j) => j.keyword === 'RUN' && j.rest.includes('build-app.sh')));
+    expect(builds).toBe(true);
+    for (const f of pkg.files ?? []) if (f !== 'dist/') expect(copied, f).toContain(f.replace(/\/$/, ''));
+    for (const f of ['tsconfig.json', 'tsconfig.build.json']) expect(copied).toContain(f);
     for (const f of ['package.json', 'package-lock.json', '.npmrc', 'deploy/docker/build-app.sh']) expect(copied).toContain(f);
     for (const f of copied) expect(existsSync(path.join(REPO, f)), f).toBe(true);
     expect(instructions.some((i) => i.keyword === 'USER' && i.rest !== 'root' && i.rest !== '0')).toBe(true);

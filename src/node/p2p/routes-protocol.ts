@@ -10,7 +10,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import type { Logger } from '../../logger.ts';
 import type { RoutingTable } from '../../routing/table.ts';
 import type { AdvertisedModel, PeerIdString, ProviderAdvert, RouteUpdate, RoutingTableApi } from '../../routing/types.ts';
-import { advertChanged } from '../../routing/advert-diff.ts';
+import { advertChange } from '../../routing/advert-diff.ts';
 import { canonicalAdvert, decodeRoutesFrame, encodeRoutesFrame, signAdvert, verifyAdvert, MAX_UPDATES_PER_FRAME } from './advert-codec.ts';
 import type { SignedAdvert, WireSeqnoRequest, WireUpdate } from './advert-codec.ts';
 import { readFrames, sendFrame } from './framing.ts';
@@ -32,6 +32,8 @@ export interface RoutesProtocolInit {
   /** What this node hosts right now (read on every advert). */
   readonly localModels: () => readonly AdvertisedModel[];
   readonly refreshMs?: number;
+  /** Least time between adverts re-signed only because load or compute time moved (default min(1 s, refreshMs)). */
+  readonly loadAdvertEveryMs?: number;
   readonly debounceMs?: number;
   readonly expireEveryMs?: number;
   readonly pingEveryMs?: number;
@@ -51,7 +53,7 @@ export interface RoutesProtocol {
   isNeighbour(peer: PeerIdString): boolean;
   /** When a (non-retracting) update about `origin` last came from `neighbour`, epoch ms. */
   lastHeard(origin: PeerIdString, neighbour: PeerIdString): number | undefined;
-  /** Local models may have changed: re-advertise soon if they did in a way routing cares about (advertChanged). */
+  /** Local models may have changed: re-advertise soon if they did in a way routing cares about (advertChange). */
   localChanged(): void;
   start(): Promise<void>;
   /** Send a withdrawal (new seq, no models) to every neighbour, then stop. */
@@ -71,6 +73,9 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
   const refreshMs = init.refreshMs ?? 1000;
   // Re-sign at least this often even when nothing changed, so issuedAt stays recent.
   const maxAdvertAgeMs = refreshMs * 30;
+  // Load and compute time alone re-sign at most this often: under load they move every poll,
+  // and each new seq is verified by every node (a 20-node cluster on 2 cores fell behind).
+  const loadAdvertEveryMs = init.loadAdvertEveryMs ?? Math.min(1000, refreshMs);
   let lastSignedModels: readonly AdvertisedModel[] = [];
   let lastSignedAt = 0;
   const debounceMs = init.debounceMs ?? 50;
@@ -144,7 +149,10 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
     // One at a time: the 100 ms poll must not sign the same change twice while a signature is pending.
     refreshing ??= (async () => {
       const models = init.localModels();
-      if (!advertChanged(lastSignedModels, models) && Date.now() - lastSignedAt < maxAdvertAgeMs) return false;
+      const change = advertChange(lastSignedModels, models);
+      const age = Date.now() - lastSignedAt;
+      const due = change === 'models' || (change === 'load' && age >= loadAdvertEveryMs) || age >= maxAdvertAgeMs;
+      if (!due) return false;
       await advertiseLocal(models);
       return true;
     })().finally(() => { refreshing = undefined; });

@@ -160,7 +160,7 @@ export function createP2PService(init: P2PServiceInit) {
           throw e;
         }
         // Load and compute time move all the time: look every 100 ms, and re-advertise before the
-        // next refresh when they moved enough to matter (the rule lives in advertChanged).
+        // next refresh when they moved enough to matter (the rule lives in advertChange).
         watch = setInterval(() => { r.localChanged(); }, 100);
         watch.unref();
         // A model loaded or unloaded: re-advertise now rather than at the next poll.
