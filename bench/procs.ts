@@ -1,7 +1,7 @@
 // Daemon subprocesses for the bench and what /proc says about them (Linux): CPU seconds from
 // /proc/<pid>/stat (utime+stime), resident memory from /proc/<pid>/status (VmRSS).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,7 +78,15 @@ async function spawnUntil<T>(command: string, args: readonly string[], parse: (l
     child.stdout?.on('data', onData);
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${command} exited with ${code} before ready: ${stderr.trim()}`)); });
   });
-  child.stdout?.resume(); // keep draining whatever else it prints
+  // Keep draining whatever else it prints; PLEXUS_BENCH_LOG_DIR keeps it, one file per daemon.
+  const logDir = process.env['PLEXUS_BENCH_LOG_DIR'];
+  if (logDir !== undefined && logDir !== '') {
+    const file = createWriteStream(join(logDir, `${child.pid ?? 'x'}.log`));
+    child.stdout?.pipe(file);
+    child.stderr?.pipe(file);
+  } else {
+    child.stdout?.resume();
+  }
   const exited = new Promise<void>((resolve) => { if (child.exitCode !== null) resolve(); else child.once('exit', () => resolve()); });
   return {
     pid: child.pid ?? -1,

@@ -90,7 +90,7 @@ async function vadLoad(batching: boolean, levels: readonly number[], ctx: Scenar
       let n = 0;
       out.push(await closedLoop(async () => {
         await engine.infer({ model: 'speech.vad', id: String(n++), inputs: [{ name: 'audio', datatype: 'BYTES', shape: [1], data: [wav] }], outputs: [], parameters: {} });
-      }, { concurrency: c, durationMs: ctx.quick ? 4000 : 8000, warmupMs: ctx.quick ? 1000 : 2000 }));
+      }, { concurrency: c, durationMs: ctx.quick ? 2500 : 8000, warmupMs: ctx.quick ? 700 : 2000 }));
     }
   } finally {
     await engine.close();

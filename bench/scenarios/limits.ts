@@ -25,7 +25,7 @@ const IDLE_GAP_MS = 1;
 
 /** One caller, one call at a time, for a fixed window after a warm-up. */
 function loopWindow(ctx: ScenarioContext): { concurrency: number; durationMs: number; warmupMs: number } {
-  return { concurrency: 1, durationMs: ctx.quick ? 2000 : 8000, warmupMs: ctx.quick ? 500 : 1500 };
+  return { concurrency: 1, durationMs: ctx.quick ? 1500 : 8000, warmupMs: ctx.quick ? 300 : 1500 };
 }
 
 async function ortLoop(ctx: ScenarioContext): Promise<{ silero: LoadResult; sileroIdle: LoadResult; mlp: LoadResult }> {

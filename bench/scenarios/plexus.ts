@@ -24,8 +24,8 @@ async function measure(entry: DaemonProc, nodes: readonly DaemonProc[], c: numbe
   const client = createKServeClient(entry.grpc);
   const request = sileroInferRequest(SILERO_MODEL);
   try {
-    const durationMs = ctx.quick ? 2500 : 10_000;
-    const warmupMs = ctx.quick ? 500 : 2000;
+    const durationMs = ctx.quick ? 2000 : 10_000;
+    const warmupMs = ctx.quick ? 400 : 2000;
     // CPU over warm-up + window, divided by that wall time: close enough, and no timers inside the loop.
     const cpu0 = nodes.map((n) => cpuSeconds(n.pid));
     const t0 = performance.now();
