@@ -35,6 +35,8 @@ export interface ClusterNodeInit {
   readonly logger?: Logger;
   /** Routing table options (e.g. a link cost floor that makes a path look slow). */
   readonly table?: RoutingTableOptions;
+  /** Neighbour ping (RTT and liveness) period. */
+  readonly pingEveryMs?: number;
 }
 
 export interface ClusterNode {
@@ -88,7 +90,7 @@ export async function startClusterNode(init: ClusterNodeInit = {}): Promise<Clus
     models: init.noModels === true ? [] : compileModelSpecs(init.models ?? [rawVadModel()], process.cwd()),
   };
   const refreshMs = init.refreshMs ?? REFRESH_MS;
-  const node = createPlexusNode(options, { logger: init.logger ?? silentLogger(), p2p: { refreshMs, ...(init.table === undefined ? {} : { table: init.table }) } });
+  const node = createPlexusNode(options, { logger: init.logger ?? silentLogger(), p2p: { refreshMs, ...(init.table === undefined ? {} : { table: init.table }), ...(init.pingEveryMs === undefined ? {} : { pingEveryMs: init.pingEveryMs }) } });
   const started = await node.start();
   const clients = connectAll(started.grpc);
   return {

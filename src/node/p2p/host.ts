@@ -78,6 +78,11 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
     // libp2p resets more than 5 inbound connections a second from one IP; a cluster joining
     // through one seed (or pods behind one NAT, or many nodes on one host) exceeds that.
     connectionManager: { maxConnections, inboundConnectionThreshold: 100 },
+    // Off: it pinged every connection every 10 s on a new stream each time, beside the routes
+    // protocol's own RTT pings, and cost ~40% of an idle node's CPU (10 idle daemons: 0.55 ->
+    // 0.32 cores). The routes protocol's pings are the liveness check instead (it hangs up on a
+    // neighbour that misses two in a row), and their RTTs feed the routing metric.
+    connectionMonitor: { enabled: false },
     services: { identify: identify(), ping: ping() },
   });
   const self = libp2p.peerId.toString();

@@ -64,7 +64,16 @@ interface Neighbour {
   out: Stream;
   rttMs: number;
   since: number;
+  /** Pings in a row that got no answer. */
+  missedPings: number;
 }
+
+/**
+ * Pings in a row a neighbour may miss before we hang up on it. These pings are the liveness
+ * check (libp2p's connection monitor is off, see host.ts): a frozen or half-open peer's routes
+ * and forwarded queries fail over instead of waiting for TCP to notice.
+ */
+const MISSED_PINGS_TO_HANG_UP = 2;
 
 export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
   const { host, table, logger: log } = init;
@@ -279,7 +288,7 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
         if (!running) { out.abort(new Error('stopping')); return false; }
         out.inactivityTimeout = 0;
         const rtt = (await measureRtt(peer)) ?? 1;
-        const n: Neighbour = { out, rttMs: rtt, since: Date.now() };
+        const n: Neighbour = { out, rttMs: rtt, since: Date.now(), missedPings: 0 };
         neighbours.set(peer, n);
         out.addEventListener('close', () => {
           if (neighbours.get(peer) === n) down(peer, 'routes stream closed');
@@ -399,7 +408,17 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
       timers.push(setInterval(() => {
         for (const [peer, n] of neighbours) {
           void measureRtt(peer).then((rtt) => {
-            if (rtt === undefined || neighbours.get(peer) !== n) return;
+            if (neighbours.get(peer) !== n) return;
+            if (rtt === undefined) {
+              n.missedPings++;
+              if (n.missedPings >= MISSED_PINGS_TO_HANG_UP) {
+                log.warn({ peer, missedPings: n.missedPings }, 'neighbour does not answer pings: hanging up');
+                down(peer, 'no answer to pings');
+                void libp2p.hangUp(peerIdFromString(peer)).catch(() => undefined);
+              }
+              return;
+            }
+            n.missedPings = 0;
             n.rttMs = rtt;
             table.observeLink(peer, rtt, Date.now());
           });

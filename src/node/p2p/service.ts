@@ -32,6 +32,8 @@ export interface P2PServiceInit {
   readonly maxConnections?: number;
   /** Full-dump and re-sign period; routes expire after holdMs (default 3 refreshes). */
   readonly refreshMs?: number;
+  /** RTT and liveness ping period per neighbour (default 5 s; two missed pings hang up). */
+  readonly pingEveryMs?: number;
   readonly table?: RoutingTableOptions;
   readonly maxAttempts?: number;
   /** Observer of route tries (metrics), passed to the routed dispatcher. */
@@ -145,7 +147,7 @@ export function createP2PService(init: P2PServiceInit) {
           ...(init.events === undefined ? {} : { events: init.events }),
         });
         const f = createForwardProtocol({ host: h, logger: log, handler: (req, signal) => d.handleForwarded(req, signal) });
-        const r = createRoutesProtocol({ host: h, table: t, privateKey: key, logger: log, localModels: models, refreshMs });
+        const r = createRoutesProtocol({ host: h, table: t, privateKey: key, logger: log, localModels: models, refreshMs, ...(init.pingEveryMs === undefined ? {} : { pingEveryMs: init.pingEveryMs }) });
         host = h; table = t; routed = d; forward = f; routes = r;
         try {
           await h.start();
