@@ -68,9 +68,9 @@ interface OriginEntry {
   /** Position in the change log of this origin's latest entry. */
   logPos: number;
   /**
-   * No feasible route but infeasible ones remain: a newer seq is needed. When to (re)send the
-   * seqno request (Infinity: not wanted), and how many were sent: a request or its answer can
-   * be lost, so it is repeated with backoff while the origin stays unreachable.
+   * While the entry is in the table's seqno-wanted set (no feasible route, infeasible ones
+   * remain, a newer seq is needed): when to (re)send the seqno request, and how many were sent.
+   * A request or its answer can be lost, so it is repeated with backoff.
    */
   seqnoAt: number;
   seqnoTries: number;
@@ -215,7 +215,7 @@ export class RoutingTable implements RoutingTableApi {
       if (unreachable) return false;
       e = {
         origin: advert.origin, routes: [], selected: undefined, announcedMetric: Infinity, announcedSeq: -Infinity,
-        fdSeq: -Infinity, fdMetric: Infinity, latest: advert, logPos: -1, seqnoAt: Infinity, seqnoTries: 0, idleSince: now,
+        fdSeq: -Infinity, fdMetric: Infinity, latest: advert, logPos: -1, seqnoAt: 0, seqnoTries: 0, idleSince: now,
       };
       this.#origins.set(advert.origin, e);
     }
@@ -472,7 +472,7 @@ export class RoutingTable implements RoutingTableApi {
       e.logPos = this.#logPush(e.origin);
       return true;
     }
-    if (this.#seqnoWanted.delete(e)) e.seqnoAt = Infinity;
+    this.#seqnoWanted.delete(e);
     this.#lowerFd(e, best.advert.seq, bestM);
     const delta = Math.abs(bestM - e.announcedMetric);
     const significant = delta > Math.max(1, this.#significant * e.announcedMetric) || !Number.isFinite(e.announcedMetric);

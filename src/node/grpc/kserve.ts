@@ -141,7 +141,8 @@ function findModel(catalog: ModelCatalog, ref: WireModelRef): ModelInfo {
   return model;
 }
 
-function modelMetadata(m: ModelInfo): WireModelMetadataResponse {
+/** KServe v2 model metadata, the same for gRPC and REST (JSON). */
+export function modelMetadata(m: ModelInfo): WireModelMetadataResponse {
   return {
     name: m.name,
     versions: [m.version],

@@ -4,10 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { InvalidInputError, ModelNotFoundError, ShuttingDownError } from '../../errors.ts';
-import type { ModelInfo, TensorSpec } from '../../inference/types.ts';
 import type { Logger } from '../../logger.ts';
 import type { ModelCatalog, QueryDispatcher } from '../dispatch.ts';
-import { SERVER_NAME } from '../grpc/kserve.ts';
+import { modelMetadata, SERVER_NAME } from '../grpc/kserve.ts';
 import { BodyTooLargeError, toHttpError } from './errors.ts';
 import { deadlineParamMs, decodeRestInferRequest, encodeRestInferResponse } from './rest-codec.ts';
 
@@ -77,14 +76,6 @@ const fromError = (e: unknown): Reply => {
   const { status, message } = toHttpError(e);
   return error(status, message);
 };
-
-function tensorMetadata(t: TensorSpec): { name: string; datatype: string; shape: number[] } {
-  return { name: t.name, datatype: t.datatype, shape: [...t.shape] };
-}
-
-function modelMetadata(m: ModelInfo): object {
-  return { name: m.name, versions: [m.version], platform: m.platform, inputs: m.inputs.map(tensorMetadata), outputs: m.outputs.map(tensorMetadata) };
-}
 
 /** Absolute deadline from the timeout header and plexus.deadline_ms (the tighter), if any. */
 function deadlineOf(headers: IncomingHttpHeaders, body: unknown, now: number): number | undefined {
