@@ -7,6 +7,7 @@ import type { InferRequest, InferResult, ParamValue, Tensor } from '../../infere
 import { BINARY_DATA_PARAM, MAX_NAME_LENGTH, MAX_TENSORS } from '../grpc/codec.ts';
 import { MAX_PARAMETER_KEY, MAX_PARAMETER_STRING, MAX_PARAMETERS } from '../grpc/params.ts';
 import { decodeJsonTensor, encodeJsonData, type JsonElement } from './json-tensors.ts';
+import { isRecord } from '../wire-guards.ts';
 
 /** Request parameter naming the time budget in ms; the HTTP layer turns it into a deadline too. */
 export const DEADLINE_PARAM = 'plexus.deadline_ms';
@@ -29,10 +30,6 @@ export interface RestCallContext {
 
 type JsonObject = Record<string, unknown>;
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function field<T>(where: string, obj: JsonObject, key: string, check: (v: unknown) => v is T, expected: string): T | undefined {
   const v = obj[key];
   if (v === undefined) return undefined;
@@ -51,7 +48,7 @@ function checkName(what: string, name: string): void {
 export function decodeParameters(where: string, v: unknown): Record<string, ParamValue> {
   const out: Record<string, ParamValue> = {};
   if (v === undefined) return out;
-  if (!isObject(v)) throw new InvalidInputError(`${where}: "parameters" must be an object`);
+  if (!isRecord(v)) throw new InvalidInputError(`${where}: "parameters" must be an object`);
   const keys = Object.keys(v);
   if (keys.length > MAX_PARAMETERS) throw new InvalidInputError(`${where} has ${keys.length} parameters; at most ${MAX_PARAMETERS} are allowed`);
   for (const key of keys) {
@@ -77,7 +74,7 @@ function refuseBinary(where: string, params: Record<string, ParamValue>): void {
 }
 
 function decodeInput(raw: unknown, i: number, seen: Set<string>): Tensor {
-  if (!isObject(raw)) throw new InvalidInputError(`inputs[${i}] must be an object`);
+  if (!isRecord(raw)) throw new InvalidInputError(`inputs[${i}] must be an object`);
   const name = field(`inputs[${i}]`, raw, 'name', isString, 'a string') ?? '';
   checkName(`inputs[${i}].name`, name);
   if (seen.has(name)) throw new InvalidInputError(`input '${name}' appears more than once`);
@@ -98,7 +95,7 @@ function decodeInput(raw: unknown, i: number, seen: Set<string>): Tensor {
 
 /** The JSON body of POST /v2/models/{name}[/versions/{v}]/infer. */
 export function decodeRestInferRequest(body: unknown, ctx: RestCallContext): InferRequest {
-  if (!isObject(body)) throw new InvalidInputError('request body must be a JSON object');
+  if (!isRecord(body)) throw new InvalidInputError('request body must be a JSON object');
   const id = field('request', body, 'id', isString, 'a string');
   if (id !== undefined && id.length > MAX_NAME_LENGTH) throw new InvalidInputError(`request id is ${id.length} characters; at most ${MAX_NAME_LENGTH} are allowed`);
   const inputsRaw = field('request', body, 'inputs', isArray, 'an array');
@@ -111,7 +108,7 @@ export function decodeRestInferRequest(body: unknown, ctx: RestCallContext): Inf
   if (outputsRaw.length > MAX_TENSORS) throw new InvalidInputError(`request asks for ${outputsRaw.length} outputs; at most ${MAX_TENSORS} are allowed`);
   const outputs: string[] = [];
   outputsRaw.forEach((o, i) => {
-    if (!isObject(o)) throw new InvalidInputError(`outputs[${i}] must be an object`);
+    if (!isRecord(o)) throw new InvalidInputError(`outputs[${i}] must be an object`);
     const name = field(`outputs[${i}]`, o, 'name', isString, 'a string') ?? '';
     checkName(`outputs[${i}].name`, name);
     if (outputs.includes(name)) throw new InvalidInputError(`output '${name}' is requested twice`);
@@ -144,7 +141,7 @@ export function encodeRestInferResponse(result: InferResult, id: string | undefi
 
 /** A positive plexus.deadline_ms, if the request has one (a bad value is the router's to refuse). */
 export function deadlineParamMs(body: unknown): number | undefined {
-  if (!isObject(body) || !isObject(body.parameters)) return undefined;
+  if (!isRecord(body) || !isRecord(body.parameters)) return undefined;
   const v = body.parameters[DEADLINE_PARAM];
   return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined;
 }

@@ -6,6 +6,7 @@ import type { PrivateKey } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { ProtocolError } from '../../errors.ts';
 import type { AdvertisedModel, AdvertisedSignature, AdvertisedTensor, ProviderAdvert, RouteUpdate } from '../../routing/types.ts';
+import { isFiniteNumber, isRecord } from '../wire-guards.ts';
 
 export const ROUTES_WIRE_VERSION = 1;
 export const MAX_UPDATES_PER_FRAME = 4096;
@@ -84,8 +85,6 @@ export function encodeRoutesFrame(frame: RoutesFrame): Uint8Array {
   return new TextEncoder().encode(JSON.stringify({ v: ROUTES_WIRE_VERSION, u: updates, addrs: frame.addrs, ...(q === undefined ? {} : { q }) }));
 }
 
-const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 const isName = (x: unknown): x is string => typeof x === 'string' && x.length > 0 && x.length <= MAX_NAME;
 
 function bad(what: string): never {
@@ -95,7 +94,7 @@ function bad(what: string): never {
 function decodeTensors(x: unknown, what: string): AdvertisedTensor[] {
   if (!Array.isArray(x) || x.length > MAX_TENSORS) bad(`${what} must be a list of at most ${MAX_TENSORS} tensors`);
   return x.map((t: unknown, k: number): AdvertisedTensor => {
-    if (!isObj(t)) bad(`${what}[${k}] is not an object`);
+    if (!isRecord(t)) bad(`${what}[${k}] is not an object`);
     const { name, datatype, shape } = t;
     if (!isName(name) || typeof datatype !== 'string' || datatype.length === 0 || datatype.length > 16) bad(`${what}[${k}] needs a name and a datatype`);
     if (!Array.isArray(shape) || shape.length > MAX_DIMS || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= -1)) {
@@ -107,22 +106,22 @@ function decodeTensors(x: unknown, what: string): AdvertisedTensor[] {
 
 function decodeSignature(x: unknown, i: number): AdvertisedSignature | undefined {
   if (x === undefined || x === null) return undefined;
-  if (!isObj(x)) bad(`model ${i} io is not an object`);
+  if (!isRecord(x)) bad(`model ${i} io is not an object`);
   if (!isName(x.platform)) bad(`model ${i} io.platform must be a name`);
   return { platform: x.platform, inputs: decodeTensors(x.inputs, `model ${i} io.inputs`), outputs: decodeTensors(x.outputs, `model ${i} io.outputs`) };
 }
 
 function decodeModel(x: unknown, i: number): AdvertisedModel {
-  if (!isObj(x)) bad(`model ${i} is not an object`);
+  if (!isRecord(x)) bad(`model ${i} is not an object`);
   const { name, version, capabilities, provider, price, computeMs, load, capacity } = x;
   if (!isName(name)) bad(`model ${i} name must be a non-empty string`);
   if (typeof version !== 'string' || version.length > MAX_NAME) bad(`model ${i} version must be a string`);
   if (!Array.isArray(capabilities) || capabilities.length > 64 || !capabilities.every(isName)) bad(`model ${i} capabilities must be a list of names`);
   if (provider !== 'cpu' && provider !== 'cuda') bad(`model ${i} provider must be 'cpu' or 'cuda'`);
-  if (!isNum(price) || price < 0) bad(`model ${i} price must be a number >= 0`);
-  if (!isNum(computeMs) || computeMs < 0) bad(`model ${i} computeMs must be a number >= 0`);
-  if (!isNum(load) || load < 0) bad(`model ${i} load must be a number >= 0`);
-  if (!isNum(capacity) || capacity < 0) bad(`model ${i} capacity must be a number >= 0`);
+  if (!isFiniteNumber(price) || price < 0) bad(`model ${i} price must be a number >= 0`);
+  if (!isFiniteNumber(computeMs) || computeMs < 0) bad(`model ${i} computeMs must be a number >= 0`);
+  if (!isFiniteNumber(load) || load < 0) bad(`model ${i} load must be a number >= 0`);
+  if (!isFiniteNumber(capacity) || capacity < 0) bad(`model ${i} capacity must be a number >= 0`);
   const io = decodeSignature(x.io, i);
   const { concurrency } = x;
   if (concurrency !== undefined && (!Number.isSafeInteger(concurrency) || (concurrency as number) < 1 || (concurrency as number) > 65_536)) {
@@ -132,11 +131,11 @@ function decodeModel(x: unknown, i: number): AdvertisedModel {
 }
 
 function decodeAdvert(x: unknown): ProviderAdvert {
-  if (!isObj(x)) bad('advert is not an object');
+  if (!isRecord(x)) bad('advert is not an object');
   const { origin, seq, issuedAt, models } = x;
   if (!isName(origin)) bad('advert origin must be a peer id string');
-  if (!isNum(seq) || !Number.isSafeInteger(seq) || seq < 0) bad('advert seq must be a non-negative integer');
-  if (!isNum(issuedAt)) bad('advert issuedAt must be a number');
+  if (!isFiniteNumber(seq) || !Number.isSafeInteger(seq) || seq < 0) bad('advert seq must be a non-negative integer');
+  if (!isFiniteNumber(issuedAt)) bad('advert issuedAt must be a number');
   if (!Array.isArray(models) || models.length > MAX_MODELS_PER_ADVERT) bad(`advert models must be a list of at most ${MAX_MODELS_PER_ADVERT}`);
   return { origin, seq, issuedAt, models: models.map(decodeModel) };
 }
@@ -149,23 +148,23 @@ export function decodeRoutesFrame(bytes: Uint8Array): RoutesFrame {
   } catch {
     bad('not UTF-8 JSON');
   }
-  if (!isObj(raw)) bad('top level is not an object');
+  if (!isRecord(raw)) bad('top level is not an object');
   if (raw.v !== ROUTES_WIRE_VERSION) throw new ProtocolError(`routes frame version ${String(raw.v)} is not supported (expected ${ROUTES_WIRE_VERSION})`);
   if (!Array.isArray(raw.u) || raw.u.length > MAX_UPDATES_PER_FRAME) bad(`u must be a list of at most ${MAX_UPDATES_PER_FRAME} updates`);
   const updates = raw.u.map((x: unknown, i: number): WireUpdate => {
-    if (!isObj(x)) bad(`update ${i} is not an object`);
+    if (!isRecord(x)) bad(`update ${i} is not an object`);
     const advert = decodeAdvert(x.a);
     if (typeof x.s !== 'string' || x.s.length > 200) bad(`update ${i} signature must be base64`);
     const sig = Buffer.from(x.s, 'base64');
     const metricMs = x.m === null ? Infinity : x.m;
     if (typeof metricMs !== 'number' || Number.isNaN(metricMs) || metricMs < 0) bad(`update ${i} metric must be a number >= 0 or null`);
-    if (!isNum(x.h) || !Number.isInteger(x.h) || x.h < 0 || x.h > 255) bad(`update ${i} hops must be an integer 0..255`);
+    if (!isFiniteNumber(x.h) || !Number.isInteger(x.h) || x.h < 0 || x.h > 255) bad(`update ${i} hops must be an integer 0..255`);
     if (typeof x.r !== 'boolean') bad(`update ${i} retracted must be a boolean`);
     return { signed: { advert, sig: new Uint8Array(sig) }, metricMs, hops: x.h, retracted: x.r };
   });
   const addrs: Record<string, string[]> = {};
   if (raw.addrs !== undefined) {
-    if (!isObj(raw.addrs)) bad('addrs must be an object');
+    if (!isRecord(raw.addrs)) bad('addrs must be an object');
     for (const [k, v] of Object.entries(raw.addrs).slice(0, MAX_UPDATES_PER_FRAME)) {
       if (Array.isArray(v)) addrs[k] = v.filter((a): a is string => typeof a === 'string' && a.length < 512).slice(0, MAX_ADDRS_PER_ORIGIN);
     }
@@ -174,7 +173,7 @@ export function decodeRoutesFrame(bytes: Uint8Array): RoutesFrame {
   if (raw.q !== undefined) {
     if (!Array.isArray(raw.q) || raw.q.length > MAX_UPDATES_PER_FRAME) bad(`q must be a list of at most ${MAX_UPDATES_PER_FRAME} seqno requests`);
     raw.q.forEach((x: unknown, i: number) => {
-      if (!isObj(x) || !isName(x.o) || !isNum(x.s) || !Number.isSafeInteger(x.s) || x.s < 0 || !isNum(x.h) || !Number.isInteger(x.h) || x.h < 0 || x.h > 255) {
+      if (!isRecord(x) || !isName(x.o) || !isFiniteNumber(x.s) || !Number.isSafeInteger(x.s) || x.s < 0 || !isFiniteNumber(x.h) || !Number.isInteger(x.h) || x.h < 0 || x.h > 255) {
         bad(`seqno request ${i} must be {o: origin, s: seq >= 0, h: 0..255}`);
       }
       requests.push({ origin: x.o, seq: x.s, hopsLeft: x.h });

@@ -6,6 +6,7 @@ import { ERROR_KINDS, ProtocolError } from '../../errors.ts';
 import type { ErrorKind } from '../../errors.ts';
 import { decodeRawTensor, encodeRawTensor, isDataType } from '../../inference/tensor.ts';
 import type { Params, ParamValue, Tensor } from '../../inference/types.ts';
+import { isFiniteNumber, isRecord } from '../wire-guards.ts';
 
 export const FRAME_REQUEST = 1;
 export const FRAME_RESULT = 2;
@@ -87,9 +88,7 @@ export function encodeCancel(corr: number): Uint8Array[] {
   return frame(FRAME_CANCEL, corr, {});
 }
 
-const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const isStr = (x: unknown, max = 1024): x is string => typeof x === 'string' && x.length <= max;
-const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 
 function bad(what: string): never {
   throw new ProtocolError(`malformed forward frame: ${what}`);
@@ -97,7 +96,7 @@ function bad(what: string): never {
 
 function decodeParams(x: unknown): Params {
   if (x === undefined) return {};
-  if (!isObj(x)) bad('parameters must be an object');
+  if (!isRecord(x)) bad('parameters must be an object');
   const out: Record<string, ParamValue> = {};
   const entries = Object.entries(x);
   if (entries.length > 256) bad('more than 256 parameters');
@@ -111,7 +110,7 @@ function decodeParams(x: unknown): Params {
 function decodeHops(x: unknown): HopTiming[] {
   if (!Array.isArray(x) || x.length > MAX_ROUTE) bad('hops must be a short list');
   return x.map((h) => {
-    if (!isObj(h) || !isStr(h.peer, 128) || !isNum(h.ms)) bad('hop timing must be {peer, ms}');
+    if (!isRecord(h) || !isStr(h.peer, 128) || !isFiniteNumber(h.ms)) bad('hop timing must be {peer, ms}');
     return { peer: h.peer, ms: h.ms };
   });
 }
@@ -120,7 +119,7 @@ function decodeTensors(x: unknown, payload: Uint8Array): Tensor[] {
   if (!Array.isArray(x) || x.length > MAX_TENSORS) bad(`tensors must be a list of at most ${MAX_TENSORS}`);
   let off = 0;
   const out = x.map((m: unknown) => {
-    if (!isObj(m) || !isStr(m.n) || !isStr(m.d, 16) || !isDataType(m.d) || !Array.isArray(m.s) || !m.s.every(isNum) || !isNum(m.b) || m.b < 0) {
+    if (!isRecord(m) || !isStr(m.n) || !isStr(m.d, 16) || !isDataType(m.d) || !Array.isArray(m.s) || !m.s.every(isFiniteNumber) || !isFiniteNumber(m.b) || m.b < 0) {
       bad('tensor metadata must be {n, d, s, b}');
     }
     if (off + m.b > payload.byteLength) bad(`tensor '${m.n}' needs ${m.b} bytes but only ${payload.byteLength - off} remain`);
@@ -146,11 +145,11 @@ export function decodeFrame(bytes: Uint8Array): DecodedFrame {
   } catch {
     bad('header is not UTF-8 JSON');
   }
-  if (!isObj(h)) bad('header is not an object');
+  if (!isRecord(h)) bad('header is not an object');
   const payload = bytes.subarray(9 + hlen);
   switch (type) {
     case FRAME_REQUEST: {
-      if (!isStr(h.q) || !isNum(h.ttl) || !isNum(h.rem) || !isStr(h.o, 128) || !isStr(h.m)) bad('request needs q, ttl, rem, o, m');
+      if (!isStr(h.q) || !isFiniteNumber(h.ttl) || !isFiniteNumber(h.rem) || !isStr(h.o, 128) || !isStr(h.m)) bad('request needs q, ttl, rem, o, m');
       if (!Array.isArray(h.route) || h.route.length > MAX_ROUTE || !h.route.every((p) => isStr(p, 128))) bad('route must be a list of peer ids');
       if (h.v !== undefined && !isStr(h.v)) bad('version must be a string');
       if (!Array.isArray(h.out) || h.out.length > MAX_TENSORS || !h.out.every((o) => isStr(o))) bad('outputs must be a list of names');
