@@ -7,6 +7,8 @@ export type BatchListener = (model: string, size: number) => void;
 
 export interface BatchStats {
   readonly maxBatchSize: number;
+  /** How long a batch may wait for company, µs (the config's maxQueueDelayUs). */
+  readonly maxQueueDelayUs: number;
   /** ORT runs made by the batcher. */
   readonly batches: number;
   /** Items carried by those runs (request rows, or VAD steppers per step). */
@@ -26,7 +28,10 @@ export function batchBucket(size: number): number {
   return size <= 1 ? 0 : Math.ceil(Math.log2(size));
 }
 
-export function createBatchRecorder(model: string, maxBatchSize: number, listener?: BatchListener): BatchRecorder {
+export function createBatchRecorder(
+  model: string, batching: { readonly maxBatchSize: number; readonly maxQueueDelayUs: number }, listener?: BatchListener,
+): BatchRecorder {
+  const { maxBatchSize, maxQueueDelayUs } = batching;
   let batches = 0;
   let items = 0;
   let largest = 0;
@@ -47,6 +52,6 @@ export function createBatchRecorder(model: string, maxBatchSize: number, listene
         }
       }
     },
-    snapshot: () => ({ maxBatchSize, batches, items, largest, histogram: [...histogram] }),
+    snapshot: () => ({ maxBatchSize, maxQueueDelayUs, batches, items, largest, histogram: [...histogram] }),
   };
 }

@@ -59,7 +59,7 @@ export function createBatcher(init: BatcherInit): Batcher {
   const { maxBatchSize } = init.batching;
   const delayMs = init.batching.maxQueueDelayUs / 1000;
   const random = init.random ?? Math.random;
-  const recorder = createBatchRecorder(model, maxBatchSize, init.onBatch);
+  const recorder = createBatchRecorder(model, init.batching, init.onBatch);
   const groups = new Map<string, Group>();
   let pending = 0;
   let waitingForSlot = false;

@@ -15,10 +15,12 @@ import { createHealthService, type HealthState } from './grpc/health.ts';
 import { createKServeService } from './grpc/kserve.ts';
 import { createPlexusService, type ClusterView } from './grpc/plexus-service.ts';
 import { createRepositoryHandlers } from './grpc/repository.ts';
+import { createTritonConfigHandlers } from './grpc/triton-config.ts';
 import { SERVICE_NAMES } from './grpc/protos.ts';
 import { createGrpcServer, type GrpcServer } from './grpc/server.ts';
 import { createDashboardHandler } from './http/dashboard/handler.ts';
 import { createRepositoryRoutes } from './http/repository-routes.ts';
+import { createTritonRoutes } from './http/triton-routes.ts';
 import { createHttpServer, type HttpServer } from './http/server.ts';
 import { createNodeMetrics, type NodeMetrics } from './metrics.ts';
 import { createModelRepository } from './model-repository.ts';
@@ -128,6 +130,9 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
           baseDir: options.configFile === undefined ? process.cwd() : path.dirname(options.configFile),
         });
         const repositoryRoutes = createRepositoryRoutes({ repository, logger });
+        const local = inference;
+        const triton = { catalog, localStats: (name: string) => local.stats(name), stats: metrics.modelStats };
+        const tritonRoutes = createTritonRoutes({ view: triton, logger });
         const plexus = createPlexusService({
           catalog, version: PLEXUS_VERSION, startedAt,
           identity: { peerId: () => peerId, grpcAddress: () => bound ?? '', listenAddrs },
@@ -136,7 +141,11 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
         server = createGrpcServer({
           address: options.grpc.address,
           maxReceiveMessageBytes: options.grpc.maxMessageBytes,
-          handlers: { inference: { ...kserve.handlers, ...createRepositoryHandlers({ repository, logger }) }, health: health.handlers, plexus },
+          handlers: {
+            inference: { ...kserve.handlers, ...createRepositoryHandlers({ repository, logger }), ...createTritonConfigHandlers({ view: triton, logger }) },
+            health: health.handlers,
+            plexus,
+          },
           logger,
         });
         bound = await server.start();
@@ -148,7 +157,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
           http = createHttpServer({
             address: options.http.address, maxBodyBytes: options.grpc.maxMessageBytes,
             dispatcher: metrics.instrument(dispatcher, catalog, 'http'), catalog, version: PLEXUS_VERSION, logger, scrape: () => metrics.scrape(),
-            extraRoutes: (req, res) => repositoryRoutes(req, res) || dashboard(req, res),
+            extraRoutes: (req, res) => repositoryRoutes(req, res) || tritonRoutes(req, res) || dashboard(req, res),
           });
           httpBound = await http.start();
         }

@@ -9,6 +9,7 @@ import type { LocalInferenceInit } from '../inference/engine.ts';
 import type { LocalInference } from '../inference/types.ts';
 import type { RoutedDispatcherEvents } from './route-events.ts';
 import type { ModelCatalog, QueryDispatcher } from './dispatch.ts';
+import { createModelStatsRecorder, type ModelStatsRecorder } from './model-stats.ts';
 import { statusName, toServiceError } from './grpc/status.ts';
 
 /** The `model` label of a request naming nothing this node knows (keeps label values bounded). */
@@ -33,6 +34,8 @@ export interface NodeMetrics {
   /** Pass to the routed dispatcher. */
   readonly routeEvents: RoutedDispatcherEvents;
   setSources(sources: MetricsSources): void;
+  /** Triton-style per-model statistics, fed by the same observations as the instruments. */
+  readonly modelStats: ModelStatsRecorder;
   /** The exposition text and its Content-Type. */
   scrape(): Promise<{ readonly contentType: string; readonly body: string }>;
 }
@@ -44,6 +47,7 @@ export function createNodeMetrics(opts: { readonly policy?: string } = {}): Node
   const registry = new Registry();
   const registers = [registry];
   let sources: MetricsSources = {};
+  const modelStats = createModelStatsRecorder();
 
   const requests = new Counter({
     name: 'plexus_requests_total', help: 'Queries received by this node (as the entry node), by API, model or capability asked for, and status code.',
@@ -107,25 +111,37 @@ export function createNodeMetrics(opts: { readonly policy?: string } = {}): Node
       return {
         async infer(request) {
           const started = performance.now();
-          const model = catalog.resolve(request.model, request.version) === undefined ? UNKNOWN_MODEL_LABEL : request.model;
+          const resolved = catalog.resolve(request.model, request.version);
+          const model = resolved === undefined ? UNKNOWN_MODEL_LABEL : request.model;
           let code = 'OK';
+          let served: { readonly model: string; readonly version: string } | undefined = resolved === undefined ? undefined : { model: resolved.name, version: resolved.version };
           try {
-            return await inner.infer(request);
+            const result = await inner.infer(request);
+            served = result;
+            return result;
           } catch (e) {
             code = statusName(toServiceError(e).code);
             throw e;
           } finally {
             const labels = { api, model, code };
+            const ms = performance.now() - started;
             requests.inc(labels);
-            duration.observe(labels, (performance.now() - started) / 1000);
+            duration.observe(labels, ms / 1000);
+            if (served !== undefined) modelStats.request(served.model, served.version, code === 'OK', ms);
           }
         },
       };
     },
     inferenceHooks: {
       onBatch: (model, size) => batchSize.observe({ model }, size),
-      onQueueWait: (model, ms) => queueWait.observe({ model }, ms / 1000),
-      onCompute: (model, ms) => compute.observe({ model }, ms / 1000),
+      onQueueWait: (model, ms) => {
+        queueWait.observe({ model }, ms / 1000);
+        modelStats.queueWait(model, ms);
+      },
+      onCompute: (model, ms) => {
+        compute.observe({ model }, ms / 1000);
+        modelStats.compute(model, ms);
+      },
     },
     routeEvents: {
       attempt({ model, attempt, local }) {
@@ -135,6 +151,7 @@ export function createNodeMetrics(opts: { readonly policy?: string } = {}): Node
       },
     },
     setSources(s) { sources = s; },
+    modelStats,
     async scrape() {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },

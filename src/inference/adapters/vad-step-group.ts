@@ -61,7 +61,7 @@ export function createVadStepGroup<S extends Stepper>(init: VadStepGroupInit<S>)
   const { maxBatchSize } = init.batching;
   const delayMs = init.batching.maxQueueDelayUs / 1000;
   const random = init.random ?? Math.random;
-  const recorder = createBatchRecorder(name, maxBatchSize, init.onBatch);
+  const recorder = createBatchRecorder(name, init.batching, init.onBatch);
   const waiting: Member<S>[] = [];
   const active: Member<S>[] = [];
   let running = false;
