@@ -100,7 +100,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
     routeOnly: opts.noModels,
   });
   const metrics = createNodeMetrics(options.p2p === undefined ? {} : { policy: options.p2p.routing.policy });
-  metrics.setSources({ inference: () => inference, connectedPeers: () => p2p?.peers().length ?? 0 });
+  metrics.setSources({ inference: () => inference, connectedPeers: () => p2p?.peers().length ?? 0, routes: () => p2p?.routes() });
   const listenAddrs = (): string[] => (state === 'running' || state === 'stopping' ? p2p?.multiaddrs() ?? [] : []);
 
   const node: PlexusNode = {

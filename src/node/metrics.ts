@@ -10,6 +10,7 @@ import type { LocalInference } from '../inference/types.ts';
 import type { RoutedDispatcherEvents } from './route-events.ts';
 import type { ModelCatalog, QueryDispatcher } from './dispatch.ts';
 import { createModelStatsRecorder, type ModelStatsRecorder } from './model-stats.ts';
+import { registerCapabilityRoutes, type CapabilityRoute } from './route-metrics.ts';
 import { statusName, toServiceError } from './grpc/status.ts';
 
 /** The `model` label of a request naming nothing this node knows (keeps label values bounded). */
@@ -21,6 +22,8 @@ export type ApiLabel = 'grpc' | 'http';
 export interface MetricsSources {
   readonly inference?: () => LocalInference | undefined;
   readonly connectedPeers?: () => number;
+  /** The routing table's usable routes (plexus_capability_routes); undefined without libp2p. */
+  readonly routes?: () => readonly CapabilityRoute[] | undefined;
 }
 
 export interface NodeMetrics {
@@ -102,6 +105,7 @@ export function createNodeMetrics(opts: { readonly policy?: string } = {}): Node
     name: 'plexus_peers_connected', help: 'libp2p peers this node has a connection to.', registers,
     collect() { this.set(sources.connectedPeers?.() ?? 0); },
   });
+  registerCapabilityRoutes(registry, () => sources.routes?.());
 
   const policy = opts.policy ?? 'local';
   return {
