@@ -1,5 +1,6 @@
-// The seam between the API front ends (gRPC) and whatever answers a query. Today the only
-// implementation runs queries locally; a routing dispatcher will forward over libp2p.
+// The seam between the API front ends (gRPC, REST) and whatever answers a query: the local
+// dispatcher runs queries on this node; the routed one (dispatch-routed.ts) picks a route and
+// runs locally or forwards over libp2p.
 import type { InferRequest, InferResult, ModelInfo } from '../inference/types.ts';
 
 export interface QueryDispatcher {
