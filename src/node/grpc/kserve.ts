@@ -13,7 +13,7 @@ import type {
 import { streamErrorMessage, toServiceError } from './status.ts';
 
 export const SERVER_NAME = 'plexus';
-export const SERVER_EXTENSIONS: readonly string[] = ['binary_tensor_data', 'parameters', 'model_repository', 'model_repository(unload_dependents)'];
+export const SERVER_EXTENSIONS: readonly string[] = ['binary_tensor_data', 'parameters', 'model_repository', 'model_repository(unload_dependents)', 'model_configuration', 'statistics'];
 
 export interface KServeDeps {
   readonly dispatcher: QueryDispatcher;

@@ -98,7 +98,7 @@ describe('a Triton client (tritonclient.grpc / perf_analyzer flow)', () => {
   it('reads server metadata, then model metadata and config of a capability', async () => {
     const server = await call<{ name: string; extensions: string[] }>(client, 'ServerMetadata', {});
     expect(server.name).toBe('plexus');
-    expect(server.extensions).toContain('binary_tensor_data');
+    expect(server.extensions).toEqual(expect.arrayContaining(['binary_tensor_data', 'model_configuration', 'statistics']));
     const meta = await call<{ name: string; inputs: { name: string; datatype: string; shape: string[] }[] }>(client, 'ModelMetadata', { name: 'speech.vad' });
     expect(meta.name).toBe('silero-vad-segments');
     const { config } = await call<{ config: Config }>(client, 'ModelConfig', { name: 'speech.vad' });
