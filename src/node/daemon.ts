@@ -24,6 +24,7 @@ import { createNodeMetrics, type NodeMetrics } from './metrics.ts';
 import { createModelRepository } from './model-repository.ts';
 import type { NodeOptions, P2POptions } from './options.ts';
 import { createP2PService, type P2PService, type P2PServiceInit } from './p2p/service.ts';
+import { createNodeTracing, tracesUrlOf } from './tracing/node-tracing.ts';
 import { PLEXUS_VERSION } from './version.ts';
 
 export interface NodeComponents {
@@ -100,6 +101,11 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
   const metrics = createNodeMetrics(options.p2p === undefined ? {} : { policy: options.p2p.routing.policy });
   metrics.setSources({ inference: () => inference, connectedPeers: () => p2p?.peers().length ?? 0 });
   const listenAddrs = (): string[] => (state === 'running' || state === 'stopping' ? p2p?.multiaddrs() ?? [] : []);
+  // Only with an OTLP endpoint: without it no request ever holds a span.
+  const tracing = options.tracing === undefined ? undefined : createNodeTracing({
+    tracesUrl: tracesUrlOf(options.tracing.otlpEndpoint), instanceId: () => peerId || (bound ?? ''), version: PLEXUS_VERSION, logger,
+  });
+  const traced = tracing === undefined ? {} : { tracing };
 
   const node: PlexusNode = {
     health: health.state,
@@ -111,7 +117,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
         let catalog: ModelCatalog = inference;
         let dispatcher: QueryDispatcher = createLocalDispatcher(inference);
         if (options.p2p !== undefined) {
-          p2p = createP2PService(p2pInit(options.p2p, options.dataDir, { events: metrics.routeEvents, ...components.p2p }))({ logger, local: inference });
+          p2p = createP2PService(p2pInit(options.p2p, options.dataDir, { events: metrics.routeEvents, ...traced, ...components.p2p }))({ logger, local: inference });
           await p2p.start();
           peerId = p2p.peerId();
           dispatcher = p2p.dispatcher;
@@ -120,6 +126,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
         }
         const kserve = createKServeService({
           dispatcher: metrics.instrument(dispatcher, catalog, 'grpc'), catalog, logger, version: PLEXUS_VERSION, maxStreamInFlight: options.grpc.maxStreamInFlight,
+          ...traced,
         });
         drain = () => kserve.drain();
         // Model repository extension (gRPC + REST); relative paths in a load's config resolve like the file's.
@@ -148,7 +155,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
           http = createHttpServer({
             address: options.http.address, maxBodyBytes: options.grpc.maxMessageBytes,
             dispatcher: metrics.instrument(dispatcher, catalog, 'http'), catalog, version: PLEXUS_VERSION, logger, scrape: () => metrics.scrape(),
-            extraRoutes: (req, res) => repositoryRoutes(req, res) || dashboard(req, res),
+            extraRoutes: (req, res) => repositoryRoutes(req, res) || dashboard(req, res), ...traced,
           });
           httpBound = await http.start();
         }
@@ -163,6 +170,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
         await server?.stop(0);
         await p2p?.stop();
         await inference?.close();
+        await tracing?.shutdown();
         throw e;
       }
       health.state.set('', 'SERVING');
@@ -188,6 +196,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
       await p2p?.stop(Math.max(0, deadline - Date.now()));
       await watchStopped;
       await inference?.close();
+      await tracing?.shutdown();
       state = 'stopped';
       logger.info('node stopped');
     },
