@@ -13,6 +13,7 @@ import { startOtlpCollector, type CollectedSpan, type OtlpCollector } from './ot
 const CALLER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN = '00f067aa0ba902b7';
 const REST_TRACE = '0af7651916cd43dd8448eb211c80319c';
+const UNSAMPLED_TRACE = '5bf92f3577b34da6a3ce929d0e0e4737';
 
 let collector: OtlpCollector;
 let a: ClusterNode, b: ClusterNode, c: ClusterNode;
@@ -47,6 +48,7 @@ beforeAll(async () => {
   answers.fresh = paramString((await inferWith(a, 'speech.vad.raw')).parameters, 'plexus.trace_id');
   answers.caller = paramString((await inferWith(a, 'speech.vad.raw', `00-${CALLER_TRACE}-${CALLER_SPAN}-01`)).parameters, 'plexus.trace_id');
   answers.invalid = paramString((await inferWith(a, 'speech.vad.raw', `00-${'0'.repeat(32)}-${CALLER_SPAN}-01`)).parameters, 'plexus.trace_id');
+  answers.unsampled = paramString((await inferWith(a, 'speech.vad.raw', `00-${UNSAMPLED_TRACE}-${CALLER_SPAN}-00`)).parameters, 'plexus.trace_id');
   answers.vad = paramString((await inferWith(a, 'speech.vad')).parameters, 'plexus.trace_id');
   const rest = await fetch(`http://${a.node.httpAddress() ?? ''}/v2/models/speech.vad.raw/infer`, {
     method: 'POST', headers: { 'content-type': 'application/json', traceparent: `00-${REST_TRACE}-${CALLER_SPAN}-01` },
@@ -92,7 +94,7 @@ describe('tracing across A → B → C', () => {
   it('the collector got OTLP JSON only, and every answer carries a trace id', () => {
     expect(collector.rejected).toEqual([]);
     for (const id of Object.values(answers)) expect(id).toMatch(/^[0-9a-f]{32}$/);
-    expect(new Set(Object.values(answers)).size).toBe(5);
+    expect(new Set(Object.values(answers)).size).toBe(6);
   });
 
   it('one query yields ONE trace whose spans chain A, B, C with the right parents', () => {
@@ -154,6 +156,11 @@ describe('tracing across A → B → C', () => {
     expect(one(spans, a, 'plexus.query').parentSpanId).toBe(CALLER_SPAN);
     expect(spans.filter((s) => s.parentSpanId === CALLER_SPAN)).toHaveLength(1);
     expectWellFormed(spans, CALLER_SPAN);
+  });
+
+  it('a caller\'s traceparent with the sampled flag off is honoured: its trace id comes back, no node records a span', () => {
+    expect(answers.unsampled).toBe(UNSAMPLED_TRACE);
+    expect(inTrace(UNSAMPLED_TRACE)).toEqual([]);
   });
 
   it('REST honours the traceparent header too', () => {

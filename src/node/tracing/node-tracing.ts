@@ -20,6 +20,8 @@ import { parseTraceparent } from './traceparent.ts';
 export const TRACE_ID_PARAM = 'plexus.trace_id';
 /** How often the batch processor exports (spans are also flushed on stop). */
 export const DEFAULT_EXPORT_DELAY_MS = 1000;
+/** One export's bound, so a stop never waits long on an unreachable collector. */
+const EXPORT_TIMEOUT_MS = 5000;
 
 export interface NodeTracingInit {
   /** OTLP/HTTP traces URL (…/v1/traces). */
@@ -74,8 +76,9 @@ export function createNodeTracing(init: NodeTracingInit): NodeTracing {
     provider = closed ? new TracerProvider() : new TracerProvider({
       resource: resourceFromAttributes({ 'service.name': 'plexus', 'service.version': init.version, 'service.instance.id': init.instanceId() }),
       spanProcessors: [new BatchSpanProcessor({
-        exporter: new OTLPTraceExporter({ url: init.tracesUrl }),
+        exporter: new OTLPTraceExporter({ url: init.tracesUrl, timeoutMillis: EXPORT_TIMEOUT_MS }),
         scheduledDelayMillis: init.exportDelayMs ?? DEFAULT_EXPORT_DELAY_MS,
+        exportTimeoutMillis: EXPORT_TIMEOUT_MS,
       })],
     });
     tracer = provider.getTracer('plexus', init.version);

@@ -1,6 +1,9 @@
 // The pure parts of tracing: W3C traceparent parsing (invalid values are ignored, per the
 // spec), the OTLP URL rule, the option's validation, the forward frame's `tp` field and the
 // route span's attributes.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/errors.ts';
 import { compileNodeOptions } from '../../../src/node/options.ts';
@@ -63,6 +66,23 @@ describe('OTLP endpoint', () => {
     expect(compileNodeOptions({ otlpEndpoint: 'http://127.0.0.1:4318' }, env).tracing).toEqual({ otlpEndpoint: 'http://127.0.0.1:4318' });
     expect(() => compileNodeOptions({ otlpEndpoint: 'ftp://x' }, env)).toThrow(ConfigError);
     expect(() => compileNodeOptions({ otlpEndpoint: 'not a url' }, env)).toThrow(/--otlp-endpoint: expected an http/);
+  });
+
+  it('reads node.tracing.otlpEndpoint from the config file, names it when bad, and the flag wins', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'plexus-tracing-'));
+    try {
+      const file = path.join(dir, 'plexus.yaml');
+      const env = { cwd: dir, home: dir };
+      writeFileSync(file, 'node:\n  tracing:\n    otlpEndpoint: http://collector:4318\n');
+      expect(compileNodeOptions({ config: file }, env).tracing).toEqual({ otlpEndpoint: 'http://collector:4318' });
+      expect(compileNodeOptions({ config: file, otlpEndpoint: 'https://other/v1/traces' }, env).tracing).toEqual({ otlpEndpoint: 'https://other/v1/traces' });
+      writeFileSync(file, 'node:\n  tracing:\n    otlpEndpoint: udp://collector\n');
+      expect(() => compileNodeOptions({ config: file }, env)).toThrow(/node\.tracing\.otlpEndpoint: expected an http/);
+      writeFileSync(file, 'node:\n  tracing:\n    endpoint: http://x\n');
+      expect(() => compileNodeOptions({ config: file }, env)).toThrow(/node\.tracing: unknown field "endpoint"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
