@@ -24,7 +24,8 @@ import { createNodeMetrics, type NodeMetrics } from './metrics.ts';
 import { createModelRepository } from './model-repository.ts';
 import type { NodeOptions, P2POptions } from './options.ts';
 import { createP2PService, type P2PService, type P2PServiceInit } from './p2p/service.ts';
-import { createNodeTracing, tracesUrlOf } from './tracing/node-tracing.ts';
+import { loadNodeTracing } from './tracing/load.ts';
+import type { NodeTracing } from './tracing/node-tracing.ts';
 import { PLEXUS_VERSION } from './version.ts';
 
 export interface NodeComponents {
@@ -101,11 +102,8 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
   const metrics = createNodeMetrics(options.p2p === undefined ? {} : { policy: options.p2p.routing.policy });
   metrics.setSources({ inference: () => inference, connectedPeers: () => p2p?.peers().length ?? 0 });
   const listenAddrs = (): string[] => (state === 'running' || state === 'stopping' ? p2p?.multiaddrs() ?? [] : []);
-  // Only with an OTLP endpoint: without it no request ever holds a span.
-  const tracing = options.tracing === undefined ? undefined : createNodeTracing({
-    tracesUrl: tracesUrlOf(options.tracing.otlpEndpoint), instanceId: () => peerId || (bound ?? ''), version: PLEXUS_VERSION, logger,
-  });
-  const traced = tracing === undefined ? {} : { tracing };
+  // Only with an OTLP endpoint (set in start()): without it no request ever holds a span.
+  let tracing: NodeTracing | undefined;
 
   const node: PlexusNode = {
     health: health.state,
@@ -113,6 +111,10 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
       if (state !== 'new') throw new Error(`node cannot start: it is ${state}`);
       state = 'starting';
       try {
+        if (options.tracing !== undefined) {
+          tracing = await loadNodeTracing(options.tracing, { instanceId: () => peerId || (bound ?? ''), version: PLEXUS_VERSION, logger });
+        }
+        const traced = tracing === undefined ? {} : { tracing };
         inference = components.inference ?? await createLocalInference({ models: options.models, logger, ...metrics.inferenceHooks });
         let catalog: ModelCatalog = inference;
         let dispatcher: QueryDispatcher = createLocalDispatcher(inference);

@@ -1,14 +1,15 @@
 // Failovers and hedges in a trace: an entry node (tracing on) with three providers. With
 // prefer=cost the free one fails every run (injected fault), so the query fails over to the
-// next: an event on the query span and one forward span per try, the first in error. Then,
-// the failed one marked down, a hedge (plexus.hedge_ms) fires on the slow cheap provider and
-// the fast one answers: a hedge event, and the hedged try's span says so.
+// next: an event on the query span and one forward span per try, the first in error. Then a
+// hedge (plexus.hedge_ms) on a capability only the slow cheap and the fast provider serve fires
+// and the fast one answers: a hedge event, and the hedged try's span says so.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   infer, originsFor, paramString, rawVadModel, removeTempDirs, startClusterNode, waitFor, type ClusterNode,
 } from './helpers.ts';
 import { startOtlpCollector, type CollectedSpan, type OtlpCollector } from './otlp-collector.ts';
 
+const HEDGED = 'speech.vad.hedged';
 let collector: OtlpCollector;
 let entry: ClusterNode, flaky: ClusterNode, cheap: ClusterNode, fast: ClusterNode;
 let failoverTrace: string | undefined;
@@ -21,16 +22,18 @@ beforeAll(async () => {
   entry = await startClusterNode({ noModels: true, otlpEndpoint });
   const bootstrap = [entry.addrs[0] ?? ''];
   flaky = await startClusterNode({ models: [rawVadModel({ price: 0, errorRate: 1 })], bootstrap, otlpEndpoint });
-  cheap = await startClusterNode({ models: [rawVadModel({ price: 1, delayMs: 600 })], bootstrap, otlpEndpoint });
-  fast = await startClusterNode({ models: [rawVadModel({ price: 10 })], bootstrap, otlpEndpoint });
+  const capabilities = ['speech.vad.raw', HEDGED];
+  cheap = await startClusterNode({ models: [{ ...rawVadModel({ price: 1, delayMs: 1000 }), capabilities }], bootstrap, otlpEndpoint });
+  fast = await startClusterNode({ models: [{ ...rawVadModel({ price: 10 }), capabilities }], bootstrap, otlpEndpoint });
   await waitFor('the entry knows all three providers', () => {
     const o = originsFor(entry, 'speech.vad.raw');
-    return o.has(flaky.peerId) && o.has(cheap.peerId) && o.has(fast.peerId);
+    const h = originsFor(entry, HEDGED);
+    return o.has(flaky.peerId) && o.has(cheap.peerId) && o.has(fast.peerId) && h.has(cheap.peerId) && h.has(fast.peerId);
   }, 10_000);
   const first = await infer(entry, { 'plexus.prefer': 'cost' });
   failoverTrace = paramString(first.parameters, 'plexus.trace_id');
-  // The flaky provider is marked down for 2 s now: the cheap, slow one comes first.
-  const second = await infer(entry, { 'plexus.prefer': 'cost', 'plexus.hedge_ms': 50 });
+  // Not served by the flaky provider: the cheap, slow one comes first, the fast one is the hedge.
+  const second = await infer(entry, { 'plexus.prefer': 'cost', 'plexus.hedge_ms': 50 }, 10_000, HEDGED);
   hedgeTrace = paramString(second.parameters, 'plexus.trace_id');
   served = [paramString(first.parameters, 'plexus.served_by'), paramString(second.parameters, 'plexus.served_by')];
   await Promise.all([entry, flaky, cheap, fast].map((n) => n.close()));
