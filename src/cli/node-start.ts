@@ -30,6 +30,8 @@ Options:
                            (inbound connections are still accepted)
   --no-models              pure router: load and advertise no models, forward for others
   --routing-policy NAME    ${ROUTING_POLICIES.join('|')} (default plexus)
+  --otlp-endpoint URL      export traces over OTLP/HTTP to this collector, e.g.
+                           http://127.0.0.1:4318 (default off)
   --json                   when ready, print one JSON line
                            {"peerId","grpc","http","multiaddrs","models"} on stdout
   --check-config           validate flags and config, print the compiled options as
@@ -50,6 +52,7 @@ export const NODE_START_OPTIONS = {
   static: { type: 'boolean' },
   'no-models': { type: 'boolean' },
   'routing-policy': { type: 'string' },
+  'otlp-endpoint': { type: 'string' },
   json: { type: 'boolean', default: false },
   'check-config': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -77,6 +80,7 @@ export function parseNodeStartArgs(args: readonly string[]): NodeStartArgs {
     ...(values.static !== undefined ? { static: values.static } : {}),
     ...(values['no-models'] !== undefined ? { noModels: values['no-models'] } : {}),
     ...(values['routing-policy'] !== undefined ? { routingPolicy: values['routing-policy'] } : {}),
+    ...(values['otlp-endpoint'] !== undefined ? { otlpEndpoint: values['otlp-endpoint'] } : {}),
   };
   return { flags, json: values.json, checkConfig: values['check-config'], help: values.help };
 }
@@ -136,5 +140,6 @@ function summarizeOptions(options: NodeOptions): object {
     logLevel: options.logLevel,
     models: options.models.map((m) => ({ name: m.name, kind: m.kind, capabilities: m.capabilities, ...(m.kind === 'onnx' ? { path: m.path, provider: m.provider } : {}) })),
     p2p: options.p2p ?? null,
+    tracing: options.tracing ?? null,
   };
 }

@@ -10,6 +10,7 @@ import { requestRows, shapeKey, splitOutputs, stackInputs } from './batch-tensor
 import type { BatchingSpec, FaultSpec } from './config.ts';
 import { applyFault } from './fault.ts';
 import type { AcquireOptions, RunLimiter } from './run-limiter.ts';
+import type { TraceSpan } from '../trace.ts';
 import type { Tensor } from './types.ts';
 
 export interface BatcherInit {
@@ -43,6 +44,7 @@ interface Pending {
   readonly rows: number;
   readonly key: string;
   readonly enqueuedAt: number;
+  readonly trace?: TraceSpan;
   resolve(outputs: Tensor[]): void;
   reject(e: unknown): void;
   /** Detach deadline timer and abort listener. */
@@ -142,8 +144,9 @@ export function createBatcher(init: BatcherInit): Batcher {
     const batch = take(g);
     const first = batch[0];
     if (first === undefined) return;
+    const d0 = performance.now();
     try {
-      const f0 = performance.now();
+      const f0 = d0;
       if (init.fault !== undefined && init.fault.delayMs > 0) await applyFault(model, { delayMs: init.fault.delayMs, errorRate: 0 }, {});
       const faultMs = performance.now() - f0;
       const errorRate = init.fault?.errorRate ?? 0;
@@ -155,17 +158,32 @@ export function createBatcher(init: BatcherInit): Batcher {
       if (live.length === 0) return;
       const rows = live.map((p) => p.rows);
       recorder.record(rows.reduce((a, b) => a + b, 0));
+      const c0 = performance.now();
       if (live.length === 1) {
         const only = live[0] as Pending;
-        only.resolve(await runHeld(only.inputs, only.outputNames, faultMs));
+        const out = await runHeld(only.inputs, only.outputNames, faultMs);
+        traceBatch(live, d0, c0, rows[0] ?? 0);
+        only.resolve(out);
         return;
       }
       const outputs = await runHeld(stackInputs(live.map((p) => p.inputs)), first.outputNames, faultMs);
       const split = splitOutputs(model, outputs, rows);
+      traceBatch(live, d0, c0, rows.reduce((a, b) => a + b, 0));
       live.forEach((p, k) => p.resolve(split[k] ?? []));
     } catch (e) {
       // One run served them all, so its failure is every request's failure.
       for (const p of batch) p.reject(e);
+    }
+  }
+
+  /** Each traced request's queue wait, its batch (size in rows) and the batch's compute. */
+  function traceBatch(live: readonly Pending[], dispatchedAt: number, computeAt: number, size: number): void {
+    const end = performance.now();
+    for (const p of live) {
+      if (p.trace === undefined) continue;
+      p.trace.phase('plexus.queue_wait', p.enqueuedAt, dispatchedAt, { 'plexus.model': model });
+      p.trace.phase('plexus.batch', dispatchedAt, end, { 'plexus.model': model, 'plexus.batch_size': size, 'plexus.batch_requests': live.length })
+        .phase('plexus.compute', computeAt, end, { 'plexus.model': model });
     }
   }
 
@@ -204,6 +222,7 @@ export function createBatcher(init: BatcherInit): Batcher {
         rows: rows ?? maxBatchSize,
         key: rows === undefined ? `solo:${soloSeq++}` : shapeKey(inputs, outputNames),
         enqueuedAt: performance.now(),
+        ...(opts.trace === undefined ? {} : { trace: opts.trace }),
         resolve, reject,
         detach: () => {
           if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);

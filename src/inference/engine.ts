@@ -114,7 +114,10 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
     validateRequest(info, req.inputs, req.outputs);
     if (req.signal?.aborted === true) throw new CancelledError(`request '${req.id}' was cancelled`);
     if (req.deadline !== undefined && Date.now() >= req.deadline) throw new DeadlineExceededError(`deadline passed before model '${info.name}' could run`);
-    const opts = { ...(req.deadline !== undefined ? { deadline: req.deadline } : {}), ...(req.signal !== undefined ? { signal: req.signal } : {}) };
+    const opts = {
+      ...(req.deadline !== undefined ? { deadline: req.deadline } : {}), ...(req.signal !== undefined ? { signal: req.signal } : {}),
+      ...(req.trace !== undefined ? { trace: req.trace } : {}),
+    };
     // Counted on the entry itself, so a query that started before an unload keeps it alive.
     entry.active++;
     try {

@@ -164,12 +164,18 @@ export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger, hooks: O
     batchStats: () => batcher?.stats(),
     async run(feeds, outputNames, opts = {}) {
       if (batcher !== undefined) return batcher.submit(feeds, outputNames, opts);
+      const q0 = opts.trace && performance.now();
       const release = await limiter.acquire(opts);
       try {
         // The injected delay holds the slot, so a faulted model is slow AND busy (its queue fills).
         const f0 = performance.now();
         await applyFault(spec.name, spec.fault, opts);
-        return await runHeld(feeds, outputNames, performance.now() - f0);
+        const out = await runHeld(feeds, outputNames, performance.now() - f0);
+        if (q0 !== undefined) {
+          opts.trace?.phase('plexus.queue_wait', q0, f0, { 'plexus.model': spec.name });
+          opts.trace?.phase('plexus.compute', f0, performance.now(), { 'plexus.model': spec.name });
+        }
+        return out;
       } finally {
         release();
       }

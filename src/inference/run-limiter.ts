@@ -2,6 +2,7 @@
 // (QueueFullError) so routing can go elsewhere; a waiter whose deadline passes or whose signal
 // aborts leaves the queue without ever taking a slot.
 import { CancelledError, DeadlineExceededError, QueueFullError, ShuttingDownError } from '../errors.ts';
+import type { TraceSpan } from '../trace.ts';
 
 export interface AcquireOptions {
   /** Absolute deadline, epoch ms. */
@@ -12,6 +13,8 @@ export interface AcquireOptions {
    * their own queue, and one waiter stands for a whole batch.
    */
   readonly bypassQueueLimit?: boolean;
+  /** The request's span: runs report queue wait, batch and compute under it (tracing; absent when off). */
+  readonly trace?: TraceSpan;
 }
 
 export type Release = () => void;

@@ -2,6 +2,7 @@
 // forwarding protocol all convert to and from these types; nothing here imports a transport.
 import type { BatchStats } from './batch-stats.ts';
 import type { ModelSpec } from './config.ts';
+import type { TraceSpan } from '../trace.ts';
 
 export type DataType =
   | 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64'
@@ -47,6 +48,8 @@ export interface InferRequest {
   /** Absolute deadline, epoch milliseconds; undefined means none. */
   readonly deadline?: number;
   readonly signal?: AbortSignal;
+  /** The query's span on this node (queue wait, batch, compute nest under it); absent when tracing is off. */
+  readonly trace?: TraceSpan;
 }
 
 export interface InferResult {

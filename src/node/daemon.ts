@@ -26,6 +26,8 @@ import { createNodeMetrics, type NodeMetrics } from './metrics.ts';
 import { createModelRepository } from './model-repository.ts';
 import type { NodeOptions, P2POptions } from './options.ts';
 import { createP2PService, type P2PService, type P2PServiceInit } from './p2p/service.ts';
+import { loadNodeTracing } from './tracing/load.ts';
+import type { NodeTracing } from './tracing/node-tracing.ts';
 import { PLEXUS_VERSION } from './version.ts';
 
 export interface NodeComponents {
@@ -102,6 +104,8 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
   const metrics = createNodeMetrics(options.p2p === undefined ? {} : { policy: options.p2p.routing.policy });
   metrics.setSources({ inference: () => inference, connectedPeers: () => p2p?.peers().length ?? 0, routes: () => p2p?.routes() });
   const listenAddrs = (): string[] => (state === 'running' || state === 'stopping' ? p2p?.multiaddrs() ?? [] : []);
+  // Only with an OTLP endpoint (set in start()): without it no request ever holds a span.
+  let tracing: NodeTracing | undefined;
 
   const node: PlexusNode = {
     health: health.state,
@@ -109,11 +113,15 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
       if (state !== 'new') throw new Error(`node cannot start: it is ${state}`);
       state = 'starting';
       try {
+        if (options.tracing !== undefined) {
+          tracing = await loadNodeTracing(options.tracing, { instanceId: () => peerId || (bound ?? ''), version: PLEXUS_VERSION, logger });
+        }
+        const traced = tracing === undefined ? {} : { tracing };
         inference = components.inference ?? await createLocalInference({ models: options.models, logger, ...metrics.inferenceHooks });
         let catalog: ModelCatalog = inference;
         let dispatcher: QueryDispatcher = createLocalDispatcher(inference);
         if (options.p2p !== undefined) {
-          p2p = createP2PService(p2pInit(options.p2p, options.dataDir, { events: metrics.routeEvents, ...components.p2p }))({ logger, local: inference });
+          p2p = createP2PService(p2pInit(options.p2p, options.dataDir, { events: metrics.routeEvents, ...traced, ...components.p2p }))({ logger, local: inference });
           await p2p.start();
           peerId = p2p.peerId();
           dispatcher = p2p.dispatcher;
@@ -122,6 +130,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
         }
         const kserve = createKServeService({
           dispatcher: metrics.instrument(dispatcher, catalog, 'grpc'), catalog, logger, version: PLEXUS_VERSION, maxStreamInFlight: options.grpc.maxStreamInFlight,
+          ...traced,
         });
         drain = () => kserve.drain();
         // Model repository extension (gRPC + REST); relative paths in a load's config resolve like the file's.
@@ -157,7 +166,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
           http = createHttpServer({
             address: options.http.address, maxBodyBytes: options.grpc.maxMessageBytes,
             dispatcher: metrics.instrument(dispatcher, catalog, 'http'), catalog, version: PLEXUS_VERSION, logger, scrape: () => metrics.scrape(),
-            extraRoutes: (req, res) => repositoryRoutes(req, res) || tritonRoutes(req, res) || dashboard(req, res),
+            extraRoutes: (req, res) => repositoryRoutes(req, res) || tritonRoutes(req, res) || dashboard(req, res), ...traced,
           });
           httpBound = await http.start();
         }
@@ -172,6 +181,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
         await server?.stop(0);
         await p2p?.stop();
         await inference?.close();
+        await tracing?.shutdown();
         throw e;
       }
       health.state.set('', 'SERVING');
@@ -197,6 +207,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
       await p2p?.stop(Math.max(0, deadline - Date.now()));
       await watchStopped;
       await inference?.close();
+      await tracing?.shutdown();
       state = 'stopped';
       logger.info('node stopped');
     },

@@ -20,6 +20,8 @@ import { parseConstraints } from '../routing/constraints.ts';
 import type { QueryDispatcher } from './dispatch.ts';
 import type { ForwardRequest, ForwardResult, HopTiming } from './p2p/forward-codec.ts';
 import type { RoutedDispatcherEvents } from './route-events.ts';
+import { attemptAttributes, routeAttributes } from './tracing/attributes.ts';
+import { traced } from './tracing/dispatch-spans.ts';
 
 export interface ForwardSender {
   send(peer: string, req: ForwardRequest, signal?: AbortSignal): Promise<ForwardResult>;
@@ -79,10 +81,12 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
   /** Run on this node; returns the result and the downstream hop timings (just us). */
   async function runLocal(req: ForwardRequest, deadline: number, signal: AbortSignal | undefined): Promise<ForwardResult> {
     const t0 = performance.now();
-    const res = await local.infer({
+    const span = req.trace?.child('plexus.infer', { 'plexus.model': req.model });
+    const res = await traced(span, () => local.infer({
       model: req.model, ...(req.version === undefined ? {} : { version: req.version }), id: req.queryId,
       inputs: req.inputs, outputs: req.outputs, parameters: req.parameters, deadline, ...(signal === undefined ? {} : { signal }),
-    });
+      ...(span === undefined ? {} : { trace: span }),
+    }));
     return { ...res, hops: [{ peer: self, ms: performance.now() - t0 }] };
   }
 
@@ -95,7 +99,9 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
     let last: unknown;
     const failed = new Set<string>();
     for (let i = 0; i < 2; i++) {
+      const s0 = performance.now();
       const sel = await selectOrWait(req.model, { prefer: 'latency', peer: req.origin, deadlineMs: deadline - Date.now() }, deadline, signal);
+      req.trace?.phase('plexus.route', s0, performance.now(), routeAttributes(sel));
       if (!sel.ok) {
         if (sel.failure.reason === 'deadline') throw selectionError(req.model, sel.failure);
         // The entry chose this provider; that this relay lost its route (the provider died,
@@ -106,8 +112,11 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
       if (cand === undefined) break;
       const remainingMs = deadline - Date.now();
       if (remainingMs <= 0) throw new DeadlineExceededError(`query ${req.queryId}: deadline passed at ${self} before reaching ${req.origin}`);
+      const span = req.trace?.child('plexus.forward', attemptAttributes(cand, i + 1, false), 'client');
       try {
-        return await forward.send(cand.nextHop, { ...req, ttl: req.ttl - 1, remainingMs, route: [...req.route, self] }, signal);
+        return await traced(span, () => forward.send(cand.nextHop, {
+          ...req, ttl: req.ttl - 1, remainingMs, route: [...req.route, self], ...(span === undefined ? {} : { traceparent: span.traceparent() }),
+        }, signal));
       } catch (e) {
         last = e;
         if (!(e instanceof PeerUnavailableError)) throw e;
@@ -156,16 +165,18 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
   }
 
   /** One try on one candidate: records the outcome in the table and marks a failing peer down. */
-  async function attempt(req: InferRequest, cand: RouteCandidate, deadline: number, signal: AbortSignal | undefined): Promise<InferResult> {
+  async function attempt(req: InferRequest, cand: RouteCandidate, deadline: number, signal: AbortSignal | undefined, n = 1, hedge = false): Promise<InferResult> {
     const t0 = performance.now();
+    const span = cand.origin === self ? undefined : req.trace?.child('plexus.forward', attemptAttributes(cand, n, hedge), 'client');
     const fwd: ForwardRequest = {
       queryId: req.id, ttl, remainingMs: deadline - Date.now(), route: [self], origin: cand.origin, model: cand.model, version: cand.version,
       outputs: req.outputs, parameters: req.parameters, inputs: req.inputs,
+      ...(span === undefined ? (req.trace === undefined ? {} : { trace: req.trace }) : { traceparent: span.traceparent() }),
     };
     table.requestStarted(cand);
     log.debug({ queryId: req.id, model: req.model, origin: cand.origin, nextHop: cand.nextHop, expectedMs: cand.expectedMs }, 'query routed');
     try {
-      const res = cand.origin === self ? await runLocal(fwd, deadline, signal) : await forward.send(cand.nextHop, fwd, signal);
+      const res = cand.origin === self ? await runLocal(fwd, deadline, signal) : await traced(span, () => forward.send(cand.nextHop, fwd, signal));
       const ms = performance.now() - t0;
       table.recordOutcome(cand, { ok: true, latencyMs: ms }, Date.now());
       return decorate(res, cand, ms);
@@ -220,8 +231,9 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
         if (deadline - Date.now() <= 0) break;
         tries++;
         init.events?.attempt?.({ model: req.model, attempt: tries, local: cand.origin === self });
+        if (tries > 1) req.trace?.event('plexus.failover', { 'plexus.attempt': tries, 'plexus.origin': cand.origin, 'plexus.last_error': (last as Error | undefined)?.message ?? '' });
         try {
-          return await attempt(req, cand, deadline, req.signal);
+          return await attempt(req, cand, deadline, req.signal, tries);
         } catch (e) {
           last = e;
           if (!isRetryable(e)) throw e;
@@ -268,7 +280,8 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
       const launch = (cand: RouteCandidate, k: 0 | 1): void => {
         running++;
         init.events?.attempt?.({ model: req.model, attempt: k + 1, local: cand.origin === self });
-        attempt(req, cand, deadline, ctls[k].signal).then((res) => {
+        if (k === 1) req.trace?.event('plexus.hedge', { 'plexus.origin': cand.origin, 'plexus.hedge_ms': hedgeMs });
+        attempt(req, cand, deadline, ctls[k].signal, k + 1, k === 1).then((res) => {
           if (settled) return;
           finish(k);
           resolve(launchedSecond ? { ...res, parameters: { ...res.parameters, 'plexus.hedged': true } } : res);
@@ -295,7 +308,9 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
     const constraints = (init.parseConstraints ?? parseConstraints)(req.parameters, req.deadline, start);
     // deadlineMs is already the tighter of the transport deadline and plexus.deadline_ms.
     const deadline = start + (constraints.deadlineMs ?? defaultTimeoutMs);
+    const s0 = performance.now();
     const sel = await selectOrWait(req.model, constraints, deadline, req.signal);
+    req.trace?.phase('plexus.route', s0, performance.now(), routeAttributes(sel));
     if (!sel.ok) throw selectionError(req.model, sel.failure);
     const [first] = sel.candidates;
     const second = sel.candidates.find((c) => c.origin !== first?.origin);

@@ -46,6 +46,13 @@ export interface NodeOptions {
   readonly http?: { readonly address: HostPort };
   /** Absolute path of the --config file, when one was given (the node watches it for model changes). */
   readonly configFile?: string;
+  /** Distributed tracing over OTLP/HTTP; absent = off (the default). */
+  readonly tracing?: TracingOptions;
+}
+
+export interface TracingOptions {
+  /** OTLP/HTTP endpoint: a base URL (…:4318, /v1/traces is appended) or the full traces URL. */
+  readonly otlpEndpoint: string;
 }
 
 export interface P2POptions {
@@ -79,6 +86,7 @@ export interface NodeFlags {
   readonly static?: boolean;
   readonly noModels?: boolean;
   readonly routingPolicy?: string;
+  readonly otlpEndpoint?: string;
 }
 
 const hostPort = z.string().refine((s) => parseHostPort(s) !== undefined, 'expected HOST:PORT with a port in 0..65535');
@@ -93,7 +101,17 @@ const FIELDS = {
   listen: z.array(z.string().max(512).superRefine(refineAddr(checkListenAddr))).min(1).max(16),
   bootstrap: z.array(z.string().max(512).superRefine(refineAddr(checkBootstrapAddr))).max(256),
   routingPolicy: z.enum(ROUTING_POLICIES as [RoutingPolicy, ...RoutingPolicy[]]),
+  otlpEndpoint: z.string().max(2048).refine(isHttpUrl, 'expected an http:// or https:// URL'),
 };
+
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
 
 /** A multiaddr check (returns why it is unusable, or undefined) as a zod refinement. */
 function refineAddr(check: (s: string) => string | undefined) {
@@ -113,6 +131,9 @@ const routingSectionSchema = z.strictObject({
   policy: FIELDS.routingPolicy.optional(),
   refreshMs: z.int().min(100).max(600_000).optional(),
 });
+const tracingSectionSchema = z.strictObject({
+  otlpEndpoint: FIELDS.otlpEndpoint.optional(),
+});
 const nodeSectionSchema = z.strictObject({
   grpc: FIELDS.grpc.optional(),
   http: FIELDS.http.optional(),
@@ -123,6 +144,7 @@ const nodeSectionSchema = z.strictObject({
   shutdownGraceMs: FIELDS.shutdownGraceMs.optional(),
   p2p: p2pSectionSchema.optional(),
   routing: routingSectionSchema.optional(),
+  tracing: tracingSectionSchema.optional(),
 });
 const configFileSchema = z.strictObject({
   node: nodeSectionSchema.optional(),
@@ -133,7 +155,7 @@ const configFileSchema = z.strictObject({
 const FLAG_NAMES: Readonly<Record<keyof typeof FIELDS, string>> = {
   grpc: '--grpc', http: '--http', dataDir: '--data-dir', logLevel: '--log-level', maxMessageBytes: '--max-message-bytes',
   maxStreamInFlight: '--max-stream-in-flight', shutdownGraceMs: '--shutdown-grace-ms',
-  listen: '--listen', bootstrap: '--bootstrap', routingPolicy: '--routing-policy',
+  listen: '--listen', bootstrap: '--bootstrap', routingPolicy: '--routing-policy', otlpEndpoint: '--otlp-endpoint',
 };
 
 export interface CompileEnv {
@@ -193,6 +215,7 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
     },
   };
 
+  const otlpEndpoint = flag('otlpEndpoint', flags.otlpEndpoint) ?? node.tracing?.otlpEndpoint;
   return {
     grpc: {
       address,
@@ -206,6 +229,7 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
     p2p,
     ...(httpAddress === undefined ? {} : { http: { address: httpAddress } }),
     ...(configPath === undefined ? {} : { configFile: configPath }),
+    ...(otlpEndpoint === undefined ? {} : { tracing: { otlpEndpoint } }),
   };
 }
 

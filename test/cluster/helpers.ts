@@ -37,6 +37,10 @@ export interface ClusterNodeInit {
   readonly table?: RoutingTableOptions;
   /** Neighbour ping (RTT and liveness) period. */
   readonly pingEveryMs?: number;
+  /** Export traces to this OTLP/HTTP endpoint (tracing is off without it). */
+  readonly otlpEndpoint?: string;
+  /** Open the HTTP port (REST) on an ephemeral loopback port. */
+  readonly http?: boolean;
 }
 
 export interface ClusterNode {
@@ -83,6 +87,8 @@ export async function startClusterNode(init: ClusterNodeInit = {}): Promise<Clus
     bootstrap: [...(init.bootstrap ?? [])],
     static: init.static ?? false,
     noModels: init.noModels ?? false,
+    ...(init.otlpEndpoint === undefined ? {} : { otlpEndpoint: init.otlpEndpoint }),
+    ...(init.http === true ? { http: '127.0.0.1:0' } : {}),
   });
   const options: NodeOptions = {
     ...compiled,

@@ -127,20 +127,27 @@ export function createSileroVadAdapter(spec: AdapterModelSpec, raw: OrtModel, ho
 
   /** One request alone on its own slot, step after step; returns the ms it stepped. */
   async function runAlone(stepper: VadStepper, opts: AcquireOptions): Promise<number> {
+    const q0 = opts.trace && performance.now();
     const release = await raw.limiter.acquire(opts);
     try {
       // The adapter's own fault, applied on the slot so a delayed adapter keeps its model busy.
       // Timed from before the fault, so an injected delay shows in the advertised compute time.
       const started = performance.now();
       await applyFault(spec.name, spec.fault, opts);
-      for (let step = 0; !stepper.done; step++) {
+      let step = 0;
+      for (; !stepper.done; step++) {
         if (step % CHECK_EVERY === 0) {
           if (opts.signal?.aborted === true) throw new CancelledError(`request to '${spec.name}' was cancelled`);
           if (opts.deadline !== undefined && Date.now() >= opts.deadline) throw new DeadlineExceededError(`deadline passed while '${spec.name}' was running`);
         }
         await stepBatch(raw, [stepper]);
       }
-      return performance.now() - started;
+      const ended = performance.now();
+      if (q0 !== undefined) {
+        opts.trace?.phase('plexus.queue_wait', q0, started, { 'plexus.model': raw.spec.name });
+        opts.trace?.phase('plexus.compute', started, ended, { 'plexus.model': raw.spec.name, 'plexus.steps': step });
+      }
+      return ended - started;
     } finally {
       release();
     }

@@ -11,6 +11,7 @@ import type { BatchingSpec, FaultSpec } from '../config.ts';
 import { applyFault } from '../fault.ts';
 import type { OrtModel } from '../ort-model.ts';
 import type { AcquireOptions, Release } from '../run-limiter.ts';
+import type { TraceSpan } from '../../trace.ts';
 
 /** What the group needs of a request's walk over its audio (silero-vad.ts's VadStepper). */
 export interface Stepper {
@@ -50,6 +51,8 @@ interface Member<S> {
   readonly stepper: S;
   /** When it joined the group (performance.now()). */
   joinedAt: number;
+  /** Tracing only (absent when off): when it asked to join, its steps and its largest step batch. */
+  readonly trace?: { readonly span: TraceSpan; readonly queuedAt: number; steps: number; largest: number };
   resolve(steppedMs: number): void;
   reject(e: unknown): void;
   /** Detach deadline timer and abort listener. */
@@ -79,6 +82,13 @@ export function createVadStepGroup<S extends Stepper>(init: VadStepGroupInit<S>)
 
   function settle(m: Member<S>, e?: unknown): void {
     m.detach();
+    if (m.trace !== undefined && e === undefined) {
+      const { span, queuedAt, steps, largest } = m.trace;
+      const end = performance.now();
+      span.phase('plexus.queue_wait', queuedAt, m.joinedAt, { 'plexus.model': name });
+      span.phase('plexus.batch', m.joinedAt, end, { 'plexus.model': name, 'plexus.batch_size': largest, 'plexus.steps': steps })
+        .phase('plexus.compute', m.joinedAt, end, { 'plexus.model': raw.spec.name, 'plexus.steps': steps });
+    }
     if (e === undefined) m.resolve(performance.now() - m.joinedAt);
     else m.reject(e);
   }
@@ -128,6 +138,11 @@ export function createVadStepGroup<S extends Stepper>(init: VadStepGroupInit<S>)
       try {
         recorder.record(batch.length);
         await step(raw, batch.map((m) => m.stepper));
+        for (const m of batch) {
+          if (m.trace === undefined) continue;
+          m.trace.steps++;
+          m.trace.largest = Math.max(m.trace.largest, batch.length);
+        }
       } catch (e) {
         // One ORT call served them all, so its failure is each one's failure.
         for (const m of batch) if (removeFrom(active, m)) settle(m, e);
@@ -184,6 +199,7 @@ export function createVadStepGroup<S extends Stepper>(init: VadStepGroupInit<S>)
       const onAbort = (): void => leave(new CancelledError(`request to '${name}' was cancelled`));
       const m: Member<S> = {
         stepper, joinedAt: performance.now(), resolve, reject,
+        ...(opts.trace === undefined ? {} : { trace: { span: opts.trace, queuedAt: performance.now(), steps: 0, largest: 0 } }),
         detach: () => {
           if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
           opts.signal?.removeEventListener('abort', onAbort);

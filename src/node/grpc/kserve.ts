@@ -5,6 +5,8 @@ import { InvalidInputError, ModelNotFoundError, ShuttingDownError } from '../../
 import type { ModelInfo, TensorSpec } from '../../inference/types.ts';
 import type { Logger } from '../../logger.ts';
 import type { ModelCatalog, QueryDispatcher } from '../dispatch.ts';
+import type { QueryTracer } from '../tracing/node-tracing.ts';
+import { firstHeaderValue, TRACEPARENT } from '../tracing/traceparent.ts';
 import { abortOnCancel, callContext } from './call-context.ts';
 import { decodeInferRequest, encodeInferResponse } from './codec.ts';
 import type {
@@ -22,6 +24,8 @@ export interface KServeDeps {
   readonly version: string;
   /** Bound on requests one ModelStreamInfer stream may have running; reading pauses beyond it. */
   readonly maxStreamInFlight: number;
+  /** Tracing (--otlp-endpoint); absent when off. */
+  readonly tracing?: QueryTracer;
 }
 
 export interface KServeService {
@@ -37,13 +41,20 @@ export function createKServeService(deps: KServeDeps): KServeService {
   let draining = false;
   const streamsToEnd = new Set<() => void>();
 
-  async function runInfer(msg: WireInferRequest, call: Parameters<typeof callContext>[0], signal: AbortSignal): Promise<WireInferResponse> {
+  async function runInfer(msg: WireInferRequest, call: Parameters<typeof callContext>[0] & { readonly metadata: grpc.Metadata }, signal: AbortSignal): Promise<WireInferResponse> {
     if (draining) throw new ShuttingDownError('the node is shutting down and accepts no new queries');
-    const { request, rawOutputs } = decodeInferRequest(msg, callContext(call, signal));
-    const started = performance.now();
-    const result = await dispatcher.infer(request);
-    logger.debug({ queryId: request.id, model: result.model, ms: performance.now() - started }, 'query answered');
-    return encodeInferResponse(result, { raw: rawOutputs, id: msg.id });
+    const span = deps.tracing?.startQuery('grpc', firstHeaderValue(call.metadata.get(TRACEPARENT)));
+    try {
+      const { request, rawOutputs } = decodeInferRequest(msg, callContext(call, signal));
+      const started = performance.now();
+      const result = await dispatcher.infer(span === undefined ? request : span.decoded(request));
+      logger.debug({ queryId: request.id, model: result.model, ms: performance.now() - started }, 'query answered');
+      const encode = (r: typeof result): WireInferResponse => encodeInferResponse(r, { raw: rawOutputs, id: msg.id });
+      return span === undefined ? encode(result) : span.finish(result, encode);
+    } catch (e) {
+      span?.fail(e);
+      throw e;
+    }
   }
 
   function modelStream(call: Stream): void {

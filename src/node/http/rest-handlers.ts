@@ -6,6 +6,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { InvalidInputError, ModelNotFoundError, ShuttingDownError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { ModelCatalog, QueryDispatcher } from '../dispatch.ts';
+import type { EntrySpan, QueryTracer } from '../tracing/node-tracing.ts';
+import { firstHeaderValue, TRACEPARENT } from '../tracing/traceparent.ts';
 import { modelMetadata, SERVER_NAME } from '../grpc/kserve.ts';
 import { BodyTooLargeError, toHttpError } from './errors.ts';
 import { deadlineParamMs, decodeRestInferRequest, encodeRestInferResponse } from './rest-codec.ts';
@@ -29,6 +31,8 @@ export interface RestDeps {
   readonly catalog: ModelCatalog;
   readonly version: string;
   readonly logger: Logger;
+  /** Tracing (--otlp-endpoint); absent when off. */
+  readonly tracing?: QueryTracer;
 }
 
 export interface RestRequest {
@@ -99,6 +103,16 @@ export function createRestHandlers(deps: RestDeps): { handle(req: RestRequest): 
 
   async function infer(req: RestRequest, name: string, version: string | undefined): Promise<Reply> {
     if (draining) throw new ShuttingDownError('the node is shutting down and accepts no new queries');
+    const span = deps.tracing?.startQuery('http', firstHeaderValue(req.headers[TRACEPARENT]));
+    try {
+      return await inferTraced(req, name, version, span);
+    } catch (e) {
+      span?.fail(e);
+      throw e;
+    }
+  }
+
+  async function inferTraced(req: RestRequest, name: string, version: string | undefined, span: EntrySpan | undefined): Promise<Reply> {
     if (req.headers['inference-header-content-length'] !== undefined) {
       throw new InvalidInputError('the binary tensor data extension is not supported over REST; send JSON data or use gRPC');
     }
@@ -115,10 +129,11 @@ export function createRestHandlers(deps: RestDeps): { handle(req: RestRequest): 
       ...(deadline !== undefined ? { deadline } : {}),
     });
     const started = performance.now();
-    const result = await dispatcher.infer(request);
+    const result = await dispatcher.infer(span === undefined ? request : span.decoded(request));
     logger.debug({ queryId: request.id, model: result.model, ms: performance.now() - started }, 'REST query answered');
     const clientId = (body as { id?: unknown }).id;
-    return { status: 200, json: encodeRestInferResponse(result, typeof clientId === 'string' ? clientId : undefined) };
+    const encode = (r: typeof result): unknown => encodeRestInferResponse(r, typeof clientId === 'string' ? clientId : undefined);
+    return { status: 200, json: span === undefined ? encode(result) : span.finish(result, encode) };
   }
 
   function route(req: RestRequest, r: Route): Promise<Reply> | Reply {

@@ -6,6 +6,7 @@ import { ERROR_KINDS, ProtocolError } from '../../errors.ts';
 import type { ErrorKind } from '../../errors.ts';
 import { decodeRawTensor, encodeRawTensor, isDataType } from '../../inference/tensor.ts';
 import type { Params, ParamValue, Tensor } from '../../inference/types.ts';
+import type { TraceSpan } from '../../trace.ts';
 import { isFiniteNumber, isRecord } from '../wire-guards.ts';
 
 export const FRAME_REQUEST = 1;
@@ -31,6 +32,10 @@ export interface ForwardRequest {
   readonly outputs: readonly string[];
   readonly parameters: Params;
   readonly inputs: readonly Tensor[];
+  /** W3C traceparent of the sender's forward span (header `tp`); absent when the sender does not trace. */
+  readonly traceparent?: string;
+  /** This node's span of the query (local only, never encoded); absent when tracing is off. */
+  readonly trace?: TraceSpan;
 }
 
 export interface ForwardResult {
@@ -71,7 +76,7 @@ function frame(type: number, corr: number, header: unknown, parts: readonly Uint
 
 export function encodeRequest(corr: number, r: ForwardRequest): Uint8Array[] {
   const { meta, parts } = tensorParts(r.inputs);
-  const header = { q: r.queryId, ttl: r.ttl, rem: r.remainingMs, route: r.route, o: r.origin, m: r.model, v: r.version, out: r.outputs, p: r.parameters, t: meta };
+  const header = { q: r.queryId, ttl: r.ttl, rem: r.remainingMs, route: r.route, o: r.origin, m: r.model, v: r.version, out: r.outputs, p: r.parameters, t: meta, tp: r.traceparent };
   return frame(FRAME_REQUEST, corr, header, parts);
 }
 
@@ -158,6 +163,8 @@ export function decodeFrame(bytes: Uint8Array): DecodedFrame {
         body: {
           queryId: h.q, ttl: h.ttl, remainingMs: h.rem, route: h.route, origin: h.o, model: h.m,
           ...(h.v === undefined ? {} : { version: h.v }), outputs: h.out, parameters: decodeParams(h.p), inputs: decodeTensors(h.t, payload),
+          // Trace context is advisory: a malformed one is ignored (W3C), never a bad frame.
+          ...(isStr(h.tp, 512) ? { traceparent: h.tp } : {}),
         },
       };
     }

@@ -14,8 +14,8 @@ import type { P2PHost } from './host.ts';
 
 export const FORWARD_PROTOCOL = '/plexus/forward/1.0.0';
 
-/** Answers a query that arrived from a neighbour (run locally or forward further). */
-export type ForwardHandler = (req: ForwardRequest, signal: AbortSignal) => Promise<ForwardResult>;
+/** Answers a query that arrived from a neighbour (run locally or forward further); `receivedAt`: performance.now() when its frame was read. */
+export type ForwardHandler = (req: ForwardRequest, signal: AbortSignal, receivedAt?: number) => Promise<ForwardResult>;
 
 export interface ForwardProtocolInit {
   readonly host: P2PHost;
@@ -25,6 +25,8 @@ export interface ForwardProtocolInit {
   /** In-flight queries accepted per inbound stream. */
   readonly maxInFlight?: number;
   readonly maxStrikes?: number;
+  /** Told once per handled query, after its answer was encoded and sent (encodeStartedAt undefined when none was: cancelled). Tracing. */
+  readonly onReplied?: (req: ForwardRequest, encodeStartedAt: number | undefined, error?: unknown) => void;
 }
 
 /** Failure of a forwarded query, with the timings of the hops that answered. */
@@ -177,6 +179,7 @@ export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtoco
         stream.abort(err);
       },
       onFrame: (bytes) => {
+        const receivedAt = init.onReplied === undefined ? undefined : performance.now();
         let f;
         try {
           f = decodeFrame(bytes);
@@ -204,13 +207,24 @@ export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtoco
         const ctl = new AbortController();
         running.set(corr, ctl);
         handling++;
-        init.handler(f.body, ctl.signal).finally(() => { handling--; }).then(
-          (res) => { if (running.delete(corr)) reply(encodeResult(corr, res)); },
+        const body = f.body;
+        const replied = init.onReplied;
+        init.handler(body, ctl.signal, receivedAt).finally(() => { handling--; }).then(
+          (res) => {
+            const at = replied && performance.now();
+            const sent = running.delete(corr);
+            if (sent) reply(encodeResult(corr, res));
+            replied?.(body, sent ? at : undefined);
+          },
           (err: unknown) => {
-            if (!running.delete(corr)) return;
-            const hops = err instanceof ForwardFailure ? err.hops : [];
-            const kind = isPlexusError(err) ? err.kind : 'internal';
-            reply(encodeError(corr, { kind, message: (err as Error).message, hops }));
+            const at = replied && performance.now();
+            const sent = running.delete(corr);
+            if (sent) {
+              const hops = err instanceof ForwardFailure ? err.hops : [];
+              const kind = isPlexusError(err) ? err.kind : 'internal';
+              reply(encodeError(corr, { kind, message: (err as Error).message, hops }));
+            }
+            replied?.(body, sent ? at : undefined, err);
           },
         );
       },

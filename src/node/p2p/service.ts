@@ -12,8 +12,9 @@ import { createRoutedDispatcher } from '../dispatch-routed.ts';
 import type { RoutedDispatcher } from '../dispatch-routed.ts';
 import type { QueryDispatcher } from '../dispatch.ts';
 import type { RoutedDispatcherEvents } from '../route-events.ts';
+import type { NodeTracing } from '../tracing/node-tracing.ts';
 import { createForwardProtocol } from './forward-protocol.ts';
-import type { ForwardProtocol } from './forward-protocol.ts';
+import type { ForwardHandler, ForwardProtocol } from './forward-protocol.ts';
 import { createHost } from './host.ts';
 import type { P2PHost } from './host.ts';
 import { loadOrCreatePeerKey } from './identity.ts';
@@ -38,6 +39,8 @@ export interface P2PServiceInit {
   readonly maxAttempts?: number;
   /** Observer of route tries (metrics), passed to the routed dispatcher. */
   readonly events?: RoutedDispatcherEvents;
+  /** Tracing: a span per forwarded query, parented by its frame's traceparent; absent when off. */
+  readonly tracing?: NodeTracing;
 }
 
 export interface P2PServiceComponents {
@@ -146,7 +149,12 @@ export function createP2PService(init: P2PServiceInit) {
           table: t, local, forward: fwdRef, logger: log, ...(init.maxAttempts === undefined ? {} : { maxAttempts: init.maxAttempts }),
           ...(init.events === undefined ? {} : { events: init.events }),
         });
-        const f = createForwardProtocol({ host: h, logger: log, handler: (req, signal) => d.handleForwarded(req, signal) });
+        const handler: ForwardHandler = (req, signal) => d.handleForwarded(req, signal);
+        const tracing = init.tracing;
+        const f = createForwardProtocol({
+          host: h, logger: log, handler: tracing?.forwardHandler(handler) ?? handler,
+          ...(tracing === undefined ? {} : { onReplied: (req, at, err) => { tracing.replied(req, at, err); } }),
+        });
         const r = createRoutesProtocol({ host: h, table: t, privateKey: key, logger: log, localModels: models, refreshMs, ...(init.pingEveryMs === undefined ? {} : { pingEveryMs: init.pingEveryMs }) });
         host = h; table = t; routed = d; forward = f; routes = r;
         try {
