@@ -10,6 +10,8 @@ import { ConfigError } from '../errors.ts';
 import { compileModelSpecs, defaultModelSpecs, type ModelSpec } from '../inference/index.ts';
 import { ROUTING_POLICIES, type RoutingPolicy } from '../routing/policies.ts';
 import { parseHostPort, type HostPort } from './grpc/address.ts';
+import type { HttpLimits } from './http/hardening.ts';
+import type { InputLimits } from './input-limits.ts';
 import { checkBootstrapAddr, checkListenAddr } from './p2p/multiaddrs.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -25,6 +27,18 @@ export const DEFAULT_LISTEN = `/ip4/0.0.0.0/tcp/${DEFAULT_P2P_PORT}`;
 // 1.25 cores at 5 s). Dead peers are found by disconnects and missed pings, not by expiry.
 export const DEFAULT_REFRESH_MS = 5000;
 const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024;
+
+/** Limits on client input and on the HTTP port (`node.limits` in the config file; README "Limits"). */
+export type NodeLimits = InputLimits & HttpLimits;
+export const DEFAULT_LIMITS: NodeLimits = {
+  maxTypedElements: 4 * 1024 * 1024,
+  maxBytesElements: 65_536,
+  maxInflightInputBytes: 512 * 1024 * 1024,
+  httpHeadersTimeoutMs: 10_000,
+  httpRequestTimeoutMs: 60_000,
+  httpKeepAliveTimeoutMs: 5_000,
+  httpMaxConnections: 512,
+};
 
 export interface NodeOptions {
   readonly grpc: {
@@ -46,6 +60,8 @@ export interface NodeOptions {
   readonly http?: { readonly address: HostPort };
   /** Absolute path of the --config file, when one was given (the node watches it for model changes). */
   readonly configFile?: string;
+  /** Input and HTTP limits; absent = DEFAULT_LIMITS. */
+  readonly limits?: NodeLimits;
 }
 
 export interface P2POptions {
@@ -113,6 +129,15 @@ const routingSectionSchema = z.strictObject({
   policy: FIELDS.routingPolicy.optional(),
   refreshMs: z.int().min(100).max(600_000).optional(),
 });
+const limitsSectionSchema = z.strictObject({
+  maxTypedElements: z.int().min(1).max(2 ** 31),
+  maxBytesElements: z.int().min(1).max(2 ** 31),
+  maxInflightInputBytes: z.int().min(1024).max(2 ** 42),
+  httpHeadersTimeoutMs: z.int().min(100).max(600_000),
+  httpRequestTimeoutMs: z.int().min(100).max(3_600_000),
+  httpKeepAliveTimeoutMs: z.int().min(0).max(600_000),
+  httpMaxConnections: z.int().min(1).max(1_000_000),
+}).partial();
 const nodeSectionSchema = z.strictObject({
   grpc: FIELDS.grpc.optional(),
   http: FIELDS.http.optional(),
@@ -123,6 +148,7 @@ const nodeSectionSchema = z.strictObject({
   shutdownGraceMs: FIELDS.shutdownGraceMs.optional(),
   p2p: p2pSectionSchema.optional(),
   routing: routingSectionSchema.optional(),
+  limits: limitsSectionSchema.optional(),
 });
 const configFileSchema = z.strictObject({
   node: nodeSectionSchema.optional(),
@@ -206,6 +232,7 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
     p2p,
     ...(httpAddress === undefined ? {} : { http: { address: httpAddress } }),
     ...(configPath === undefined ? {} : { configFile: configPath }),
+    limits: { ...DEFAULT_LIMITS, ...node.limits },
   };
 }
 

@@ -5,6 +5,7 @@ import { InvalidInputError, ModelNotFoundError, ShuttingDownError } from '../../
 import type { ModelInfo, TensorSpec } from '../../inference/types.ts';
 import type { Logger } from '../../logger.ts';
 import type { ModelCatalog, QueryDispatcher } from '../dispatch.ts';
+import { inputBytes, type InputBudget } from '../input-limits.ts';
 import { abortOnCancel, callContext } from './call-context.ts';
 import { decodeInferRequest, encodeInferResponse } from './codec.ts';
 import type {
@@ -22,6 +23,8 @@ export interface KServeDeps {
   readonly version: string;
   /** Bound on requests one ModelStreamInfer stream may have running; reading pauses beyond it. */
   readonly maxStreamInFlight: number;
+  /** Node-wide budget for the inputs of unanswered requests; absent = unbounded. */
+  readonly inputBudget?: InputBudget;
 }
 
 export interface KServeService {
@@ -39,9 +42,16 @@ export function createKServeService(deps: KServeDeps): KServeService {
 
   async function runInfer(msg: WireInferRequest, call: Parameters<typeof callContext>[0], signal: AbortSignal): Promise<WireInferResponse> {
     if (draining) throw new ShuttingDownError('the node is shutting down and accepts no new queries');
+    if (msg.rejected !== undefined) throw msg.rejected;
     const { request, rawOutputs } = decodeInferRequest(msg, callContext(call, signal));
     const started = performance.now();
-    const result = await dispatcher.infer(request);
+    const release = deps.inputBudget?.acquire(inputBytes(request.inputs));
+    let result;
+    try {
+      result = await dispatcher.infer(request);
+    } finally {
+      release?.();
+    }
     logger.debug({ queryId: request.id, model: result.model, ms: performance.now() - started }, 'query answered');
     return encodeInferResponse(result, { raw: rawOutputs, id: msg.id });
   }

@@ -6,6 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { InvalidInputError, ModelNotFoundError, ShuttingDownError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { ModelCatalog, QueryDispatcher } from '../dispatch.ts';
+import { inputBytes, type InputBudget, type InputLimits } from '../input-limits.ts';
 import { modelMetadata, SERVER_NAME } from '../grpc/kserve.ts';
 import { BodyTooLargeError, toHttpError } from './errors.ts';
 import { deadlineParamMs, decodeRestInferRequest, encodeRestInferResponse } from './rest-codec.ts';
@@ -29,6 +30,10 @@ export interface RestDeps {
   readonly catalog: ModelCatalog;
   readonly version: string;
   readonly logger: Logger;
+  /** Element limits for JSON tensors; absent = unchecked. */
+  readonly inputLimits?: InputLimits;
+  /** Node-wide budget for the inputs of unanswered requests (shared with gRPC); absent = unbounded. */
+  readonly inputBudget?: InputBudget;
 }
 
 export interface RestRequest {
@@ -113,9 +118,16 @@ export function createRestHandlers(deps: RestDeps): { handle(req: RestRequest): 
     const request = decodeRestInferRequest(body, {
       model: name, ...(version !== undefined ? { version } : {}), fallbackId: randomUUID(), signal: req.signal,
       ...(deadline !== undefined ? { deadline } : {}),
+      ...(deps.inputLimits !== undefined ? { limits: deps.inputLimits } : {}),
     });
     const started = performance.now();
-    const result = await dispatcher.infer(request);
+    const release = deps.inputBudget?.acquire(inputBytes(request.inputs));
+    let result;
+    try {
+      result = await dispatcher.infer(request);
+    } finally {
+      release?.();
+    }
     logger.debug({ queryId: request.id, model: result.model, ms: performance.now() - started }, 'REST query answered');
     const clientId = (body as { id?: unknown }).id;
     return { status: 200, json: encodeRestInferResponse(result, typeof clientId === 'string' ? clientId : undefined) };
