@@ -1,8 +1,7 @@
 // InferTensorContents straight from the wire, in two passes over the same bytes: count the
 // elements of each repeated field (no allocation), let the caller check its limits, then fill
 // typed arrays of exactly that size (numeric fields) or views over the message (bytes_contents).
-// Packed and unpacked encodings, and several occurrences of the message, are merged as protobuf
-// requires.
+// Packed and unpacked encodings of a field are concatenated, as protobuf requires.
 import type { WireTensorContents } from './messages.ts';
 import { countPackedVarints, WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, type WireReader } from './wire-reader.ts';
 

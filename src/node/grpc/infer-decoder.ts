@@ -15,9 +15,6 @@ import type { Int64, WireInferParameter, WireInferRequest, WireInputTensor, Wire
 import { MAX_PARAMETERS } from './params.ts';
 import { int64Text, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader } from './wire-reader.ts';
 
-/** Occurrences of `contents` in one input (protobuf merges them; encoders send one). */
-const MAX_CONTENTS_PARTS = 64;
-
 export type DecodeLimits = Pick<InputLimits, 'maxTypedElements' | 'maxBytesElements'>;
 
 export function decodeModelInferRequest(buf: Uint8Array, limits: DecodeLimits): WireInferRequest {
@@ -96,8 +93,8 @@ function readInput(r: WireReader, index: number, limits: DecodeLimits, tally: { 
   let rank = 0;
   const parameters: WireParameters = Object.create(null) as WireParameters;
   let nParams = 0;
-  const parts: WireReader[] = [];
-  let nParts = 0;
+  // A repeated `contents` replaces the earlier one, as protobufjs reads it (encoders send one).
+  let contents: WireReader | undefined;
   const dim = (): void => {
     r.varint64();
     if (++rank <= MAX_RANK) shape.push(r.hi === 0 ? r.lo : int64Text(r.lo, r.hi, true));
@@ -112,19 +109,19 @@ function readInput(r: WireReader, index: number, limits: DecodeLimits, tally: { 
     else if (f === 3 && wt === WIRE_LEN) { const end = r.len(); while (r.pos < end) dim(); }
     else if (f === 3) r.fail(`shape has wire type ${wt}`);
     else if (f === 4) { expectLen(r, wt, 'parameters'); if (++nParams <= MAX_PARAMETERS) readMapEntry(r.sub('input parameter'), parameters); else r.skip(wt); }
-    else if (f === 5) { expectLen(r, wt, 'contents'); if (++nParts <= MAX_CONTENTS_PARTS) parts.push(r.sub(`input '${name}' contents`)); else r.skip(wt); }
+    else if (f === 5) { expectLen(r, wt, 'contents'); contents = r.sub('contents'); }
     else r.skip(wt);
   }
   const where = `input '${name || `#${index}`}'`;
   if (rank > MAX_RANK) throw new InvalidInputError(`${where}: shape has rank ${rank}; expected at most ${MAX_RANK} dimensions`);
   if (nParams > MAX_PARAMETERS) throw new InputLimitError(`${where} has ${nParams} parameters; at most ${MAX_PARAMETERS} are allowed`);
-  if (nParts > MAX_CONTENTS_PARTS) throw new InputLimitError(`${where}: contents appears ${nParts} times; at most ${MAX_CONTENTS_PARTS} are accepted`);
-  if (parts.length === 0) return { name, datatype, shape, parameters, contents: null };
+  if (contents === undefined) return { name, datatype, shape, parameters, contents: null };
+  const parts = [contents];
   const counts = countContents(parts);
+  if (counts.bytes > 0) addBytesElements(where, counts.bytes, limits, tally);
   if (counts.total > limits.maxTypedElements) {
     throw new InputLimitError(`${where}: contents has ${counts.total} elements; at most ${limits.maxTypedElements} are allowed per tensor (limits.maxTypedElements; send large tensors in raw_input_contents)`);
   }
-  if (counts.bytes > 0) addBytesElements(where, counts.bytes, limits, tally);
   return { name, datatype, shape, parameters, contents: fillContents(parts, counts) };
 }
 
