@@ -21,6 +21,14 @@ export interface ContentsCounts {
   /** All elements, every field together. */
   readonly total: number;
   readonly bytes: number;
+  /** Counting stopped past a cap: the counts are lower bounds. */
+  readonly over: boolean;
+}
+
+/** Counting stops as soon as one of these is passed, so a flood costs no more than the limit. */
+export interface CountCaps {
+  readonly total: number;
+  readonly bytes: number;
 }
 
 /** Walks each contents occurrence; `each` sees (field number, reader positioned on the value, wire type). */
@@ -43,8 +51,10 @@ function wrongType(r: WireReader, fieldNo: number, wireType: number): never {
   return r.fail(`contents field ${fieldNo} has wire type ${wireType}`);
 }
 
-export function countContents(readers: readonly WireReader[]): ContentsCounts {
+export function countContents(readers: readonly WireReader[], caps: CountCaps): ContentsCounts {
   const perField = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+  let total = 0;
+  let over = false;
   walk(readers, (f, kind, r, wt) => {
     let n = 1;
     if (kind === 'bytes') {
@@ -53,7 +63,7 @@ export function countContents(readers: readonly WireReader[]): ContentsCounts {
     } else if (wt === WIRE_LEN) {
       const end = r.len();
       const size = kind === 'fixed32' ? 4 : kind === 'fixed64' ? 8 : 0;
-      if (size === 0) n = countPackedVarints(r, end);
+      if (size === 0) n = countPackedVarints(r, end, caps.total - total);
       else if ((end - r.pos) % size !== 0) r.fail(`packed field ${f} is not a whole number of ${size}-byte values`);
       else n = (end - r.pos) / size;
       r.pos = end;
@@ -63,8 +73,13 @@ export function countContents(readers: readonly WireReader[]): ContentsCounts {
       wrongType(r, f, wt);
     }
     perField[f] = (perField[f] ?? 0) + n;
+    total += n;
+    if (total > caps.total || (perField[8] ?? 0) > caps.bytes) {
+      over = true;
+      r.pos = r.end; // stop here: the message is refused whatever follows
+    }
   });
-  return { perField, total: perField.reduce((a, b) => a + b, 0), bytes: perField[8] ?? 0 };
+  return { perField, total, bytes: perField[8] ?? 0, over };
 }
 
 type Sink = (r: WireReader, i: number) => void;

@@ -117,11 +117,15 @@ function readInput(r: WireReader, index: number, limits: DecodeLimits, tally: { 
   if (nParams > MAX_PARAMETERS) throw new InputLimitError(`${where} has ${nParams} parameters; at most ${MAX_PARAMETERS} are allowed`);
   if (contents === undefined) return { name, datatype, shape, parameters, contents: null };
   const parts = [contents];
-  const counts = countContents(parts);
-  if (counts.bytes > 0) addBytesElements(where, counts.bytes, limits, tally);
-  if (counts.total > limits.maxTypedElements) {
-    throw new InputLimitError(`${where}: contents has ${counts.total} elements; at most ${limits.maxTypedElements} are allowed per tensor (limits.maxTypedElements; send large tensors in raw_input_contents)`);
+  const bytesLeft = limits.maxBytesElements - tally.bytes;
+  const counts = countContents(parts, { total: limits.maxTypedElements, bytes: bytesLeft });
+  if (counts.bytes > bytesLeft) {
+    throw new InputLimitError(`${where} brings the request to more than ${limits.maxBytesElements} BYTES elements; at most ${limits.maxBytesElements} are allowed per request (limits.maxBytesElements)`);
   }
+  if (counts.over) {
+    throw new InputLimitError(`${where}: contents has more than ${limits.maxTypedElements} elements; at most ${limits.maxTypedElements} are allowed per tensor (limits.maxTypedElements; send large tensors in raw_input_contents)`);
+  }
+  tally.bytes += counts.bytes;
   return { name, datatype, shape, parameters, contents: fillContents(parts, counts) };
 }
 

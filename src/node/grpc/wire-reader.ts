@@ -108,12 +108,17 @@ export class WireReader {
   }
 }
 
-/** Elements in a packed run of varints [pos, end): one per byte with the top bit clear. */
-export function countPackedVarints(r: WireReader, end: number): number {
+/**
+ * Elements in a packed run of varints [pos, end): one per byte with the top bit clear. Stops
+ * once past `cap` (the caller refuses the message then), so a flood costs at most ~10 x cap bytes.
+ */
+export function countPackedVarints(r: WireReader, end: number, cap: number): number {
   const { buf } = r;
-  let n = 0;
-  for (let i = r.pos; i < end; i++) if (((buf[i] ?? 0) & 0x80) === 0) n++;
   if (end > r.pos && ((buf[end - 1] ?? 0) & 0x80) !== 0) r.fail('packed varints end mid-value');
+  let n = 0;
+  for (let i = r.pos; i < end; i++) {
+    if (((buf[i] ?? 0) & 0x80) === 0 && ++n > cap) return n;
+  }
   return n;
 }
 

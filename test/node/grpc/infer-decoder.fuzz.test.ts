@@ -140,9 +140,9 @@ describe('bounded ModelInferRequest decoder', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => decodeHostile(bytes)), { numRuns: 2000 });
     // 5,000 empty BYTES elements in 10 KB, and 3,000 packed zero INT64s: both over the limits.
     const flood = serialize({ model_name: 'm', inputs: [{ name: 'x', datatype: 'BYTES', shape: [5000], contents: { bytes_contents: Array.from({ length: 5000 }, () => Buffer.alloc(0)) } }] });
-    expect(decodeModelInferRequest(flood, LIMITS).rejected?.message).toMatch(/5000 BYTES elements; at most 200 .*limits\.maxBytesElements/);
+    expect(decodeModelInferRequest(flood, LIMITS).rejected?.message).toMatch(/more than 200 BYTES elements; at most 200 .*limits\.maxBytesElements/);
     const zeros = serialize({ model_name: 'm', inputs: [{ name: 'x', datatype: 'INT64', shape: [3000], contents: { int64_contents: Array.from({ length: 3000 }, () => '0') } }] });
-    expect(decodeModelInferRequest(zeros, LIMITS).rejected?.message).toMatch(/contents has 3000 elements; at most 2000 .*limits\.maxTypedElements/);
+    expect(decodeModelInferRequest(zeros, LIMITS).rejected?.message).toMatch(/contents has more than 2000 elements; at most 2000 .*limits\.maxTypedElements/);
     const rawFlood = serialize({ model_name: 'm', inputs: [{ name: 'x', datatype: 'BYTES', shape: [1000] }], raw_input_contents: [Buffer.alloc(4000)] });
     expect(decodeModelInferRequest(rawFlood, LIMITS).rejected?.kind).toBe('invalid_argument');
   });
