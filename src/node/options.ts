@@ -232,8 +232,16 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
     p2p,
     ...(httpAddress === undefined ? {} : { http: { address: httpAddress } }),
     ...(configPath === undefined ? {} : { configFile: configPath }),
-    limits: { ...DEFAULT_LIMITS, ...node.limits },
+    limits: compileLimits(node.limits),
   };
+}
+
+function compileLimits(file: Partial<NodeLimits> | undefined): NodeLimits {
+  const limits = { ...DEFAULT_LIMITS, ...file };
+  if (limits.httpHeadersTimeoutMs > limits.httpRequestTimeoutMs) {
+    throw new ConfigError(`node.limits.httpHeadersTimeoutMs: ${limits.httpHeadersTimeoutMs} is longer than httpRequestTimeoutMs (${limits.httpRequestTimeoutMs}); headers are part of the request`);
+  }
+  return limits;
 }
 
 /** YAML or JSON (JSON is YAML); ConfigError when unreadable or malformed. */
