@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, connectAll } from './grpc/helpers.ts';
 import {
-  emptyBytesContents, inferMessage, int64ZerosContents, memory, rawModelInfer, rawStreamInfer, resetPeak, startChildDaemon, type ChildDaemon,
+  emptyBytesContents, inferMessage, int64ZerosContents, memory, rawModelInfer, rawStreamInfer, rawUnary, resetPeak, startChildDaemon, type ChildDaemon,
 } from './limits-helpers.ts';
 
 const MB = 1024 * 1024;
@@ -68,6 +68,17 @@ describe('a hostile message cannot amplify on a real daemon', () => {
   it('gRPC stream: the same flood fails in-band and the stream stays usable', async () => {
     const message = inferMessage('nobody-serves-this', 'BYTES', MB, emptyBytesContents(MB));
     expect(await rawStreamInfer(d.grpc, message)).toMatch(/^INVALID_ARGUMENT: .*more than 65536 BYTES elements; at most 65536/);
+  }, 30_000);
+
+  it('gRPC repository: 4M empty parameter map entries in 8 MB are counted, not decoded', async () => {
+    const message = Buffer.concat([Buffer.from([0x12, 0x01, 0x78]), Buffer.from(new Uint8Array(8 * MB).map((_, i) => (i % 2 === 0 ? 0x1a : 0)))]);
+    let reply = { code: grpc.status.OK, details: '' };
+    const growth = await peakGrowth(async () => { reply = await rawUnary(d.grpc, 'RepositoryModelUnload', message); });
+    console.log(`peak RSS growth ${(growth / MB).toFixed(1)} MB for a ${(message.length / MB).toFixed(1)} MB message`);
+    expect(reply.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(reply.details).toBe('RepositoryModelUnload has 4194304 parameters; at most 64 are allowed');
+    expect(growth).toBeLessThan(MAX_GROWTH * message.length);
+    expect(await liveWithin(1000)).toBeLessThan(1000);
   }, 30_000);
 
   it('REST: 4M empty strings in a 12 MB body are refused before they are converted', async () => {

@@ -96,10 +96,15 @@ const passthrough = (b: Buffer): Buffer => b;
 
 /** ModelInfer with a pre-serialized request; resolves with the status code and details. */
 export function rawModelInfer(address: string, message: Buffer, timeoutMs = 30_000): Promise<{ code: grpc.status; details: string }> {
+  return rawUnary(address, 'ModelInfer', message, timeoutMs);
+}
+
+/** A KServe unary method with a pre-serialized request; resolves with the status code and details. */
+export function rawUnary(address: string, method: string, message: Buffer, timeoutMs = 30_000): Promise<{ code: grpc.status; details: string }> {
   const client = new grpc.Client(address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 128 * 1024 * 1024 });
-  const decode = loadServices().inference.service.ModelInfer?.responseDeserialize ?? passthrough;
+  const decode = loadServices().inference.service[method]?.responseDeserialize ?? passthrough;
   return new Promise((resolve) => {
-    client.makeUnaryRequest('/inference.GRPCInferenceService/ModelInfer', passthrough, decode, message, new grpc.Metadata(),
+    client.makeUnaryRequest(`/inference.GRPCInferenceService/${method}`, passthrough, decode, message, new grpc.Metadata(),
       { deadline: Date.now() + timeoutMs }, (e) => {
         client.close();
         resolve(e ? { code: e.code, details: e.details } : { code: grpc.status.OK, details: '' });
