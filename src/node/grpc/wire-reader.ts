@@ -1,11 +1,13 @@
 // Protobuf wire-format primitives over one buffer: tags, varints, length-delimited ranges,
 // skipping. Nothing here allocates per element; malformed input throws MalformedMessageError.
-import { MalformedMessageError } from '../../errors.ts';
+import { InputLimitError, MalformedMessageError } from '../../errors.ts';
 
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
 export const WIRE_LEN = 2;
 export const WIRE_FIXED32 = 5;
+/** Strings in the messages read here are names, ids, datatypes and parameter values (at most 4,096 characters). */
+export const MAX_STRING_BYTES = 65_536;
 
 export class WireReader {
   pos: number;
@@ -83,9 +85,12 @@ export class WireReader {
     this.pos += n;
   }
 
-  /** A UTF-8 string field (bounded by the message size; invalid sequences become U+FFFD). */
+  /** A UTF-8 string field (invalid sequences become U+FFFD); longer than MAX_STRING_BYTES is refused. */
   string(): string {
     const end = this.len();
+    if (end - this.pos > MAX_STRING_BYTES) {
+      throw new InputLimitError(`${this.what} has a string field of ${end - this.pos} bytes; at most ${MAX_STRING_BYTES} are accepted (names, ids and parameter values are far shorter)`);
+    }
     const s = Buffer.from(this.buf.buffer, this.buf.byteOffset + this.pos, end - this.pos).toString('utf8');
     this.pos = end;
     return s;

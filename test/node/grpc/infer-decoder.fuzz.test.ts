@@ -145,6 +145,8 @@ describe('bounded ModelInferRequest decoder', () => {
     expect(decodeModelInferRequest(zeros, LIMITS).rejected?.message).toMatch(/contents has more than 2000 elements; at most 2000 .*limits\.maxTypedElements/);
     const rawFlood = serialize({ model_name: 'm', inputs: [{ name: 'x', datatype: 'BYTES', shape: [1000] }], raw_input_contents: [Buffer.alloc(4000)] });
     expect(decodeModelInferRequest(rawFlood, LIMITS).rejected?.kind).toBe('invalid_argument');
+    const longName = serialize({ model_name: 'm'.repeat(70_000), inputs: [] });
+    expect(decodeModelInferRequest(longName, LIMITS).rejected?.message).toMatch(/string field of 70000 bytes; at most 65536 are accepted/);
   });
 });
 
