@@ -99,4 +99,22 @@ describe('a hostile message cannot amplify on a real daemon', () => {
     expect(growth).toBeLessThan(16 * body.length);
     expect(await liveWithin(1000)).toBeLessThan(1000);
   }, 30_000);
+
+  it('REST: 10M empty strings in a 30 MB body are refused before JSON.parse', async () => {
+    const body = Buffer.from(`{"inputs":[{"name":"x","datatype":"BYTES","shape":[${10 * MB}],"data":[${'"",'.repeat(10 * MB - 1)}""]}]}`);
+    let status = 0;
+    let text = '';
+    const growth = await peakGrowth(async () => {
+      const res = await fetch(`http://${d.http}/v2/models/nobody-serves-this/infer`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(30_000),
+      });
+      status = res.status;
+      text = await res.text();
+    });
+    console.log(`peak RSS growth ${(growth / MB).toFixed(1)} MB for a ${(body.length / MB).toFixed(1)} MB body`);
+    expect(status).toBe(400);
+    expect(text).toMatch(/request body holds more than 4263936 JSON values; at most 4263936 are accepted per REST request \(limits\.maxTypedElements \+ limits\.maxBytesElements \+ 4096\)/);
+    expect(growth).toBeLessThan(MAX_GROWTH * body.length);
+    expect(await liveWithin(1000)).toBeLessThan(1000);
+  }, 30_000);
 });

@@ -3,10 +3,11 @@
 // an empty body: 200 = true, 503 = not ready (draining, model not ready); an unknown model is 404.
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { InvalidInputError, ModelNotFoundError, ShuttingDownError } from '../../errors.ts';
+import { InputLimitError, InvalidInputError, ModelNotFoundError, ShuttingDownError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { ModelCatalog, QueryDispatcher } from '../dispatch.ts';
 import { inputBytes, type InputBudget, type InputLimits } from '../input-limits.ts';
+import { countJsonValues } from './json-prescan.ts';
 import { modelMetadata, SERVER_NAME } from '../grpc/kserve.ts';
 import { BodyTooLargeError, toHttpError } from './errors.ts';
 import { deadlineParamMs, decodeRestInferRequest, encodeRestInferResponse } from './rest-codec.ts';
@@ -82,6 +83,17 @@ const fromError = (e: unknown): Reply => {
   return error(status, message);
 };
 
+/** Room for the request's own fields, shapes and parameters beside its tensor elements. */
+const JSON_VALUES_SLACK = 4096;
+
+/** Refuses, before JSON.parse, a body with more values than the element limits let a request use. */
+function checkJsonValues(raw: Uint8Array, limits: InputLimits): void {
+  const cap = limits.maxTypedElements + limits.maxBytesElements + JSON_VALUES_SLACK;
+  if (countJsonValues(raw, cap) > cap) {
+    throw new InputLimitError(`request body holds more than ${cap} JSON values; at most ${cap} are accepted per REST request (limits.maxTypedElements + limits.maxBytesElements + ${JSON_VALUES_SLACK}); send large tensors over gRPC in raw_input_contents`);
+  }
+}
+
 /** Absolute deadline from the timeout header and plexus.deadline_ms (the tighter), if any. */
 function deadlineOf(headers: IncomingHttpHeaders, body: unknown, now: number): number | undefined {
   const header = headers[TIMEOUT_HEADER];
@@ -108,6 +120,7 @@ export function createRestHandlers(deps: RestDeps): { handle(req: RestRequest): 
       throw new InvalidInputError('the binary tensor data extension is not supported over REST; send JSON data or use gRPC');
     }
     const raw = await req.body();
+    if (deps.inputLimits !== undefined) checkJsonValues(raw, deps.inputLimits);
     let body: unknown;
     try {
       body = JSON.parse(raw.toString('utf8'));

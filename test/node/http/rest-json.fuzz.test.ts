@@ -5,6 +5,7 @@ import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isPlexusError } from '../../../src/errors.ts';
 import type { InferRequest } from '../../../src/inference/types.ts';
+import { countJsonValues } from '../../../src/node/http/json-prescan.ts';
 import { decodeRestInferRequest } from '../../../src/node/http/rest-codec.ts';
 
 const LIMITS = { maxTypedElements: 100, maxBytesElements: 20 };
@@ -93,5 +94,22 @@ describe('REST JSON inference bodies', () => {
     expect(() => decodeRestInferRequest({ inputs: [{ name: 'x', datatype: 'BYTES', shape: [50], data: [] }] }, ctx))
       .toThrow(/brings the request to 50 BYTES elements; at most 20 are allowed per request \(limits\.maxBytesElements\)/);
     expect(performance.now() - started).toBeLessThan(100);
+  });
+
+  it('the pre-parse count is exactly the elements and members of the JSON (one per empty container), strings skipped', () => {
+    const expected = (v: unknown): number => {
+      if (Array.isArray(v)) return Math.max(1, v.length) + v.reduce<number>((n, x) => n + expected(x), 0);
+      if (typeof v === 'object' && v !== null) {
+        const values = Object.values(v);
+        return Math.max(1, values.length) + values.reduce<number>((n, x) => n + expected(x), 0);
+      }
+      return 0;
+    };
+    fc.assert(fc.property(fc.jsonValue({ maxDepth: 4 }), fc.boolean(), (v, pretty) => {
+      const text = Buffer.from(JSON.stringify(v, null, pretty ? 1 : undefined) ?? 'null');
+      expect(countJsonValues(text, 1e9)).toBe(expected(v));
+      const n = expected(v);
+      if (n > 2) expect(countJsonValues(text, n - 2)).toBe(n - 1); // stops once past the cap
+    }), { numRuns: 2000 });
   });
 });
