@@ -60,6 +60,24 @@ export class MessageTooLargeError extends PlexusError {
   readonly kind = 'resource_exhausted';
 }
 
+/** A request exceeds a per-request input limit (elements, BYTES elements, tensors, parameters): the same request never fits. */
+export class InputLimitError extends PlexusError {
+  override readonly name = 'InputLimitError';
+  readonly kind = 'invalid_argument';
+}
+
+/** The node's budget for the inputs of accepted, unanswered requests is spent: retry later or elsewhere. */
+export class InputBudgetError extends PlexusError {
+  override readonly name = 'InputBudgetError';
+  readonly kind = 'resource_exhausted';
+}
+
+/** A client message is not valid protobuf (truncated, bad wire type, a length past the end). */
+export class MalformedMessageError extends PlexusError {
+  override readonly name = 'MalformedMessageError';
+  readonly kind = 'invalid_argument';
+}
+
 /** A model's queue is full: the caller should back off or go elsewhere. */
 export class QueueFullError extends PlexusError {
   override readonly name = 'QueueFullError';

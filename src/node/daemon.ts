@@ -24,7 +24,8 @@ import { createTritonRoutes } from './http/triton-routes.ts';
 import { createHttpServer, type HttpServer } from './http/server.ts';
 import { createNodeMetrics, type NodeMetrics } from './metrics.ts';
 import { createModelRepository } from './model-repository.ts';
-import type { NodeOptions, P2POptions } from './options.ts';
+import { createInputBudget } from './input-limits.ts';
+import { DEFAULT_LIMITS, type NodeOptions, type P2POptions } from './options.ts';
 import { createP2PService, type P2PService, type P2PServiceInit } from './p2p/service.ts';
 import { loadNodeTracing } from './tracing/load.ts';
 import type { NodeTracing } from './tracing/node-tracing.ts';
@@ -103,6 +104,8 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
   });
   const metrics = createNodeMetrics(options.p2p === undefined ? {} : { policy: options.p2p.routing.policy });
   metrics.setSources({ inference: () => inference, connectedPeers: () => p2p?.peers().length ?? 0, routes: () => p2p?.routes() });
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const inputBudget = createInputBudget(limits.maxInflightInputBytes);
   const listenAddrs = (): string[] => (state === 'running' || state === 'stopping' ? p2p?.multiaddrs() ?? [] : []);
   // Only with an OTLP endpoint (set in start()): without it no request ever holds a span.
   let tracing: NodeTracing | undefined;
@@ -130,7 +133,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
         }
         const kserve = createKServeService({
           dispatcher: metrics.instrument(dispatcher, catalog, 'grpc'), catalog, logger, version: PLEXUS_VERSION, maxStreamInFlight: options.grpc.maxStreamInFlight,
-          ...traced,
+          ...traced, inputBudget,
         });
         drain = () => kserve.drain();
         // Model repository extension (gRPC + REST); relative paths in a load's config resolve like the file's.
@@ -150,6 +153,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
         server = createGrpcServer({
           address: options.grpc.address,
           maxReceiveMessageBytes: options.grpc.maxMessageBytes,
+          decodeLimits: limits,
           handlers: {
             inference: { ...kserve.handlers, ...createRepositoryHandlers({ repository, logger }), ...createTritonConfigHandlers({ view: triton, logger }) },
             health: health.handlers,
@@ -167,6 +171,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
             address: options.http.address, maxBodyBytes: options.grpc.maxMessageBytes,
             dispatcher: metrics.instrument(dispatcher, catalog, 'http'), catalog, version: PLEXUS_VERSION, logger, scrape: () => metrics.scrape(),
             extraRoutes: (req, res) => repositoryRoutes(req, res) || tritonRoutes(req, res) || dashboard(req, res), ...traced,
+            limits, inputLimits: limits, inputBudget,
           });
           httpBound = await http.start();
         }

@@ -10,6 +10,8 @@ import { ConfigError } from '../errors.ts';
 import { compileModelSpecs, defaultModelSpecs, type ModelSpec } from '../inference/index.ts';
 import { ROUTING_POLICIES, type RoutingPolicy } from '../routing/policies.ts';
 import { parseHostPort, type HostPort } from './grpc/address.ts';
+import type { HttpLimits } from './http/hardening.ts';
+import type { InputLimits } from './input-limits.ts';
 import { checkBootstrapAddr, checkListenAddr } from './p2p/multiaddrs.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -25,6 +27,18 @@ export const DEFAULT_LISTEN = `/ip4/0.0.0.0/tcp/${DEFAULT_P2P_PORT}`;
 // 1.25 cores at 5 s). Dead peers are found by disconnects and missed pings, not by expiry.
 export const DEFAULT_REFRESH_MS = 5000;
 const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024;
+
+/** Limits on client input and on the HTTP port (`node.limits` in the config file; README "Limits"). */
+export type NodeLimits = InputLimits & HttpLimits;
+export const DEFAULT_LIMITS: NodeLimits = {
+  maxTypedElements: 4 * 1024 * 1024,
+  maxBytesElements: 65_536,
+  maxInflightInputBytes: 512 * 1024 * 1024,
+  httpHeadersTimeoutMs: 10_000,
+  httpRequestTimeoutMs: 60_000,
+  httpKeepAliveTimeoutMs: 5_000,
+  httpMaxConnections: 512,
+};
 
 export interface NodeOptions {
   readonly grpc: {
@@ -48,6 +62,8 @@ export interface NodeOptions {
   readonly configFile?: string;
   /** Distributed tracing over OTLP/HTTP; absent = off (the default). */
   readonly tracing?: TracingOptions;
+  /** Input and HTTP limits; absent = DEFAULT_LIMITS. */
+  readonly limits?: NodeLimits;
 }
 
 export interface TracingOptions {
@@ -134,6 +150,15 @@ const routingSectionSchema = z.strictObject({
 const tracingSectionSchema = z.strictObject({
   otlpEndpoint: FIELDS.otlpEndpoint.optional(),
 });
+const limitsSectionSchema = z.strictObject({
+  maxTypedElements: z.int().min(1).max(2 ** 31),
+  maxBytesElements: z.int().min(1).max(2 ** 31),
+  maxInflightInputBytes: z.int().min(1024).max(2 ** 42),
+  httpHeadersTimeoutMs: z.int().min(100).max(600_000),
+  httpRequestTimeoutMs: z.int().min(100).max(3_600_000),
+  httpKeepAliveTimeoutMs: z.int().min(0).max(600_000),
+  httpMaxConnections: z.int().min(1).max(1_000_000),
+}).partial();
 const nodeSectionSchema = z.strictObject({
   grpc: FIELDS.grpc.optional(),
   http: FIELDS.http.optional(),
@@ -145,6 +170,7 @@ const nodeSectionSchema = z.strictObject({
   p2p: p2pSectionSchema.optional(),
   routing: routingSectionSchema.optional(),
   tracing: tracingSectionSchema.optional(),
+  limits: limitsSectionSchema.optional(),
 });
 const configFileSchema = z.strictObject({
   node: nodeSectionSchema.optional(),
@@ -230,7 +256,16 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
     ...(httpAddress === undefined ? {} : { http: { address: httpAddress } }),
     ...(configPath === undefined ? {} : { configFile: configPath }),
     ...(otlpEndpoint === undefined ? {} : { tracing: { otlpEndpoint } }),
+    limits: compileLimits(node.limits),
   };
+}
+
+function compileLimits(file: Partial<NodeLimits> | undefined): NodeLimits {
+  const limits = { ...DEFAULT_LIMITS, ...file };
+  if (limits.httpHeadersTimeoutMs > limits.httpRequestTimeoutMs) {
+    throw new ConfigError(`node.limits.httpHeadersTimeoutMs: ${limits.httpHeadersTimeoutMs} is longer than httpRequestTimeoutMs (${limits.httpRequestTimeoutMs}); headers are part of the request`);
+  }
+  return limits;
 }
 
 /** YAML or JSON (JSON is YAML); ConfigError when unreadable or malformed. */

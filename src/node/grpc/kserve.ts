@@ -5,6 +5,7 @@ import { InvalidInputError, ModelNotFoundError, ShuttingDownError } from '../../
 import type { ModelInfo, TensorSpec } from '../../inference/types.ts';
 import type { Logger } from '../../logger.ts';
 import type { ModelCatalog, QueryDispatcher } from '../dispatch.ts';
+import { inputBytes, type InputBudget } from '../input-limits.ts';
 import type { QueryTracer } from '../tracing/node-tracing.ts';
 import { firstHeaderValue, TRACEPARENT } from '../tracing/traceparent.ts';
 import { abortOnCancel, callContext } from './call-context.ts';
@@ -26,6 +27,8 @@ export interface KServeDeps {
   readonly maxStreamInFlight: number;
   /** Tracing (--otlp-endpoint); absent when off. */
   readonly tracing?: QueryTracer;
+  /** Node-wide budget for the inputs of unanswered requests; absent = unbounded. */
+  readonly inputBudget?: InputBudget;
 }
 
 export interface KServeService {
@@ -43,11 +46,18 @@ export function createKServeService(deps: KServeDeps): KServeService {
 
   async function runInfer(msg: WireInferRequest, call: Parameters<typeof callContext>[0] & { readonly metadata: grpc.Metadata }, signal: AbortSignal): Promise<WireInferResponse> {
     if (draining) throw new ShuttingDownError('the node is shutting down and accepts no new queries');
+    if (msg.rejected !== undefined) throw msg.rejected;
     const span = deps.tracing?.startQuery('grpc', firstHeaderValue(call.metadata.get(TRACEPARENT)));
     try {
       const { request, rawOutputs } = decodeInferRequest(msg, callContext(call, signal));
       const started = performance.now();
-      const result = await dispatcher.infer(span === undefined ? request : span.decoded(request));
+      const release = deps.inputBudget?.acquire(inputBytes(request.inputs));
+      let result;
+      try {
+        result = await dispatcher.infer(span === undefined ? request : span.decoded(request));
+      } finally {
+        release?.();
+      }
       logger.debug({ queryId: request.id, model: result.model, ms: performance.now() - started }, 'query answered');
       const encode = (r: typeof result): WireInferResponse => encodeInferResponse(r, { raw: rawOutputs, id: msg.id });
       return span === undefined ? encode(result) : span.finish(result, encode);

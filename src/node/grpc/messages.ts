@@ -2,6 +2,8 @@
 // keepCase, int64 as string, bytes as Buffer, defaults filled). Outgoing messages may leave
 // fields out and give 64-bit integers as numbers.
 
+import type { PlexusError } from '../../errors.ts';
+
 export type Int64 = string | number;
 
 export interface WireInferParameter {
@@ -16,14 +18,15 @@ export interface WireInferParameter {
 
 export type WireParameters = Record<string, WireInferParameter>;
 
+/** Arrays as proto-loader decodes them; the bounded request decoder (infer-decoder.ts) gives typed arrays. */
 export interface WireTensorContents {
-  bool_contents?: boolean[];
-  int_contents?: number[];
-  int64_contents?: Int64[];
-  uint_contents?: number[];
-  uint64_contents?: Int64[];
-  fp32_contents?: number[];
-  fp64_contents?: number[];
+  bool_contents?: boolean[] | Uint8Array;
+  int_contents?: number[] | Int32Array;
+  int64_contents?: Int64[] | BigInt64Array;
+  uint_contents?: number[] | Uint32Array;
+  uint64_contents?: Int64[] | BigUint64Array;
+  fp32_contents?: number[] | Float32Array;
+  fp64_contents?: number[] | Float64Array;
   bytes_contents?: Uint8Array[];
 }
 
@@ -48,6 +51,8 @@ export interface WireInferRequest {
   inputs: WireInputTensor[];
   outputs: WireRequestedOutput[];
   raw_input_contents: Uint8Array[];
+  /** Set by the bounded decoder (infer-decoder.ts) when the message is malformed or past a limit. */
+  rejected?: PlexusError;
 }
 
 export interface WireOutputTensor {

@@ -36,8 +36,12 @@ function decodeValue(where: string, p: WireInferParameter | undefined): ParamVal
       }
       return s;
     }
-    case 'double_param':
-      return p.double_param ?? 0;
+    case 'double_param': {
+      // As over REST: NaN and Infinity do not survive JSON on the forward protocol (null there).
+      const d = p.double_param ?? 0;
+      if (!Number.isFinite(d)) throw new InvalidInputError(`${where} is ${d}; expected a finite number`);
+      return d;
+    }
     case 'int64_param':
     case 'uint64_param': {
       const n = Number(p[p.parameter_choice] ?? 0);

@@ -3,7 +3,7 @@
 // node, so repository_name is ignored. Load parameters: `config` (string or bytes, a JSON model
 // entry). Unload parameters: `unload_dependents` (bool, also unload adapters on a raw model).
 import type * as grpc from '@grpc/grpc-js';
-import { InvalidInputError } from '../../errors.ts';
+import { InvalidInputError, type PlexusError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { ModelRepository } from '../model-repository.ts';
 import type { Int64 } from './messages.ts';
@@ -27,6 +27,8 @@ export interface WireRepositoryModelRequest {
   repository_name: string;
   model_name: string;
   parameters?: Record<string, WireRepositoryParameter>;
+  /** Set by the guarded decoder (bounded-service.ts) when the message is malformed or past a limit. */
+  rejected?: PlexusError;
 }
 
 type Unary<Req> = (call: grpc.ServerUnaryCall<Req, object>, cb: grpc.sendUnaryData<object>) => void;
@@ -75,6 +77,7 @@ export function createRepositoryHandlers(deps: { readonly repository: ModelRepos
   };
   const load: Unary<WireRepositoryModelRequest> = (call, cb) => {
     reply('RepositoryModelLoad', cb, async () => {
+      if (call.request.rejected !== undefined) throw call.request.rejected;
       const params = repositoryParams('RepositoryModelLoad', call.request.parameters, { config: 'string' });
       const config = params.config;
       await repository.load(call.request.model_name, typeof config === 'string' ? { config } : {});
@@ -83,6 +86,7 @@ export function createRepositoryHandlers(deps: { readonly repository: ModelRepos
   };
   const unload: Unary<WireRepositoryModelRequest> = (call, cb) => {
     reply('RepositoryModelUnload', cb, async () => {
+      if (call.request.rejected !== undefined) throw call.request.rejected;
       const params = repositoryParams('RepositoryModelUnload', call.request.parameters, { unload_dependents: 'boolean' });
       await repository.unload(call.request.model_name, { dependents: params.unload_dependents === true });
       return {};

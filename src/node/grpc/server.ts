@@ -3,6 +3,8 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../logger.ts';
 import { formatHostPort, type HostPort } from './address.ts';
+import { withBoundedInferDecoding } from './bounded-service.ts';
+import type { DecodeLimits } from './infer-decoder.ts';
 import { loadServices } from './protos.ts';
 
 export interface GrpcServerInit {
@@ -15,6 +17,8 @@ export interface GrpcServerInit {
     readonly plexus: grpc.UntypedServiceImplementation;
   };
   readonly logger: Logger;
+  /** Limits of the bounded ModelInfer decoder; absent = protobufjs decodes (unbounded). */
+  readonly decodeLimits?: DecodeLimits;
 }
 
 export interface GrpcServer {
@@ -35,7 +39,8 @@ export function createGrpcServer(init: GrpcServerInit): GrpcServer {
     // Channelz bookkeeping costs about 3% of a query's server time and nothing here reads it.
     'grpc.enable_channelz': 0,
   });
-  server.addService(services.inference.service, init.handlers.inference);
+  const inference = init.decodeLimits === undefined ? services.inference.service : withBoundedInferDecoding(services.inference.service, init.decodeLimits);
+  server.addService(inference, init.handlers.inference);
   server.addService(services.health.service, init.handlers.health);
   server.addService(services.plexus.service, init.handlers.plexus);
   let started = false;

@@ -51,7 +51,7 @@ export function decodeTypedContents(
       throw new InvalidInputError(`${where}: datatype ${datatype} expects contents.${field}, got contents.${other}`);
     }
   }
-  const values = contents[field] ?? [];
+  const values: ArrayLike<unknown> = contents[field] ?? [];
   const expected = shape.reduce((a, b) => a * b, 1);
   if (values.length !== expected) {
     throw new InvalidInputError(
@@ -60,7 +60,9 @@ export function decodeTypedContents(
   return { name, datatype, shape, data: toTensorData(where, datatype, values) };
 }
 
-function toTensorData(where: string, datatype: DataType, values: readonly unknown[]): TensorData {
+function toTensorData(where: string, datatype: DataType, values: ArrayLike<unknown>): TensorData {
+  const typed = asDecodedArray(datatype, values);
+  if (typed !== undefined) return typed;
   switch (datatype) {
     case 'BOOL': return Uint8Array.from(values as boolean[], (b) => (b ? 1 : 0));
     case 'INT8': return Int8Array.from(checkedInts(where, datatype, values));
@@ -79,10 +81,24 @@ function toTensorData(where: string, datatype: DataType, values: readonly unknow
   }
 }
 
-function checkedInts(where: string, datatype: DataType, values: readonly unknown[]): number[] {
+/**
+ * The bounded decoder's typed arrays, used as they are when they already have the tensor's
+ * element type (INT8/16, UINT8/16 still go through the range check).
+ */
+function asDecodedArray(datatype: DataType, values: ArrayLike<unknown>): TensorData | undefined {
+  if (!ArrayBuffer.isView(values)) return undefined;
+  const ok = (datatype === 'BOOL' && values instanceof Uint8Array) || (datatype === 'INT32' && values instanceof Int32Array)
+    || (datatype === 'UINT32' && values instanceof Uint32Array) || (datatype === 'INT64' && values instanceof BigInt64Array)
+    || (datatype === 'UINT64' && values instanceof BigUint64Array) || (datatype === 'FP32' && values instanceof Float32Array)
+    || (datatype === 'FP64' && values instanceof Float64Array);
+  return ok ? values : undefined;
+}
+
+function checkedInts(where: string, datatype: DataType, values: ArrayLike<unknown>): ArrayLike<number> {
   const [lo, hi] = INT_RANGE[datatype] ?? [-Infinity, Infinity];
-  const ints = values as number[];
-  for (const v of ints) {
+  const ints = values as ArrayLike<number>;
+  for (let i = 0; i < ints.length; i++) {
+    const v = ints[i] ?? 0;
     if (v < lo || v > hi) throw new InvalidInputError(`${where}: value ${v} is out of range for ${datatype} [${lo}, ${hi}]`);
   }
   return ints;

@@ -7,6 +7,7 @@
 import { InvalidInputError } from '../../errors.ts';
 import { elementCount, formatShape, MAX_RANK } from '../../inference/tensor.ts';
 import type { DataType, Tensor, TensorData } from '../../inference/types.ts';
+import { checkElements, type ElementTally } from '../input-limits.ts';
 
 export type JsonBytes = string | { readonly b64: string };
 export type JsonElement = number | string | boolean | JsonBytes;
@@ -16,6 +17,13 @@ const INT_RANGE: Partial<Record<DataType, readonly [number, number]>> = {
   UINT8: [0, 255], UINT16: [0, 65535], UINT32: [0, 2 ** 32 - 1],
 };
 const NON_FINITE: Readonly<Record<string, number>> = { NaN: Number.NaN, Infinity: Number.POSITIVE_INFINITY, '-Infinity': Number.NEGATIVE_INFINITY };
+/** Rounds a double to the datatype (identity for FP64), to tell whether it stays finite. */
+const NARROW: Readonly<Record<'FP32' | 'FP64' | 'FP16' | 'BF16', (v: number) => number>> = {
+  FP64: (v) => v,
+  FP32: Math.fround,
+  FP16: (v) => fromFloat16Bits(toFloat16Bits(v)),
+  BF16: (v) => fromBfloat16Bits(toBfloat16Bits(v)),
+};
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
@@ -31,10 +39,12 @@ function flatten(where: string, value: unknown, depth: number, out: unknown[], l
   for (const v of value) flatten(where, v, depth + 1, out, limit);
 }
 
-export function decodeJsonTensor(name: string, datatype: DataType, shape: readonly number[], data: unknown): Tensor {
+/** `tally` (the request's element counts and limits) is checked before any element is converted. */
+export function decodeJsonTensor(name: string, datatype: DataType, shape: readonly number[], data: unknown, tally?: ElementTally): Tensor {
   const where = `input '${name}'`;
   if (data === undefined) throw new InvalidInputError(`${where} has no "data"`);
   const expected = elementCount(shape);
+  if (tally !== undefined) checkElements(tally, `${where} ${formatShape(shape)}`, datatype === 'BYTES', expected);
   const flat: unknown[] = [];
   flatten(where, data, 0, flat, expected);
   if (flat.length !== expected) {
@@ -46,6 +56,10 @@ export function decodeJsonTensor(name: string, datatype: DataType, shape: readon
 function toData(where: string, datatype: DataType, flat: readonly unknown[]): TensorData {
   const bad = (i: number, expected: string): never => {
     throw new InvalidInputError(`${where}: element ${i} is ${JSON.stringify(flat[i])?.slice(0, 40) ?? 'undefined'}; ${datatype} expects ${expected}`);
+  };
+  // JSON.parse reads 1e400 as Infinity: a number the client wrote as finite must stay finite.
+  const notFinite = (i: number, v: number): never => {
+    throw new InvalidInputError(`${where}: element ${i} is a number out of ${datatype}'s finite range (${v > 0 ? '' : '-'}overflows to ${v > 0 ? '' : '-'}Infinity); write "Infinity" or "-Infinity" for an infinite value`);
   };
   switch (datatype) {
     case 'BOOL':
@@ -67,8 +81,9 @@ function toData(where: string, datatype: DataType, flat: readonly unknown[]): Te
       return datatype === 'INT64' ? BigInt64Array.from(big) : BigUint64Array.from(big);
     }
     case 'FP32': case 'FP64': case 'FP16': case 'BF16': {
+      const narrow = NARROW[datatype];
       const nums = flat.map((v, i) => {
-        if (typeof v === 'number') return v;
+        if (typeof v === 'number') return Number.isFinite(narrow(v)) ? v : notFinite(i, v);
         const n = typeof v === 'string' ? NON_FINITE[v] : undefined;
         return n ?? bad(i, 'a number (or "NaN", "Infinity", "-Infinity")');
       });

@@ -8,6 +8,7 @@ import { InvalidInputError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { ModelRepository } from '../model-repository.ts';
 import { BodyTooLargeError, toHttpError } from './errors.ts';
+import { refuseCrossSite } from './hardening.ts';
 import { readBody } from './server.ts';
 
 /** Load/unload/index bodies are small: a config entry at most. */
@@ -80,6 +81,12 @@ export function createRepositoryRoutes(deps: { readonly repository: ModelReposit
     };
     if (req.method !== 'POST') {
       send(405, { error: `use POST ${req.url ?? ''}` }, { Allow: 'POST' });
+      return true;
+    }
+    const refusal = refuseCrossSite(req);
+    if (refusal !== undefined) {
+      // The body is not read: close the connection after answering.
+      send(refusal.status, { error: refusal.message }, { Connection: 'close' });
       return true;
     }
     handle(route, req).then(

@@ -8,6 +8,7 @@ import { BINARY_DATA_PARAM, MAX_NAME_LENGTH, MAX_TENSORS } from '../grpc/codec.t
 import { MAX_PARAMETER_KEY, MAX_PARAMETER_STRING, MAX_PARAMETERS } from '../grpc/params.ts';
 import { decodeJsonTensor, encodeJsonData, type JsonElement } from './json-tensors.ts';
 import { isRecord } from '../wire-guards.ts';
+import { newTally, type ElementTally, type InputLimits } from '../input-limits.ts';
 
 /** Request parameter naming the time budget in ms; the HTTP layer turns it into a deadline too. */
 export const DEADLINE_PARAM = 'plexus.deadline_ms';
@@ -26,6 +27,8 @@ export interface RestCallContext {
   readonly fallbackId: string;
   readonly deadline?: number;
   readonly signal?: AbortSignal;
+  /** Element limits checked before each tensor is converted; absent = unchecked. */
+  readonly limits?: Pick<InputLimits, 'maxTypedElements' | 'maxBytesElements'>;
 }
 
 type JsonObject = Record<string, unknown>;
@@ -73,7 +76,7 @@ function refuseBinary(where: string, params: Record<string, ParamValue>): void {
   delete params[BINARY_DATA_PARAM];
 }
 
-function decodeInput(raw: unknown, i: number, seen: Set<string>): Tensor {
+function decodeInput(raw: unknown, i: number, seen: Set<string>, tally: ElementTally | undefined): Tensor {
   if (!isRecord(raw)) throw new InvalidInputError(`inputs[${i}] must be an object`);
   const name = field(`inputs[${i}]`, raw, 'name', isString, 'a string') ?? '';
   checkName(`inputs[${i}].name`, name);
@@ -90,7 +93,7 @@ function decodeInput(raw: unknown, i: number, seen: Set<string>): Tensor {
   const shape = shapeRaw;
   checkShape(name, shape);
   refuseBinary(where, decodeParameters(where, raw.parameters));
-  return decodeJsonTensor(name, datatype, shape, raw.data);
+  return decodeJsonTensor(name, datatype, shape, raw.data, tally);
 }
 
 /** The JSON body of POST /v2/models/{name}[/versions/{v}]/infer. */
@@ -102,7 +105,8 @@ export function decodeRestInferRequest(body: unknown, ctx: RestCallContext): Inf
   if (inputsRaw === undefined || inputsRaw.length === 0) throw new InvalidInputError('request has no inputs');
   if (inputsRaw.length > MAX_TENSORS) throw new InvalidInputError(`request has ${inputsRaw.length} inputs; at most ${MAX_TENSORS} are allowed`);
   const seen = new Set<string>();
-  const inputs = inputsRaw.map((raw, i) => decodeInput(raw, i, seen));
+  const tally = ctx.limits === undefined ? undefined : newTally(ctx.limits);
+  const inputs = inputsRaw.map((raw, i) => decodeInput(raw, i, seen, tally));
 
   const outputsRaw = field('request', body, 'outputs', isArray, 'an array') ?? [];
   if (outputsRaw.length > MAX_TENSORS) throw new InvalidInputError(`request asks for ${outputsRaw.length} outputs; at most ${MAX_TENSORS} are allowed`);

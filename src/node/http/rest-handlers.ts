@@ -3,11 +3,13 @@
 // an empty body: 200 = true, 503 = not ready (draining, model not ready); an unknown model is 404.
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { InvalidInputError, ModelNotFoundError, ShuttingDownError } from '../../errors.ts';
+import { InputLimitError, InvalidInputError, ModelNotFoundError, ShuttingDownError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { ModelCatalog, QueryDispatcher } from '../dispatch.ts';
 import type { EntrySpan, QueryTracer } from '../tracing/node-tracing.ts';
 import { firstHeaderValue, TRACEPARENT } from '../tracing/traceparent.ts';
+import { inputBytes, type InputBudget, type InputLimits } from '../input-limits.ts';
+import { countJsonValues } from './json-prescan.ts';
 import { modelMetadata, SERVER_NAME } from '../grpc/kserve.ts';
 import { BodyTooLargeError, toHttpError } from './errors.ts';
 import { deadlineParamMs, decodeRestInferRequest, encodeRestInferResponse } from './rest-codec.ts';
@@ -33,6 +35,10 @@ export interface RestDeps {
   readonly logger: Logger;
   /** Tracing (--otlp-endpoint); absent when off. */
   readonly tracing?: QueryTracer;
+  /** Element limits for JSON tensors; absent = unchecked. */
+  readonly inputLimits?: InputLimits;
+  /** Node-wide budget for the inputs of unanswered requests (shared with gRPC); absent = unbounded. */
+  readonly inputBudget?: InputBudget;
 }
 
 export interface RestRequest {
@@ -81,6 +87,17 @@ const fromError = (e: unknown): Reply => {
   return error(status, message);
 };
 
+/** Room for the request's own fields, shapes and parameters beside its tensor elements. */
+const JSON_VALUES_SLACK = 4096;
+
+/** Refuses, before JSON.parse, a body with more values than the element limits let a request use. */
+function checkJsonValues(raw: Uint8Array, limits: InputLimits): void {
+  const cap = limits.maxTypedElements + limits.maxBytesElements + JSON_VALUES_SLACK;
+  if (countJsonValues(raw, cap) > cap) {
+    throw new InputLimitError(`request body holds more than ${cap} JSON values; at most ${cap} are accepted per REST request (limits.maxTypedElements + limits.maxBytesElements + ${JSON_VALUES_SLACK}); send large tensors over gRPC in raw_input_contents`);
+  }
+}
+
 /** Absolute deadline from the timeout header and plexus.deadline_ms (the tighter), if any. */
 function deadlineOf(headers: IncomingHttpHeaders, body: unknown, now: number): number | undefined {
   const header = headers[TIMEOUT_HEADER];
@@ -117,6 +134,7 @@ export function createRestHandlers(deps: RestDeps): { handle(req: RestRequest): 
       throw new InvalidInputError('the binary tensor data extension is not supported over REST; send JSON data or use gRPC');
     }
     const raw = await req.body();
+    if (deps.inputLimits !== undefined) checkJsonValues(raw, deps.inputLimits);
     let body: unknown;
     try {
       body = JSON.parse(raw.toString('utf8'));
@@ -127,9 +145,16 @@ export function createRestHandlers(deps: RestDeps): { handle(req: RestRequest): 
     const request = decodeRestInferRequest(body, {
       model: name, ...(version !== undefined ? { version } : {}), fallbackId: randomUUID(), signal: req.signal,
       ...(deadline !== undefined ? { deadline } : {}),
+      ...(deps.inputLimits !== undefined ? { limits: deps.inputLimits } : {}),
     });
     const started = performance.now();
-    const result = await dispatcher.infer(span === undefined ? request : span.decoded(request));
+    const release = deps.inputBudget?.acquire(inputBytes(request.inputs));
+    let result;
+    try {
+      result = await dispatcher.infer(span === undefined ? request : span.decoded(request));
+    } finally {
+      release?.();
+    }
     logger.debug({ queryId: request.id, model: result.model, ms: performance.now() - started }, 'REST query answered');
     const clientId = (body as { id?: unknown }).id;
     const encode = (r: typeof result): unknown => encodeRestInferResponse(r, typeof clientId === 'string' ? clientId : undefined);

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../logger.ts';
 import { formatHostPort, type HostPort } from '../grpc/address.ts';
 import { BodyTooLargeError } from './errors.ts';
+import { applyHttpLimits, type HttpLimits } from './hardening.ts';
 import { createRestHandlers, type Reply, type RestDeps } from './rest-handlers.ts';
 
 export interface HttpServerInit extends RestDeps {
@@ -18,6 +19,8 @@ export interface HttpServerInit extends RestDeps {
   readonly logger: Logger;
   /** Routes tried before /metrics and /v2 (the dashboard); returns true when it answered. */
   readonly extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Time limits and connection cap (hardening.ts); absent = 30 s for headers, 60 s for the request. */
+  readonly limits?: HttpLimits;
 }
 
 export interface HttpServer {
@@ -119,6 +122,7 @@ export function createHttpServer(init: HttpServerInit): HttpServer {
   // Bound how long a client may take to send its request (slowloris).
   server.requestTimeout = 60_000;
   server.headersTimeout = 30_000;
+  if (init.limits !== undefined) applyHttpLimits(server, init.limits);
   let started = false;
 
   return {

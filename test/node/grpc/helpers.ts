@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { compileModelSpecs, defaultModelSpecs } from '../../../src/inference/index.ts';
 import { silentLogger } from '../../../src/logger.ts';
 import { createPlexusNode, type PlexusNode } from '../../../src/node/daemon.ts';
-import type { NodeOptions } from '../../../src/node/options.ts';
+import { DEFAULT_LIMITS, type NodeLimits, type NodeOptions } from '../../../src/node/options.ts';
 import { loadServices } from '../../../src/node/grpc/protos.ts';
 
 export const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures');
@@ -29,6 +29,8 @@ export interface TestNodeInit {
   readonly maxMessageBytes?: number;
   readonly maxStreamInFlight?: number;
   readonly shutdownGraceMs?: number;
+  /** Limits that differ from the defaults. */
+  readonly limits?: Partial<NodeLimits>;
 }
 
 export async function startTestNode(init: TestNodeInit = {}): Promise<TestNode> {
@@ -42,6 +44,7 @@ export async function startTestNode(init: TestNodeInit = {}): Promise<TestNode> 
     logLevel: 'silent',
     shutdownGraceMs: init.shutdownGraceMs ?? 5000,
     models: init.models ? compileModelSpecs(init.models, process.cwd()) : defaultModelSpecs(),
+    ...(init.limits === undefined ? {} : { limits: { ...DEFAULT_LIMITS, ...init.limits } }),
   };
   const node = createPlexusNode(options, { logger: silentLogger() });
   const { grpc: address } = await node.start();
