@@ -7,6 +7,7 @@ import { ROUTING_POLICIES } from '../routing/policies.ts';
 import { formatHostPort } from '../node/grpc/address.ts';
 import { compileNodeOptions, DEFAULT_GRPC, DEFAULT_LISTEN, type NodeFlags, type NodeOptions } from '../node/options.ts';
 import { EXIT_OK } from './cli-error.ts';
+import { trustFlags } from './trust-flags.ts';
 
 export const NODE_START_HELP = `Usage: plexus node start [options]
 
@@ -30,6 +31,21 @@ Options:
                            (inbound connections are still accepted)
   --no-models              pure router: load and advertise no models, forward for others
   --routing-policy NAME    ${ROUTING_POLICIES.join('|')} (default plexus)
+
+Trust (see README, Security):
+  --swarm-key FILE         private cluster: only peers with this pre-shared key can connect
+                           (make one with 'plexus keygen swarm-key > swarm.key')
+  --allow-peer ID          only these peer ids may connect (repeatable)
+  --deny-peer ID           these peer ids may never connect (repeatable)
+  --tls-cert FILE          serve gRPC and HTTP over TLS with this PEM certificate (chain)
+  --tls-key FILE           ... and this PEM private key
+  --tls-client-ca FILE     mutual TLS: clients need a certificate signed by this CA
+  --tokens FILE            callers need a bearer token listed (hashed) in this YAML file
+                           (re-read on change; 'plexus keygen token' makes one)
+  --model-dir DIR          model repository loads may only name files under DIR (repeatable;
+                           default the config file's directory)
+  --open                   allow a non-loopback listen address without a swarm key or
+                           allow-list (libp2p) and without TLS or tokens (gRPC/HTTP)
   --json                   when ready, print one JSON line
                            {"peerId","grpc","http","multiaddrs","models"} on stdout
   --check-config           validate flags and config, print the compiled options as
@@ -50,6 +66,15 @@ export const NODE_START_OPTIONS = {
   static: { type: 'boolean' },
   'no-models': { type: 'boolean' },
   'routing-policy': { type: 'string' },
+  'swarm-key': { type: 'string' },
+  'allow-peer': { type: 'string', multiple: true },
+  'deny-peer': { type: 'string', multiple: true },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-client-ca': { type: 'string' },
+  tokens: { type: 'string' },
+  'model-dir': { type: 'string', multiple: true },
+  open: { type: 'boolean' },
   json: { type: 'boolean', default: false },
   'check-config': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -77,6 +102,7 @@ export function parseNodeStartArgs(args: readonly string[]): NodeStartArgs {
     ...(values.static !== undefined ? { static: values.static } : {}),
     ...(values['no-models'] !== undefined ? { noModels: values['no-models'] } : {}),
     ...(values['routing-policy'] !== undefined ? { routingPolicy: values['routing-policy'] } : {}),
+    ...trustFlags(values),
   };
   return { flags, json: values.json, checkConfig: values['check-config'], help: values.help };
 }

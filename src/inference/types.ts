@@ -47,6 +47,8 @@ export interface InferRequest {
   /** Absolute deadline, epoch milliseconds; undefined means none. */
   readonly deadline?: number;
   readonly signal?: AbortSignal;
+  /** The authenticated caller's tenant (tokens file), carried to next hops for accounting. */
+  readonly tenant?: string;
 }
 
 export interface InferResult {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { createLocalInference } from '../inference/index.ts';
 import type { LocalInference, ModelInfo } from '../inference/types.ts';
 import { createLogger, type Logger } from '../logger.ts';
+import { createNodeTrust, type NodeTrust } from './auth/node-trust.ts';
 import { createClusterCatalog } from './catalog-cluster.ts';
 import { createConfigWatch, type ConfigWatch } from './config-watch.ts';
 import { createLocalDispatcher } from './dispatch-local.ts';
@@ -72,6 +73,7 @@ function p2pInit(p2p: P2POptions, dataDir: string, extra: Partial<P2PServiceInit
     static: p2p.static,
     noModels: p2p.noModels,
     refreshMs: p2p.routing.refreshMs,
+    ...(p2p.members === undefined ? {} : { members: p2p.members }),
     ...extra,
     table: { policy: p2p.routing.policy, ...extra?.table },
   };
@@ -87,6 +89,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
   let httpBound: string | undefined;
   let drain: (() => void) | undefined;
   let configWatch: ConfigWatch | undefined;
+  let trust: NodeTrust | undefined;
   let bound: string | undefined;
   let peerId = '';
   let state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -107,25 +110,31 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
       if (state !== 'new') throw new Error(`node cannot start: it is ${state}`);
       state = 'starting';
       try {
+        // First: an exposed, unprotected node or an unreadable key/token/cert file fails here.
+        const t = createNodeTrust(options, { logger, registry: metrics.registry });
+        trust = t;
         inference = components.inference ?? await createLocalInference({ models: options.models, logger, ...metrics.inferenceHooks });
         let catalog: ModelCatalog = inference;
         let dispatcher: QueryDispatcher = createLocalDispatcher(inference);
         if (options.p2p !== undefined) {
           p2p = createP2PService(p2pInit(options.p2p, options.dataDir, { events: metrics.routeEvents, ...components.p2p }))({ logger, local: inference });
           await p2p.start();
+          const peers = p2p;
+          t.watchPeerLists((allow, deny) => peers.updatePeerLists(allow, deny));
           peerId = p2p.peerId();
           dispatcher = p2p.dispatcher;
           const cluster = p2p;
           catalog = createClusterCatalog({ local: inference, adverts: () => cluster.adverts(), self: () => peerId });
         }
         const kserve = createKServeService({
-          dispatcher: metrics.instrument(dispatcher, catalog, 'grpc'), catalog, logger, version: PLEXUS_VERSION, maxStreamInFlight: options.grpc.maxStreamInFlight,
+          dispatcher: metrics.instrument(t.account(dispatcher), catalog, 'grpc'), catalog, logger, version: PLEXUS_VERSION, maxStreamInFlight: options.grpc.maxStreamInFlight,
         });
         drain = () => kserve.drain();
         // Model repository extension (gRPC + REST); relative paths in a load's config resolve like the file's.
         const repository = createModelRepository({
           inference, models: options.models, logger,
           baseDir: options.configFile === undefined ? process.cwd() : path.dirname(options.configFile),
+          ...(options.security === undefined ? {} : { modelDirs: options.security.modelDirs }),
         });
         const repositoryRoutes = createRepositoryRoutes({ repository, logger });
         const plexus = createPlexusService({
@@ -136,8 +145,8 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
         server = createGrpcServer({
           address: options.grpc.address,
           maxReceiveMessageBytes: options.grpc.maxMessageBytes,
-          handlers: { inference: { ...kserve.handlers, ...createRepositoryHandlers({ repository, logger }) }, health: health.handlers, plexus },
-          logger,
+          handlers: { inference: t.guard('inference', { ...kserve.handlers, ...createRepositoryHandlers({ repository, logger }) }), health: health.handlers, plexus: t.guard('plexus', plexus) },
+          logger, ...(t.grpcCredentials === undefined ? {} : { credentials: t.grpcCredentials }),
         });
         bound = await server.start();
         if (options.http !== undefined) {
@@ -147,8 +156,9 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
           });
           http = createHttpServer({
             address: options.http.address, maxBodyBytes: options.grpc.maxMessageBytes,
-            dispatcher: metrics.instrument(dispatcher, catalog, 'http'), catalog, version: PLEXUS_VERSION, logger, scrape: () => metrics.scrape(),
-            extraRoutes: (req, res) => repositoryRoutes(req, res) || dashboard(req, res),
+            dispatcher: metrics.instrument(t.account(dispatcher), catalog, 'http'), catalog, version: PLEXUS_VERSION, logger, scrape: () => metrics.scrape(),
+            extraRoutes: (req, res) => t.httpGate(req, res) || repositoryRoutes(req, res) || dashboard(req, res),
+            ...(t.httpsOptions === undefined ? {} : { tls: t.httpsOptions }),
           });
           httpBound = await http.start();
         }
@@ -163,6 +173,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
         await server?.stop(0);
         await p2p?.stop();
         await inference?.close();
+        trust?.stop();
         throw e;
       }
       health.state.set('', 'SERVING');
@@ -188,6 +199,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
       await p2p?.stop(Math.max(0, deadline - Date.now()));
       await watchStopped;
       await inference?.close();
+      trust?.stop();
       state = 'stopped';
       logger.info('node stopped');
     },

@@ -11,6 +11,7 @@ import { compileModelSpecs, defaultModelSpecs, type ModelSpec } from '../inferen
 import { ROUTING_POLICIES, type RoutingPolicy } from '../routing/policies.ts';
 import { parseHostPort, type HostPort } from './grpc/address.ts';
 import { checkBootstrapAddr, checkListenAddr } from './p2p/multiaddrs.ts';
+import { compileMembership, compileSecurity, NODE_SECURITY_FIELDS, P2P_SECURITY_FIELDS, type MembershipOptions, type SecurityFlags, type SecurityOptions } from './auth/options.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -19,7 +20,9 @@ export const DEFAULT_GRPC = '127.0.0.1:8001';
 export const DEFAULT_DATA_DIR = '~/.plexus';
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_P2P_PORT = 4001;
-export const DEFAULT_LISTEN = `/ip4/0.0.0.0/tcp/${DEFAULT_P2P_PORT}`;
+// Loopback: a node reachable from other machines must say who may join (--swarm-key,
+// --allow-peer) or that it is open (--open); see src/node/auth/exposure.ts.
+export const DEFAULT_LISTEN = `/ip4/127.0.0.1/tcp/${DEFAULT_P2P_PORT}`;
 // Changes are sent at once (triggered updates); the periodic full dump only keeps routes alive,
 // and at 2 s it was most of an idle node's CPU in a 20-node cluster (20 idle daemons: 1.96 ->
 // 1.25 cores at 5 s). Dead peers are found by disconnects and missed pings, not by expiry.
@@ -46,6 +49,8 @@ export interface NodeOptions {
   readonly http?: { readonly address: HostPort };
   /** Absolute path of the --config file, when one was given (the node watches it for model changes). */
   readonly configFile?: string;
+  /** TLS, tokens, model directories; absent = none of them (embedding, tests on loopback). */
+  readonly security?: SecurityOptions;
 }
 
 export interface P2POptions {
@@ -62,10 +67,12 @@ export interface P2POptions {
     /** Full route dump and advert re-sign period; routes expire after 3 missed refreshes. */
     readonly refreshMs: number;
   };
+  /** Swarm key, peer allow/deny lists, --open; absent = an open swarm (tests on loopback). */
+  readonly members?: MembershipOptions;
 }
 
 /** What the user can set, as flags or under `node:` in the config file. */
-export interface NodeFlags {
+export interface NodeFlags extends SecurityFlags {
   readonly config?: string;
   readonly grpc?: string;
   readonly http?: string;
@@ -108,6 +115,7 @@ const p2pSectionSchema = z.strictObject({
   bootstrap: FIELDS.bootstrap.optional(),
   static: z.boolean().optional(),
   noModels: z.boolean().optional(),
+  ...P2P_SECURITY_FIELDS,
 });
 const routingSectionSchema = z.strictObject({
   policy: FIELDS.routingPolicy.optional(),
@@ -123,6 +131,7 @@ const nodeSectionSchema = z.strictObject({
   shutdownGraceMs: FIELDS.shutdownGraceMs.optional(),
   p2p: p2pSectionSchema.optional(),
   routing: routingSectionSchema.optional(),
+  ...NODE_SECURITY_FIELDS,
 });
 const configFileSchema = z.strictObject({
   node: nodeSectionSchema.optional(),
@@ -181,7 +190,7 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
     models = compileModelSpecs(file.models, fileDir);
   }
   // An ephemeral gRPC port (tests, several nodes on one host) gets an ephemeral p2p port too.
-  const defaultListen = address.port === 0 ? ['/ip4/0.0.0.0/tcp/0'] : [DEFAULT_LISTEN];
+  const defaultListen = address.port === 0 ? ['/ip4/127.0.0.1/tcp/0'] : [DEFAULT_LISTEN];
   const p2p: P2POptions = {
     listen: flag('listen', list(flags.listen)) ?? p2pFile.listen ?? defaultListen,
     bootstrap: flag('bootstrap', list(flags.bootstrap)) ?? p2pFile.bootstrap ?? [],
@@ -191,7 +200,9 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
       policy: flag('routingPolicy', flags.routingPolicy) ?? node.routing?.policy ?? 'plexus',
       refreshMs: node.routing?.refreshMs ?? DEFAULT_REFRESH_MS,
     },
+    members: compileMembership({ flags, node, p2p: p2pFile, fileDir, cwd: env.cwd }),
   };
+  const security = compileSecurity({ flags, node, p2p: p2pFile, fileDir, cwd: env.cwd });
 
   return {
     grpc: {
@@ -206,6 +217,7 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
     p2p,
     ...(httpAddress === undefined ? {} : { http: { address: httpAddress } }),
     ...(configPath === undefined ? {} : { configFile: configPath }),
+    security,
   };
 }
 

@@ -6,6 +6,8 @@ import type { ModelInfo, TensorSpec } from '../../inference/types.ts';
 import type { Logger } from '../../logger.ts';
 import type { ModelCatalog, QueryDispatcher } from '../dispatch.ts';
 import { abortOnCancel, callContext } from './call-context.ts';
+import { principalOf } from '../auth/callers.ts';
+import { withTenant } from '../auth/tenant-dispatch.ts';
 import { decodeInferRequest, encodeInferResponse } from './codec.ts';
 import type {
   WireInferRequest, WireInferResponse, WireModelMetadataResponse, WireModelRef, WireStreamInferResponse, WireTensorMetadata,
@@ -39,10 +41,10 @@ export function createKServeService(deps: KServeDeps): KServeService {
 
   async function runInfer(msg: WireInferRequest, call: Parameters<typeof callContext>[0], signal: AbortSignal): Promise<WireInferResponse> {
     if (draining) throw new ShuttingDownError('the node is shutting down and accepts no new queries');
-    const { request, rawOutputs } = decodeInferRequest(msg, callContext(call, signal));
+    const { request, rawOutputs } = withTenant(decodeInferRequest(msg, callContext(call, signal)), principalOf(call));
     const started = performance.now();
     const result = await dispatcher.infer(request);
-    logger.debug({ queryId: request.id, model: result.model, ms: performance.now() - started }, 'query answered');
+    logger.debug({ queryId: request.id, tenant: request.tenant, model: result.model, ms: performance.now() - started }, 'query answered');
     return encodeInferResponse(result, { raw: rawOutputs, id: msg.id });
   }
 

@@ -15,6 +15,8 @@ export interface GrpcServerInit {
     readonly plexus: grpc.UntypedServiceImplementation;
   };
   readonly logger: Logger;
+  /** TLS or mutual TLS (src/node/auth/tls.ts); default plaintext. */
+  readonly credentials?: grpc.ServerCredentials;
 }
 
 export interface GrpcServer {
@@ -44,7 +46,7 @@ export function createGrpcServer(init: GrpcServerInit): GrpcServer {
     start() {
       const target = formatHostPort(init.address);
       return new Promise((resolve, reject) => {
-        server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (error, port) => {
+        server.bindAsync(target, init.credentials ?? grpc.ServerCredentials.createInsecure(), (error, port) => {
           if (error) {
             reject(new Error(`cannot bind gRPC on ${target}: ${error.message}`, { cause: error }));
             return;

@@ -9,6 +9,8 @@ import type { ModelCatalog, QueryDispatcher } from '../dispatch.ts';
 import { modelMetadata, SERVER_NAME } from '../grpc/kserve.ts';
 import { BodyTooLargeError, toHttpError } from './errors.ts';
 import { deadlineParamMs, decodeRestInferRequest, encodeRestInferResponse } from './rest-codec.ts';
+import { principalOf } from '../auth/callers.ts';
+import { withTenant } from '../auth/tenant-dispatch.ts';
 
 export const REST_EXTENSIONS: readonly string[] = ['parameters'];
 /** Request header: the query's time budget in milliseconds (like plexus.deadline_ms; the tighter wins). */
@@ -110,13 +112,13 @@ export function createRestHandlers(deps: RestDeps): { handle(req: RestRequest): 
       throw new InvalidInputError(`request body is not valid JSON: ${(e as Error).message}`);
     }
     const deadline = deadlineOf(req.headers, body, Date.now());
-    const request = decodeRestInferRequest(body, {
+    const { request } = withTenant({ request: decodeRestInferRequest(body, {
       model: name, ...(version !== undefined ? { version } : {}), fallbackId: randomUUID(), signal: req.signal,
       ...(deadline !== undefined ? { deadline } : {}),
-    });
+    }) }, principalOf(req.headers));
     const started = performance.now();
     const result = await dispatcher.infer(request);
-    logger.debug({ queryId: request.id, model: result.model, ms: performance.now() - started }, 'REST query answered');
+    logger.debug({ queryId: request.id, tenant: request.tenant, model: result.model, ms: performance.now() - started }, 'REST query answered');
     const clientId = (body as { id?: unknown }).id;
     return { status: 200, json: encodeRestInferResponse(result, typeof clientId === 'string' ? clientId : undefined) };
   }

@@ -2,6 +2,7 @@
 // routing table + the routed dispatcher, advertising what the local inference engine hosts.
 // The daemon composes it: createP2PService(init)({ logger, local }).
 import type { PrivateKey } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
 import { ShuttingDownError } from '../../errors.ts';
 import type { InferRequest, InferResult, LocalInference, TensorSpec } from '../../inference/types.ts';
 import type { Logger } from '../../logger.ts';
@@ -17,6 +18,8 @@ import type { ForwardProtocol } from './forward-protocol.ts';
 import { createHost } from './host.ts';
 import type { P2PHost } from './host.ts';
 import { loadOrCreatePeerKey } from './identity.ts';
+import { createMembership, type Membership } from './membership.ts';
+import type { MembershipOptions } from '../auth/options.ts';
 import { createRoutesProtocol } from './routes-protocol.ts';
 import type { RoutesProtocol } from './routes-protocol.ts';
 
@@ -38,6 +41,8 @@ export interface P2PServiceInit {
   readonly maxAttempts?: number;
   /** Observer of route tries (metrics), passed to the routed dispatcher. */
   readonly events?: RoutedDispatcherEvents;
+  /** Swarm key and peer allow/deny lists (src/node/p2p/membership.ts). */
+  readonly members?: MembershipOptions;
 }
 
 export interface P2PServiceComponents {
@@ -82,6 +87,8 @@ export interface P2PService {
   adverts(): readonly ProviderAdvert[];
   /** Raw table, for tests and the bench. */
   table(): RoutingTableApi;
+  /** Replace the peer allow/deny lists; hangs up on newly refused peers and returns them. */
+  updatePeerLists(allow: readonly string[], deny: readonly string[]): Promise<string[]>;
 }
 
 function advertTensor(t: TensorSpec): AdvertisedTensor {
@@ -113,6 +120,7 @@ export function createP2PService(init: P2PServiceInit) {
     let routed: RoutedDispatcher | undefined;
     let watch: NodeJS.Timeout | undefined;
     let unsubscribe: (() => void) | undefined;
+    let membership: Membership | undefined;
 
     const models = (): AdvertisedModel[] => (init.noModels === true ? [] : localAdvertModels(local));
 
@@ -133,8 +141,10 @@ export function createP2PService(init: P2PServiceInit) {
       async start() {
         if (host !== undefined) throw new Error('the p2p service is already started');
         const key = init.privateKey ?? await loadOrCreatePeerKey(init.dataDir);
+        const m = createMembership(init.members, log);
         const h = await createHost({
-          privateKey: key, logger: log,
+          privateKey: key, logger: log, connectionGater: m.connectionGater,
+          ...(m.connectionProtector === undefined ? {} : { connectionProtector: m.connectionProtector }),
           ...(init.listen === undefined ? {} : { listen: init.listen }),
           ...(init.bootstrap === undefined ? {} : { bootstrap: init.bootstrap }),
           ...(init.static === undefined ? {} : { static: init.static }),
@@ -148,7 +158,8 @@ export function createP2PService(init: P2PServiceInit) {
         });
         const f = createForwardProtocol({ host: h, logger: log, handler: (req, signal) => d.handleForwarded(req, signal) });
         const r = createRoutesProtocol({ host: h, table: t, privateKey: key, logger: log, localModels: models, refreshMs, ...(init.pingEveryMs === undefined ? {} : { pingEveryMs: init.pingEveryMs }) });
-        host = h; table = t; routed = d; forward = f; routes = r;
+        host = h; table = t; routed = d; forward = f; routes = r; membership = m;
+        m.attach({ connectedPeers: () => h.connectedPeers(), hangUp: async (p) => { await h.libp2p.hangUp(peerIdFromString(p)); } });
         try {
           await h.start();
           await f.start();
@@ -218,6 +229,7 @@ export function createP2PService(init: P2PServiceInit) {
       },
       adverts: () => table?.adverts() ?? [],
       table: () => started(table),
+      updatePeerLists: (allow, deny) => membership?.update(allow, deny) ?? Promise.resolve([]),
     };
   };
 }
