@@ -14,6 +14,10 @@ import type { RefusalLog } from './refusal-log.ts';
 const HEADER = '/key/swarm/psk/1.0.0/';
 const CODEC = '/base16/';
 const KEY_BYTES = 32;
+/** Both sides write their nonce as soon as TCP connects; a peer that has not in this long has no key. */
+const NONCE_TIMEOUT_MS = 1000;
+/** A member's Noise handshake after the nonces takes a few round trips; one with another key never ends. */
+const HANDSHAKE_MS = 1500;
 
 /** A new random swarm key, as the file holds it (`plexus keygen swarm-key > swarm.key`). */
 export function generateSwarmKey(): string {
@@ -53,6 +57,39 @@ export interface SwarmProtectorInit {
   readonly refusals: RefusalLog;
   /** True once the gater saw this connection encrypted (the peer had the key). */
   readonly accepted: (conn: object) => boolean;
+  /** Abort a connection the gater has not seen encrypted this long after the nonces (default 1.5 s). */
+  readonly handshakeMs?: number;
+}
+
+// Every libp2p connection starts with this multistream-select header, from both sides.
+const MULTISTREAM = new TextEncoder().encode('\x13/multistream/1.0.0\n');
+
+/**
+ * Calls back once the first bytes of `stream` are known to be (true) or not be (false) the
+ * multistream header. It taps the stream's onData (a listener would take the bytes from
+ * whoever reads the stream next: message streams only buffer while nobody listens).
+ */
+function watchPrefix(stream: MessageStream, decided: (isMultistream: boolean) => void): void {
+  const tapped = stream as MessageStream & { onData?: (data: Uint8Array | { subarray(): Uint8Array }) => void };
+  const original = tapped.onData;
+  if (typeof original !== 'function') return;
+  let seen = 0;
+  let done = false;
+  tapped.onData = function (this: unknown, data) {
+    if (!done) {
+      const bytes = data instanceof Uint8Array ? data : data.subarray();
+      for (let i = 0; i < bytes.byteLength && seen < MULTISTREAM.byteLength; i++, seen++) {
+        if (bytes[i] !== MULTISTREAM[seen]) { done = true; break; }
+      }
+      if (done) {
+        decided(false);
+      } else if (seen >= MULTISTREAM.byteLength) {
+        done = true;
+        decided(true);
+      }
+    }
+    original.call(this, data);
+  };
 }
 
 /** pnet's protector, watching each connection: one that closes before it was accepted was refused. */
@@ -70,7 +107,21 @@ export function swarmProtector(init: SwarmProtectorInit): (components: { logger:
             addr: conn.remoteAddr?.toString(), direction: conn.direction, ms: Math.round(performance.now() - started),
           });
         }, { once: true });
-        return pnet.protect(connection, options);
+        // A keyless peer never sends the 24-byte nonce (or not all of it): do not wait for the
+        // whole upgrade timeout to find out.
+        const signal = options?.signal === undefined ? AbortSignal.timeout(NONCE_TIMEOUT_MS) : AbortSignal.any([options.signal, AbortSignal.timeout(NONCE_TIMEOUT_MS)]);
+        // A keyless peer starts with multistream-select in clear; refuse it at its first bytes.
+        watchPrefix(connection, (clear) => { if (clear) connection.abort(new Error('peer sent plaintext: it has no swarm key')); });
+        const boxed = await pnet.protect(connection, { ...options, signal });
+        // Another key: Noise decrypts garbage and waits for a length that never completes; a
+        // member finishes its handshake in a few round trips, so give up well before libp2p's
+        // 10 s upgrade timeout.
+        const timer = setTimeout(() => {
+          if (!init.accepted(connection) && connection.status === 'open') connection.abort(new Error('no handshake in time: another swarm key'));
+        }, init.handshakeMs ?? HANDSHAKE_MS);
+        timer.unref();
+        connection.addEventListener('close', () => { clearTimeout(timer); }, { once: true });
+        return boxed;
       },
     };
   };
