@@ -83,7 +83,8 @@ export function createCallerAuth(tokensFile: string | undefined, logger: Logger)
         const { status, message } = toHttpError(e);
         const body = JSON.stringify({ error: message });
         res.writeHead(status, {
-          'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body),
+          // The request body is not read: close the connection after answering.
+          'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Connection: 'close',
           ...(status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {}),
         });
         res.end(body);
