@@ -2,9 +2,11 @@
 // node answers gRPC and HTTPS clients that trust its CA and refuses plaintext; under mutual TLS
 // a client without a certificate, or with one from another CA, cannot complete the handshake.
 // Model repository loads may only name files under the model directories.
+import { execFile } from 'node:child_process';
 import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlexusClient } from '../../src/client/index.ts';
@@ -12,6 +14,8 @@ import { loadServices } from '../../src/node/grpc/protos.ts';
 import { removeTempDirs, tempDir } from './helpers.ts';
 import { makeCerts, startTrustNode, type TestCerts, type TrustNode } from './trust-helpers.ts';
 
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const run = promisify(execFile);
 let certs: TestCerts;
 const nodes: TrustNode[] = [];
 beforeAll(() => { certs = makeCerts(); });
@@ -73,6 +77,10 @@ describe('TLS', () => {
     expect(await httpsStatus(n.http ?? '', '/v2/health/live', { ca, cert: pem(certs.clientCert), key: pem(certs.clientKey) })).toBe(200);
     expect(await httpsStatus(n.http ?? '', '/v2/health/live', { ca })).not.toBe(200);
     expect(await httpsStatus(n.http ?? '', '/v2/health/live', { ca, cert: pem(certs.strangerCert), key: pem(certs.strangerKey) })).not.toBe(200);
+    // The CLI's health check (a container probe) with the client certificate.
+    const { stdout } = await run(path.join(ROOT, 'node_modules/.bin/node'), [path.join(ROOT, 'src/cli/main.ts'), 'health', '--target', n.grpc,
+      '--tls-ca', certs.caCert, '--tls-cert', certs.clientCert, '--tls-key', certs.clientKey], { timeout: 20_000 });
+    expect(stdout.trim()).toBe('SERVING');
   });
 
   it('a missing certificate file fails the start naming the flag; --tls-cert needs --tls-key', async () => {
