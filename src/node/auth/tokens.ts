@@ -70,6 +70,13 @@ export function parseTokens(text: string, where: string): ReadonlyMap<string, Pr
   return out;
 }
 
+/** Each tenant's limits: those of its first token in the file. */
+function tenantLimits(tokens: ReadonlyMap<string, Principal>): Map<string, TenantLimits> {
+  const out = new Map<string, TenantLimits>();
+  for (const p of tokens.values()) if (!out.has(p.tenant)) out.set(p.tenant, p);
+  return out;
+}
+
 export interface TokenStore {
   /** The caller behind an Authorization value (`Bearer <token>`); UnauthenticatedError otherwise. */
   authenticate(authorization: string | undefined): Principal;
@@ -87,9 +94,11 @@ export function createTokenStore(file: string, logger: Logger): TokenStore {
     throw new ConfigError(`${where}: cannot read: ${(e as Error).message}`);
   }
   let tokens = parseTokens(text, where);
+  let byTenant = tenantLimits(tokens);
   const watch: FileWatch = watchFileText(file, (next) => {
     try {
       tokens = parseTokens(next, where);
+      byTenant = tenantLimits(tokens);
       logger.info({ file, tokens: tokens.size }, 'tokens file changed: tokens applied');
     } catch (e) {
       logger.error({ file, err: (e as Error).message }, `tokens file changed but is invalid; keeping the previous tokens: ${(e as Error).message}`);
@@ -104,10 +113,7 @@ export function createTokenStore(file: string, logger: Logger): TokenStore {
       if (p === undefined) throw new UnauthenticatedError('unknown token');
       return p;
     },
-    limits(tenant) {
-      for (const p of tokens.values()) if (p.tenant === tenant) return p;
-      return undefined;
-    },
+    limits: (tenant) => byTenant.get(tenant),
     stop: () => watch.stop(),
   };
 }
