@@ -197,4 +197,10 @@ describe('secure by default', () => {
     const http = await start('--grpc', '127.0.0.1:0', '--listen', '/ip4/127.0.0.1/tcp/0', '--http', '0.0.0.0:0');
     expect(http.stderr).toMatch(/HTTP listens on 0\.0\.0\.0:0/);
   });
+
+  it('a tokens file that cannot be read or is invalid fails the start, naming the file and the entry', async () => {
+    await expect(startTrustNode({ tokens: path.join(tempDir(), 'missing.yaml') })).rejects.toThrow(/--tokens '.*missing\.yaml': cannot read/);
+    const bad = tempFile('tokens.yaml', 'tokens:\n  - {tenant: a, role: query, sha256: "x"}\n');
+    await expect(startTrustNode({ tokens: bad })).rejects.toThrow(/tokens\[0\]\.sha256: expected 64 hex digits/);
+  });
 });
