@@ -136,6 +136,17 @@ describe('tokens and roles', () => {
   });
 });
 
+describe('the CLI with --token-file', () => {
+  it('plexus caps answers with the token and fails UNAUTHENTICATED without it', async () => {
+    const run = promisify(execFile);
+    const cli = (...args: string[]): Promise<{ stdout: string }> => run(path.join(ROOT, 'node_modules/.bin/node'), [path.join(ROOT, 'src/cli/main.ts'), ...args], { timeout: 20_000 });
+    const tokenFile = tempFile('token', `${alice.token}\n`);
+    const { stdout } = await cli('caps', '--target', node.grpc, '--token-file', tokenFile, '--json');
+    expect(stdout).toContain('speech.vad.raw');
+    await expect(cli('caps', '--target', node.grpc)).rejects.toMatchObject({ stderr: expect.stringMatching(/UNAUTHENTICATED/) as unknown });
+  });
+});
+
 describe('per-tenant budgets', () => {
   it('over its request rate a tenant gets RESOURCE_EXHAUSTED (429 on REST) saying when it resets', async () => {
     const codes: number[] = [];
