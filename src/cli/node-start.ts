@@ -8,6 +8,8 @@ import { formatHostPort } from '../node/grpc/address.ts';
 import { compileNodeOptions, DEFAULT_GRPC, DEFAULT_LISTEN, type NodeFlags, type NodeOptions } from '../node/options.ts';
 import { EXIT_OK } from './cli-error.ts';
 import { trustFlags } from './trust-flags.ts';
+import { ConfigError } from '../errors.ts';
+import { exposureProblems, exposureRefusal } from '../node/auth/exposure.ts';
 
 export const NODE_START_HELP = `Usage: plexus node start [options]
 
@@ -115,6 +117,9 @@ export async function runNodeStart(args: readonly string[]): Promise<number> {
   }
   // Everything is validated here, before any model loads or port binds.
   const options = compileNodeOptions(flags);
+  // The secure-by-default refusal too (the daemon checks again when it starts).
+  const exposed = exposureProblems(options);
+  if (exposed.length > 0) throw new ConfigError(exposureRefusal(exposed));
   if (checkConfig) {
     process.stdout.write(`${JSON.stringify(summarizeOptions(options))}\n`);
     return EXIT_OK;

@@ -205,7 +205,8 @@ describe('secure by default', () => {
     const grpcOpen = await start('--grpc', '0.0.0.0:0', '--listen', '/ip4/127.0.0.1/tcp/0');
     expect(grpcOpen.code).toBe(2);
     expect(grpcOpen.stderr).toMatch(/refusing to start: gRPC listens on 0\.0\.0\.0:0, which is not loopback, but neither TLS .* nor tokens .* pass --open/);
-    const http = await start('--grpc', '127.0.0.1:0', '--listen', '/ip4/127.0.0.1/tcp/0', '--http', '0.0.0.0:0');
+    const http = await start('--grpc', '127.0.0.1:0', '--listen', '/ip4/127.0.0.1/tcp/0', '--http', '0.0.0.0:0', '--check-config');
+    expect(http.code).toBe(2);
     expect(http.stderr).toMatch(/HTTP listens on 0\.0\.0\.0:0/);
   });
 
