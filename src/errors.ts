@@ -11,11 +11,13 @@ export type ErrorKind =
   | 'unavailable'
   | 'cancelled'
   | 'internal'
-  | 'unimplemented';
+  | 'unimplemented'
+  | 'unauthenticated'
+  | 'permission_denied';
 
 export const ERROR_KINDS: readonly ErrorKind[] = [
   'invalid_argument', 'not_found', 'failed_precondition', 'resource_exhausted',
-  'deadline_exceeded', 'unavailable', 'cancelled', 'internal', 'unimplemented',
+  'deadline_exceeded', 'unavailable', 'cancelled', 'internal', 'unimplemented', 'unauthenticated', 'permission_denied',
 ];
 
 export abstract class PlexusError extends Error {
@@ -136,6 +138,24 @@ export class InferenceFailedError extends PlexusError {
 export class ConfigError extends PlexusError {
   override readonly name = 'ConfigError';
   readonly kind = 'invalid_argument';
+}
+
+/** The caller sent no token, or one the tokens file does not know. */
+export class UnauthenticatedError extends PlexusError {
+  override readonly name = 'UnauthenticatedError';
+  readonly kind = 'unauthenticated';
+}
+
+/** The caller's role may not make this call (a query token on an admin call, a path outside the model directories). */
+export class PermissionDeniedError extends PlexusError {
+  override readonly name = 'PermissionDeniedError';
+  readonly kind = 'permission_denied';
+}
+
+/** A tenant is over its cost budget or request rate; the message says when it resets. */
+export class BudgetExceededError extends PlexusError {
+  override readonly name = 'BudgetExceededError';
+  readonly kind = 'resource_exhausted';
 }
 
 /** An error that crossed the wire from another peer, kept with its kind. */

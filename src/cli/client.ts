@@ -4,6 +4,8 @@ import { loadServices } from '../node/grpc/protos.ts';
 import { parseHostPort } from '../node/grpc/address.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../node/options.ts';
 import { UsageError } from './cli-error.ts';
+import { channelCredentials, tokenInterceptor } from '../client/auth.ts';
+import type { ClientAuth } from './connect-auth.ts';
 
 export interface PlexusClients {
   readonly inference: grpc.Client;
@@ -11,11 +13,14 @@ export interface PlexusClients {
   close(): void;
 }
 
-export function connect(target: string): PlexusClients {
+export function connect(target: string, auth: ClientAuth = {}): PlexusClients {
   if (!parseHostPort(target)) throw new UsageError(`--target: '${target}' is not HOST:PORT`);
   const services = loadServices();
-  const options: grpc.ChannelOptions = { 'grpc.max_receive_message_length': DEFAULT_MAX_MESSAGE_BYTES };
-  const credentials = grpc.credentials.createInsecure();
+  const options: grpc.ClientOptions = {
+    'grpc.max_receive_message_length': DEFAULT_MAX_MESSAGE_BYTES,
+    ...(auth.token === undefined ? {} : { interceptors: [tokenInterceptor(auth.token)] }),
+  };
+  const credentials = channelCredentials(auth.tls);
   const inference = new services.inference(target, credentials, options);
   // Share the channel: the second client reuses the first one's connection.
   const plexus = new services.plexus(target, credentials, { ...options, channelOverride: inference.getChannel() });

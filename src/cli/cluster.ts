@@ -2,13 +2,14 @@
 // (plexus.v1.Plexus ListPeers, GetRoutes, ListCapabilities), as tables or JSON.
 import { parseArgs } from 'node:util';
 import { EXIT_OK, UsageError } from './cli-error.ts';
+import { AUTH_HELP, clientAuth } from './connect-auth.ts';
 import { connect, unary } from './client.ts';
 import { parseTimeout, TARGET_OPTIONS } from './node-info.ts';
 
 const COMMON_OPTIONS = `  --target HOST:PORT   the node's gRPC address (required)
   --json               print the response as one JSON line
   --timeout-ms N       deadline for the call (default 5000)
-  -h, --help           show this help`;
+${AUTH_HELP}  -h, --help           show this help`;
 
 export const PEERS_HELP = `Usage: plexus peers --target HOST:PORT [--json]
 
@@ -109,7 +110,7 @@ export async function runClusterCommand(kind: Kind, args: readonly string[]): Pr
   if (typeof values.target !== 'string') throw new UsageError(`--target HOST:PORT is required (see plexus ${kind} --help)`);
   const timeoutMs = parseTimeout(String(values['timeout-ms']));
   const json = values.json === true;
-  const clients = connect(values.target);
+  const clients = connect(values.target, clientAuth(values));
   try {
     let text: string;
     let body: unknown;

@@ -5,7 +5,9 @@ import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { parseHostPort } from '../node/grpc/address.ts';
 import { loadServices } from '../node/grpc/protos.ts';
+import { channelCredentials } from '../client/auth.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from './cli-error.ts';
+import { clientAuth } from './connect-auth.ts';
 
 export const HEALTH_HELP = `Usage: plexus health --target HOST:PORT [--service NAME] [--timeout-ms N]
 
@@ -17,6 +19,9 @@ Options:
   --service NAME       a service to ask about, e.g. inference.GRPCInferenceService
                        (default "": the whole server)
   --timeout-ms N       deadline for the call (default 3000)
+  --tls-ca FILE        a node run with --tls-cert: trust this PEM CA
+  --tls-cert FILE      ... and with --tls-client-ca: this client certificate
+  --tls-key FILE       ... and its key (health checks need no token)
   -h, --help           show this help
 `;
 
@@ -32,6 +37,9 @@ export async function runHealth(args: readonly string[]): Promise<number> {
       service: { type: 'string', default: '' },
       'timeout-ms': { type: 'string', default: '3000' },
       help: { type: 'boolean', short: 'h', default: false },
+      'tls-ca': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -46,7 +54,7 @@ export async function runHealth(args: readonly string[]): Promise<number> {
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000) {
     throw new UsageError(`--timeout-ms: expected an integer 1..600000, got '${values['timeout-ms']}'`);
   }
-  const client = new (loadServices().health)(values.target, grpc.credentials.createInsecure()) as unknown as grpc.Client & { Check: CheckMethod };
+  const client = new (loadServices().health)(values.target, channelCredentials(clientAuth(values).tls)) as unknown as grpc.Client & { Check: CheckMethod };
   try {
     const status = await new Promise<string>((resolve, reject) => {
       client.Check({ service: values.service }, { deadline: Date.now() + timeoutMs }, (error, response) => {

@@ -1,6 +1,7 @@
 // `plexus node info`: what a running node is and hosts (plexus.v1.Plexus/GetNode).
 import { parseArgs } from 'node:util';
 import { EXIT_OK, UsageError } from './cli-error.ts';
+import { AUTH_HELP, AUTH_OPTIONS, clientAuth } from './connect-auth.ts';
 import { connect, unary } from './client.ts';
 
 export const NODE_INFO_HELP = `Usage: plexus node info --target HOST:PORT [--json] [--timeout-ms N]
@@ -11,7 +12,7 @@ Options:
   --target HOST:PORT   the node's gRPC address (required)
   --json               print the GetNode response as one JSON line
   --timeout-ms N       deadline for the call (default 5000)
-  -h, --help           show this help
+${AUTH_HELP}  -h, --help           show this help
 `;
 
 interface WireTensor { name: string; datatype: string; shape: string[] }
@@ -31,6 +32,7 @@ export const TARGET_OPTIONS = {
   json: { type: 'boolean', default: false },
   'timeout-ms': { type: 'string', default: '5000' },
   help: { type: 'boolean', short: 'h', default: false },
+  ...AUTH_OPTIONS,
 } as const;
 
 export async function runNodeInfo(args: readonly string[]): Promise<number> {
@@ -46,7 +48,7 @@ export async function runNodeInfo(args: readonly string[]): Promise<number> {
   }
   if (values.target === undefined) throw new UsageError('--target HOST:PORT is required');
   const timeoutMs = parseTimeout(values['timeout-ms']);
-  const clients = connect(values.target);
+  const clients = connect(values.target, clientAuth(values));
   try {
     const info = await unary<object, WireGetNodeResponse>(clients.plexus, 'GetNode', {}, timeoutMs);
     process.stdout.write(values.json ? `${JSON.stringify(info)}\n` : formatNodeInfo(info));

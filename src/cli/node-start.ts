@@ -7,6 +7,9 @@ import { ROUTING_POLICIES } from '../routing/policies.ts';
 import { formatHostPort } from '../node/grpc/address.ts';
 import { compileNodeOptions, DEFAULT_GRPC, DEFAULT_LISTEN, type NodeFlags, type NodeOptions } from '../node/options.ts';
 import { EXIT_OK } from './cli-error.ts';
+import { trustFlags } from './trust-flags.ts';
+import { ConfigError } from '../errors.ts';
+import { exposureProblems, exposureRefusal } from '../node/auth/exposure.ts';
 
 export const NODE_START_HELP = `Usage: plexus node start [options]
 
@@ -32,6 +35,21 @@ Options:
   --routing-policy NAME    ${ROUTING_POLICIES.join('|')} (default plexus)
   --otlp-endpoint URL      export traces over OTLP/HTTP to this collector, e.g.
                            http://127.0.0.1:4318 (default off)
+
+Trust (see README, Security):
+  --swarm-key FILE         private cluster: only peers with this pre-shared key can connect
+                           (make one with 'plexus keygen swarm-key > swarm.key')
+  --allow-peer ID          only these peer ids may connect (repeatable)
+  --deny-peer ID           these peer ids may never connect (repeatable)
+  --tls-cert FILE          serve gRPC and HTTP over TLS with this PEM certificate (chain)
+  --tls-key FILE           ... and this PEM private key
+  --tls-client-ca FILE     mutual TLS: clients need a certificate signed by this CA
+  --tokens FILE            callers need a bearer token listed (hashed) in this YAML file
+                           (re-read on change; 'plexus keygen token' makes one)
+  --model-dir DIR          model repository loads may only name files under DIR (repeatable;
+                           default the config file's directory)
+  --open                   allow a non-loopback listen address without a swarm key or
+                           allow-list (libp2p) and without TLS or tokens (gRPC/HTTP)
   --json                   when ready, print one JSON line
                            {"peerId","grpc","http","multiaddrs","models"} on stdout
   --check-config           validate flags and config, print the compiled options as
@@ -53,6 +71,15 @@ export const NODE_START_OPTIONS = {
   'no-models': { type: 'boolean' },
   'routing-policy': { type: 'string' },
   'otlp-endpoint': { type: 'string' },
+  'swarm-key': { type: 'string' },
+  'allow-peer': { type: 'string', multiple: true },
+  'deny-peer': { type: 'string', multiple: true },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-client-ca': { type: 'string' },
+  tokens: { type: 'string' },
+  'model-dir': { type: 'string', multiple: true },
+  open: { type: 'boolean' },
   json: { type: 'boolean', default: false },
   'check-config': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -81,6 +108,7 @@ export function parseNodeStartArgs(args: readonly string[]): NodeStartArgs {
     ...(values['no-models'] !== undefined ? { noModels: values['no-models'] } : {}),
     ...(values['routing-policy'] !== undefined ? { routingPolicy: values['routing-policy'] } : {}),
     ...(values['otlp-endpoint'] !== undefined ? { otlpEndpoint: values['otlp-endpoint'] } : {}),
+    ...trustFlags(values),
   };
   return { flags, json: values.json, checkConfig: values['check-config'], help: values.help };
 }
@@ -93,6 +121,9 @@ export async function runNodeStart(args: readonly string[]): Promise<number> {
   }
   // Everything is validated here, before any model loads or port binds.
   const options = compileNodeOptions(flags);
+  // The secure-by-default refusal too (the daemon checks again when it starts).
+  const exposed = exposureProblems(options);
+  if (exposed.length > 0) throw new ConfigError(exposureRefusal(exposed));
   if (checkConfig) {
     process.stdout.write(`${JSON.stringify(summarizeOptions(options))}\n`);
     return EXIT_OK;

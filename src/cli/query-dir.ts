@@ -4,6 +4,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PlexusClient } from '../client/index.ts';
+import type { ClientAuth } from './connect-auth.ts';
 import { fromServiceError } from '../client/errors.ts';
 import type { InferResult } from '../client/types.ts';
 import { parseHostPort } from '../node/grpc/address.ts';
@@ -19,6 +20,8 @@ export interface QueryDirOptions {
   readonly concurrency: number;
   readonly timeoutMs: number;
   readonly json: boolean;
+  /** Token and TLS for a protected node (--token-file, --tls-*). */
+  readonly auth?: ClientAuth;
 }
 
 export interface FileOutcome {
@@ -146,7 +149,7 @@ export async function runQueryDir(opts: QueryDirOptions): Promise<number> {
   if (!parseHostPort(opts.target)) throw new UsageError(`--target: '${opts.target}' is not HOST:PORT`);
   const files = await listFiles(opts.dir);
   if (files.length === 0) throw new UsageError(`--input: directory '${opts.dir}' has no files`);
-  const client = new PlexusClient(opts.target, { timeoutMs: opts.timeoutMs });
+  const client = new PlexusClient(opts.target, { timeoutMs: opts.timeoutMs, ...opts.auth });
   try {
     // One metadata lookup up front: a wrong model fails the command once, not every file.
     const meta = await client.modelMetadata(opts.model);

@@ -3,6 +3,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { EXIT_OK, UsageError } from './cli-error.ts';
+import { AUTH_HELP, AUTH_OPTIONS, clientAuth } from './connect-auth.ts';
 import { connect, unary } from './client.ts';
 import { formatOutputs, formatRoute, plainOutputs, plainParams, segmentsOf, type WireInferResponse } from './format.ts';
 import { parseTimeout } from './node-info.ts';
@@ -25,7 +26,7 @@ Options:
   --concurrency N      with a directory: queries in flight at once (default 4)
   --json               print the result as one JSON line
   --timeout-ms N       deadline for the query, or each file's (default 30000)
-  -h, --help           show this help
+${AUTH_HELP}  -h, --help           show this help
 `;
 
 interface WireMetadata { name: string; inputs: { name: string; datatype: string; shape: string[] }[] }
@@ -41,6 +42,7 @@ export async function runQuery(args: readonly string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       'timeout-ms': { type: 'string', default: '30000' },
       help: { type: 'boolean', short: 'h', default: false },
+      ...AUTH_OPTIONS,
     },
     strict: true,
     allowPositionals: false,
@@ -60,7 +62,7 @@ export async function runQuery(args: readonly string[]): Promise<number> {
   if (info.isDirectory()) {
     const { parseConcurrency, runQueryDir } = await import('./query-dir.ts');
     const concurrency = parseConcurrency(values.concurrency ?? '4');
-    return runQueryDir({ target, model, dir: input, concurrency, timeoutMs, json: values.json });
+    return runQueryDir({ target, model, dir: input, concurrency, timeoutMs, json: values.json, auth: clientAuth(values) });
   }
   if (values.concurrency !== undefined) throw new UsageError('--concurrency applies only when --input is a directory');
   const bytes = await readFile(input).catch((e: unknown) => {
@@ -68,7 +70,7 @@ export async function runQuery(args: readonly string[]): Promise<number> {
   });
 
   const deadline = Date.now() + timeoutMs;
-  const clients = connect(target);
+  const clients = connect(target, clientAuth(values));
   try {
     const meta = await unary<object, WireMetadata>(clients.inference, 'ModelMetadata', { name: model }, timeoutMs);
     const first = meta.inputs[0];

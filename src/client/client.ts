@@ -5,6 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { parseHostPort } from '../node/grpc/address.ts';
 import type { WireInferResponse } from '../node/grpc/messages.ts';
 import { loadServices } from '../node/grpc/protos.ts';
+import { channelCredentials, tokenInterceptor } from './auth.ts';
 import { cancelledError, fromServiceError, PlexusClientError } from './errors.ts';
 import { openStream, type StreamDeps } from './stream.ts';
 import type {
@@ -52,10 +53,11 @@ export class PlexusClient {
     const channelOptions: grpc.ChannelOptions = {
       'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': max, ...options.channelOptions,
     };
-    const credentials = options.credentials ?? grpc.credentials.createInsecure();
+    const credentials = options.credentials ?? channelCredentials(options.tls);
     const services = loadServices();
-    this.#inference = new services.inference(target, credentials, channelOptions);
-    this.#plexus = new services.plexus(target, credentials, { ...channelOptions, channelOverride: this.#inference.getChannel() });
+    const auth: grpc.ClientOptions = options.token === undefined ? {} : { interceptors: [tokenInterceptor(options.token)] };
+    this.#inference = new services.inference(target, credentials, { ...channelOptions, ...auth });
+    this.#plexus = new services.plexus(target, credentials, { ...channelOptions, ...auth, channelOverride: this.#inference.getChannel() });
   }
 
   /** Run one query. Rejects with a PlexusClientError carrying the node's status. */

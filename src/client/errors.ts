@@ -18,6 +18,8 @@ const STATUS_TO_KIND: Readonly<Partial<Record<number, ErrorKind>>> = {
   [grpc.status.CANCELLED]: 'cancelled',
   [grpc.status.INTERNAL]: 'internal',
   [grpc.status.UNIMPLEMENTED]: 'unimplemented',
+  [grpc.status.UNAUTHENTICATED]: 'unauthenticated',
+  [grpc.status.PERMISSION_DENIED]: 'permission_denied',
 };
 
 export class PlexusClientError extends Error {

@@ -6,6 +6,7 @@
 //   client.close();
 export { PlexusClient } from './client.ts';
 export { PlexusClientError, isPlexusClientError, type ClientErrorKind } from './errors.ts';
+export type { ClientTls } from './auth.ts';
 export type {
   CallOptions, Capability, CapabilityProvider, DataType, HostedModel, InferOptions, InferRequest, InferResult, InputTensor,
   ModelMetadata, NodeInfo, Peer, PlexusClientOptions, QueryConstraints, Route, RouteInfo, SpeechResult, SpeechSegment,

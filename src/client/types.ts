@@ -1,6 +1,7 @@
 // The client's public shapes: camelCase, numbers as numbers, tensors as typed arrays.
 import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
 import type { DataType, Tensor, TensorData } from '../inference/types.ts';
+import type { ClientTls } from './auth.ts';
 import type { PlexusClientError } from './errors.ts';
 
 export type { DataType, Tensor, TensorData };
@@ -12,8 +13,12 @@ export interface PlexusClientOptions {
   readonly streamTimeoutMs?: number;
   /** Largest message sent or received. Default 64 MiB (the node's default limit). */
   readonly maxMessageBytes?: number;
-  /** Default insecure (plain TCP), which is what `plexus node start` serves. */
+  /** Default insecure (plain TCP), or TLS from `tls`; overrides `tls` when given. */
   readonly credentials?: ChannelCredentials;
+  /** TLS to a node started with --tls-cert (ca), mutual TLS with --tls-client-ca (cert, key). */
+  readonly tls?: ClientTls;
+  /** Bearer token for a node started with --tokens (sent as `authorization: Bearer <token>`). */
+  readonly token?: string;
   readonly channelOptions?: ChannelOptions;
 }
 

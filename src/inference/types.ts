@@ -50,6 +50,8 @@ export interface InferRequest {
   readonly signal?: AbortSignal;
   /** The query's span on this node (queue wait, batch, compute nest under it); absent when tracing is off. */
   readonly trace?: TraceSpan;
+  /** The authenticated caller's tenant (tokens file), carried to next hops for accounting. */
+  readonly tenant?: string;
 }
 
 export interface InferResult {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { createLocalInference } from '../inference/index.ts';
 import type { LocalInference, ModelInfo } from '../inference/types.ts';
 import { createLogger, type Logger } from '../logger.ts';
+import { createNodeTrust, type NodeTrust } from './auth/node-trust.ts';
 import { createClusterCatalog } from './catalog-cluster.ts';
 import { createConfigWatch, type ConfigWatch } from './config-watch.ts';
 import { createLocalDispatcher } from './dispatch-local.ts';
@@ -77,6 +78,7 @@ function p2pInit(p2p: P2POptions, dataDir: string, extra: Partial<P2PServiceInit
     static: p2p.static,
     noModels: p2p.noModels,
     refreshMs: p2p.routing.refreshMs,
+    ...(p2p.members === undefined ? {} : { members: p2p.members }),
     ...extra,
     table: { policy: p2p.routing.policy, ...extra?.table },
   };
@@ -92,6 +94,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
   let httpBound: string | undefined;
   let drain: (() => void) | undefined;
   let configWatch: ConfigWatch | undefined;
+  let trust: NodeTrust | undefined;
   let bound: string | undefined;
   let peerId = '';
   let state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -116,6 +119,9 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
       if (state !== 'new') throw new Error(`node cannot start: it is ${state}`);
       state = 'starting';
       try {
+        // First: an exposed, unprotected node or an unreadable key/token/cert file fails here.
+        const t = createNodeTrust(options, { logger, registry: metrics.registry });
+        trust = t;
         if (options.tracing !== undefined) {
           tracing = await loadNodeTracing(options.tracing, { instanceId: () => peerId || (bound ?? ''), version: PLEXUS_VERSION, logger });
         }
@@ -126,13 +132,15 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
         if (options.p2p !== undefined) {
           p2p = createP2PService(p2pInit(options.p2p, options.dataDir, { events: metrics.routeEvents, ...traced, ...components.p2p }))({ logger, local: inference });
           await p2p.start();
+          const peers = p2p;
+          t.watchPeerLists((allow, deny) => peers.updatePeerLists(allow, deny));
           peerId = p2p.peerId();
           dispatcher = p2p.dispatcher;
           const cluster = p2p;
           catalog = createClusterCatalog({ local: inference, adverts: () => cluster.adverts(), self: () => peerId });
         }
         const kserve = createKServeService({
-          dispatcher: metrics.instrument(dispatcher, catalog, 'grpc'), catalog, logger, version: PLEXUS_VERSION, maxStreamInFlight: options.grpc.maxStreamInFlight,
+          dispatcher: metrics.instrument(t.account(dispatcher), catalog, 'grpc'), catalog, logger, version: PLEXUS_VERSION, maxStreamInFlight: options.grpc.maxStreamInFlight,
           ...traced, inputBudget,
         });
         drain = () => kserve.drain();
@@ -140,6 +148,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
         const repository = createModelRepository({
           inference, models: options.models, logger,
           baseDir: options.configFile === undefined ? process.cwd() : path.dirname(options.configFile),
+          ...(options.security === undefined ? {} : { modelDirs: options.security.modelDirs }),
         });
         const repositoryRoutes = createRepositoryRoutes({ repository, logger });
         const local = inference;
@@ -155,11 +164,11 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
           maxReceiveMessageBytes: options.grpc.maxMessageBytes,
           decodeLimits: limits,
           handlers: {
-            inference: { ...kserve.handlers, ...createRepositoryHandlers({ repository, logger }), ...createTritonConfigHandlers({ view: triton, logger }) },
+            inference: t.guard('inference', { ...kserve.handlers, ...createRepositoryHandlers({ repository, logger }), ...createTritonConfigHandlers({ view: triton, logger }) }),
             health: health.handlers,
-            plexus,
+            plexus: t.guard('plexus', plexus),
           },
-          logger,
+          logger, ...(t.grpcCredentials === undefined ? {} : { credentials: t.grpcCredentials }),
         });
         bound = await server.start();
         if (options.http !== undefined) {
@@ -169,9 +178,10 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
           });
           http = createHttpServer({
             address: options.http.address, maxBodyBytes: options.grpc.maxMessageBytes,
-            dispatcher: metrics.instrument(dispatcher, catalog, 'http'), catalog, version: PLEXUS_VERSION, logger, scrape: () => metrics.scrape(),
-            extraRoutes: (req, res) => repositoryRoutes(req, res) || tritonRoutes(req, res) || dashboard(req, res), ...traced,
+            dispatcher: metrics.instrument(t.account(dispatcher), catalog, 'http'), catalog, version: PLEXUS_VERSION, logger, scrape: () => metrics.scrape(),
+            extraRoutes: (req, res) => t.httpGate(req, res) || repositoryRoutes(req, res) || tritonRoutes(req, res) || dashboard(req, res), ...traced,
             limits, inputLimits: limits, inputBudget,
+            ...(t.httpsOptions === undefined ? {} : { tls: t.httpsOptions }),
           });
           httpBound = await http.start();
         }
@@ -187,6 +197,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
         await p2p?.stop();
         await inference?.close();
         await tracing?.shutdown();
+        trust?.stop();
         throw e;
       }
       health.state.set('', 'SERVING');
@@ -213,6 +224,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
       await watchStopped;
       await inference?.close();
       await tracing?.shutdown();
+      trust?.stop();
       state = 'stopped';
       logger.info('node stopped');
     },

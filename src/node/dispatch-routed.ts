@@ -86,6 +86,7 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
       model: req.model, ...(req.version === undefined ? {} : { version: req.version }), id: req.queryId,
       inputs: req.inputs, outputs: req.outputs, parameters: req.parameters, deadline, ...(signal === undefined ? {} : { signal }),
       ...(span === undefined ? {} : { trace: span }),
+      ...(req.tenant === undefined ? {} : { tenant: req.tenant }),
     }));
     return { ...res, hops: [{ peer: self, ms: performance.now() - t0 }] };
   }
@@ -133,7 +134,7 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
     if (req.remainingMs <= 0) throw new DeadlineExceededError(`query ${req.queryId}: no time left on arrival at ${self}`);
     if (req.route.includes(self)) throw new NoFeasibleRouteError(`query ${req.queryId}: routing loop through ${self} (route ${req.route.join(',')})`);
     // The entry node's query id travels in the frame, so every hop's log lines carry it.
-    log.debug({ queryId: req.queryId, model: req.model, origin: req.origin, from: req.route[req.route.length - 1], ttl: req.ttl, remainingMs: req.remainingMs }, req.origin === self ? 'forwarded query: running here' : 'forwarded query: passing on');
+    log.debug({ queryId: req.queryId, tenant: req.tenant, model: req.model, origin: req.origin, from: req.route[req.route.length - 1], ttl: req.ttl, remainingMs: req.remainingMs }, req.origin === self ? 'forwarded query: running here' : 'forwarded query: passing on');
     try {
       const res = await toward(req, Date.now() + req.remainingMs, signal);
       log.debug({ queryId: req.queryId, ms: performance.now() - t0 }, 'forwarded query answered');
@@ -170,11 +171,11 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
     const span = cand.origin === self ? undefined : req.trace?.child('plexus.forward', attemptAttributes(cand, n, hedge), 'client');
     const fwd: ForwardRequest = {
       queryId: req.id, ttl, remainingMs: deadline - Date.now(), route: [self], origin: cand.origin, model: cand.model, version: cand.version,
-      outputs: req.outputs, parameters: req.parameters, inputs: req.inputs,
+      outputs: req.outputs, parameters: req.parameters, inputs: req.inputs, ...(req.tenant === undefined ? {} : { tenant: req.tenant }),
       ...(span === undefined ? (req.trace === undefined ? {} : { trace: req.trace }) : { traceparent: span.traceparent() }),
     };
     table.requestStarted(cand);
-    log.debug({ queryId: req.id, model: req.model, origin: cand.origin, nextHop: cand.nextHop, expectedMs: cand.expectedMs }, 'query routed');
+    log.debug({ queryId: req.id, tenant: req.tenant, model: req.model, origin: cand.origin, nextHop: cand.nextHop, expectedMs: cand.expectedMs }, 'query routed');
     try {
       const res = cand.origin === self ? await runLocal(fwd, deadline, signal) : await traced(span, () => forward.send(cand.nextHop, fwd, signal));
       const ms = performance.now() - t0;

@@ -7,6 +7,7 @@ import { ConfigError, InvalidInputError, ModelNotFoundError } from '../errors.ts
 import { compileModelSpecs, type ModelSpec } from '../inference/config.ts';
 import type { LocalInference } from '../inference/types.ts';
 import type { Logger } from '../logger.ts';
+import { checkModelPath } from './auth/model-dirs.ts';
 
 export type RepositoryModelState = 'READY' | 'UNAVAILABLE' | 'LOADING' | 'UNLOADING';
 
@@ -48,6 +49,8 @@ export interface ModelRepositoryInit {
   /** Relative model paths in a load's config resolve against this (the config file's directory). */
   readonly baseDir: string;
   readonly logger: Logger;
+  /** Loads may only name model files under these directories (src/node/auth/model-dirs.ts); absent = anywhere. */
+  readonly modelDirs?: readonly string[];
 }
 
 /** Longest model name accepted in a load or unload request (names in errors stay short). */
@@ -99,6 +102,7 @@ export function createModelRepository(init: ModelRepositoryInit): ModelRepositor
     const named = entry as Record<string, unknown>;
     if (named.name === undefined) named.name = name;
     else if (named.name !== name) throw new ConfigError(`config.name: ${JSON.stringify(named.name)} does not match the model name '${name}'`);
+    if (init.modelDirs !== undefined) checkModelPath(named, init.baseDir, init.modelDirs);
     try {
       const [spec] = compileModelSpecs([named], init.baseDir, loadedSpecs(name));
       if (spec === undefined) throw new ConfigError('config: compiled to no model');

@@ -13,6 +13,7 @@ import { parseHostPort, type HostPort } from './grpc/address.ts';
 import type { HttpLimits } from './http/hardening.ts';
 import type { InputLimits } from './input-limits.ts';
 import { checkBootstrapAddr, checkListenAddr } from './p2p/multiaddrs.ts';
+import { compileMembership, compileSecurity, NODE_SECURITY_FIELDS, P2P_SECURITY_FIELDS, type MembershipOptions, type SecurityFlags, type SecurityOptions } from './auth/options.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -21,7 +22,9 @@ export const DEFAULT_GRPC = '127.0.0.1:8001';
 export const DEFAULT_DATA_DIR = '~/.plexus';
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_P2P_PORT = 4001;
-export const DEFAULT_LISTEN = `/ip4/0.0.0.0/tcp/${DEFAULT_P2P_PORT}`;
+// Loopback: a node reachable from other machines must say who may join (--swarm-key,
+// --allow-peer) or that it is open (--open); see src/node/auth/exposure.ts.
+export const DEFAULT_LISTEN = `/ip4/127.0.0.1/tcp/${DEFAULT_P2P_PORT}`;
 // Changes are sent at once (triggered updates); the periodic full dump only keeps routes alive,
 // and at 2 s it was most of an idle node's CPU in a 20-node cluster (20 idle daemons: 1.96 ->
 // 1.25 cores at 5 s). Dead peers are found by disconnects and missed pings, not by expiry.
@@ -64,6 +67,8 @@ export interface NodeOptions {
   readonly tracing?: TracingOptions;
   /** Input and HTTP limits; absent = DEFAULT_LIMITS. */
   readonly limits?: NodeLimits;
+  /** TLS, tokens, model directories; absent = none of them (embedding, tests on loopback). */
+  readonly security?: SecurityOptions;
 }
 
 export interface TracingOptions {
@@ -85,10 +90,12 @@ export interface P2POptions {
     /** Full route dump and advert re-sign period; routes expire after 3 missed refreshes. */
     readonly refreshMs: number;
   };
+  /** Swarm key, peer allow/deny lists, --open; absent = an open swarm (tests on loopback). */
+  readonly members?: MembershipOptions;
 }
 
 /** What the user can set, as flags or under `node:` in the config file. */
-export interface NodeFlags {
+export interface NodeFlags extends SecurityFlags {
   readonly config?: string;
   readonly grpc?: string;
   readonly http?: string;
@@ -142,6 +149,7 @@ const p2pSectionSchema = z.strictObject({
   bootstrap: FIELDS.bootstrap.optional(),
   static: z.boolean().optional(),
   noModels: z.boolean().optional(),
+  ...P2P_SECURITY_FIELDS,
 });
 const routingSectionSchema = z.strictObject({
   policy: FIELDS.routingPolicy.optional(),
@@ -171,6 +179,7 @@ const nodeSectionSchema = z.strictObject({
   routing: routingSectionSchema.optional(),
   tracing: tracingSectionSchema.optional(),
   limits: limitsSectionSchema.optional(),
+  ...NODE_SECURITY_FIELDS,
 });
 const configFileSchema = z.strictObject({
   node: nodeSectionSchema.optional(),
@@ -229,7 +238,7 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
     models = compileModelSpecs(file.models, fileDir);
   }
   // An ephemeral gRPC port (tests, several nodes on one host) gets an ephemeral p2p port too.
-  const defaultListen = address.port === 0 ? ['/ip4/0.0.0.0/tcp/0'] : [DEFAULT_LISTEN];
+  const defaultListen = address.port === 0 ? ['/ip4/127.0.0.1/tcp/0'] : [DEFAULT_LISTEN];
   const p2p: P2POptions = {
     listen: flag('listen', list(flags.listen)) ?? p2pFile.listen ?? defaultListen,
     bootstrap: flag('bootstrap', list(flags.bootstrap)) ?? p2pFile.bootstrap ?? [],
@@ -239,7 +248,9 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
       policy: flag('routingPolicy', flags.routingPolicy) ?? node.routing?.policy ?? 'plexus',
       refreshMs: node.routing?.refreshMs ?? DEFAULT_REFRESH_MS,
     },
+    members: compileMembership({ flags, node, p2p: p2pFile, fileDir, cwd: env.cwd }),
   };
+  const security = compileSecurity({ flags, node, p2p: p2pFile, fileDir, cwd: env.cwd });
 
   const otlpEndpoint = flag('otlpEndpoint', flags.otlpEndpoint) ?? node.tracing?.otlpEndpoint;
   return {
@@ -257,6 +268,7 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
     ...(configPath === undefined ? {} : { configFile: configPath }),
     ...(otlpEndpoint === undefined ? {} : { tracing: { otlpEndpoint } }),
     limits: compileLimits(node.limits),
+    security,
   };
 }
 

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseNodeStartArgs } from '../../src/cli/node-start.ts';
 import { formatHostPort } from '../../src/node/grpc/address.ts';
 import { compileNodeOptions, DEFAULT_P2P_PORT, type NodeOptions } from '../../src/node/options.ts';
+import { exposureProblems } from '../../src/node/auth/exposure.ts';
 import {
   arr, DEPLOY, dockerInstructions, execForm, expandExecStart, obj, plexusArgsFromShell, readEnvFile,
   readYaml, readYamlDocs, REPO, str,
@@ -93,6 +94,16 @@ describe('Dockerfile', () => {
     await expectCliAccepts(health.slice(1));
   });
 
+  it('the default CMD is exposed but protected: swarm key and tokens from /run/secrets', () => {
+    const options = compileStart(execForm(last('CMD')), {});
+    expect(options.p2p?.members?.swarmKeyFile).toBe('/run/secrets/swarm.key');
+    expect(options.security?.tokensFile).toBe('/run/secrets/tokens.yaml');
+    expect(exposureProblems(options)).toEqual([]);
+    // Without them the same command would be refused at start, naming both listeners.
+    const bare = compileNodeOptions({ grpc: '0.0.0.0:8001', listen: ['/ip4/0.0.0.0/tcp/4001'] }, { cwd: scratch, home: scratch });
+    expect(exposureProblems(bare)).toHaveLength(2);
+  });
+
   it('copies every path package.json packs, and the install script it runs', () => {
     const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { files?: string[] };
     const copied = instructions.filter((i) => i.keyword === 'COPY' && !i.rest.startsWith('--from'))
@@ -145,6 +156,24 @@ describe('docker compose', () => {
       hostPorts.add(hostPort ?? '');
     }
     expect(hostPorts.size).toBe(3);
+  });
+
+  it('every node gets the swarm key and tokens as compose secrets, and is not refused at start', () => {
+    const secrets = obj(compose.secrets, 'secrets');
+    for (const [name, raw] of Object.entries(services)) {
+      const service = obj(raw, name);
+      const mounted = arr(service.secrets, `${name}.secrets`).map((s) => str(s, `${name}.secrets`));
+      const argv = arr(service.command, `${name}.command`).map((a) => str(a, `${name}.command`));
+      const { flags } = parseNodeStartArgs(argv.slice(2));
+      for (const [flag, file] of [['--swarm-key', flags.swarmKey], ['--tokens', flags.tokens]] as const) {
+        const m = /^\/run\/secrets\/(.+)$/.exec(file ?? '');
+        expect(m, `${name} ${flag}`).not.toBeNull();
+        expect(mounted).toContain(m?.[1]);
+        expect(str(obj(secrets[m?.[1] ?? ''], 'secret').file, 'secret.file')).toMatch(/^\.\/secrets\//);
+      }
+      const options = compileStart(argv, { '/models/plexus.yaml': path.join(dir, 'plexus.yaml') });
+      expect(exposureProblems(options), name).toEqual([]);
+    }
   });
 });
 
@@ -210,6 +239,17 @@ describe('Kubernetes', () => {
     expect(Number(podSpec.terminationGracePeriodSeconds) * 1000).toBeGreaterThan(options.shutdownGraceMs);
   });
 
+  it('pods read the swarm key and tokens from the plexus-secrets Secret and are not refused at start', () => {
+    const options = podStart('plexus-2', configMapFile());
+    const mount = arr(container.volumeMounts, 'volumeMounts').map((m) => obj(m, 'volumeMount')).find((m) => m.name === 'secrets');
+    const volume = arr(podSpec.volumes, 'volumes').map((v) => obj(v, 'volume')).find((v) => v.name === 'secrets');
+    expect(obj(volume?.secret, 'secret').secretName).toBe('plexus-secrets');
+    const at = str(mount?.mountPath, 'mountPath');
+    expect(options.p2p?.members?.swarmKeyFile).toBe(`${at}/swarm.key`);
+    expect(options.security?.tokensFile).toBe(`${at}/tokens.yaml`);
+    expect(exposureProblems(options)).toEqual([]);
+  });
+
   it('the GPU variant requests a GPU and its config compiles with provider cuda', () => {
     const gpu = path.join(DEPLOY, 'k8s/gpu');
     const kustomization = obj(readYaml(path.join(gpu, 'kustomization.yaml')), 'kustomization');
@@ -255,6 +295,8 @@ describe('systemd', () => {
     const joined = compileStart(expandExecStart(directive('ExecStart'), { ...env, PLEXUS_EXTRA_ARGS: suggested ?? '' }).slice(1),
       { '/etc/plexus/plexus.yaml': path.join(dir, 'plexus.yaml') });
     expect(joined.p2p?.bootstrap).toHaveLength(1);
+    expect(options.p2p?.members?.swarmKeyFile).toBe('/etc/plexus/swarm.key');
+    expect(exposureProblems(options)).toEqual([]);
     expect(Number(directive('TimeoutStopSec')) * 1000).toBeGreaterThan(options.shutdownGraceMs);
   });
 });

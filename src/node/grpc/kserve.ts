@@ -9,6 +9,8 @@ import { inputBytes, type InputBudget } from '../input-limits.ts';
 import type { QueryTracer } from '../tracing/node-tracing.ts';
 import { firstHeaderValue, TRACEPARENT } from '../tracing/traceparent.ts';
 import { abortOnCancel, callContext } from './call-context.ts';
+import { principalOf } from '../auth/callers.ts';
+import { withTenant } from '../auth/tenant-dispatch.ts';
 import { decodeInferRequest, encodeInferResponse } from './codec.ts';
 import type {
   WireInferRequest, WireInferResponse, WireModelMetadataResponse, WireModelRef, WireStreamInferResponse, WireTensorMetadata,
@@ -49,7 +51,7 @@ export function createKServeService(deps: KServeDeps): KServeService {
     if (msg.rejected !== undefined) throw msg.rejected;
     const span = deps.tracing?.startQuery('grpc', firstHeaderValue(call.metadata.get(TRACEPARENT)));
     try {
-      const { request, rawOutputs } = decodeInferRequest(msg, callContext(call, signal));
+      const { request, rawOutputs } = withTenant(decodeInferRequest(msg, callContext(call, signal)), principalOf(call));
       const started = performance.now();
       const release = deps.inputBudget?.acquire(inputBytes(request.inputs));
       let result;
@@ -58,7 +60,7 @@ export function createKServeService(deps: KServeDeps): KServeService {
       } finally {
         release?.();
       }
-      logger.debug({ queryId: request.id, model: result.model, ms: performance.now() - started }, 'query answered');
+      logger.debug({ queryId: request.id, tenant: request.tenant, model: result.model, ms: performance.now() - started }, 'query answered');
       const encode = (r: typeof result): WireInferResponse => encodeInferResponse(r, { raw: rawOutputs, id: msg.id });
       return span === undefined ? encode(result) : span.finish(result, encode);
     } catch (e) {

@@ -19,6 +19,8 @@ export interface GrpcServerInit {
   readonly logger: Logger;
   /** Limits of the bounded ModelInfer decoder; absent = protobufjs decodes (unbounded). */
   readonly decodeLimits?: DecodeLimits;
+  /** TLS or mutual TLS (src/node/auth/tls.ts); default plaintext. */
+  readonly credentials?: grpc.ServerCredentials;
 }
 
 export interface GrpcServer {
@@ -49,7 +51,7 @@ export function createGrpcServer(init: GrpcServerInit): GrpcServer {
     start() {
       const target = formatHostPort(init.address);
       return new Promise((resolve, reject) => {
-        server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (error, port) => {
+        server.bindAsync(target, init.credentials ?? grpc.ServerCredentials.createInsecure(), (error, port) => {
           if (error) {
             reject(new Error(`cannot bind gRPC on ${target}: ${error.message}`, { cause: error }));
             return;

@@ -13,6 +13,8 @@ const KIND_TO_STATUS: Readonly<Record<ErrorKind, grpc.status>> = {
   cancelled: grpc.status.CANCELLED,
   internal: grpc.status.INTERNAL,
   unimplemented: grpc.status.UNIMPLEMENTED,
+  unauthenticated: grpc.status.UNAUTHENTICATED,
+  permission_denied: grpc.status.PERMISSION_DENIED,
 };
 
 export function statusForKind(kind: ErrorKind): grpc.status {

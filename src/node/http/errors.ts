@@ -13,6 +13,8 @@ const KIND_TO_HTTP: Readonly<Record<ErrorKind, number>> = {
   cancelled: 499,
   internal: 500,
   unimplemented: 501,
+  unauthenticated: 401,
+  permission_denied: 403,
 };
 
 export function httpStatusForKind(kind: ErrorKind): number {

@@ -13,6 +13,8 @@ import { countJsonValues } from './json-prescan.ts';
 import { modelMetadata, SERVER_NAME } from '../grpc/kserve.ts';
 import { BodyTooLargeError, toHttpError } from './errors.ts';
 import { deadlineParamMs, decodeRestInferRequest, encodeRestInferResponse } from './rest-codec.ts';
+import { principalOf } from '../auth/callers.ts';
+import { withTenant } from '../auth/tenant-dispatch.ts';
 
 export const REST_EXTENSIONS: readonly string[] = ['parameters'];
 /** Request header: the query's time budget in milliseconds (like plexus.deadline_ms; the tighter wins). */
@@ -142,11 +144,11 @@ export function createRestHandlers(deps: RestDeps): { handle(req: RestRequest): 
       throw new InvalidInputError(`request body is not valid JSON: ${(e as Error).message}`);
     }
     const deadline = deadlineOf(req.headers, body, Date.now());
-    const request = decodeRestInferRequest(body, {
+    const { request } = withTenant({ request: decodeRestInferRequest(body, {
       model: name, ...(version !== undefined ? { version } : {}), fallbackId: randomUUID(), signal: req.signal,
       ...(deadline !== undefined ? { deadline } : {}),
       ...(deps.inputLimits !== undefined ? { limits: deps.inputLimits } : {}),
-    });
+    }) }, principalOf(req.headers));
     const started = performance.now();
     const release = deps.inputBudget?.acquire(inputBytes(request.inputs));
     let result;
@@ -155,7 +157,7 @@ export function createRestHandlers(deps: RestDeps): { handle(req: RestRequest): 
     } finally {
       release?.();
     }
-    logger.debug({ queryId: request.id, model: result.model, ms: performance.now() - started }, 'REST query answered');
+    logger.debug({ queryId: request.id, tenant: request.tenant, model: result.model, ms: performance.now() - started }, 'REST query answered');
     const clientId = (body as { id?: unknown }).id;
     const encode = (r: typeof result): unknown => encodeRestInferResponse(r, typeof clientId === 'string' ? clientId : undefined);
     return { status: 200, json: span === undefined ? encode(result) : span.finish(result, encode) };

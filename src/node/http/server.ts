@@ -3,6 +3,7 @@
 // (413 past the limit); stop() stops accepting, lets in-flight requests finish for a grace
 // period, then closes every connection.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../logger.ts';
 import { formatHostPort, type HostPort } from '../grpc/address.ts';
@@ -21,6 +22,8 @@ export interface HttpServerInit extends RestDeps {
   readonly extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** Time limits and connection cap (hardening.ts); absent = 30 s for headers, 60 s for the request. */
   readonly limits?: HttpLimits;
+  /** Serve HTTPS (and mutual TLS) with these options (src/node/auth/tls.ts); default plain HTTP. */
+  readonly tls?: HttpsOptions;
 }
 
 export interface HttpServer {
@@ -99,7 +102,7 @@ export function createHttpServer(init: HttpServerInit): HttpServer {
     });
   }
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     inFlight++;
     res.on('close', () => {
       inFlight--;
@@ -118,7 +121,8 @@ export function createHttpServer(init: HttpServerInit): HttpServer {
         send(res, { status: 500, json: { error: `internal error: ${e instanceof Error ? e.message : String(e)}` } });
       },
     );
-  });
+  };
+  const server = init.tls === undefined ? createServer(onRequest) : createHttpsServer(init.tls, onRequest);
   // Bound how long a client may take to send its request (slowloris).
   server.requestTimeout = 60_000;
   server.headersTimeout = 30_000;

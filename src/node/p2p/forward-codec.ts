@@ -36,6 +36,8 @@ export interface ForwardRequest {
   readonly traceparent?: string;
   /** This node's span of the query (local only, never encoded); absent when tracing is off. */
   readonly trace?: TraceSpan;
+  /** The entry node's authenticated tenant (optional `tn`), for accounting on every hop. */
+  readonly tenant?: string;
 }
 
 export interface ForwardResult {
@@ -76,7 +78,7 @@ function frame(type: number, corr: number, header: unknown, parts: readonly Uint
 
 export function encodeRequest(corr: number, r: ForwardRequest): Uint8Array[] {
   const { meta, parts } = tensorParts(r.inputs);
-  const header = { q: r.queryId, ttl: r.ttl, rem: r.remainingMs, route: r.route, o: r.origin, m: r.model, v: r.version, out: r.outputs, p: r.parameters, t: meta, tp: r.traceparent };
+  const header = { q: r.queryId, ttl: r.ttl, rem: r.remainingMs, route: r.route, o: r.origin, m: r.model, v: r.version, out: r.outputs, p: r.parameters, t: meta, tp: r.traceparent, ...(r.tenant === undefined ? {} : { tn: r.tenant }) };
   return frame(FRAME_REQUEST, corr, header, parts);
 }
 
@@ -157,12 +159,13 @@ export function decodeFrame(bytes: Uint8Array): DecodedFrame {
       if (!isStr(h.q) || !isFiniteNumber(h.ttl) || !isFiniteNumber(h.rem) || !isStr(h.o, 128) || !isStr(h.m)) bad('request needs q, ttl, rem, o, m');
       if (!Array.isArray(h.route) || h.route.length > MAX_ROUTE || !h.route.every((p) => isStr(p, 128))) bad('route must be a list of peer ids');
       if (h.v !== undefined && !isStr(h.v)) bad('version must be a string');
+      if (h.tn !== undefined && !isStr(h.tn, 64)) bad('tenant must be a short string');
       if (!Array.isArray(h.out) || h.out.length > MAX_TENSORS || !h.out.every((o) => isStr(o))) bad('outputs must be a list of names');
       return {
         type, corr,
         body: {
           queryId: h.q, ttl: h.ttl, remainingMs: h.rem, route: h.route, origin: h.o, model: h.m,
-          ...(h.v === undefined ? {} : { version: h.v }), outputs: h.out, parameters: decodeParams(h.p), inputs: decodeTensors(h.t, payload),
+          ...(h.v === undefined ? {} : { version: h.v }), ...(h.tn === undefined ? {} : { tenant: h.tn }), outputs: h.out, parameters: decodeParams(h.p), inputs: decodeTensors(h.t, payload),
           // Trace context is advisory: a malformed one is ignored (W3C), never a bad frame.
           ...(isStr(h.tp, 512) ? { traceparent: h.tp } : {}),
         },

@@ -10,7 +10,7 @@ import { identify } from '@libp2p/identify';
 import type { Identify } from '@libp2p/identify';
 import { ping } from '@libp2p/ping';
 import type { Ping } from '@libp2p/ping';
-import type { PrivateKey, PeerId } from '@libp2p/interface';
+import type { ComponentLogger, ConnectionGater, ConnectionProtector, PrivateKey, PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Multiaddr } from '@multiformats/multiaddr';
@@ -36,6 +36,9 @@ export interface HostInit {
   readonly logger: Logger;
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
+  /** Private network (swarm key) and peer lists: src/node/p2p/membership.ts. */
+  readonly connectionGater?: ConnectionGater;
+  readonly connectionProtector?: (components: { logger: ComponentLogger }) => ConnectionProtector;
 }
 
 export interface P2PHost {
@@ -84,6 +87,8 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
     // neighbour that misses two in a row), and their RTTs feed the routing metric.
     connectionMonitor: { enabled: false },
     services: { identify: identify(), ping: ping() },
+    ...(init.connectionGater === undefined ? {} : { connectionGater: init.connectionGater }),
+    ...(init.connectionProtector === undefined ? {} : { connectionProtector: init.connectionProtector }),
   });
   const self = libp2p.peerId.toString();
 

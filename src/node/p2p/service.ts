@@ -2,6 +2,7 @@
 // routing table + the routed dispatcher, advertising what the local inference engine hosts.
 // The daemon composes it: createP2PService(init)({ logger, local }).
 import type { PrivateKey } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
 import { ShuttingDownError } from '../../errors.ts';
 import type { InferRequest, InferResult, LocalInference, TensorSpec } from '../../inference/types.ts';
 import type { Logger } from '../../logger.ts';
@@ -18,6 +19,8 @@ import type { ForwardHandler, ForwardProtocol } from './forward-protocol.ts';
 import { createHost } from './host.ts';
 import type { P2PHost } from './host.ts';
 import { loadOrCreatePeerKey } from './identity.ts';
+import { createMembership, type Membership } from './membership.ts';
+import type { MembershipOptions } from '../auth/options.ts';
 import { createRoutesProtocol } from './routes-protocol.ts';
 import type { RoutesProtocol } from './routes-protocol.ts';
 
@@ -41,6 +44,8 @@ export interface P2PServiceInit {
   readonly events?: RoutedDispatcherEvents;
   /** Tracing: a span per forwarded query, parented by its frame's traceparent; absent when off. */
   readonly tracing?: NodeTracing;
+  /** Swarm key and peer allow/deny lists (src/node/p2p/membership.ts). */
+  readonly members?: MembershipOptions;
 }
 
 export interface P2PServiceComponents {
@@ -85,6 +90,8 @@ export interface P2PService {
   adverts(): readonly ProviderAdvert[];
   /** Raw table, for tests and the bench. */
   table(): RoutingTableApi;
+  /** Replace the peer allow/deny lists; hangs up on newly refused peers and returns them. */
+  updatePeerLists(allow: readonly string[], deny: readonly string[]): Promise<string[]>;
 }
 
 function advertTensor(t: TensorSpec): AdvertisedTensor {
@@ -116,6 +123,7 @@ export function createP2PService(init: P2PServiceInit) {
     let routed: RoutedDispatcher | undefined;
     let watch: NodeJS.Timeout | undefined;
     let unsubscribe: (() => void) | undefined;
+    let membership: Membership | undefined;
 
     const models = (): AdvertisedModel[] => (init.noModels === true ? [] : localAdvertModels(local));
 
@@ -136,8 +144,10 @@ export function createP2PService(init: P2PServiceInit) {
       async start() {
         if (host !== undefined) throw new Error('the p2p service is already started');
         const key = init.privateKey ?? await loadOrCreatePeerKey(init.dataDir);
+        const m = createMembership(init.members, log);
         const h = await createHost({
-          privateKey: key, logger: log,
+          privateKey: key, logger: log, connectionGater: m.connectionGater,
+          ...(m.connectionProtector === undefined ? {} : { connectionProtector: m.connectionProtector }),
           ...(init.listen === undefined ? {} : { listen: init.listen }),
           ...(init.bootstrap === undefined ? {} : { bootstrap: init.bootstrap }),
           ...(init.static === undefined ? {} : { static: init.static }),
@@ -156,7 +166,8 @@ export function createP2PService(init: P2PServiceInit) {
           ...(tracing === undefined ? {} : { onReplied: (req, at, err) => { tracing.replied(req, at, err); } }),
         });
         const r = createRoutesProtocol({ host: h, table: t, privateKey: key, logger: log, localModels: models, refreshMs, ...(init.pingEveryMs === undefined ? {} : { pingEveryMs: init.pingEveryMs }) });
-        host = h; table = t; routed = d; forward = f; routes = r;
+        host = h; table = t; routed = d; forward = f; routes = r; membership = m;
+        m.attach({ connectedPeers: () => h.connectedPeers(), hangUp: async (p) => { await h.libp2p.hangUp(peerIdFromString(p)); } });
         try {
           await h.start();
           await f.start();
@@ -226,6 +237,7 @@ export function createP2PService(init: P2PServiceInit) {
       },
       adverts: () => table?.adverts() ?? [],
       table: () => started(table),
+      updatePeerLists: (allow, deny) => membership?.update(allow, deny) ?? Promise.resolve([]),
     };
   };
 }
