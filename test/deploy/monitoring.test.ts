@@ -6,6 +6,8 @@
 // that exist and scrape the ports the nodes really serve /metrics on.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -135,7 +137,19 @@ describe('the alert rules', () => {
     const opts = { cwd: GRAFANA, timeout: 20_000 };
     await run(promtool, ['check', 'rules', 'plexus-alerts.yml'], opts);
     await run(promtool, ['test', 'rules', 'plexus-alerts.test.yml'], opts);
-    await run(promtool, ['check', 'config', 'prometheus.yml'], opts);
+    // check config also stats the scrape token file, a compose secret at /run/secrets: check a
+    // copy beside the rules whose token path points at a real (temporary) file.
+    const dir = await mkdtemp(path.join(tmpdir(), 'plexus-prom-'));
+    try {
+      const config = await readFile(path.join(GRAFANA, 'prometheus.yml'), 'utf8');
+      expect(config).toContain('credentials_file: /run/secrets/prometheus_token');
+      await writeFile(path.join(dir, 'token'), 'plx_test\n');
+      await writeFile(path.join(dir, 'prometheus.yml'), config.replace('/run/secrets/prometheus_token', path.join(dir, 'token')));
+      await copyFile(path.join(GRAFANA, 'plexus-alerts.yml'), path.join(dir, 'plexus-alerts.yml'));
+      await run(promtool, ['check', 'config', 'prometheus.yml'], { ...opts, cwd: dir });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
