@@ -20,6 +20,9 @@ import { parseConstraints } from '../routing/constraints.ts';
 import type { QueryDispatcher } from './dispatch.ts';
 import type { ForwardRequest, ForwardResult, HopTiming } from './p2p/forward-codec.ts';
 import type { RoutedDispatcherEvents } from './route-events.ts';
+import { suspectOf as suspectFor, type TryGuard } from './verify/guard.ts';
+import { createVerifier, type Verifier, type VerifierInit } from './verify/verifier.ts';
+import type { Reputation } from '../routing/reputation.ts';
 
 export interface ForwardSender {
   send(peer: string, req: ForwardRequest, signal?: AbortSignal): Promise<ForwardResult>;
@@ -44,6 +47,10 @@ export interface RoutedDispatcherInit {
   readonly events?: RoutedDispatcherEvents;
   /** Longest a query waits for a lost route to come back (a newer seq after a failure). */
   readonly convergeWaitMs?: number;
+  /** Answer proofs, measured times and overdue tries (src/node/verify/guard.ts). */
+  readonly guard?: TryGuard;
+  /** Re-execution of answers (src/node/verify/verifier.ts); needs `guard`'s reputation. */
+  readonly verify?: { readonly reputation: Reputation } & Pick<VerifierInit, 'rate' | 'tolerances' | 'random' | 'onVerification'>;
 }
 
 export interface RoutedDispatcher extends QueryDispatcher {
@@ -128,7 +135,7 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
     try {
       const res = await toward(req, Date.now() + req.remainingMs, signal);
       log.debug({ queryId: req.queryId, ms: performance.now() - t0 }, 'forwarded query answered');
-      if (req.origin === self) return res;
+      if (req.origin === self) return init.guard === undefined ? res : await init.guard.sign(req, res);
       return { ...res, hops: [{ peer: self, ms: performance.now() - t0 }, ...res.hops] };
     } catch (e) {
       log.debug({ queryId: req.queryId, ms: performance.now() - t0, err: (e as Error).message }, 'forwarded query failed');
@@ -151,9 +158,7 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
   }
 
   /** The peer to blame for a failed try: our next hop when the link failed, else the provider. */
-  function suspectOf(e: unknown, cand: RouteCandidate): string {
-    return e instanceof PeerUnavailableError && cand.origin !== self ? cand.nextHop : cand.origin;
-  }
+  const suspectOf = (e: unknown, cand: RouteCandidate): string => suspectFor(e, cand, self);
 
   /** One try on one candidate: records the outcome in the table and marks a failing peer down. */
   async function attempt(req: InferRequest, cand: RouteCandidate, deadline: number, signal: AbortSignal | undefined): Promise<InferResult> {
@@ -161,25 +166,35 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
     const fwd: ForwardRequest = {
       queryId: req.id, ttl, remainingMs: deadline - Date.now(), route: [self], origin: cand.origin, model: cand.model, version: cand.version,
       outputs: req.outputs, parameters: req.parameters, inputs: req.inputs,
+      ...(cand.origin === self || init.guard === undefined ? {} : { nonce: init.guard.nonce() }),
     };
     table.requestStarted(cand);
     log.debug({ queryId: req.id, model: req.model, origin: cand.origin, nextHop: cand.nextHop, expectedMs: cand.expectedMs }, 'query routed');
     try {
       const res = cand.origin === self ? await runLocal(fwd, deadline, signal) : await forward.send(cand.nextHop, fwd, signal);
       const ms = performance.now() - t0;
+      if (cand.origin !== self) await init.guard?.answered(cand, fwd, res, ms);
       table.recordOutcome(cand, { ok: true, latencyMs: ms }, Date.now());
       return decorate(res, cand, ms);
     } catch (e) {
-      // A try we cancelled (the caller left, or a hedge won) says nothing about the route.
+      const elapsed = performance.now() - t0;
+      // A try we cancelled (the caller left, or a hedge won) says nothing about the route,
+      // unless the peer holding it was already past its expected time (a black hole).
       if (signal?.aborted === true) {
-        table.requestEnded(cand);
+        if (init.guard?.unanswered(cand, cand.origin, elapsed) === true) {
+          table.recordOutcome(cand, { ok: false, latencyMs: elapsed }, Date.now());
+          log.info({ queryId: req.id, peer: cand.origin, ms: Math.round(elapsed) }, 'provider held a query past its expected time: demoted');
+        } else {
+          table.requestEnded(cand);
+        }
         throw e;
       }
       // Errors count in the metric, so a replica that fails fast never looks fast.
-      table.recordOutcome(cand, { ok: false, latencyMs: performance.now() - t0 }, Date.now());
+      table.recordOutcome(cand, { ok: false, latencyMs: elapsed }, Date.now());
       if (isRetryable(e)) {
         const suspect = suspectOf(e, cand);
         if (suspect !== self) table.markDown(suspect, Date.now() + markDownMs);
+        if (e instanceof DeadlineExceededError) init.guard?.unanswered(cand, suspect, elapsed);
         log.debug({ queryId: req.id, origin: cand.origin, nextHop: cand.nextHop, err: (e as Error).message }, 'route failed');
       }
       throw e;
@@ -299,11 +314,24 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
     if (!sel.ok) throw selectionError(req.model, sel.failure);
     const [first] = sel.candidates;
     const second = sel.candidates.find((c) => c.origin !== first?.origin);
-    if (constraints.hedgeMs !== undefined && first !== undefined && second !== undefined && constraints.hedgeMs < deadline - start) {
-      return hedged(req, first, second, constraints.hedgeMs, deadline);
-    }
-    return sequential(req, sel.candidates, start, deadline, constraints);
+    const res = constraints.hedgeMs !== undefined && first !== undefined && second !== undefined && constraints.hedgeMs < deadline - start
+      ? await hedged(req, first, second, constraints.hedgeMs, deadline)
+      : await sequential(req, sel.candidates, start, deadline, constraints);
+    return verifier === undefined ? res : verifier.check(req, res, deadline);
   }
+
+  /** Other providers of exactly this model and version, this node first when it hosts it. */
+  function witnesses(model: string, version: string, exclude: ReadonlySet<string>, deadline: number): RouteCandidate[] {
+    const now = Date.now();
+    const sel = table.select(model, { prefer: 'latency', deadlineMs: Math.max(0, deadline - now) }, now);
+    if (!sel.ok) return [];
+    const same = sel.candidates.filter((c) => c.model === model && c.version === version && !exclude.has(c.origin));
+    return [...same.filter((c) => c.origin === self), ...same.filter((c) => c.origin !== self)];
+  }
+
+  const verifier: Verifier | undefined = init.verify === undefined ? undefined : createVerifier({
+    ...init.verify, self, logger: log, witnesses, run: (req, cand, deadline) => attempt(req, cand, deadline, req.signal),
+  });
 
   return { infer, handleForwarded };
 }

@@ -11,6 +11,7 @@ import { compileModelSpecs, defaultModelSpecs, type ModelSpec } from '../inferen
 import { ROUTING_POLICIES, type RoutingPolicy } from '../routing/policies.ts';
 import { parseHostPort, type HostPort } from './grpc/address.ts';
 import { checkBootstrapAddr, checkListenAddr } from './p2p/multiaddrs.ts';
+import { DEFAULT_VERIFY_RATE } from './verify/verifier.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -62,6 +63,8 @@ export interface P2POptions {
     /** Full route dump and advert re-sign period; routes expire after 3 missed refreshes. */
     readonly refreshMs: number;
   };
+  /** Re-execution of answers from other providers (issue 9): sample rate, float tolerance per model. */
+  readonly verify?: { readonly rate: number; readonly tolerances: Readonly<Record<string, number>> };
 }
 
 /** What the user can set, as flags or under `node:` in the config file. */
@@ -113,6 +116,10 @@ const routingSectionSchema = z.strictObject({
   policy: FIELDS.routingPolicy.optional(),
   refreshMs: z.int().min(100).max(600_000).optional(),
 });
+const verifySectionSchema = z.strictObject({
+  rate: z.number().min(0).max(1).optional(),
+  tolerances: z.record(z.string().max(256), z.number().min(0).max(1e6)).optional(),
+});
 const nodeSectionSchema = z.strictObject({
   grpc: FIELDS.grpc.optional(),
   http: FIELDS.http.optional(),
@@ -123,6 +130,7 @@ const nodeSectionSchema = z.strictObject({
   shutdownGraceMs: FIELDS.shutdownGraceMs.optional(),
   p2p: p2pSectionSchema.optional(),
   routing: routingSectionSchema.optional(),
+  verify: verifySectionSchema.optional(),
 });
 const configFileSchema = z.strictObject({
   node: nodeSectionSchema.optional(),
@@ -191,6 +199,7 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
       policy: flag('routingPolicy', flags.routingPolicy) ?? node.routing?.policy ?? 'plexus',
       refreshMs: node.routing?.refreshMs ?? DEFAULT_REFRESH_MS,
     },
+    verify: { rate: node.verify?.rate ?? DEFAULT_VERIFY_RATE, tolerances: node.verify?.tolerances ?? {} },
   };
 
   return {

@@ -9,7 +9,7 @@ import { ProtocolError } from '../errors.ts';
 import { Ewma } from './ewma.ts';
 import type { RoutingPolicy } from './policies.ts';
 import { seededRng, type Rng } from './rng.ts';
-import { PeerStats, selectRoutes, type OriginView } from './selection.ts';
+import { PeerStats, selectRoutes, type OriginView, type TrustHook } from './selection.ts';
 import type {
   AdvertisedModel, PeerIdString, ProviderAdvert, QueryConstraints, RouteCandidate, RouteUpdate,
   RoutingTableApi, Selection,
@@ -38,6 +38,8 @@ export interface RoutingTableOptions {
   readonly policy?: RoutingPolicy;
   /** RNG for power-of-two-choices and the random policy; seed it in tests. */
   readonly rng?: Rng;
+  /** Measured claims and quarantines (src/routing/reputation.ts) applied at selection. */
+  readonly trust?: TrustHook;
 }
 
 /** A seqno request unanswered after this long is sent again, backing off to SEQNO_RETRY_MAX_MS. */
@@ -119,6 +121,7 @@ export class RoutingTable implements RoutingTableApi {
   readonly #seqnoWanted = new Set<OriginEntry>();
   readonly #policy: RoutingPolicy;
   readonly #rng: Rng;
+  readonly #trust: TrustHook | undefined;
   readonly #origins = new Map<PeerIdString, OriginEntry>();
   readonly #neighbours = new Map<PeerIdString, Neighbour>();
   readonly #stats = new Map<PeerIdString, PeerStats>();
@@ -145,6 +148,7 @@ export class RoutingTable implements RoutingTableApi {
     this.#switchMargin = options.switchMarginMs ?? 0.5;
     this.#policy = options.policy ?? 'plexus';
     this.#rng = options.rng ?? seededRng(0x9e3779b9 ^ hashString(self));
+    this.#trust = options.trust;
   }
 
   // ---- local adverts ----
@@ -354,7 +358,7 @@ export class RoutingTable implements RoutingTableApi {
 
   select(modelOrCapability: string, constraints: QueryConstraints, now: number, policy?: RoutingPolicy): Selection {
     return selectRoutes(modelOrCapability, constraints, this.#views(now), {
-      now, policy: policy ?? this.#policy, rng: this.#rng, roundRobin: this.#roundRobin,
+      now, policy: policy ?? this.#policy, rng: this.#rng, roundRobin: this.#roundRobin, ...(this.#trust === undefined ? {} : { trust: this.#trust }),
       stats: (origin) => this.#stats.get(origin), downUntil: (origin) => this.#down.get(origin),
     });
   }

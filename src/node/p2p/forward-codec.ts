@@ -6,6 +6,7 @@ import { ERROR_KINDS, ProtocolError } from '../../errors.ts';
 import type { ErrorKind } from '../../errors.ts';
 import { decodeRawTensor, encodeRawTensor, isDataType } from '../../inference/tensor.ts';
 import type { Params, ParamValue, Tensor } from '../../inference/types.ts';
+import type { AnswerProof } from '../verify/proof.ts';
 import { isFiniteNumber, isRecord } from '../wire-guards.ts';
 
 export const FRAME_REQUEST = 1;
@@ -31,6 +32,8 @@ export interface ForwardRequest {
   readonly outputs: readonly string[];
   readonly parameters: Params;
   readonly inputs: readonly Tensor[];
+  /** The entry node's per-try nonce, which the provider's answer proof is bound to. */
+  readonly nonce?: string;
 }
 
 export interface ForwardResult {
@@ -41,6 +44,8 @@ export interface ForwardResult {
   readonly outputs: readonly Tensor[];
   /** Each downstream node and its time holding the query, nearest first; the last one served it. */
   readonly hops: readonly HopTiming[];
+  /** The provider's signature over the answer (src/node/verify/proof.ts); relays pass it unchanged. */
+  readonly proof?: AnswerProof;
 }
 
 export interface ForwardError { readonly kind: ErrorKind; readonly message: string; readonly hops: readonly HopTiming[] }
@@ -71,13 +76,13 @@ function frame(type: number, corr: number, header: unknown, parts: readonly Uint
 
 export function encodeRequest(corr: number, r: ForwardRequest): Uint8Array[] {
   const { meta, parts } = tensorParts(r.inputs);
-  const header = { q: r.queryId, ttl: r.ttl, rem: r.remainingMs, route: r.route, o: r.origin, m: r.model, v: r.version, out: r.outputs, p: r.parameters, t: meta };
+  const header = { q: r.queryId, ttl: r.ttl, rem: r.remainingMs, route: r.route, o: r.origin, m: r.model, v: r.version, out: r.outputs, p: r.parameters, t: meta, n: r.nonce };
   return frame(FRAME_REQUEST, corr, header, parts);
 }
 
 export function encodeResult(corr: number, r: ForwardResult): Uint8Array[] {
   const { meta, parts } = tensorParts(r.outputs);
-  return frame(FRAME_RESULT, corr, { m: r.model, v: r.version, id: r.id, p: r.parameters, hops: r.hops, t: meta }, parts);
+  return frame(FRAME_RESULT, corr, { m: r.model, v: r.version, id: r.id, p: r.parameters, hops: r.hops, t: meta, pf: r.proof }, parts);
 }
 
 export function encodeError(corr: number, e: ForwardError): Uint8Array[] {
@@ -113,6 +118,12 @@ function decodeHops(x: unknown): HopTiming[] {
     if (!isRecord(h) || !isStr(h.peer, 128) || !isFiniteNumber(h.ms)) bad('hop timing must be {peer, ms}');
     return { peer: h.peer, ms: h.ms };
   });
+}
+
+function decodeProof(x: unknown): { proof?: AnswerProof } {
+  if (x === undefined) return {};
+  if (!isRecord(x) || !isStr(x.by, 128) || !isStr(x.sig, 512)) bad('proof must be {by, sig}');
+  return { proof: { by: x.by, sig: x.sig } };
 }
 
 function decodeTensors(x: unknown, payload: Uint8Array): Tensor[] {
@@ -153,17 +164,22 @@ export function decodeFrame(bytes: Uint8Array): DecodedFrame {
       if (!Array.isArray(h.route) || h.route.length > MAX_ROUTE || !h.route.every((p) => isStr(p, 128))) bad('route must be a list of peer ids');
       if (h.v !== undefined && !isStr(h.v)) bad('version must be a string');
       if (!Array.isArray(h.out) || h.out.length > MAX_TENSORS || !h.out.every((o) => isStr(o))) bad('outputs must be a list of names');
+      if (h.n !== undefined && !isStr(h.n, 128)) bad('nonce must be a short string');
       return {
         type, corr,
         body: {
           queryId: h.q, ttl: h.ttl, remainingMs: h.rem, route: h.route, origin: h.o, model: h.m,
           ...(h.v === undefined ? {} : { version: h.v }), outputs: h.out, parameters: decodeParams(h.p), inputs: decodeTensors(h.t, payload),
+          ...(h.n === undefined ? {} : { nonce: h.n }),
         },
       };
     }
     case FRAME_RESULT:
       if (!isStr(h.m) || !isStr(h.v) || !isStr(h.id)) bad('result needs m, v, id');
-      return { type, corr, body: { model: h.m, version: h.v, id: h.id, parameters: decodeParams(h.p), outputs: decodeTensors(h.t, payload), hops: decodeHops(h.hops) } };
+      return {
+        type, corr,
+        body: { model: h.m, version: h.v, id: h.id, parameters: decodeParams(h.p), outputs: decodeTensors(h.t, payload), hops: decodeHops(h.hops), ...decodeProof(h.pf) },
+      };
     case FRAME_ERROR: {
       const kind = (ERROR_KINDS as readonly unknown[]).includes(h.k) ? h.k as ErrorKind : 'internal';
       return { type, corr, body: { kind, message: isStr(h.msg, 8192) ? h.msg : 'remote error', hops: decodeHops(h.hops) } };
