@@ -21,7 +21,7 @@ import type { QueryDispatcher } from './dispatch.ts';
 import type { ForwardRequest, ForwardResult, HopTiming } from './p2p/forward-codec.ts';
 import type { RoutedDispatcherEvents } from './route-events.ts';
 import { suspectOf as suspectFor, type TryGuard } from './verify/guard.ts';
-import { createVerifier, type Verifier, type VerifierInit } from './verify/verifier.ts';
+import { createVerifier, verifyRequested, type Verifier, type VerifierInit } from './verify/verifier.ts';
 import type { Reputation } from '../routing/reputation.ts';
 
 export interface ForwardSender {
@@ -308,6 +308,7 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
   async function infer(req: InferRequest): Promise<InferResult> {
     const start = Date.now();
     const constraints = (init.parseConstraints ?? parseConstraints)(req.parameters, req.deadline, start);
+    if (verifier !== undefined) verifyRequested(req.parameters); // a bad plexus.verify fails before any work
     // deadlineMs is already the tighter of the transport deadline and plexus.deadline_ms.
     const deadline = start + (constraints.deadlineMs ?? defaultTimeoutMs);
     const sel = await selectOrWait(req.model, constraints, deadline, req.signal);

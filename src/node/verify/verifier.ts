@@ -5,7 +5,7 @@
 // provider: the one that disagrees with two others is quarantined (its routes ignored for a
 // doubling period). A plexus.verify=true caller gets an answer two providers agree on, or an
 // error (never a wrong answer); a sampled check runs after the caller has its answer.
-import { VerificationFailedError } from '../../errors.ts';
+import { InvalidInputError, VerificationFailedError } from '../../errors.ts';
 import type { InferRequest, InferResult } from '../../inference/types.ts';
 import type { Logger } from '../../logger.ts';
 import type { Reputation } from '../../routing/reputation.ts';
@@ -41,10 +41,12 @@ export interface Verifier {
   check(req: InferRequest, res: InferResult, deadline: number): Promise<InferResult>;
 }
 
-/** The caller asked for a cross-check: plexus.verify=true (bool or string). */
+/** The caller asked for a cross-check: plexus.verify=true (bool, string or 1). InvalidInputError for any other value. */
 export function verifyRequested(params: InferRequest['parameters']): boolean {
   const v = params[VERIFY_PARAM];
-  return v === true || v === 'true' || v === 1;
+  if (v === undefined || v === false || v === 'false' || v === 0) return false;
+  if (v === true || v === 'true' || v === 1) return true;
+  throw new InvalidInputError(`parameter ${VERIFY_PARAM} must be true or false, got ${JSON.stringify(v).slice(0, 64)}`);
 }
 
 interface Opinion { readonly origin: string; readonly res: InferResult }

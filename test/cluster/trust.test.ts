@@ -1,0 +1,116 @@
+// Peers accountable on real daemons (issue 9), driven by the testing-only fault knobs: a liar
+// (advertises 0 ms, answers in 2 s), a black hole (accepts, never answers) and a corrupter
+// (answers wrong). The entry node E hosts nothing; H and H2 are honest. Each misbehaving node
+// serves its own capability beside H, so the counts of one test do not disturb another.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as grpc from '@grpc/grpc-js';
+import { call } from '../node/grpc/helpers.ts';
+import { infer, paramString, rawVadRequest, removeTempDirs, startClusterNode, waitFor, type ClusterNode, type InferResponse } from './helpers.ts';
+
+function vad(name: string, capabilities: string[], fault: Record<string, number> = {}): Record<string, unknown> {
+  return {
+    name, path: 'builtin:silero-vad', capabilities, session: { intraOpThreads: 1, interOpThreads: 1 },
+    maxConcurrent: 4, maxQueue: 256, fault: { delayMs: 0, errorRate: 0, ...fault },
+  };
+}
+
+let e: ClusterNode;
+let h: ClusterNode;
+let h2: ClusterNode;
+let liar: ClusterNode;
+let hole: ClusterNode;
+let corrupter: ClusterNode;
+
+beforeAll(async () => {
+  e = await startClusterNode({ noModels: true });
+  const boot = [e.addrs[0] ?? ''];
+  [h, h2, liar, hole, corrupter] = await Promise.all([
+    startClusterNode({ bootstrap: boot, models: [vad('vad-h', ['vad.a', 'vad.b']), vad('vad-c', ['vad.c'])] }),
+    startClusterNode({ bootstrap: boot, models: [vad('vad-c', ['vad.c'])] }),
+    startClusterNode({ bootstrap: boot, models: [vad('vad-l', ['vad.a'], { delayMs: 2000, advertiseComputeMs: 0 })] }),
+    startClusterNode({ bootstrap: boot, models: [vad('vad-b', ['vad.b'], { dropRate: 1, advertiseComputeMs: 0 })] }),
+    startClusterNode({ bootstrap: boot, models: [vad('vad-c', ['vad.c'], { corruptRate: 1, advertiseComputeMs: 0 })] }),
+  ]);
+  const routes = (): Set<string> => new Set(e.cluster().routes().map((r) => `${r.origin}/${r.model}`));
+  await waitFor('E knows every provider', () => {
+    const r = routes();
+    return [`${h.peerId}/vad-h`, `${liar.peerId}/vad-l`, `${hole.peerId}/vad-b`, `${corrupter.peerId}/vad-c`, `${h2.peerId}/vad-c`, `${h.peerId}/vad-c`].every((k) => r.has(k));
+  }, 15_000);
+}, 40_000);
+
+afterAll(async () => {
+  await Promise.all([h, h2, liar, hole, corrupter, e].map((n) => n.close()));
+  removeTempDirs();
+});
+
+const trustOf = (n: ClusterNode, peer: string): string => n.cluster().trust().find((t) => t.peer === peer)?.state ?? 'ok';
+
+describe('claims checked by measurement', () => {
+  it('the liar (advertises 0 ms, answers in 2 s) serves at most 3 queries before it is ranked by what it measures', async () => {
+    const servedBy: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const res = await infer(e, {}, 10_000, 'vad.a');
+      servedBy.push(paramString(res.parameters, 'plexus.served_by') ?? '');
+    }
+    const toLiar = servedBy.filter((p) => p === liar.peerId).length;
+    console.log(`liar: ${toLiar} of ${servedBy.length} queries, 0 failed`);
+    expect(toLiar).toBeGreaterThanOrEqual(1); // its claim made it the first choice
+    expect(toLiar).toBeLessThanOrEqual(3);
+    expect(servedBy.slice(-6).every((p) => p === h.peerId)).toBe(true);
+    expect(e.cluster().trust().find((t) => t.peer === liar.peerId)?.measuredMs['vad-l']).toBeGreaterThan(1500);
+  }, 30_000);
+
+  it('the black hole (accepts, never answers) is demoted under a plain gRPC deadline: few queries lost, doubling back-off', async () => {
+    let failed = 0;
+    const started = Date.now();
+    for (let i = 0; i < 16; i++) {
+      try {
+        const res = await infer(e, {}, 800, 'vad.b');
+        expect(paramString(res.parameters, 'plexus.served_by')).toBe(h.peerId);
+      } catch (err) {
+        expect((err as grpc.ServiceError).details).toMatch(/deadline/i);
+        failed++;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`black hole: ${failed} of 16 queries lost in ${seconds.toFixed(1)} s`);
+    // Back-off 1 s, 2 s, 4 s...: within `seconds` the hole can be tried at most ~log2(seconds) + 1 times.
+    expect(failed).toBeGreaterThanOrEqual(1);
+    expect(failed).toBeLessThanOrEqual(Math.ceil(Math.log2(seconds + 1)) + 1);
+    expect(e.cluster().trust().find((t) => t.peer === hole.peerId)?.faults).toBeGreaterThanOrEqual(1);
+  }, 30_000);
+});
+
+describe('answers checked by re-execution', () => {
+  it('with plexus.verify=true no wrong answer reaches the caller; the corrupter is quarantined and shown so', async () => {
+    const truth = (await call<InferResponse>(h2.inference, 'ModelInfer', rawVadRequest('vad-c'), 10_000)).raw_output_contents[0];
+    let wrong = 0;
+    let verified = 0;
+    const servedBy = new Set<string>();
+    for (let i = 0; i < 8; i++) {
+      const res = await infer(e, { 'plexus.verify': 'true' }, 10_000, 'vad.c');
+      if (!res.raw_output_contents[0]?.equals(truth ?? Buffer.alloc(0))) wrong++;
+      if (paramString(res.parameters, 'plexus.verified_by') !== undefined) verified++;
+      servedBy.add(paramString(res.parameters, 'plexus.served_by') ?? '');
+    }
+    console.log(`corrupter with plexus.verify=true: ${wrong} wrong answers of 8, ${verified} verified`);
+    expect(wrong).toBe(0);
+    expect(verified).toBe(8);
+    expect(servedBy.has(corrupter.peerId)).toBe(false);
+    expect(trustOf(e, corrupter.peerId)).toBe('quarantined');
+    expect(trustOf(e, h.peerId)).toBe('ok');
+    expect(trustOf(e, h2.peerId)).toBe('ok');
+    // Visible in GetRoutes (`plexus routes`) and in the metrics.
+    const routes = await call<{ routes: { origin: string; trust: string }[] }>(e.plexus, 'GetRoutes', { model: 'vad.c' });
+    expect(routes.routes.find((r) => r.origin === corrupter.peerId)?.trust).toBe('quarantined');
+    const metrics = await e.node.metrics.registry.getSingleMetric('plexus_verification_failures_total')?.get();
+    expect(metrics?.values.find((v) => v.labels.peer === corrupter.peerId)?.value).toBe(1);
+    // Its routes are ignored from now on: unverified queries go to the honest ones too.
+    for (let i = 0; i < 4; i++) expect(paramString((await infer(e, {}, 10_000, 'vad.c')).parameters, 'plexus.served_by')).not.toBe(corrupter.peerId);
+  }, 30_000);
+
+  it('a bad plexus.verify value is INVALID_ARGUMENT', async () => {
+    await expect(infer(e, { 'plexus.verify': 'maybe' }, 5000, 'vad.c')).rejects.toMatchObject({ code: 3 });
+  });
+});
