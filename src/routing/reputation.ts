@@ -63,6 +63,8 @@ export function modelledMs(c: RouteCandidate): number {
 export class Reputation {
   readonly #o: Required<ReputationOptions>;
   readonly #peers = new Map<PeerIdString, PeerRecord>();
+  /** Measured one-way path to an origin through a relaying next hop, keyed `origin nextHop`. */
+  readonly #paths = new Map<string, Measure>();
 
   constructor(options: ReputationOptions = {}) {
     this.#o = {
@@ -92,6 +94,39 @@ export class Reputation {
       m.at = now;
     }
     this.#forgive(r, now);
+  }
+
+  /**
+   * A relayed answer (next hop ≠ provider) took `ms` end to end. What the path really costs one
+   * way, (ms − the provider's compute and queue) / 2, becomes a floor under that route's metric:
+   * a relay cannot advertise a path shorter than this node measures through it. Returns whether
+   * the floor is now above the route's advertised path (the table should reselect).
+   */
+  relayed(c: RouteCandidate, ms: number, now: number): boolean {
+    if (c.nextHop === c.origin || !Number.isFinite(ms) || ms < 0) return false;
+    const oneWay = Math.max(0, (ms - c.computeMs - c.queueWaitMs) / 2);
+    const key = `${c.origin} ${c.nextHop}`;
+    const m = this.#paths.get(key);
+    if (m === undefined) this.#paths.set(key, { ms: oneWay, n: 1, at: now });
+    else {
+      const alpha = Math.max(1 / (m.n + 1), 0.3);
+      m.ms = this.#decayed(m, now) + alpha * (oneWay - this.#decayed(m, now));
+      m.n++;
+      m.at = now;
+    }
+    return (this.pathFloor(c.origin, c.nextHop, now) ?? 0) > c.pathLatencyMs;
+  }
+
+  /**
+   * The least one-way path metric this node accepts for `origin` through `neighbour`: the
+   * measured figure when it exceeds the advertised one by a clear margin (1.5× + 5 ms), else
+   * undefined. Fades with time like the measured compute figure.
+   */
+  pathFloor(origin: PeerIdString, neighbour: PeerIdString, now: number, advertisedMs = 0): number | undefined {
+    const m = this.#paths.get(`${origin} ${neighbour}`);
+    if (m === undefined) return undefined;
+    const floor = this.#decayed(m, now);
+    return floor > 1.5 * advertisedMs + 5 ? floor : undefined;
   }
 
   /** The time after which a try on `c` counts against the peer holding it. */

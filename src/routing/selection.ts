@@ -62,6 +62,8 @@ export interface TrustHook {
   adjust(c: RouteCandidate, now: number): RouteCandidate;
   /** A quarantined provider's routes are ignored. */
   quarantined(origin: PeerIdString, now: number): boolean;
+  /** The least one-way path metric accepted for `origin` through `neighbour` (what this node measured), if above `advertisedMs`. */
+  pathFloor?(origin: PeerIdString, neighbour: PeerIdString, now: number, advertisedMs: number): number | undefined;
 }
 
 /** A measured latency older than this weighs less and less (a peak from long ago is forgiven). */

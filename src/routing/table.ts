@@ -392,6 +392,12 @@ export class RoutingTable implements RoutingTableApi {
     return false;
   }
 
+  /** Reselect the route to an origin now (a measured path floor changed); returns whether the selection changed. */
+  reconsider(origin: PeerIdString, now: number): boolean {
+    const e = this.#origins.get(origin);
+    return e === undefined ? false : this.#reselect(e, now);
+  }
+
   markDown(peer: PeerIdString, until: number): void {
     this.#down.set(peer, Math.max(until, this.#down.get(peer) ?? -Infinity));
   }
@@ -435,9 +441,20 @@ export class RoutingTable implements RoutingTableApi {
     return this.#hopCost + Math.max(this.#minLinkCost, n.cost.get(now) ?? this.#minLinkCost);
   }
 
+  /** A relayed route whose measured path is clearly worse than its advertised metric (src/routing/reputation.ts). */
+  #floored(r: HeardRoute, now: number): boolean {
+    const n = this.#neighbours.get(r.neighbour);
+    if (n === undefined || r.neighbour === r.advert.origin || this.#trust?.pathFloor === undefined) return false;
+    return this.#trust.pathFloor(r.advert.origin, r.neighbour, now, r.metricMs + this.#cost(n, now)) !== undefined;
+  }
+
   #total(r: HeardRoute, now: number): number {
     const n = this.#neighbours.get(r.neighbour);
-    return n === undefined ? Infinity : r.metricMs + this.#cost(n, now);
+    if (n === undefined) return Infinity;
+    const advertised = r.metricMs + this.#cost(n, now);
+    // A relay's metric cannot be lower than what this node measured through it (issue 9).
+    const floor = r.neighbour !== r.advert.origin ? this.#trust?.pathFloor?.(r.advert.origin, r.neighbour, now, advertised) : undefined;
+    return floor === undefined ? advertised : Math.max(advertised, floor);
   }
 
   /** RFC 8966 §3.5.1: the neighbour's advertised metric (before our link cost) must beat our FD. */
@@ -455,7 +472,11 @@ export class RoutingTable implements RoutingTableApi {
     let best: HeardRoute | undefined;
     let bestM = Infinity;
     let curM = Infinity;
+    // A relay measured much slower than it advertises loses the route while another neighbour
+    // offers one (if that one is infeasible, a seqno request follows, as after a retraction).
+    const lying = e.routes.length > 1 ? e.routes.filter((r) => this.#floored(r, now)) : [];
     for (const r of e.routes) {
+      if (lying.length > 0 && lying.length < e.routes.length && lying.includes(r)) continue;
       const m = this.#total(r, now);
       // Keeping the current next hop is safe even if its metric grew: its FD is below ours.
       const ok = r === cur ? r.advert.seq >= e.fdSeq && m < Infinity : this.#feasible(e, r.advert.seq, r.metricMs);

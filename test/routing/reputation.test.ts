@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Reputation } from '../../src/routing/reputation.ts';
 import type { QueryConstraints, RouteCandidate } from '../../src/routing/types.ts';
-import { model, tableWithProviders } from './fixtures.ts';
+import { advert, model, newTable, tableWithProviders, update } from './fixtures.ts';
 
 const latency: QueryConstraints = { prefer: 'latency' };
 
@@ -110,5 +110,42 @@ describe('quarantine', () => {
       expect(sel.failure.reason).toBe('constraints');
       expect(sel.failure.message).toMatch(/quarantined/);
     }
+  });
+});
+
+describe('relayed metrics checked by measurement', () => {
+  it('a relay advertising a path shorter than measured through it loses the route to an honest one', () => {
+    const rep = new Reputation();
+    const t = newTable('me', { trust: rep });
+    t.neighbourUp('relay', 2, 0);
+    t.neighbourUp('honest', 2, 0);
+    const a = advert('far', 1, [model('vad', { computeMs: 10 })]);
+    t.applyUpdate('relay', update(a, 0, 0), 0); // forged: "the provider is right here"
+    t.applyUpdate('honest', update(a, 10, 1), 0);
+    expect(t.routeTo('far', 0)?.nextHop).toBe('relay');
+    const sel = t.select('vad', latency, 1);
+    const viaRelay = sel.ok ? sel.candidates[0] : undefined;
+    if (viaRelay === undefined) throw new Error('no route');
+    expect(viaRelay.nextHop).toBe('relay');
+    // Answers through the relay take 200 ms end to end: a 95 ms path one way, not ~1 ms.
+    expect(rep.relayed(viaRelay, 200, 2)).toBe(true);
+    expect(rep.pathFloor('far', 'relay', 2, 1)).toBeCloseTo(95, 0);
+    t.reconsider('far', 2);
+    // The relay's route is dropped; the honest one (metric 10) is not feasible against the
+    // forged 1 ms (Babel's rule), so the table asks for a newer seq, as after a retraction.
+    expect(t.routeTo('far', 2)).toBeUndefined();
+    expect(t.takeSeqnoRequests(2)).toEqual([{ origin: 'far', seq: 2, to: 'honest' }]);
+    t.applyUpdate('honest', update(advert('far', 2, [model('vad', { computeMs: 10 })]), 10, 1), 3);
+    expect(t.routeTo('far', 3)?.nextHop).toBe('honest');
+    expect(t.routeTo('far', 3)?.metricMs).toBeLessThan(20);
+    // The floor fades: a relay that stops lying earns the route back over time.
+    expect(rep.pathFloor('far', 'relay', 200_000, 1)).toBeUndefined();
+  });
+
+  it('an honest relay measured as advertised keeps its route (no floor within the margin)', () => {
+    const rep = new Reputation();
+    const c: RouteCandidate = { origin: 'far', model: 'vad', version: '1', nextHop: 'relay', hops: 2, pathLatencyMs: 3, computeMs: 10, queueWaitMs: 0, price: 0, provider: 'cpu', expectedMs: 16 };
+    expect(rep.relayed(c, 17, 0)).toBe(false);
+    expect(rep.pathFloor('far', 'relay', 0, 3)).toBeUndefined();
   });
 });

@@ -30,7 +30,7 @@ export interface TryGuardInit {
   readonly self: string;
   readonly key?: PrivateKey;
   readonly reputation: Reputation;
-  readonly table: Pick<RoutingTableApi, 'markDown'>;
+  readonly table: Pick<RoutingTableApi, 'markDown'> & { reconsider?(origin: string, now: number): boolean };
 }
 
 export function createTryGuard(init: TryGuardInit): TryGuard {
@@ -50,7 +50,10 @@ export function createTryGuard(init: TryGuardInit): TryGuard {
         table.markDown(cand.nextHop, reputation.demotedUntil(cand.nextHop));
         throw new ForgedAnswerError(`query ${fwd.queryId}: the answer relayed by ${cand.nextHop} claims provider ${last ?? '?'} but carries no valid signature of ${cand.origin}; rejected`);
       }
-      reputation.answered(cand.origin, cand.model, ms, Date.now());
+      const now = Date.now();
+      reputation.answered(cand.origin, cand.model, ms, now);
+      // Through a relay: what the path measured floors the relay's advertised metric.
+      if (reputation.relayed(cand, ms, now)) table.reconsider?.(cand.origin, now);
     },
     unanswered(cand, suspect, elapsedMs) {
       if (suspect === self || !reputation.overdue(cand, elapsedMs)) return false;
