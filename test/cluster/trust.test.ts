@@ -4,6 +4,8 @@
 // serves its own capability beside H, so the counts of one test do not disturb another.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as grpc from '@grpc/grpc-js';
+import { formatRoutes } from '../../src/cli/cluster.ts';
+import { clusterSnapshot } from '../../src/node/http/cluster-api.ts';
 import { call } from '../node/grpc/helpers.ts';
 import { infer, paramString, rawVadRequest, removeTempDirs, startClusterNode, waitFor, type ClusterNode, type InferResponse } from './helpers.ts';
 
@@ -102,8 +104,15 @@ describe('answers checked by re-execution', () => {
     expect(trustOf(e, h.peerId)).toBe('ok');
     expect(trustOf(e, h2.peerId)).toBe('ok');
     // Visible in GetRoutes (`plexus routes`) and in the metrics.
-    const routes = await call<{ routes: { origin: string; trust: string }[] }>(e.plexus, 'GetRoutes', { model: 'vad.c' });
+    const routes = await call<{ routes: Parameters<typeof formatRoutes>[0][number][] }>(e.plexus, 'GetRoutes', { model: 'vad.c' });
     expect(routes.routes.find((r) => r.origin === corrupter.peerId)?.trust).toBe('quarantined');
+    expect(formatRoutes(routes.routes).split('\n').filter((l) => l.includes(corrupter.peerId.slice(-8)))[0]).toMatch(/quarantined$/);
+    const peers = await call<{ peers: { peer_id: string; trust: string }[] }>(e.plexus, 'ListPeers', {});
+    expect(peers.peers.find((p) => p.peer_id === corrupter.peerId)?.trust).toBe('quarantined');
+    // And in the dashboard's /api/cluster JSON.
+    const api = clusterSnapshot({ peerId: () => e.peerId, models: () => [], cluster: () => e.cluster() });
+    expect(api.routes.find((r) => r.origin === corrupter.peerId)?.trust).toBe('quarantined');
+    expect(api.trust.find((t) => t.peer === corrupter.peerId)).toMatchObject({ state: 'quarantined', wrongAnswers: 1 });
     const metrics = await e.node.metrics.registry.getSingleMetric('plexus_verification_failures_total')?.get();
     expect(metrics?.values.find((v) => v.labels.peer === corrupter.peerId)?.value).toBe(1);
     // Its routes are ignored from now on: unverified queries go to the honest ones too.
