@@ -104,7 +104,8 @@ export class Reputation {
    */
   relayed(c: RouteCandidate, ms: number, now: number): boolean {
     if (c.nextHop === c.origin || !Number.isFinite(ms) || ms < 0) return false;
-    const oneWay = Math.max(0, (ms - c.computeMs - c.queueWaitMs) / 2);
+    // The queue estimate counts this very query as outstanding: one compute of it is the answer's own.
+    const oneWay = Math.max(0, (ms - c.computeMs - Math.max(0, c.queueWaitMs - c.computeMs)) / 2);
     const key = `${c.origin} ${c.nextHop}`;
     const m = this.#paths.get(key);
     if (m === undefined) this.#paths.set(key, { ms: oneWay, n: 1, at: now });
@@ -119,14 +120,15 @@ export class Reputation {
 
   /**
    * The least one-way path metric this node accepts for `origin` through `neighbour`: the
-   * measured figure when it exceeds the advertised one by a clear margin (1.5× + 5 ms), else
-   * undefined. Fades with time like the measured compute figure.
+   * measured figure when it exceeds the advertised one by a clear margin (2× + 30 ms: one-way
+   * figures of honest relays on a busy machine wander by tens of ms), else undefined. Fades with
+   * time like the measured compute figure.
    */
   pathFloor(origin: PeerIdString, neighbour: PeerIdString, now: number, advertisedMs = 0): number | undefined {
     const m = this.#paths.get(`${origin} ${neighbour}`);
     if (m === undefined) return undefined;
     const floor = this.#decayed(m, now);
-    return floor > 1.5 * advertisedMs + 5 ? floor : undefined;
+    return floor > 2 * advertisedMs + 30 ? floor : undefined;
   }
 
   /** The time after which a try on `c` counts against the peer holding it. */
