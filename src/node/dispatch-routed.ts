@@ -22,6 +22,7 @@ import type { ForwardRequest, ForwardResult, HopTiming } from './p2p/forward-cod
 import type { RoutedDispatcherEvents } from './route-events.ts';
 import { suspectOf as suspectFor, type TryGuard } from './verify/guard.ts';
 import { createVerifier, verifyRequested, type Verifier, type VerifierInit } from './verify/verifier.ts';
+import { sealRequested } from './verify/seal.ts';
 import type { Reputation } from '../routing/reputation.ts';
 
 export interface ForwardSender {
@@ -133,9 +134,11 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
     // The entry node's query id travels in the frame, so every hop's log lines carry it.
     log.debug({ queryId: req.queryId, model: req.model, origin: req.origin, from: req.route[req.route.length - 1], ttl: req.ttl, remainingMs: req.remainingMs }, req.origin === self ? 'forwarded query: running here' : 'forwarded query: passing on');
     try {
-      const res = await toward(req, Date.now() + req.remainingMs, signal);
+      // The provider opens a sealed query (and seals its answer back); relays pass it as it is.
+      const mine = req.origin === self ? init.guard?.inbound(req) : undefined;
+      const res = await toward(mine?.req ?? req, Date.now() + req.remainingMs, signal);
       log.debug({ queryId: req.queryId, ms: performance.now() - t0 }, 'forwarded query answered');
-      if (req.origin === self) return init.guard === undefined ? res : await init.guard.sign(req, res);
+      if (req.origin === self) return mine === undefined ? res : await mine.close(res);
       return { ...res, hops: [{ peer: self, ms: performance.now() - t0 }, ...res.hops] };
     } catch (e) {
       log.debug({ queryId: req.queryId, ms: performance.now() - t0, err: (e as Error).message }, 'forwarded query failed');
@@ -163,15 +166,17 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
   /** One try on one candidate: records the outcome in the table and marks a failing peer down. */
   async function attempt(req: InferRequest, cand: RouteCandidate, deadline: number, signal: AbortSignal | undefined): Promise<InferResult> {
     const t0 = performance.now();
-    const fwd: ForwardRequest = {
+    const plain: ForwardRequest = {
       queryId: req.id, ttl, remainingMs: deadline - Date.now(), route: [self], origin: cand.origin, model: cand.model, version: cand.version,
       outputs: req.outputs, parameters: req.parameters, inputs: req.inputs,
       ...(cand.origin === self || init.guard === undefined ? {} : { nonce: init.guard.nonce() }),
     };
+    const sealing = cand.origin === self ? undefined : init.guard?.outbound(cand, plain);
+    const fwd = sealing?.fwd ?? plain;
     table.requestStarted(cand);
     log.debug({ queryId: req.id, model: req.model, origin: cand.origin, nextHop: cand.nextHop, expectedMs: cand.expectedMs }, 'query routed');
     try {
-      const res = cand.origin === self ? await runLocal(fwd, deadline, signal) : await forward.send(cand.nextHop, fwd, signal);
+      const res = cand.origin === self ? await runLocal(fwd, deadline, signal) : (sealing?.open ?? ((r: ForwardResult) => r))(await forward.send(cand.nextHop, fwd, signal));
       const ms = performance.now() - t0;
       if (cand.origin !== self) await init.guard?.answered(cand, fwd, res, ms);
       table.recordOutcome(cand, { ok: true, latencyMs: ms }, Date.now());
@@ -309,6 +314,7 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
     const start = Date.now();
     const constraints = (init.parseConstraints ?? parseConstraints)(req.parameters, req.deadline, start);
     if (verifier !== undefined) verifyRequested(req.parameters); // a bad plexus.verify fails before any work
+    if (init.guard !== undefined) sealRequested(req.parameters); // likewise plexus.seal
     // deadlineMs is already the tighter of the transport deadline and plexus.deadline_ms.
     const deadline = start + (constraints.deadlineMs ?? defaultTimeoutMs);
     const sel = await selectOrWait(req.model, constraints, deadline, req.signal);

@@ -7,6 +7,7 @@ import type { ErrorKind } from '../../errors.ts';
 import { decodeRawTensor, encodeRawTensor, isDataType } from '../../inference/tensor.ts';
 import type { Params, ParamValue, Tensor } from '../../inference/types.ts';
 import type { AnswerProof } from '../verify/proof.ts';
+import type { Sealed } from '../verify/seal.ts';
 import { isFiniteNumber, isRecord } from '../wire-guards.ts';
 
 export const FRAME_REQUEST = 1;
@@ -34,6 +35,8 @@ export interface ForwardRequest {
   readonly inputs: readonly Tensor[];
   /** The entry node's per-try nonce, which the provider's answer proof is bound to. */
   readonly nonce?: string;
+  /** Inputs sealed to the provider's key (src/node/verify/seal.ts); `inputs` is then empty. */
+  readonly sealed?: Sealed;
 }
 
 export interface ForwardResult {
@@ -46,6 +49,8 @@ export interface ForwardResult {
   readonly hops: readonly HopTiming[];
   /** The provider's signature over the answer (src/node/verify/proof.ts); relays pass it unchanged. */
   readonly proof?: AnswerProof;
+  /** Outputs sealed to the entry node (when the request was sealed); `outputs` is then empty. */
+  readonly sealed?: Sealed;
 }
 
 export interface ForwardError { readonly kind: ErrorKind; readonly message: string; readonly hops: readonly HopTiming[] }
@@ -74,15 +79,21 @@ function frame(type: number, corr: number, header: unknown, parts: readonly Uint
   return [head, h, ...parts];
 }
 
+/** Tensors, or a sealed payload in their place (its header part `sl` and its bytes). */
+function payloadParts(tensors: readonly Tensor[], sealed: Sealed | undefined): { t: TensorMeta[]; sl?: { k?: string; iv: string }; parts: Uint8Array[] } {
+  if (sealed === undefined) { const { meta, parts } = tensorParts(tensors); return { t: meta, parts }; }
+  return { t: [], sl: { ...(sealed.epk === undefined ? {} : { k: sealed.epk }), iv: sealed.iv }, parts: [sealed.bytes] };
+}
+
 export function encodeRequest(corr: number, r: ForwardRequest): Uint8Array[] {
-  const { meta, parts } = tensorParts(r.inputs);
-  const header = { q: r.queryId, ttl: r.ttl, rem: r.remainingMs, route: r.route, o: r.origin, m: r.model, v: r.version, out: r.outputs, p: r.parameters, t: meta, n: r.nonce };
+  const { t, sl, parts } = payloadParts(r.inputs, r.sealed);
+  const header = { q: r.queryId, ttl: r.ttl, rem: r.remainingMs, route: r.route, o: r.origin, m: r.model, v: r.version, out: r.outputs, p: r.parameters, t, n: r.nonce, sl };
   return frame(FRAME_REQUEST, corr, header, parts);
 }
 
 export function encodeResult(corr: number, r: ForwardResult): Uint8Array[] {
-  const { meta, parts } = tensorParts(r.outputs);
-  return frame(FRAME_RESULT, corr, { m: r.model, v: r.version, id: r.id, p: r.parameters, hops: r.hops, t: meta, pf: r.proof }, parts);
+  const { t, sl, parts } = payloadParts(r.outputs, r.sealed);
+  return frame(FRAME_RESULT, corr, { m: r.model, v: r.version, id: r.id, p: r.parameters, hops: r.hops, t, pf: r.proof, sl }, parts);
 }
 
 export function encodeError(corr: number, e: ForwardError): Uint8Array[] {
@@ -118,6 +129,13 @@ function decodeHops(x: unknown): HopTiming[] {
     if (!isRecord(h) || !isStr(h.peer, 128) || !isFiniteNumber(h.ms)) bad('hop timing must be {peer, ms}');
     return { peer: h.peer, ms: h.ms };
   });
+}
+
+/** A sealed payload: the whole frame payload is ciphertext (no tensors to decode here). */
+function decodeSealed(x: unknown, payload: Uint8Array): { sealed?: Sealed } {
+  if (x === undefined) return {};
+  if (!isRecord(x) || !isStr(x.iv, 64) || (x.k !== undefined && !isStr(x.k, 64))) bad('sealed payload header must be {k?, iv}');
+  return { sealed: { ...(x.k === undefined ? {} : { epk: x.k }), iv: x.iv, bytes: payload.slice() } };
 }
 
 function decodeProof(x: unknown): { proof?: AnswerProof } {
@@ -169,8 +187,8 @@ export function decodeFrame(bytes: Uint8Array): DecodedFrame {
         type, corr,
         body: {
           queryId: h.q, ttl: h.ttl, remainingMs: h.rem, route: h.route, origin: h.o, model: h.m,
-          ...(h.v === undefined ? {} : { version: h.v }), outputs: h.out, parameters: decodeParams(h.p), inputs: decodeTensors(h.t, payload),
-          ...(h.n === undefined ? {} : { nonce: h.n }),
+          ...(h.v === undefined ? {} : { version: h.v }), outputs: h.out, parameters: decodeParams(h.p), inputs: h.sl === undefined ? decodeTensors(h.t, payload) : [],
+          ...(h.n === undefined ? {} : { nonce: h.n }), ...decodeSealed(h.sl, payload),
         },
       };
     }
@@ -178,7 +196,9 @@ export function decodeFrame(bytes: Uint8Array): DecodedFrame {
       if (!isStr(h.m) || !isStr(h.v) || !isStr(h.id)) bad('result needs m, v, id');
       return {
         type, corr,
-        body: { model: h.m, version: h.v, id: h.id, parameters: decodeParams(h.p), outputs: decodeTensors(h.t, payload), hops: decodeHops(h.hops), ...decodeProof(h.pf) },
+        body: { model: h.m, version: h.v, id: h.id, parameters: decodeParams(h.p), outputs: h.sl === undefined ? decodeTensors(h.t, payload) : [], hops: decodeHops(h.hops),
+          ...decodeProof(h.pf), ...decodeSealed(h.sl, payload),
+        },
       };
     case FRAME_ERROR: {
       const kind = (ERROR_KINDS as readonly unknown[]).includes(h.k) ? h.k as ErrorKind : 'internal';

@@ -11,12 +11,17 @@ import type { Reputation } from '../../routing/reputation.ts';
 import type { RouteCandidate, RoutingTableApi } from '../../routing/types.ts';
 import type { ForwardRequest, ForwardResult } from '../p2p/forward-codec.ts';
 import { checkAnswer, signAnswer } from './proof.ts';
+import { openSealed, openWith, sealRequested, sealTo, sealWith } from './seal.ts';
 
 export interface TryGuard {
   /** A nonce for one forwarded try. */
   nonce(): string;
   /** Sign our own answer to a forwarded query (we are its provider). */
   sign(req: ForwardRequest, res: ForwardResult): Promise<ForwardResult>;
+  /** Entry: seal the try's inputs to its provider when the caller asked (plexus.seal); `open` reads the sealed answer. */
+  outbound(cand: RouteCandidate, fwd: ForwardRequest): { fwd: ForwardRequest; open(res: ForwardResult): ForwardResult };
+  /** Provider: open a sealed query; `close` signs the answer and seals it back when the query was sealed. */
+  inbound(req: ForwardRequest): { req: ForwardRequest; close(res: ForwardResult): Promise<ForwardResult> };
   /** A remote answer arrived for `cand`: check its proof (throws ForgedAnswerError) and record its time. */
   answered(cand: RouteCandidate, fwd: ForwardRequest, res: ForwardResult, ms: number): Promise<void>;
   /**
@@ -35,11 +40,37 @@ export interface TryGuardInit {
 
 export function createTryGuard(init: TryGuardInit): TryGuard {
   const { self, key, reputation, table } = init;
+  const sign = async (req: ForwardRequest, res: ForwardResult): Promise<ForwardResult> =>
+    (key === undefined ? res : { ...res, proof: await signAnswer(key, self, req.queryId, req.nonce ?? '', res) });
   return {
     nonce: () => randomBytes(12).toString('base64'),
-    async sign(req, res) {
-      if (key === undefined) return res;
-      return { ...res, proof: await signAnswer(key, self, req.queryId, req.nonce ?? '', res) };
+    sign,
+    outbound(cand, fwd) {
+      if (!sealRequested(fwd.parameters)) return { fwd, open: (res) => res };
+      const { sealed, secret } = sealTo(cand.origin, fwd.inputs);
+      return {
+        fwd: { ...fwd, inputs: [], sealed },
+        open(res) {
+          if (res.sealed === undefined) throw new ForgedAnswerError(`query ${fwd.queryId}: the answer relayed by ${cand.nextHop} is not sealed as asked (plexus.seal)`);
+          try {
+            return { ...res, outputs: openWith(secret, res.sealed) };
+          } catch (e) {
+            throw new ForgedAnswerError(`query ${fwd.queryId}: the sealed answer relayed by ${cand.nextHop} cannot be opened: ${(e as Error).message}`);
+          }
+        },
+      };
+    },
+    inbound(req) {
+      if (req.sealed === undefined || key === undefined) return { req, close: (res) => sign(req, res) };
+      const { inputs, secret } = openSealed(key, req.sealed);
+      const opened: ForwardRequest = { ...req, inputs };
+      return {
+        req: opened,
+        async close(res) {
+          const signed = await sign(opened, res);
+          return { ...signed, outputs: [], sealed: sealWith(secret, signed.outputs) };
+        },
+      };
     },
     async answered(cand, fwd, res, ms) {
       const last = res.hops[res.hops.length - 1]?.peer;
