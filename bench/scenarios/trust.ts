@@ -15,6 +15,11 @@ import { silentLogger } from '../../src/logger.ts';
 import { createPlexusNode, type PlexusNode } from '../../src/node/daemon.ts';
 import { compileNodeOptions } from '../../src/node/options.ts';
 import { DEFAULT_VERIFY_RATE } from '../../src/node/verify/verifier.ts';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { openSealed, openWith, sealTo, sealWith } from '../../src/node/verify/seal.ts';
+import type { Tensor } from '../../src/inference/types.ts';
+import { sileroInput } from '../models/silero.ts';
 import { createKServeClient, sileroInferRequest } from '../kserve-client.ts';
 import { SILERO_MODEL } from '../models/silero.ts';
 import { percentileSorted, round } from '../stats.ts';
@@ -52,6 +57,53 @@ async function runs(n: Started): Promise<number> {
 interface Wire { parameters: Record<string, { string_param?: string }>; raw_output_contents: Buffer[] }
 
 const answerKey = (r: Wire): string => Buffer.concat(r.raw_output_contents).toString('base64');
+
+/** The cost of plexus.seal: the crypto alone (in process), and end to end on one provider, off vs on. */
+async function sealCost(provider: Started, queries: number, rows: ResultRow[], metrics: Record<string, number | null>, log: (m: string) => void): Promise<void> {
+  log('trust: plexus.seal cost');
+  const key = await generateKeyPair('Ed25519');
+  const id = peerIdFromPrivateKey(key).toString();
+  const input = sileroInput();
+  const tensors: Tensor[] = [
+    { name: 'input', datatype: 'FP32', shape: [1, input.length], data: input },
+    { name: 'state', datatype: 'FP32', shape: [2, 1, 128], data: new Float32Array(256) },
+    { name: 'sr', datatype: 'INT64', shape: [], data: BigInt64Array.from([16000n]) },
+  ];
+  const n = 500;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const { sealed, secret } = sealTo(id, tensors);
+    const opened = openSealed(key, sealed);
+    openWith(secret, sealWith(opened.secret, tensors.slice(0, 1)));
+  }
+  const cryptoUs = ((performance.now() - t0) * 1000) / n;
+  const entry = await startNode([], { bootstrap: [provider.addr], rate: 0 });
+  const client = createKServeClient(entry.grpc);
+  try {
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && (entry.node.cluster()?.routes().length ?? 0) < 1) await new Promise((r) => setTimeout(r, 50));
+    for (const seal of [false, true]) {
+      const request = sileroInferRequest(SILERO_MODEL, seal ? { 'plexus.seal': { string_param: 'true' } } : {});
+      for (let i = 0; i < 20; i++) await client.infer(request, 10_000);
+      const lat: number[] = [];
+      for (let i = 0; i < queries; i++) {
+        const q0 = performance.now();
+        await client.infer(request, 10_000);
+        lat.push(performance.now() - q0);
+      }
+      lat.sort((a, b) => a - b);
+      rows.push({
+        label: seal ? 'plexus.seal=true (1 hop, c=1)' : 'plexus.seal off (1 hop, c=1)',
+        values: { queries, p50Ms: round(percentileSorted(lat, 50)), p99Ms: round(percentileSorted(lat, 99)), ...(seal ? { sealCryptoUs: round(cryptoUs) } : {}) },
+      });
+      metrics[seal ? 'sealP50Ms' : 'unsealedP50Ms'] = round(percentileSorted(lat, 50));
+    }
+    metrics['sealCryptoUs'] = round(cryptoUs);
+  } finally {
+    client.close();
+    await stopNode(entry);
+  }
+}
 
 export const trustScenario: Scenario = {
   name: 'trust',
@@ -137,15 +189,17 @@ export const trustScenario: Scenario = {
           await stopNode(entry);
         }
       }
+      await sealCost(providers[0] as Started, queries, rows, metrics, (m) => { ctx.log(m); });
     } finally {
       await Promise.all(providers.map(stopNode));
     }
     return {
       name: 'trust', title: this.title, status: 'ok', durationMs: performance.now() - started,
-      columns: ['queries', 'errors', 'servedByCorrupterPct', 'wrongToCaller', 'runsPerQuery', 'p50Ms', 'p99Ms', 'corrupterQuarantined'], rows, metrics,
+      columns: ['queries', 'errors', 'servedByCorrupterPct', 'wrongToCaller', 'runsPerQuery', 'p50Ms', 'p99Ms', 'corrupterQuarantined', 'sealCryptoUs'], rows, metrics,
       notes: [
         'Providers: 2 honest (5 ms a query, fault.delayMs) + 1 corrupter advertising 0 ms compute (fault.corruptRate 1, fault.advertiseComputeMs 0); the entry node hosts nothing and is fresh per row.',
         `concurrency ${concurrency}; runsPerQuery = model runs at all providers / queries (1.00 = no verification cost; re-execution adds a run per checked answer, two when answers disagree).`,
+        'plexus.seal rows: an honest provider (5 ms a query) through a fresh entry node, one query at a time; sealCryptoUs = seal + open of the silero request and its answer in process (both ends\' work).',
       ],
     };
   },

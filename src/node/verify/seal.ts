@@ -65,11 +65,35 @@ function x25519Public(raw: Uint8Array): KeyObject {
   return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64u(raw) }, format: 'jwk' });
 }
 
+/** Providers' X25519 keys by peer id (the conversion costs a 255-bit exponentiation): bounded, oldest dropped. */
+const recipients = new Map<string, { readonly raw: Uint8Array; readonly key: KeyObject }>();
+const MAX_RECIPIENTS = 1024;
+
+function recipientOf(provider: string): { readonly raw: Uint8Array; readonly key: KeyObject } {
+  let r = recipients.get(provider);
+  if (r !== undefined) return r;
+  const pub = peerIdFromString(provider).publicKey;
+  if (pub?.type !== 'Ed25519') throw new ProtocolError(`cannot seal to ${provider}: not an Ed25519 peer id`);
+  const raw = x25519FromEd25519Public(pub.raw);
+  r = { raw, key: x25519Public(raw) };
+  if (recipients.size >= MAX_RECIPIENTS) recipients.delete(recipients.keys().next().value ?? '');
+  recipients.set(provider, r);
+  return r;
+}
+
+/** This node's own X25519 key, derived once per peer key. */
+const own = new WeakMap<PrivateKey, { readonly raw: Uint8Array; readonly key: KeyObject }>();
+
 /** The X25519 private key of a libp2p Ed25519 key: SHA-512 of the seed, first half (X25519 clamps it). */
-function x25519Private(key: PrivateKey): KeyObject {
+function x25519Private(key: PrivateKey): { readonly raw: Uint8Array; readonly key: KeyObject } {
+  const cached = own.get(key);
+  if (cached !== undefined) return cached;
   if (key.type !== 'Ed25519') throw new ProtocolError('sealed payloads need an Ed25519 peer key');
   const scalar = createHash('sha512').update(key.raw.subarray(0, 32)).digest().subarray(0, 32);
-  return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64u(scalar), x: b64u(x25519FromEd25519Public(key.publicKey.raw)) }, format: 'jwk' });
+  const raw = x25519FromEd25519Public(key.publicKey.raw);
+  const k = { raw, key: createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64u(scalar), x: b64u(raw) }, format: 'jwk' }) };
+  own.set(key, k);
+  return k;
 }
 
 function derive(shared: Buffer, epk: Uint8Array, recipient: Uint8Array): Buffer {
@@ -127,12 +151,10 @@ export function unpackTensors(b: Uint8Array): Tensor[] {
 
 /** Entry node: seal `inputs` to `provider` (a peer id with an Ed25519 key). Returns the payload and the secret for the reply. */
 export function sealTo(provider: string, inputs: readonly Tensor[]): { sealed: Sealed; secret: Buffer } {
-  const pub = peerIdFromString(provider).publicKey;
-  if (pub?.type !== 'Ed25519') throw new ProtocolError(`cannot seal to ${provider}: not an Ed25519 peer id`);
-  const recipient = x25519FromEd25519Public(pub.raw);
+  const recipient = recipientOf(provider);
   const eph = generateKeyPairSync('x25519');
   const epk = Buffer.from(eph.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
-  const secret = derive(diffieHellman({ privateKey: eph.privateKey, publicKey: x25519Public(recipient) }), epk, recipient);
+  const secret = derive(diffieHellman({ privateKey: eph.privateKey, publicKey: recipient.key }), epk, recipient.raw);
   return { sealed: { epk: epk.toString('base64'), ...encrypt(secret, packTensors(inputs)) }, secret };
 }
 
@@ -141,8 +163,8 @@ export function openSealed(key: PrivateKey, sealed: Sealed): { inputs: Tensor[];
   if (sealed.epk === undefined) throw new ProtocolError('sealed request without an ephemeral key');
   const epk = Buffer.from(sealed.epk, 'base64');
   if (epk.byteLength !== 32) throw new ProtocolError('sealed request: ephemeral key must be 32 bytes');
-  const recipient = x25519FromEd25519Public(key.publicKey.raw);
-  const secret = derive(diffieHellman({ privateKey: x25519Private(key), publicKey: x25519Public(epk) }), epk, recipient);
+  const mine = x25519Private(key);
+  const secret = derive(diffieHellman({ privateKey: mine.key, publicKey: x25519Public(epk) }), epk, mine.raw);
   return { inputs: unpackTensors(decrypt(secret, sealed)), secret };
 }
 
