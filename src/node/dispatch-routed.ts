@@ -9,7 +9,8 @@
 //
 // Response parameters: plexus.served_by, plexus.route (entry first), plexus.cost (price of the
 // provider), plexus.hop_ms (for each node on the route, entry first, the ms the query spent
-// at that node and everything after it; the last value is the provider's own time).
+// at that node and everything after it; the last value is the provider's own time), and
+// plexus.verified_by when the answer was cross-checked (src/node/verify/).
 import {
   CancelledError, DeadlineExceededError, ModelNotFoundError, NoFeasibleRouteError, PeerUnavailableError, RemoteError, isPlexusError,
 } from '../errors.ts';
@@ -21,7 +22,7 @@ import type { QueryDispatcher } from './dispatch.ts';
 import type { ForwardRequest, ForwardResult, HopTiming } from './p2p/forward-codec.ts';
 import type { RoutedDispatcherEvents } from './route-events.ts';
 import { suspectOf as suspectFor, type TryGuard } from './verify/guard.ts';
-import { createVerifier, verifyRequested, type Verifier, type VerifierInit } from './verify/verifier.ts';
+import { createVerifier, verifyRequested, witnessesIn, type Verifier, type VerifierInit } from './verify/verifier.ts';
 import { sealRequested } from './verify/seal.ts';
 import type { Reputation } from '../routing/reputation.ts';
 
@@ -327,17 +328,8 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
     return verifier === undefined ? res : verifier.check(req, res, deadline);
   }
 
-  /** Other providers of exactly this model and version, this node first when it hosts it. */
-  function witnesses(model: string, version: string, exclude: ReadonlySet<string>, deadline: number): RouteCandidate[] {
-    const now = Date.now();
-    const sel = table.select(model, { prefer: 'latency', deadlineMs: Math.max(0, deadline - now) }, now);
-    if (!sel.ok) return [];
-    const same = sel.candidates.filter((c) => c.model === model && c.version === version && !exclude.has(c.origin));
-    return [...same.filter((c) => c.origin === self), ...same.filter((c) => c.origin !== self)];
-  }
-
   const verifier: Verifier | undefined = init.verify === undefined ? undefined : createVerifier({
-    ...init.verify, self, logger: log, witnesses, run: (req, cand, deadline) => attempt(req, cand, deadline, req.signal),
+    ...init.verify, self, logger: log, witnesses: witnessesIn(table, self), run: (req, cand, deadline) => attempt(req, cand, deadline, req.signal),
   });
 
   return { infer, handleForwarded };

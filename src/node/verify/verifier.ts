@@ -10,7 +10,7 @@ import type { InferRequest, InferResult } from '../../inference/types.ts';
 import type { Logger } from '../../logger.ts';
 import type { Reputation } from '../../routing/reputation.ts';
 import type { VerificationOutcome } from '../route-events.ts';
-import type { RouteCandidate } from '../../routing/types.ts';
+import type { RouteCandidate, RoutingTableApi } from '../../routing/types.ts';
 import { compareOutputs, toleranceFor } from './compare.ts';
 
 export const VERIFY_PARAM = 'plexus.verify';
@@ -47,6 +47,17 @@ export function verifyRequested(params: InferRequest['parameters']): boolean {
   if (v === undefined || v === false || v === 'false' || v === 0) return false;
   if (v === true || v === 'true' || v === 1) return true;
   throw new InvalidInputError(`parameter ${VERIFY_PARAM} must be true or false, got ${JSON.stringify(v).slice(0, 64)}`);
+}
+
+/** Witnesses from a routing table: other providers of exactly this model and version, `self` first when it hosts it. */
+export function witnessesIn(table: Pick<RoutingTableApi, 'select'>, self: string): VerifierInit['witnesses'] {
+  return (model, version, exclude, deadline) => {
+    const now = Date.now();
+    const sel = table.select(model, { prefer: 'latency', deadlineMs: Math.max(0, deadline - now) }, now);
+    if (!sel.ok) return [];
+    const same = sel.candidates.filter((c) => c.model === model && c.version === version && !exclude.has(c.origin));
+    return [...same.filter((c) => c.origin === self), ...same.filter((c) => c.origin !== self)];
+  };
 }
 
 interface Opinion { readonly origin: string; readonly res: InferResult }
