@@ -171,3 +171,15 @@ export class RemoteError extends PlexusError {
 export function isPlexusError(e: unknown): e is PlexusError {
   return e instanceof PlexusError;
 }
+
+/** plexus.verify=true and the answers could not be cross-checked, or no two of them agree. */
+export class VerificationFailedError extends PlexusError {
+  override readonly name = 'VerificationFailedError';
+  readonly kind = 'unavailable';
+}
+
+/** A provider's answer came without a valid signature of the provider (a forged plexus.served_by): a peer fault. */
+export class ForgedAnswerError extends PlexusError {
+  override readonly name = 'ForgedAnswerError';
+  readonly kind = 'unavailable';
+}

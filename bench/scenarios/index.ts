@@ -7,5 +7,6 @@ import { routingQualityScenario } from './routing-quality.ts';
 import { scaleScenario } from './scale.ts';
 import { convergenceScenario, footprintScenario } from './convergence.ts';
 import { tracingScenario } from './tracing.ts';
+import { trustScenario } from './trust.ts';
 
-export const SCENARIOS: readonly Scenario[] = [limitsScenario, plexusScenario, batchingScenario, routingQualityScenario, convergenceScenario, scaleScenario, footprintScenario, tracingScenario];
+export const SCENARIOS: readonly Scenario[] = [limitsScenario, plexusScenario, batchingScenario, routingQualityScenario, convergenceScenario, scaleScenario, footprintScenario, tracingScenario, trustScenario];

@@ -39,11 +39,11 @@ Options:
 ${COMMON_OPTIONS}
 `;
 
-interface WirePeer { peer_id: string; neighbour: boolean; rtt_ms: number; addrs: string[] }
+interface WirePeer { peer_id: string; neighbour: boolean; rtt_ms: number; addrs: string[]; trust?: string }
 interface WireRoute {
   origin: string; model: string; version: string; capabilities: string[]; next_hop: string; hops: number;
   path_latency_ms: number; compute_ms: number; queue_wait_ms: number; expected_ms: number; price: number;
-  provider: string; seqno: string; expires_in_ms: number; local: boolean;
+  provider: string; seqno: string; expires_in_ms: number; local: boolean; trust?: string;
 }
 interface WireProvider {
   peer_id: string; model: string; version: string; provider: string; price: number; local: boolean; ready: boolean;
@@ -71,17 +71,17 @@ export function table(header: readonly string[], rows: readonly (readonly string
 export function formatRoutes(routes: readonly WireRoute[]): string {
   if (routes.length === 0) return 'no routes\n';
   return table(
-    ['MODEL', 'CAPABILITIES', 'ORIGIN', 'NEXT HOP', 'HOPS', 'PATH ms', 'COMPUTE ms', 'QUEUE ms', 'EXPECTED ms', 'PRICE', 'EP', 'SEQ'],
+    ['MODEL', 'CAPABILITIES', 'ORIGIN', 'NEXT HOP', 'HOPS', 'PATH ms', 'COMPUTE ms', 'QUEUE ms', 'EXPECTED ms', 'PRICE', 'EP', 'SEQ', 'TRUST'],
     routes.map((r) => [
       `${r.model}@${r.version}`, r.capabilities.join(',') || '-', shortId(r.origin), r.local ? 'local' : shortId(r.next_hop), String(r.hops),
-      f1(r.path_latency_ms), f1(r.compute_ms), f1(r.queue_wait_ms), f1(r.expected_ms), String(r.price), r.provider, r.seqno,
+      f1(r.path_latency_ms), f1(r.compute_ms), f1(r.queue_wait_ms), f1(r.expected_ms), String(r.price), r.provider, r.seqno, r.trust || 'ok',
     ]),
   );
 }
 
 function formatPeers(peers: readonly WirePeer[]): string {
   if (peers.length === 0) return 'no peers\n';
-  return table(['PEER', 'NEIGHBOUR', 'RTT ms', 'ADDRESS'], peers.map((p) => [p.peer_id, p.neighbour ? 'yes' : 'no', f1(p.rtt_ms), p.addrs.join(' ')]));
+  return table(['PEER', 'NEIGHBOUR', 'RTT ms', 'TRUST', 'ADDRESS'], peers.map((p) => [p.peer_id, p.neighbour ? 'yes' : 'no', f1(p.rtt_ms), p.trust || 'ok', p.addrs.join(' ')]));
 }
 
 function formatCaps(caps: readonly WireCapability[]): string {

@@ -20,6 +20,12 @@ const sessionSchema = z.strictObject({
 const faultSchema = z.strictObject({
   delayMs: z.number().min(0).max(600_000).default(0),
   errorRate: z.number().min(0).max(1).default(0),
+  /** Lie in adverts: claim this compute time (ms) whatever the model really takes. */
+  advertiseComputeMs: z.number().min(0).max(600_000).optional(),
+  /** Answer this fraction of queries with altered outputs. */
+  corruptRate: z.number().min(0).max(1).optional(),
+  /** Accept this fraction of queries and never answer them (until the caller gives up). */
+  dropRate: z.number().min(0).max(1).optional(),
 });
 
 const batchingSchema = z.strictObject({

@@ -8,6 +8,7 @@ import { createSileroVadAdapter } from './adapters/silero-vad.ts';
 import type { BatchListener } from './batch-stats.ts';
 import type { ModelSpec } from './config.ts';
 import { hostRawModel, type HostedModel } from './hosted-model.ts';
+import { applyAnswerFault } from './fault.ts';
 import type { OrtModel, OrtModelHooks } from './ort-model.ts';
 import type { InferRequest, InferResult, LocalInference, ModelInfo, ModelLoadStats, UnloadOptions } from './types.ts';
 import { validateRequest } from './validate.ts';
@@ -122,7 +123,9 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
     entry.active++;
     try {
       // The model applies its configured fault once it holds a run slot.
-      const outputs = await entry.hosted.run(req.inputs, req.outputs, opts);
+      const ran = await entry.hosted.run(req.inputs, req.outputs, opts);
+      const fault = entry.spec.fault;
+      const outputs = (fault.dropRate ?? 0) > 0 || (fault.corruptRate ?? 0) > 0 ? await applyAnswerFault(info.name, fault, ran, opts) : ran;
       return { model: info.name, version: info.version, id: req.id, outputs, parameters: {} };
     } finally {
       entry.active--;
@@ -199,7 +202,14 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
   return {
     list: (): readonly ModelInfo[] => entries.map((e) => e.hosted.info),
     resolve: (nameOrCapability, version) => find(nameOrCapability, version)?.hosted.info,
-    stats: (name): ModelLoadStats | undefined => byName(name)?.hosted.stats(),
+    stats: (name): ModelLoadStats | undefined => {
+      const e = byName(name);
+      if (e === undefined) return undefined;
+      const s = e.hosted.stats();
+      // TESTING ONLY: fault.advertiseComputeMs makes the node lie about its compute time in adverts.
+      const lie = e.spec.fault.advertiseComputeMs;
+      return lie === undefined ? s : { ...s, computeMs: lie };
+    },
     infer,
     load,
     unload,

@@ -79,6 +79,7 @@ function p2pInit(p2p: P2POptions, dataDir: string, extra: Partial<P2PServiceInit
     noModels: p2p.noModels,
     refreshMs: p2p.routing.refreshMs,
     ...(p2p.members === undefined ? {} : { members: p2p.members }),
+    ...(p2p.verify === undefined ? {} : { verify: p2p.verify }),
     ...extra,
     table: { policy: p2p.routing.policy, ...extra?.table },
   };

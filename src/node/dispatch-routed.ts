@@ -9,7 +9,8 @@
 //
 // Response parameters: plexus.served_by, plexus.route (entry first), plexus.cost (price of the
 // provider), plexus.hop_ms (for each node on the route, entry first, the ms the query spent
-// at that node and everything after it; the last value is the provider's own time).
+// at that node and everything after it; the last value is the provider's own time), and
+// plexus.verified_by when the answer was cross-checked (src/node/verify/).
 import {
   CancelledError, DeadlineExceededError, ModelNotFoundError, NoFeasibleRouteError, PeerUnavailableError, RemoteError, isPlexusError,
 } from '../errors.ts';
@@ -22,6 +23,10 @@ import type { ForwardRequest, ForwardResult, HopTiming } from './p2p/forward-cod
 import type { RoutedDispatcherEvents } from './route-events.ts';
 import { attemptAttributes, routeAttributes } from './tracing/attributes.ts';
 import { traced } from './tracing/dispatch-spans.ts';
+import { suspectOf as suspectFor, type TryGuard } from './verify/guard.ts';
+import { createVerifier, verifyRequested, witnessesIn, type Verifier, type VerifierInit } from './verify/verifier.ts';
+import { sealRequested } from './verify/seal.ts';
+import type { Reputation } from '../routing/reputation.ts';
 
 export interface ForwardSender {
   send(peer: string, req: ForwardRequest, signal?: AbortSignal): Promise<ForwardResult>;
@@ -46,6 +51,10 @@ export interface RoutedDispatcherInit {
   readonly events?: RoutedDispatcherEvents;
   /** Longest a query waits for a lost route to come back (a newer seq after a failure). */
   readonly convergeWaitMs?: number;
+  /** Answer proofs, measured times and overdue tries (src/node/verify/guard.ts). */
+  readonly guard?: TryGuard;
+  /** Re-execution of answers (src/node/verify/verifier.ts); needs `guard`'s reputation. */
+  readonly verify?: { readonly reputation: Reputation } & Pick<VerifierInit, 'rate' | 'tolerances' | 'random' | 'onVerification'>;
 }
 
 export interface RoutedDispatcher extends QueryDispatcher {
@@ -136,9 +145,11 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
     // The entry node's query id travels in the frame, so every hop's log lines carry it.
     log.debug({ queryId: req.queryId, tenant: req.tenant, model: req.model, origin: req.origin, from: req.route[req.route.length - 1], ttl: req.ttl, remainingMs: req.remainingMs }, req.origin === self ? 'forwarded query: running here' : 'forwarded query: passing on');
     try {
-      const res = await toward(req, Date.now() + req.remainingMs, signal);
+      // The provider opens a sealed query (and seals its answer back); relays pass it as it is.
+      const mine = req.origin === self ? init.guard?.inbound(req) : undefined;
+      const res = await toward(mine?.req ?? req, Date.now() + req.remainingMs, signal);
       log.debug({ queryId: req.queryId, ms: performance.now() - t0 }, 'forwarded query answered');
-      if (req.origin === self) return res;
+      if (req.origin === self) return mine === undefined ? res : await mine.close(res);
       return { ...res, hops: [{ peer: self, ms: performance.now() - t0 }, ...res.hops] };
     } catch (e) {
       log.debug({ queryId: req.queryId, ms: performance.now() - t0, err: (e as Error).message }, 'forwarded query failed');
@@ -161,37 +172,49 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
   }
 
   /** The peer to blame for a failed try: our next hop when the link failed, else the provider. */
-  function suspectOf(e: unknown, cand: RouteCandidate): string {
-    return e instanceof PeerUnavailableError && cand.origin !== self ? cand.nextHop : cand.origin;
-  }
+  const suspectOf = (e: unknown, cand: RouteCandidate): string => suspectFor(e, cand, self);
 
   /** One try on one candidate: records the outcome in the table and marks a failing peer down. */
   async function attempt(req: InferRequest, cand: RouteCandidate, deadline: number, signal: AbortSignal | undefined, n = 1, hedge = false): Promise<InferResult> {
     const t0 = performance.now();
     const span = cand.origin === self ? undefined : req.trace?.child('plexus.forward', attemptAttributes(cand, n, hedge), 'client');
-    const fwd: ForwardRequest = {
+    const plain: ForwardRequest = {
       queryId: req.id, ttl, remainingMs: deadline - Date.now(), route: [self], origin: cand.origin, model: cand.model, version: cand.version,
       outputs: req.outputs, parameters: req.parameters, inputs: req.inputs, ...(req.tenant === undefined ? {} : { tenant: req.tenant }),
       ...(span === undefined ? (req.trace === undefined ? {} : { trace: req.trace }) : { traceparent: span.traceparent() }),
+      ...(cand.origin === self || init.guard === undefined ? {} : { nonce: init.guard.nonce() }),
     };
+    const sealing = cand.origin === self ? undefined : init.guard?.outbound(cand, plain);
+    const fwd = sealing?.fwd ?? plain;
     table.requestStarted(cand);
     log.debug({ queryId: req.id, tenant: req.tenant, model: req.model, origin: cand.origin, nextHop: cand.nextHop, expectedMs: cand.expectedMs }, 'query routed');
     try {
-      const res = cand.origin === self ? await runLocal(fwd, deadline, signal) : await traced(span, () => forward.send(cand.nextHop, fwd, signal));
+      const res = cand.origin === self
+        ? await runLocal(fwd, deadline, signal)
+        : (sealing?.open ?? ((r: ForwardResult) => r))(await traced(span, () => forward.send(cand.nextHop, fwd, signal)));
       const ms = performance.now() - t0;
+      if (cand.origin !== self) await init.guard?.answered(cand, fwd, res, ms);
       table.recordOutcome(cand, { ok: true, latencyMs: ms }, Date.now());
       return decorate(res, cand, ms);
     } catch (e) {
-      // A try we cancelled (the caller left, or a hedge won) says nothing about the route.
+      const elapsed = performance.now() - t0;
+      // A try we cancelled (the caller left, or a hedge won) says nothing about the route,
+      // unless the peer holding it was already past its expected time (a black hole).
       if (signal?.aborted === true) {
-        table.requestEnded(cand);
+        if (init.guard?.unanswered(cand, cand.origin, elapsed) === true) {
+          table.recordOutcome(cand, { ok: false, latencyMs: elapsed }, Date.now());
+          log.info({ queryId: req.id, peer: cand.origin, ms: Math.round(elapsed) }, 'provider held a query past its expected time: demoted');
+        } else {
+          table.requestEnded(cand);
+        }
         throw e;
       }
       // Errors count in the metric, so a replica that fails fast never looks fast.
-      table.recordOutcome(cand, { ok: false, latencyMs: performance.now() - t0 }, Date.now());
+      table.recordOutcome(cand, { ok: false, latencyMs: elapsed }, Date.now());
       if (isRetryable(e)) {
         const suspect = suspectOf(e, cand);
         if (suspect !== self) table.markDown(suspect, Date.now() + markDownMs);
+        if (e instanceof DeadlineExceededError) init.guard?.unanswered(cand, suspect, elapsed);
         log.debug({ queryId: req.id, origin: cand.origin, nextHop: cand.nextHop, err: (e as Error).message }, 'route failed');
       }
       throw e;
@@ -307,6 +330,8 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
   async function infer(req: InferRequest): Promise<InferResult> {
     const start = Date.now();
     const constraints = (init.parseConstraints ?? parseConstraints)(req.parameters, req.deadline, start);
+    if (verifier !== undefined) verifyRequested(req.parameters); // a bad plexus.verify fails before any work
+    if (init.guard !== undefined) sealRequested(req.parameters); // likewise plexus.seal
     // deadlineMs is already the tighter of the transport deadline and plexus.deadline_ms.
     const deadline = start + (constraints.deadlineMs ?? defaultTimeoutMs);
     const s0 = performance.now();
@@ -315,11 +340,15 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
     if (!sel.ok) throw selectionError(req.model, sel.failure);
     const [first] = sel.candidates;
     const second = sel.candidates.find((c) => c.origin !== first?.origin);
-    if (constraints.hedgeMs !== undefined && first !== undefined && second !== undefined && constraints.hedgeMs < deadline - start) {
-      return hedged(req, first, second, constraints.hedgeMs, deadline);
-    }
-    return sequential(req, sel.candidates, start, deadline, constraints);
+    const res = constraints.hedgeMs !== undefined && first !== undefined && second !== undefined && constraints.hedgeMs < deadline - start
+      ? await hedged(req, first, second, constraints.hedgeMs, deadline)
+      : await sequential(req, sel.candidates, start, deadline, constraints);
+    return verifier === undefined ? res : verifier.check(req, res, deadline);
   }
+
+  const verifier: Verifier | undefined = init.verify === undefined ? undefined : createVerifier({
+    ...init.verify, self, logger: log, witnesses: witnessesIn(table, self), run: (req, cand, deadline) => attempt(req, cand, deadline, req.signal),
+  });
 
   return { infer, handleForwarded };
 }

@@ -85,6 +85,15 @@ export function createNodeMetrics(opts: { readonly policy?: string } = {}): Node
     labelNames: ['policy', 'target'] as const, registers,
   });
 
+  const verifications = new Counter({
+    name: 'plexus_verifications_total', help: 'Answers this entry node cross-checked by re-execution (plexus.verify or node.verify.rate), by outcome: agreed, wrong, unresolved.',
+    labelNames: ['model', 'outcome'] as const, registers,
+  });
+  const verificationFailures = new Counter({
+    name: 'plexus_verification_failures_total', help: 'Wrong answers caught by re-execution: the provider disagreed with two others or with this node\'s own run, and is quarantined here.',
+    labelNames: ['model', 'peer'] as const, registers,
+  });
+
   const perModel = (name: string, help: string, read: (s: { inFlight: number; queued: number }) => number): void => {
     new Gauge({
       name, help, labelNames: ['model'] as const, registers,
@@ -152,6 +161,10 @@ export function createNodeMetrics(opts: { readonly policy?: string } = {}): Node
         if (attempt === 1) routeChoices.inc({ policy, target: local ? 'local' : 'remote' });
         else failovers.inc({ model });
         if (!local) forwarded.inc({ model });
+      },
+      verification({ model, outcome, peer }) {
+        verifications.inc({ model, outcome });
+        if (outcome === 'wrong') verificationFailures.inc({ model, peer: peer ?? '' });
       },
     },
     setSources(s) { sources = s; },

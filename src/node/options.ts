@@ -14,6 +14,7 @@ import type { HttpLimits } from './http/hardening.ts';
 import type { InputLimits } from './input-limits.ts';
 import { checkBootstrapAddr, checkListenAddr } from './p2p/multiaddrs.ts';
 import { compileMembership, compileSecurity, NODE_SECURITY_FIELDS, P2P_SECURITY_FIELDS, type MembershipOptions, type SecurityFlags, type SecurityOptions } from './auth/options.ts';
+import { DEFAULT_VERIFY_RATE } from './verify/verifier.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -92,6 +93,8 @@ export interface P2POptions {
   };
   /** Swarm key, peer allow/deny lists, --open; absent = an open swarm (tests on loopback). */
   readonly members?: MembershipOptions;
+  /** Re-execution of answers from other providers (issue 9): sample rate, float tolerance per model. */
+  readonly verify?: { readonly rate: number; readonly tolerances: Readonly<Record<string, number>> };
 }
 
 /** What the user can set, as flags or under `node:` in the config file. */
@@ -167,6 +170,10 @@ const limitsSectionSchema = z.strictObject({
   httpKeepAliveTimeoutMs: z.int().min(0).max(600_000),
   httpMaxConnections: z.int().min(1).max(1_000_000),
 }).partial();
+const verifySectionSchema = z.strictObject({
+  rate: z.number().min(0).max(1).optional(),
+  tolerances: z.record(z.string().max(256), z.number().min(0).max(1e6)).optional(),
+});
 const nodeSectionSchema = z.strictObject({
   grpc: FIELDS.grpc.optional(),
   http: FIELDS.http.optional(),
@@ -180,6 +187,7 @@ const nodeSectionSchema = z.strictObject({
   tracing: tracingSectionSchema.optional(),
   limits: limitsSectionSchema.optional(),
   ...NODE_SECURITY_FIELDS,
+  verify: verifySectionSchema.optional(),
 });
 const configFileSchema = z.strictObject({
   node: nodeSectionSchema.optional(),
@@ -249,6 +257,7 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
       refreshMs: node.routing?.refreshMs ?? DEFAULT_REFRESH_MS,
     },
     members: compileMembership({ flags, node, p2p: p2pFile, fileDir, cwd: env.cwd }),
+    verify: { rate: node.verify?.rate ?? DEFAULT_VERIFY_RATE, tolerances: node.verify?.tolerances ?? {} },
   };
   const security = compileSecurity({ flags, node, p2p: p2pFile, fileDir, cwd: env.cwd });
 

@@ -29,6 +29,11 @@ export class Ewma {
     this.#minAlpha = options.minAlpha ?? 0.2;
   }
 
+  /** Time of the latest sample, epoch ms (0 before any). */
+  get lastAt(): number {
+    return this.#at;
+  }
+
   get hasValue(): boolean {
     return this.#has;
   }

@@ -45,16 +45,32 @@ export class PeerStats {
     const queueWaitMs = estimateQueueWaitMs(m.load, m.capacity, m.computeMs, stats?.outstanding ?? 0, m.concurrency ?? 1);
     const modelled = 2 * v.pathMs + queueWaitMs + m.computeMs;
     const observed = stats?.latency.get(now);
+    // The observed part fades once calls stop (a demoted provider gets none), so it is not held against it forever.
+    const fresh = stats === undefined ? 0 : Math.exp(-Math.max(0, now - stats.latency.lastAt) / OBSERVED_FORGET_MS);
     return {
       origin: v.origin, model: m.name, version: m.version, nextHop: v.nextHop, hops: v.hops,
       pathLatencyMs: v.pathMs, computeMs: m.computeMs, queueWaitMs, price: m.price, provider: m.provider,
       // Blend the advert-based model with what calls really took, once there are samples.
-      expectedMs: observed === undefined ? modelled : (modelled + observed) / 2,
+      expectedMs: observed === undefined ? modelled : modelled + fresh * ((modelled + observed) / 2 - modelled),
     };
   }
 }
 
+/** This node's view of its peers' honesty (src/routing/reputation.ts), applied to every candidate. */
+export interface TrustHook {
+  /** The candidate as ranked here (a measured figure may replace a provider's claim). */
+  adjust(c: RouteCandidate, now: number): RouteCandidate;
+  /** A quarantined provider's routes are ignored. */
+  quarantined(origin: PeerIdString, now: number): boolean;
+  /** The least one-way path metric accepted for `origin` through `neighbour` (what this node measured), if above `advertisedMs`. */
+  pathFloor?(origin: PeerIdString, neighbour: PeerIdString, now: number, advertisedMs: number): number | undefined;
+}
+
+/** A measured latency older than this weighs less and less (a peak from long ago is forgiven). */
+const OBSERVED_FORGET_MS = 60_000;
+
 export interface SelectContext {
+  readonly trust?: TrustHook;
   readonly now: number;
   readonly policy: RoutingPolicy;
   readonly rng: Rng;
@@ -73,7 +89,7 @@ function isDown(ctx: SelectContext, peer: PeerIdString): boolean {
 }
 
 export function selectRoutes(name: string, c: QueryConstraints, views: Iterable<OriginView>, ctx: SelectContext): Selection {
-  const excluded = { peer: 0, provider: 0, cost: 0, hops: 0 };
+  const excluded = { peer: 0, provider: 0, cost: 0, hops: 0, quarantined: 0 };
   let cheapest = Infinity;
   let fewestHops = Infinity;
   let served = 0;
@@ -89,10 +105,12 @@ export function selectRoutes(name: string, c: QueryConstraints, views: Iterable<
       if (c.provider !== undefined && m.provider !== c.provider) { excluded.provider++; continue; }
       if (c.maxCost !== undefined && m.price > c.maxCost) { excluded.cost++; cheapest = Math.min(cheapest, m.price); continue; }
       if (c.maxHops !== undefined && v.hops > c.maxHops) { excluded.hops++; fewestHops = Math.min(fewestHops, v.hops); continue; }
+      if (ctx.trust?.quarantined(v.origin, ctx.now) === true) { excluded.quarantined++; continue; }
       // A peer is marked down as a provider that failed or as a next hop whose link failed:
       // routes through it are skipped while any other route is usable.
       const down = isDown(ctx, v.origin) || (v.nextHop !== v.origin && isDown(ctx, v.nextHop));
-      const candidate = PeerStats.candidate(v, m, stats, ctx.now);
+      const plain = PeerStats.candidate(v, m, stats, ctx.now);
+      const candidate = ctx.trust === undefined ? plain : ctx.trust.adjust(plain, ctx.now);
       const err = stats?.errorRate(ctx.now) ?? 0;
       (down ? downed : passed).push({
         candidate,
@@ -116,6 +134,7 @@ export function selectRoutes(name: string, c: QueryConstraints, views: Iterable<
     if (excluded.provider > 0) parts.push(`${excluded.provider} not on plexus.provider ${c.provider ?? ''}`);
     if (excluded.cost > 0) parts.push(`${excluded.cost} over plexus.max_cost ${c.maxCost ?? ''} (cheapest costs ${cheapest})`);
     if (excluded.hops > 0) parts.push(`${excluded.hops} beyond plexus.max_hops ${c.maxHops ?? ''} (nearest is ${fewestHops} hops)`);
+    if (excluded.quarantined > 0) parts.push(`${excluded.quarantined} of a provider quarantined here after a wrong answer`);
     return {
       ok: false,
       failure: { reason: 'constraints', message: `no route for '${name}' satisfies the constraints: of ${served} candidates, ${parts.join('; ')}` },

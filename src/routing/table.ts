@@ -9,7 +9,7 @@ import { ProtocolError } from '../errors.ts';
 import { Ewma } from './ewma.ts';
 import type { RoutingPolicy } from './policies.ts';
 import { seededRng, type Rng } from './rng.ts';
-import { PeerStats, selectRoutes, type OriginView } from './selection.ts';
+import { PeerStats, selectRoutes, type OriginView, type TrustHook } from './selection.ts';
 import type {
   AdvertisedModel, PeerIdString, ProviderAdvert, QueryConstraints, RouteCandidate, RouteUpdate,
   RoutingTableApi, Selection,
@@ -38,6 +38,8 @@ export interface RoutingTableOptions {
   readonly policy?: RoutingPolicy;
   /** RNG for power-of-two-choices and the random policy; seed it in tests. */
   readonly rng?: Rng;
+  /** Measured claims and quarantines (src/routing/reputation.ts) applied at selection. */
+  readonly trust?: TrustHook;
 }
 
 /** A seqno request unanswered after this long is sent again, backing off to SEQNO_RETRY_MAX_MS. */
@@ -119,6 +121,7 @@ export class RoutingTable implements RoutingTableApi {
   readonly #seqnoWanted = new Set<OriginEntry>();
   readonly #policy: RoutingPolicy;
   readonly #rng: Rng;
+  readonly #trust: TrustHook | undefined;
   readonly #origins = new Map<PeerIdString, OriginEntry>();
   readonly #neighbours = new Map<PeerIdString, Neighbour>();
   readonly #stats = new Map<PeerIdString, PeerStats>();
@@ -145,6 +148,7 @@ export class RoutingTable implements RoutingTableApi {
     this.#switchMargin = options.switchMarginMs ?? 0.5;
     this.#policy = options.policy ?? 'plexus';
     this.#rng = options.rng ?? seededRng(0x9e3779b9 ^ hashString(self));
+    this.#trust = options.trust;
   }
 
   // ---- local adverts ----
@@ -354,7 +358,7 @@ export class RoutingTable implements RoutingTableApi {
 
   select(modelOrCapability: string, constraints: QueryConstraints, now: number, policy?: RoutingPolicy): Selection {
     return selectRoutes(modelOrCapability, constraints, this.#views(now), {
-      now, policy: policy ?? this.#policy, rng: this.#rng, roundRobin: this.#roundRobin,
+      now, policy: policy ?? this.#policy, rng: this.#rng, roundRobin: this.#roundRobin, ...(this.#trust === undefined ? {} : { trust: this.#trust }),
       stats: (origin) => this.#stats.get(origin), downUntil: (origin) => this.#down.get(origin),
     });
   }
@@ -386,6 +390,12 @@ export class RoutingTable implements RoutingTableApi {
       if (e.latest.models.some((m) => m.name === modelOrCapability || m.capabilities.includes(modelOrCapability))) return true;
     }
     return false;
+  }
+
+  /** Reselect the route to an origin now (a measured path floor changed); returns whether the selection changed. */
+  reconsider(origin: PeerIdString, now: number): boolean {
+    const e = this.#origins.get(origin);
+    return e === undefined ? false : this.#reselect(e, now);
   }
 
   markDown(peer: PeerIdString, until: number): void {
@@ -431,9 +441,20 @@ export class RoutingTable implements RoutingTableApi {
     return this.#hopCost + Math.max(this.#minLinkCost, n.cost.get(now) ?? this.#minLinkCost);
   }
 
+  /** A relayed route whose measured path is clearly worse than its advertised metric (src/routing/reputation.ts). */
+  #floored(r: HeardRoute, now: number): boolean {
+    const n = this.#neighbours.get(r.neighbour);
+    if (n === undefined || r.neighbour === r.advert.origin || this.#trust?.pathFloor === undefined) return false;
+    return this.#trust.pathFloor(r.advert.origin, r.neighbour, now, r.metricMs + this.#cost(n, now)) !== undefined;
+  }
+
   #total(r: HeardRoute, now: number): number {
     const n = this.#neighbours.get(r.neighbour);
-    return n === undefined ? Infinity : r.metricMs + this.#cost(n, now);
+    if (n === undefined) return Infinity;
+    const advertised = r.metricMs + this.#cost(n, now);
+    // A relay's metric cannot be lower than what this node measured through it (issue 9).
+    const floor = r.neighbour !== r.advert.origin ? this.#trust?.pathFloor?.(r.advert.origin, r.neighbour, now, advertised) : undefined;
+    return floor === undefined ? advertised : Math.max(advertised, floor);
   }
 
   /** RFC 8966 §3.5.1: the neighbour's advertised metric (before our link cost) must beat our FD. */
@@ -451,7 +472,11 @@ export class RoutingTable implements RoutingTableApi {
     let best: HeardRoute | undefined;
     let bestM = Infinity;
     let curM = Infinity;
+    // A relay measured much slower than it advertises loses the route while another neighbour
+    // offers one (if that one is infeasible, a seqno request follows, as after a retraction).
+    const lying = e.routes.length > 1 ? e.routes.filter((r) => this.#floored(r, now)) : [];
     for (const r of e.routes) {
+      if (lying.length > 0 && lying.length < e.routes.length && lying.includes(r)) continue;
       const m = this.#total(r, now);
       // Keeping the current next hop is safe even if its metric grew: its FD is below ours.
       const ok = r === cur ? r.advert.seq >= e.fdSeq && m < Infinity : this.#feasible(e, r.advert.seq, r.metricMs);

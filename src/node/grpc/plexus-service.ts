@@ -97,7 +97,7 @@ export function createPlexusService(deps: PlexusDeps): grpc.UntypedServiceImplem
     },
     ListPeers(_call: grpc.ServerUnaryCall<object, object>, cb: grpc.sendUnaryData<object>) {
       const peers = (cluster?.peers() ?? []).map((p) => ({
-        peer_id: p.peerId, neighbour: p.neighbour, rtt_ms: p.rttMs ?? 0, addrs: [...p.addrs],
+        peer_id: p.peerId, neighbour: p.neighbour, rtt_ms: p.rttMs ?? 0, addrs: [...p.addrs], trust: p.trust ?? 'ok',
       }));
       cb(null, { peers: peers.sort((a, b) => a.peer_id.localeCompare(b.peer_id)) });
     },
@@ -111,7 +111,7 @@ export function createPlexusService(deps: PlexusDeps): grpc.UntypedServiceImplem
           origin: r.origin, model: r.model, version: r.version, capabilities: [...r.capabilities], next_hop: r.nextHop,
           hops: r.hops, path_latency_ms: r.pathLatencyMs, compute_ms: r.computeMs, queue_wait_ms: r.queueWaitMs,
           expected_ms: r.expectedMs, price: r.price, provider: r.provider, seqno: r.seq,
-          expires_in_ms: r.expiresAt === undefined ? 0 : Math.max(0, r.expiresAt - now), local: r.local,
+          expires_in_ms: r.expiresAt === undefined ? 0 : Math.max(0, r.expiresAt - now), local: r.local, trust: r.trust,
         }));
       cb(null, { routes });
     },

@@ -5,6 +5,7 @@
 // cluster cannot make one answer unbounded.
 import type { Registry } from 'prom-client';
 import type { ModelInfo } from '../../inference/types.ts';
+import type { PeerTrust } from '../../routing/reputation.ts';
 import type { PeerView, RouteView } from '../p2p/service.ts';
 
 export const MAX_API_PEERS = 1000;
@@ -16,6 +17,8 @@ export const MAX_STATS_SERIES = 200;
 export interface ClusterSource {
   peers(): readonly PeerView[];
   routes(): readonly RouteView[];
+  /** This node's view of its peers' honesty (issue 9); absent on sources that do not judge. */
+  trust?(): readonly PeerTrust[];
 }
 
 export interface ClusterApiDeps {
@@ -34,7 +37,9 @@ export interface ClusterSnapshot {
   readonly at: number;
   readonly self: string;
   readonly policy: string | null;
-  readonly peers: readonly { peerId: string; neighbour: boolean; rttMs: number | null; addrs: readonly string[] }[];
+  readonly peers: readonly { peerId: string; neighbour: boolean; rttMs: number | null; addrs: readonly string[]; trust: string }[];
+  /** Peers this node has judged: measured answer times, demotions (back-off) and quarantines. */
+  readonly trust: readonly PeerTrust[];
   readonly routes: readonly ApiRoute[];
   readonly models: readonly { name: string; version: string; capabilities: readonly string[]; ready: boolean; price: number; inputs: readonly ApiTensor[] }[];
   /** True when a list was cut at its cap. */
@@ -59,6 +64,8 @@ export interface ApiRoute {
   readonly seq: number;
   readonly expiresAt: number | null;
   readonly local: boolean;
+  /** The origin's standing here: ok, demoted or quarantined (its routes ignored). */
+  readonly trust: string;
 }
 
 export interface StatsSeries {
@@ -83,7 +90,7 @@ function apiRoute(r: RouteView): ApiRoute {
     model: r.model, version: r.version, capabilities: r.capabilities, origin: r.origin, nextHop: r.nextHop, hops: r.hops,
     pathMs: finite(r.pathLatencyMs) ?? -1, computeMs: finite(r.computeMs) ?? -1, queueMs: finite(r.queueWaitMs) ?? -1,
     expectedMs: finite(r.expectedMs) ?? -1, price: r.price, provider: r.provider, seq: r.seq,
-    expiresAt: finite(r.expiresAt), local: r.local,
+    expiresAt: finite(r.expiresAt), local: r.local, trust: r.trust,
   };
 }
 
@@ -96,7 +103,8 @@ export function clusterSnapshot(deps: ClusterApiDeps, now = Date.now()): Cluster
     at: now,
     self: deps.peerId(),
     policy: deps.policy ?? null,
-    peers: peers.slice(0, MAX_API_PEERS).map((p) => ({ peerId: p.peerId, neighbour: p.neighbour, rttMs: finite(p.rttMs), addrs: p.addrs.slice(0, 4) })),
+    peers: peers.slice(0, MAX_API_PEERS).map((p) => ({ peerId: p.peerId, neighbour: p.neighbour, rttMs: finite(p.rttMs), addrs: p.addrs.slice(0, 4), trust: p.trust ?? 'ok' })),
+    trust: (cluster?.trust?.() ?? []).slice(0, MAX_API_PEERS),
     routes: routes.slice(0, MAX_API_ROUTES).map(apiRoute),
     models: models.slice(0, MAX_API_MODELS).map((m) => ({
       name: m.name, version: m.version, capabilities: m.capabilities, ready: m.ready, price: m.price,

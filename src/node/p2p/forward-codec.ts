@@ -7,6 +7,8 @@ import type { ErrorKind } from '../../errors.ts';
 import { decodeRawTensor, encodeRawTensor, isDataType } from '../../inference/tensor.ts';
 import type { Params, ParamValue, Tensor } from '../../inference/types.ts';
 import type { TraceSpan } from '../../trace.ts';
+import type { AnswerProof } from '../verify/proof.ts';
+import type { Sealed } from '../verify/seal.ts';
 import { isFiniteNumber, isRecord } from '../wire-guards.ts';
 
 export const FRAME_REQUEST = 1;
@@ -38,6 +40,10 @@ export interface ForwardRequest {
   readonly trace?: TraceSpan;
   /** The entry node's authenticated tenant (optional `tn`), for accounting on every hop. */
   readonly tenant?: string;
+  /** The entry node's per-try nonce, which the provider's answer proof is bound to. */
+  readonly nonce?: string;
+  /** Inputs sealed to the provider's key (src/node/verify/seal.ts); `inputs` is then empty. */
+  readonly sealed?: Sealed;
 }
 
 export interface ForwardResult {
@@ -48,6 +54,10 @@ export interface ForwardResult {
   readonly outputs: readonly Tensor[];
   /** Each downstream node and its time holding the query, nearest first; the last one served it. */
   readonly hops: readonly HopTiming[];
+  /** The provider's signature over the answer (src/node/verify/proof.ts); relays pass it unchanged. */
+  readonly proof?: AnswerProof;
+  /** Outputs sealed to the entry node (when the request was sealed); `outputs` is then empty. */
+  readonly sealed?: Sealed;
 }
 
 export interface ForwardError { readonly kind: ErrorKind; readonly message: string; readonly hops: readonly HopTiming[] }
@@ -76,15 +86,21 @@ function frame(type: number, corr: number, header: unknown, parts: readonly Uint
   return [head, h, ...parts];
 }
 
+/** Tensors, or a sealed payload in their place (its header part `sl` and its bytes). */
+function payloadParts(tensors: readonly Tensor[], sealed: Sealed | undefined): { t: TensorMeta[]; sl?: { k?: string; iv: string }; parts: Uint8Array[] } {
+  if (sealed === undefined) { const { meta, parts } = tensorParts(tensors); return { t: meta, parts }; }
+  return { t: [], sl: { ...(sealed.epk === undefined ? {} : { k: sealed.epk }), iv: sealed.iv }, parts: [sealed.bytes] };
+}
+
 export function encodeRequest(corr: number, r: ForwardRequest): Uint8Array[] {
-  const { meta, parts } = tensorParts(r.inputs);
-  const header = { q: r.queryId, ttl: r.ttl, rem: r.remainingMs, route: r.route, o: r.origin, m: r.model, v: r.version, out: r.outputs, p: r.parameters, t: meta, tp: r.traceparent, ...(r.tenant === undefined ? {} : { tn: r.tenant }) };
+  const { t, sl, parts } = payloadParts(r.inputs, r.sealed);
+  const header = { q: r.queryId, ttl: r.ttl, rem: r.remainingMs, route: r.route, o: r.origin, m: r.model, v: r.version, out: r.outputs, p: r.parameters, t, n: r.nonce, sl, tp: r.traceparent, ...(r.tenant === undefined ? {} : { tn: r.tenant }) };
   return frame(FRAME_REQUEST, corr, header, parts);
 }
 
 export function encodeResult(corr: number, r: ForwardResult): Uint8Array[] {
-  const { meta, parts } = tensorParts(r.outputs);
-  return frame(FRAME_RESULT, corr, { m: r.model, v: r.version, id: r.id, p: r.parameters, hops: r.hops, t: meta }, parts);
+  const { t, sl, parts } = payloadParts(r.outputs, r.sealed);
+  return frame(FRAME_RESULT, corr, { m: r.model, v: r.version, id: r.id, p: r.parameters, hops: r.hops, t, pf: r.proof, sl }, parts);
 }
 
 export function encodeError(corr: number, e: ForwardError): Uint8Array[] {
@@ -120,6 +136,19 @@ function decodeHops(x: unknown): HopTiming[] {
     if (!isRecord(h) || !isStr(h.peer, 128) || !isFiniteNumber(h.ms)) bad('hop timing must be {peer, ms}');
     return { peer: h.peer, ms: h.ms };
   });
+}
+
+/** A sealed payload: the whole frame payload is ciphertext (no tensors to decode here). */
+function decodeSealed(x: unknown, payload: Uint8Array): { sealed?: Sealed } {
+  if (x === undefined) return {};
+  if (!isRecord(x) || !isStr(x.iv, 64) || (x.k !== undefined && !isStr(x.k, 64))) bad('sealed payload header must be {k?, iv}');
+  return { sealed: { ...(x.k === undefined ? {} : { epk: x.k }), iv: x.iv, bytes: payload.slice() } };
+}
+
+function decodeProof(x: unknown): { proof?: AnswerProof } {
+  if (x === undefined) return {};
+  if (!isRecord(x) || !isStr(x.by, 128) || !isStr(x.sig, 512)) bad('proof must be {by, sig}');
+  return { proof: { by: x.by, sig: x.sig } };
 }
 
 function decodeTensors(x: unknown, payload: Uint8Array): Tensor[] {
@@ -161,11 +190,13 @@ export function decodeFrame(bytes: Uint8Array): DecodedFrame {
       if (h.v !== undefined && !isStr(h.v)) bad('version must be a string');
       if (h.tn !== undefined && !isStr(h.tn, 64)) bad('tenant must be a short string');
       if (!Array.isArray(h.out) || h.out.length > MAX_TENSORS || !h.out.every((o) => isStr(o))) bad('outputs must be a list of names');
+      if (h.n !== undefined && !isStr(h.n, 128)) bad('nonce must be a short string');
       return {
         type, corr,
         body: {
           queryId: h.q, ttl: h.ttl, remainingMs: h.rem, route: h.route, origin: h.o, model: h.m,
-          ...(h.v === undefined ? {} : { version: h.v }), ...(h.tn === undefined ? {} : { tenant: h.tn }), outputs: h.out, parameters: decodeParams(h.p), inputs: decodeTensors(h.t, payload),
+          ...(h.v === undefined ? {} : { version: h.v }), ...(h.tn === undefined ? {} : { tenant: h.tn }), outputs: h.out, parameters: decodeParams(h.p), inputs: h.sl === undefined ? decodeTensors(h.t, payload) : [],
+          ...(h.n === undefined ? {} : { nonce: h.n }), ...decodeSealed(h.sl, payload),
           // Trace context is advisory: a malformed one is ignored (W3C), never a bad frame.
           ...(isStr(h.tp, 512) ? { traceparent: h.tp } : {}),
         },
@@ -173,7 +204,12 @@ export function decodeFrame(bytes: Uint8Array): DecodedFrame {
     }
     case FRAME_RESULT:
       if (!isStr(h.m) || !isStr(h.v) || !isStr(h.id)) bad('result needs m, v, id');
-      return { type, corr, body: { model: h.m, version: h.v, id: h.id, parameters: decodeParams(h.p), outputs: decodeTensors(h.t, payload), hops: decodeHops(h.hops) } };
+      return {
+        type, corr,
+        body: { model: h.m, version: h.v, id: h.id, parameters: decodeParams(h.p), outputs: h.sl === undefined ? decodeTensors(h.t, payload) : [], hops: decodeHops(h.hops),
+          ...decodeProof(h.pf), ...decodeSealed(h.sl, payload),
+        },
+      };
     case FRAME_ERROR: {
       const kind = (ERROR_KINDS as readonly unknown[]).includes(h.k) ? h.k as ErrorKind : 'internal';
       return { type, corr, body: { kind, message: isStr(h.msg, 8192) ? h.msg : 'remote error', hops: decodeHops(h.hops) } };

@@ -6,6 +6,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { ShuttingDownError } from '../../errors.ts';
 import type { InferRequest, InferResult, LocalInference, TensorSpec } from '../../inference/types.ts';
 import type { Logger } from '../../logger.ts';
+import { Reputation, type PeerTrust, type ReputationOptions } from '../../routing/reputation.ts';
 import { createRoutingTable } from '../../routing/table.ts';
 import type { RoutingTable, RoutingTableOptions } from '../../routing/table.ts';
 import type { AdvertisedModel, AdvertisedTensor, ProviderAdvert, RouteCandidate, RoutingTableApi } from '../../routing/types.ts';
@@ -14,6 +15,8 @@ import type { RoutedDispatcher } from '../dispatch-routed.ts';
 import type { QueryDispatcher } from '../dispatch.ts';
 import type { RoutedDispatcherEvents } from '../route-events.ts';
 import type { NodeTracing } from '../tracing/node-tracing.ts';
+import { createTryGuard } from '../verify/guard.ts';
+import { DEFAULT_VERIFY_RATE } from '../verify/verifier.ts';
 import { createForwardProtocol } from './forward-protocol.ts';
 import type { ForwardHandler, ForwardProtocol } from './forward-protocol.ts';
 import { createHost } from './host.ts';
@@ -46,6 +49,10 @@ export interface P2PServiceInit {
   readonly tracing?: NodeTracing;
   /** Swarm key and peer allow/deny lists (src/node/p2p/membership.ts). */
   readonly members?: MembershipOptions;
+  /** Answer re-execution (node.verify): sample rate and float tolerances per model. */
+  readonly verify?: { readonly rate: number; readonly tolerances?: Readonly<Record<string, number>> };
+  /** Back-off and quarantine periods (tests shorten them). */
+  readonly reputation?: ReputationOptions;
 }
 
 export interface P2PServiceComponents {
@@ -58,6 +65,8 @@ export interface PeerView {
   readonly neighbour: boolean;
   readonly rttMs: number | undefined;
   readonly addrs: readonly string[];
+  /** This node's view of the peer: ok, demoted or quarantined. */
+  readonly trust?: PeerTrust['state'];
 }
 
 /** A route with everything GetRoutes shows: metric parts, advert seqno and expiry. */
@@ -69,6 +78,8 @@ export interface RouteView extends RouteCandidate {
   /** When the route expires unless refreshed, epoch ms; undefined for local models. */
   readonly expiresAt: number | undefined;
   readonly local: boolean;
+  /** The provider's standing in this node's view: ok, demoted (back-off) or quarantined (wrong answers). */
+  readonly trust: PeerTrust['state'];
 }
 
 export interface P2PService {
@@ -92,6 +103,8 @@ export interface P2PService {
   table(): RoutingTableApi;
   /** Replace the peer allow/deny lists; hangs up on newly refused peers and returns them. */
   updatePeerLists(allow: readonly string[], deny: readonly string[]): Promise<string[]>;
+  /** This node's view of its peers' honesty (measured times, demotions, quarantines). */
+  trust(): readonly PeerTrust[];
 }
 
 function advertTensor(t: TensorSpec): AdvertisedTensor {
@@ -124,6 +137,7 @@ export function createP2PService(init: P2PServiceInit) {
     let watch: NodeJS.Timeout | undefined;
     let unsubscribe: (() => void) | undefined;
     let membership: Membership | undefined;
+    let trustRef: Reputation | undefined;
 
     const models = (): AdvertisedModel[] => (init.noModels === true ? [] : localAdvertModels(local));
 
@@ -153,11 +167,18 @@ export function createP2PService(init: P2PServiceInit) {
           ...(init.static === undefined ? {} : { static: init.static }),
           ...(init.maxConnections === undefined ? {} : { maxConnections: init.maxConnections }),
         });
-        const t = createRoutingTable(h.peerId, { ...init.table, holdMs });
+        const reputation = new Reputation(init.reputation);
+        const t = createRoutingTable(h.peerId, { ...init.table, holdMs, trust: reputation });
+        trustRef = reputation;
+        const guard = createTryGuard({ self: h.peerId, key, reputation, table: t });
         const fwdRef: { send: ForwardProtocol['send'] } = { send: (peer, req, signal) => started(forward).send(peer, req, signal) };
         const d = createRoutedDispatcher({
           table: t, local, forward: fwdRef, logger: log, ...(init.maxAttempts === undefined ? {} : { maxAttempts: init.maxAttempts }),
-          ...(init.events === undefined ? {} : { events: init.events }),
+          ...(init.events === undefined ? {} : { events: init.events }), guard,
+          verify: {
+            reputation, rate: init.verify?.rate ?? DEFAULT_VERIFY_RATE, ...(init.verify?.tolerances === undefined ? {} : { tolerances: init.verify.tolerances }),
+            onVerification: (e) => { init.events?.verification?.(e); },
+          },
         });
         const handler: ForwardHandler = (req, signal) => d.handleForwarded(req, signal);
         const tracing = init.tracing;
@@ -212,8 +233,9 @@ export function createP2PService(init: P2PServiceInit) {
         const h = host;
         if (h === undefined) return [];
         const n = new Map((routes?.neighbours() ?? []).map((x) => [x.peer, x.rttMs]));
+        const now = Date.now();
         return h.connectedPeers().map((p) => ({
-          peerId: p, neighbour: n.has(p), rttMs: n.get(p),
+          peerId: p, neighbour: n.has(p), rttMs: n.get(p), trust: trustRef?.view(p, now).state ?? 'ok',
           addrs: h.libp2p.getConnections().filter((c) => c.remotePeer.toString() === p).map((c) => c.remoteAddr.toString()),
         }));
       },
@@ -232,12 +254,14 @@ export function createP2PService(init: P2PServiceInit) {
             seq: advert?.seq ?? 0,
             expiresAt: heardAt === undefined ? undefined : heardAt + holdMs,
             local,
+            trust: local ? 'ok' : trustRef?.view(c.origin, now).state ?? 'ok',
           };
         });
       },
       adverts: () => table?.adverts() ?? [],
       table: () => started(table),
       updatePeerLists: (allow, deny) => membership?.update(allow, deny) ?? Promise.resolve([]),
+      trust: () => trustRef?.views(Date.now()) ?? [],
     };
   };
 }

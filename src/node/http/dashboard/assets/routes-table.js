@@ -33,7 +33,9 @@ export function renderRoutes(tbody, snapshot) {
       cell(r.provider),
       cell(String(r.seq), 'num'),
       cell(r.expiresAt === null ? '—' : `${Math.max(0, (r.expiresAt - now) / 1000).toFixed(1)} s`, 'num'),
+      cell(r.trust ?? 'ok'),
     );
+    if (r.trust === 'quarantined' || r.trust === 'demoted') tr.classList.add(r.trust);
     return tr;
   });
   tbody.replaceChildren(...rows);
