@@ -72,6 +72,7 @@ function p2pInit(p2p: P2POptions, dataDir: string, extra: Partial<P2PServiceInit
     static: p2p.static,
     noModels: p2p.noModels,
     refreshMs: p2p.routing.refreshMs,
+    ...(p2p.limits === undefined ? {} : { limits: p2p.limits }),
     ...extra,
     table: { policy: p2p.routing.policy, ...extra?.table },
   };

@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { compileModelSpecs, defaultModelSpecs, type ModelSpec } from '../inference/index.ts';
+import { DEFAULT_PEER_LIMITS, type PeerLimits } from '../routing/peer-limits.ts';
 import { ROUTING_POLICIES, type RoutingPolicy } from '../routing/policies.ts';
 import { parseHostPort, type HostPort } from './grpc/address.ts';
 import { checkBootstrapAddr, checkListenAddr } from './p2p/multiaddrs.ts';
@@ -62,6 +63,8 @@ export interface P2POptions {
     /** Full route dump and advert re-sign period; routes expire after 3 missed refreshes. */
     readonly refreshMs: number;
   };
+  /** Bounds on peer state and traffic (`node.p2p.limits`; DEFAULT_PEER_LIMITS when absent). */
+  readonly limits?: PeerLimits;
 }
 
 /** What the user can set, as flags or under `node:` in the config file. */
@@ -103,11 +106,29 @@ function refineAddr(check: (s: string) => string | undefined) {
   };
 }
 
+const limit = (min: number, max: number) => z.int().min(min).max(max).optional();
+const limitsSectionSchema = z.strictObject({
+  maxFrameBytes: limit(64 * 1024, 64 * 1024 * 1024),
+  maxAdvertBytes: limit(1024, 16 * 1024 * 1024),
+  maxModelsPerAdvert: limit(1, 256),
+  maxCapabilitiesPerAdvert: limit(1, 16_384),
+  maxOriginsPerNeighbour: limit(1, 1_000_000),
+  maxOrigins: limit(1, 1_000_000),
+  advertsPerSecond: limit(1, 1_000_000),
+  advertBurst: limit(1, 1_000_000),
+  hintAddrsPerOrigin: limit(0, 16),
+  hintDialsPerSecond: limit(1, 10_000),
+  hintDialBurst: limit(1, 10_000),
+  hintDialsConcurrent: limit(1, 1024),
+  hintBackoffMinMs: limit(1, 3_600_000),
+  hintBackoffMaxMs: limit(1, 86_400_000),
+});
 const p2pSectionSchema = z.strictObject({
   listen: FIELDS.listen.optional(),
   bootstrap: FIELDS.bootstrap.optional(),
   static: z.boolean().optional(),
   noModels: z.boolean().optional(),
+  limits: limitsSectionSchema.optional(),
 });
 const routingSectionSchema = z.strictObject({
   policy: FIELDS.routingPolicy.optional(),
@@ -191,6 +212,7 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
       policy: flag('routingPolicy', flags.routingPolicy) ?? node.routing?.policy ?? 'plexus',
       refreshMs: node.routing?.refreshMs ?? DEFAULT_REFRESH_MS,
     },
+    limits: compileLimits(p2pFile.limits ?? {}),
   };
 
   return {
@@ -207,6 +229,17 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
     ...(httpAddress === undefined ? {} : { http: { address: httpAddress } }),
     ...(configPath === undefined ? {} : { configFile: configPath }),
   };
+}
+
+/** The file's `node.p2p.limits` over the defaults; ConfigError when they contradict each other. */
+function compileLimits(given: z.output<typeof limitsSectionSchema>): PeerLimits {
+  const set = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<PeerLimits>;
+  const limits: PeerLimits = { ...DEFAULT_PEER_LIMITS, ...set };
+  if (limits.maxAdvertBytes > limits.maxFrameBytes / 2) {
+    throw new ConfigError(`node.p2p.limits.maxAdvertBytes: ${limits.maxAdvertBytes} must be at most half of maxFrameBytes (${limits.maxFrameBytes}), so every advert fits a frame`);
+  }
+  if (limits.hintBackoffMaxMs < limits.hintBackoffMinMs) throw new ConfigError('node.p2p.limits.hintBackoffMaxMs: must be >= hintBackoffMinMs');
+  return limits;
 }
 
 /** YAML or JSON (JSON is YAML); ConfigError when unreadable or malformed. */

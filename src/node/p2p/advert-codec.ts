@@ -73,16 +73,21 @@ export async function verifyAdvert(s: SignedAdvert): Promise<boolean> {
   }
 }
 
-export function encodeRoutesFrame(frame: RoutesFrame): Uint8Array {
-  const updates = frame.updates.map((u) => ({
+/** One update as it appears in a frame's `u` list (JSON text). */
+export function encodeWireUpdate(u: WireUpdate): string {
+  return JSON.stringify({
     a: u.signed.advert,
     s: Buffer.from(u.signed.sig).toString('base64'),
     m: Number.isFinite(u.metricMs) ? u.metricMs : null,
     h: u.hops,
     r: u.retracted,
-  }));
+  });
+}
+
+export function encodeRoutesFrame(frame: RoutesFrame): Uint8Array {
   const q = frame.requests === undefined || frame.requests.length === 0 ? undefined : frame.requests.map((r) => ({ o: r.origin, s: r.seq, h: r.hopsLeft }));
-  return new TextEncoder().encode(JSON.stringify({ v: ROUTES_WIRE_VERSION, u: updates, addrs: frame.addrs, ...(q === undefined ? {} : { q }) }));
+  const head = `{"v":${ROUTES_WIRE_VERSION},"u":[${frame.updates.map(encodeWireUpdate).join(',')}],"addrs":${JSON.stringify(frame.addrs)}`;
+  return new TextEncoder().encode(`${head}${q === undefined ? '' : `,"q":${JSON.stringify(q)}`}}`);
 }
 
 const isName = (x: unknown): x is string => typeof x === 'string' && x.length > 0 && x.length <= MAX_NAME;

@@ -44,8 +44,11 @@ export interface P2PHost {
   multiaddrs(): string[];
   /** Peers with at least one open connection. */
   connectedPeers(): string[];
-  /** Dial a peer learned from the network (no-op in static mode or at the connection bound). */
-  dialLearned(peer: string, addrs: readonly string[]): void;
+  /**
+   * Dial a peer learned from the network (no-op in static mode or at the connection bound).
+   * Resolves true once connected, false when the dial failed, undefined when none was tried.
+   */
+  dialLearned(peer: string, addrs: readonly string[]): Promise<boolean | undefined>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -131,16 +134,16 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
     peerId: self,
     multiaddrs: () => libp2p.getMultiaddrs().map((m) => m.toString()),
     connectedPeers: () => [...new Set(libp2p.getConnections().map((c) => c.remotePeer.toString()))],
-    dialLearned(peer, addrs) {
-      if (!running || init.static === true || peer === self || dialing.has(peer)) return;
-      if (libp2p.getConnections().length >= learnedDialTarget) return;
+    async dialLearned(peer, addrs) {
+      if (!running || init.static === true || peer === self || dialing.has(peer)) return undefined;
+      if (libp2p.getConnections().length >= learnedDialTarget) return undefined;
       let id: PeerId;
       try {
         id = peerIdFromString(peer);
       } catch {
-        return;
+        return undefined;
       }
-      if (libp2p.getConnections(id).length > 0) return;
+      if (libp2p.getConnections(id).length > 0) return undefined;
       const mas: Multiaddr[] = [];
       for (const a of addrs) {
         try {
@@ -148,11 +151,11 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
           mas.push(m.getComponents().some((c) => c.name === 'p2p') ? m : m.encapsulate(`/p2p/${peer}`));
         } catch { /* a bad hint is ignored */ }
       }
-      if (mas.length === 0) return;
+      if (mas.length === 0) return false;
       dialing.add(peer);
-      libp2p.dial(mas, { signal: AbortSignal.timeout(5000) }).then(
-        () => { log.debug({ peer }, 'dialled learned peer'); },
-        (err: unknown) => { log.debug({ peer, err: (err as Error).message }, 'learned peer dial failed'); },
+      return libp2p.dial(mas, { signal: AbortSignal.timeout(5000) }).then(
+        () => { log.debug({ peer }, 'dialled learned peer'); return true; },
+        (err: unknown) => { log.debug({ peer, err: (err as Error).message }, 'learned peer dial failed'); return false; },
       ).finally(() => { dialing.delete(peer); });
     },
     async start() {

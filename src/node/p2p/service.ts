@@ -5,6 +5,7 @@ import type { PrivateKey } from '@libp2p/interface';
 import { ShuttingDownError } from '../../errors.ts';
 import type { InferRequest, InferResult, LocalInference, TensorSpec } from '../../inference/types.ts';
 import type { Logger } from '../../logger.ts';
+import { DEFAULT_PEER_LIMITS, type PeerLimits } from '../../routing/peer-limits.ts';
 import { createRoutingTable } from '../../routing/table.ts';
 import type { RoutingTable, RoutingTableOptions } from '../../routing/table.ts';
 import type { AdvertisedModel, AdvertisedTensor, ProviderAdvert, RouteCandidate, RoutingTableApi } from '../../routing/types.ts';
@@ -35,6 +36,8 @@ export interface P2PServiceInit {
   /** RTT and liveness ping period per neighbour (default 5 s; two missed pings hang up). */
   readonly pingEveryMs?: number;
   readonly table?: RoutingTableOptions;
+  /** Bounds on peer state and traffic (frames, adverts, origins, dial hints); default DEFAULT_PEER_LIMITS. */
+  readonly limits?: PeerLimits;
   readonly maxAttempts?: number;
   /** Observer of route tries (metrics), passed to the routed dispatcher. */
   readonly events?: RoutedDispatcherEvents;
@@ -140,14 +143,15 @@ export function createP2PService(init: P2PServiceInit) {
           ...(init.static === undefined ? {} : { static: init.static }),
           ...(init.maxConnections === undefined ? {} : { maxConnections: init.maxConnections }),
         });
-        const t = createRoutingTable(h.peerId, { ...init.table, holdMs });
+        const limits = init.limits ?? DEFAULT_PEER_LIMITS;
+        const t = createRoutingTable(h.peerId, { maxOrigins: limits.maxOrigins, maxOriginsPerNeighbour: limits.maxOriginsPerNeighbour, ...init.table, holdMs });
         const fwdRef: { send: ForwardProtocol['send'] } = { send: (peer, req, signal) => started(forward).send(peer, req, signal) };
         const d = createRoutedDispatcher({
           table: t, local, forward: fwdRef, logger: log, ...(init.maxAttempts === undefined ? {} : { maxAttempts: init.maxAttempts }),
           ...(init.events === undefined ? {} : { events: init.events }),
         });
         const f = createForwardProtocol({ host: h, logger: log, handler: (req, signal) => d.handleForwarded(req, signal) });
-        const r = createRoutesProtocol({ host: h, table: t, privateKey: key, logger: log, localModels: models, refreshMs, ...(init.pingEveryMs === undefined ? {} : { pingEveryMs: init.pingEveryMs }) });
+        const r = createRoutesProtocol({ host: h, table: t, privateKey: key, logger: log, localModels: models, refreshMs, limits, ...(init.pingEveryMs === undefined ? {} : { pingEveryMs: init.pingEveryMs }) });
         host = h; table = t; routed = d; forward = f; routes = r;
         try {
           await h.start();
