@@ -73,6 +73,7 @@ function p2pInit(p2p: P2POptions, dataDir: string, extra: Partial<P2PServiceInit
     noModels: p2p.noModels,
     refreshMs: p2p.routing.refreshMs,
     ...(p2p.limits === undefined ? {} : { limits: p2p.limits }),
+    ...(p2p.connections === undefined ? {} : { connections: p2p.connections }),
     ...extra,
     table: { policy: p2p.routing.policy, ...extra?.table },
   };

@@ -11,6 +11,7 @@ import { compileModelSpecs, defaultModelSpecs, type ModelSpec } from '../inferen
 import { DEFAULT_PEER_LIMITS, type PeerLimits } from '../routing/peer-limits.ts';
 import { ROUTING_POLICIES, type RoutingPolicy } from '../routing/policies.ts';
 import { parseHostPort, type HostPort } from './grpc/address.ts';
+import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './p2p/conn-policy.ts';
 import { checkBootstrapAddr, checkListenAddr } from './p2p/multiaddrs.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -65,6 +66,8 @@ export interface P2POptions {
   };
   /** Bounds on peer state and traffic (`node.p2p.limits`; DEFAULT_PEER_LIMITS when absent). */
   readonly limits?: PeerLimits;
+  /** Connection limits (`node.p2p.connections`; DEFAULT_CONNECTION_LIMITS when absent). */
+  readonly connections?: ConnectionLimits;
 }
 
 /** What the user can set, as flags or under `node:` in the config file. */
@@ -123,12 +126,20 @@ const limitsSectionSchema = z.strictObject({
   hintBackoffMinMs: limit(1, 3_600_000),
   hintBackoffMaxMs: limit(1, 86_400_000),
 });
+const connectionsSectionSchema = z.strictObject({
+  maxConnections: limit(2, 100_000),
+  reservedConnections: limit(0, 100_000),
+  maxInboundPerIp: limit(1, 100_000),
+  maxConnectionsPerPeer: limit(1, 64),
+  evictMinAgeMs: limit(0, 3_600_000),
+});
 const p2pSectionSchema = z.strictObject({
   listen: FIELDS.listen.optional(),
   bootstrap: FIELDS.bootstrap.optional(),
   static: z.boolean().optional(),
   noModels: z.boolean().optional(),
   limits: limitsSectionSchema.optional(),
+  connections: connectionsSectionSchema.optional(),
 });
 const routingSectionSchema = z.strictObject({
   policy: FIELDS.routingPolicy.optional(),
@@ -213,6 +224,7 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
       refreshMs: node.routing?.refreshMs ?? DEFAULT_REFRESH_MS,
     },
     limits: compileLimits(p2pFile.limits ?? {}),
+    connections: compileConnections(p2pFile.connections ?? {}),
   };
 
   return {
@@ -239,6 +251,15 @@ function compileLimits(given: z.output<typeof limitsSectionSchema>): PeerLimits 
     throw new ConfigError(`node.p2p.limits.maxAdvertBytes: ${limits.maxAdvertBytes} must be at most half of maxFrameBytes (${limits.maxFrameBytes}), so every advert fits a frame`);
   }
   if (limits.hintBackoffMaxMs < limits.hintBackoffMinMs) throw new ConfigError('node.p2p.limits.hintBackoffMaxMs: must be >= hintBackoffMinMs');
+  return limits;
+}
+
+function compileConnections(given: z.output<typeof connectionsSectionSchema>): ConnectionLimits {
+  const set = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<ConnectionLimits>;
+  const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...set };
+  if (limits.reservedConnections >= limits.maxConnections) {
+    throw new ConfigError(`node.p2p.connections.reservedConnections: ${limits.reservedConnections} must be below maxConnections (${limits.maxConnections})`);
+  }
   return limits;
 }
 

@@ -445,6 +445,17 @@ export class RoutingTable implements RoutingTableApi {
     return this.#origins.size;
   }
 
+  /** Peers in use: origins with a selected route and the next hops of those routes (never evicted from the connection slots). */
+  peersInUse(): Set<PeerIdString> {
+    const out = new Set<PeerIdString>();
+    for (const e of this.#origins.values()) {
+      if (e.selected === undefined) continue;
+      out.add(e.origin);
+      out.add(e.selected.neighbour);
+    }
+    return out;
+  }
+
   /** Whether the table has an entry for the origin (routed, infeasible only, or waiting to be forgotten). */
   knows(origin: PeerIdString): boolean {
     return this.#origins.has(origin);

@@ -13,6 +13,7 @@ import { createRoutedDispatcher } from '../dispatch-routed.ts';
 import type { RoutedDispatcher } from '../dispatch-routed.ts';
 import type { QueryDispatcher } from '../dispatch.ts';
 import type { RoutedDispatcherEvents } from '../route-events.ts';
+import type { ConnectionLimits } from './conn-policy.ts';
 import { createForwardProtocol } from './forward-protocol.ts';
 import type { ForwardProtocol } from './forward-protocol.ts';
 import { createHost } from './host.ts';
@@ -31,6 +32,8 @@ export interface P2PServiceInit {
   /** Route only: advertise no local models (still forwards). */
   readonly noModels?: boolean;
   readonly maxConnections?: number;
+  /** Connection limits (per IP, per peer, reserve, eviction); default DEFAULT_CONNECTION_LIMITS. */
+  readonly connections?: Partial<ConnectionLimits>;
   /** Full-dump and re-sign period; routes expire after holdMs (default 3 refreshes). */
   readonly refreshMs?: number;
   /** RTT and liveness ping period per neighbour (default 5 s; two missed pings hang up). */
@@ -142,9 +145,11 @@ export function createP2PService(init: P2PServiceInit) {
           ...(init.bootstrap === undefined ? {} : { bootstrap: init.bootstrap }),
           ...(init.static === undefined ? {} : { static: init.static }),
           ...(init.maxConnections === undefined ? {} : { maxConnections: init.maxConnections }),
+          ...(init.connections === undefined ? {} : { connections: init.connections }),
         });
         const limits = init.limits ?? DEFAULT_PEER_LIMITS;
         const t = createRoutingTable(h.peerId, { maxOrigins: limits.maxOrigins, maxOriginsPerNeighbour: limits.maxOriginsPerNeighbour, ...init.table, holdMs });
+        h.setPeersInUse(() => t.peersInUse());
         const fwdRef: { send: ForwardProtocol['send'] } = { send: (peer, req, signal) => started(forward).send(peer, req, signal) };
         const d = createRoutedDispatcher({
           table: t, local, forward: fwdRef, logger: log, ...(init.maxAttempts === undefined ? {} : { maxAttempts: init.maxAttempts }),
