@@ -88,6 +88,8 @@ export interface P2PService {
   adverts(): readonly ProviderAdvert[];
   /** Raw table, for tests and the bench. */
   table(): RoutingTableApi;
+  /** Sizes of the per-origin and per-peer state kept by the routing table and the routes protocol (bounds checks). */
+  peerState(): { readonly table: ReturnType<RoutingTable['stateSizes']>; readonly routes: ReturnType<RoutesProtocol['stateSizes']> } | undefined;
 }
 
 function advertTensor(t: TensorSpec): AdvertisedTensor {
@@ -227,6 +229,7 @@ export function createP2PService(init: P2PServiceInit) {
       },
       adverts: () => table?.adverts() ?? [],
       table: () => started(table),
+      peerState: () => (table === undefined || routes === undefined ? undefined : { table: table.stateSizes(), routes: routes.stateSizes() }),
     };
   };
 }
