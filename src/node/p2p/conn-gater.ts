@@ -22,6 +22,9 @@ export interface ConnectionGuard {
   counts(): { refused: number; evicted: number };
 }
 
+/** Handshakes admitted and not finished count as connections for this long at most. */
+const PENDING_MS = 10_000;
+
 function ipOf(ma: Multiaddr): string | undefined {
   return ma.getComponents().find((c) => c.name === 'ip4' || c.name === 'ip6')?.value;
 }
@@ -31,13 +34,20 @@ export function createConnectionGuard(limits: ConnectionLimits, log: Logger, alw
   let node: ConnectionSource | undefined;
   let inUse: () => ReadonlySet<string> = () => new Set();
   const evicting = new Set<string>();
+  // Admitted handshakes still in flight: counted, or a burst of them would all see the same count.
+  const pending = new Map<MultiaddrConnection, ConnView>();
   let refused = 0;
   let evicted = 0;
 
   const views = (): { list: ConnView[]; byId: Map<string, Connection> } => {
     const used = inUse();
     const byId = new Map<string, Connection>();
+    const now = Date.now();
     const list: ConnView[] = [];
+    for (const [k, v] of pending) {
+      if (now - v.openedAt > PENDING_MS) pending.delete(k);
+      else list.push(v);
+    }
     for (const c of node?.getConnections() ?? []) {
       if (evicting.has(c.id) || c.status !== 'open') continue;
       const peer = c.remotePeer.toString();
@@ -71,17 +81,31 @@ export function createConnectionGuard(limits: ConnectionLimits, log: Logger, alw
     return false;
   };
 
+  /** A handshake in flight, as the policy sees it (never a victim: it is not a connection yet). */
+  const inFlight = (maConn: MultiaddrConnection, peer: string): ConnView => ({
+    id: `pending-${pending.size}`, peer, ip: ipOf(maConn.remoteAddr), inbound: true, openedAt: Date.now(), streams: 0, protected: true,
+  });
+
   const gater: ConnectionGater = {
     denyInboundConnection(maConn: MultiaddrConnection): boolean {
       const { list, byId } = views();
       const ip = ipOf(maConn.remoteAddr);
-      return apply(admitAddress(ip, list, Date.now(), limits), byId, `a connection from ${ip ?? '?'}`);
+      const deny = apply(admitAddress(ip, list, Date.now(), limits), byId, `a connection from ${ip ?? '?'}`);
+      if (!deny) pending.set(maConn, inFlight(maConn, ''));
+      return deny;
     },
-    denyInboundEncryptedConnection(peerId: PeerId): boolean {
+    denyInboundEncryptedConnection(peerId: PeerId, maConn: MultiaddrConnection): boolean {
       const peer = peerId.toString();
+      pending.delete(maConn);
       const { list, byId } = views();
       const prot = alwaysProtected(peer) || inUse().has(peer);
-      return apply(admitPeer(peer, prot, list, Date.now(), limits), byId, peer);
+      const deny = apply(admitPeer(peer, prot, list, Date.now(), limits), byId, peer);
+      if (!deny) pending.set(maConn, inFlight(maConn, peer));
+      return deny;
+    },
+    denyInboundUpgradedConnection(_peerId: PeerId, maConn: MultiaddrConnection): boolean {
+      pending.delete(maConn); // an open connection from now on
+      return false;
     },
   };
 
