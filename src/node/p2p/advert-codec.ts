@@ -167,7 +167,8 @@ export function decodeRoutesFrame(bytes: Uint8Array): RoutesFrame {
     if (typeof x.r !== 'boolean') bad(`update ${i} retracted must be a boolean`);
     return { signed: { advert, sig: new Uint8Array(sig) }, metricMs, hops: x.h, retracted: x.r };
   });
-  const addrs: Record<string, string[]> = {};
+  // No prototype: a peer's '__proto__' key is then just a (useless) origin, not the object's prototype.
+  const addrs = Object.create(null) as Record<string, string[]>;
   if (raw.addrs !== undefined) {
     if (!isRecord(raw.addrs)) bad('addrs must be an object');
     for (const [k, v] of Object.entries(raw.addrs).slice(0, MAX_UPDATES_PER_FRAME)) {

@@ -139,7 +139,10 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
   async function advertiseLocal(models: readonly AdvertisedModel[]): Promise<void> {
     const advert: ProviderAdvert = table.setLocalModels(models, Date.now());
     ownSigned = await signAdvert(init.privateKey, advert);
-    proofs.remember(ownSigned, AdvertCache.digest(ownSigned, canonicalAdvert(ownSigned.advert)));
+    const canonical = canonicalAdvert(ownSigned.advert);
+    const why = advertViolation(advert, canonical.byteLength, limits);
+    if (why !== undefined) log.warn({ why }, 'our own advert is over the peer limits: neighbours with the same limits will ignore it (node.p2p.limits)');
+    proofs.remember(ownSigned, AdvertCache.digest(ownSigned, canonical));
     lastSignedModels = models;
     lastSignedAt = Date.now();
   }
