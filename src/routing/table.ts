@@ -10,6 +10,7 @@ import { Ewma } from './ewma.ts';
 import type { RoutingPolicy } from './policies.ts';
 import { seededRng, type Rng } from './rng.ts';
 import { PeerStats, selectRoutes, type OriginView } from './selection.ts';
+import { pickEviction, type EvictionCandidate } from './table-caps.ts';
 import type {
   AdvertisedModel, PeerIdString, ProviderAdvert, QueryConstraints, RouteCandidate, RouteUpdate,
   RoutingTableApi, Selection,
@@ -648,22 +649,6 @@ export class RoutingTable implements RoutingTableApi {
     this.#log = this.#log.slice(drop);
     this.#logBase = min;
   }
-}
-
-export interface EvictionCandidate {
-  readonly origin: PeerIdString;
-  /** Our metric to it; Infinity when only infeasible routes remain. */
-  readonly metricMs: number;
-  readonly addedAt: number;
-}
-
-/** The table's eviction rule, among origins that are not neighbours and not in use: worst metric first, then newest. */
-export function pickEviction(candidates: Iterable<EvictionCandidate>): PeerIdString | undefined {
-  let best: EvictionCandidate | undefined;
-  for (const c of candidates) {
-    if (best === undefined || c.metricMs > best.metricMs || (c.metricMs === best.metricMs && c.addedAt > best.addedAt)) best = c;
-  }
-  return best?.origin;
 }
 
 export function createRoutingTable(self: PeerIdString, options?: RoutingTableOptions): RoutingTable {

@@ -1,7 +1,9 @@
 // The routing table's caps (issue 10): origins per neighbour, origins in all, the eviction rule,
 // and that every origin the table forgets is reported (so per-origin caches can be pruned).
 import { describe, expect, it } from 'vitest';
-import { pickEviction } from '../../src/routing/table.ts';
+import { seededRng } from '../../src/routing/rng.ts';
+import { barabasiAlbert, Simulation } from '../../src/routing/simulator.ts';
+import { pickEviction } from '../../src/routing/table-caps.ts';
 import { advert, model, newTable, retraction, update } from './fixtures.ts';
 
 const M = [model('m')];
@@ -128,5 +130,22 @@ describe('forgotten origins', () => {
     t.expire(300); // entries are forgotten a hold time later
     expect(gone.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `o${i}`).sort());
     expect(t.stateSizes()).toMatchObject({ origins: 0, liveOrigins: 0, routes: 0, stats: 0, seqnoWanted: 0 });
+  });
+});
+
+describe('caps in the simulator', () => {
+  it('a 60-node network with caps above its size converges to full reachability, loop-free', () => {
+    const rng = seededRng(4);
+    const sim = new Simulation({ topology: barabasiAlbert(60, 2, rng), seed: 4, table: { maxOrigins: 64, maxOriginsPerNeighbour: 64 } });
+    expect(sim.run().converged).toBe(true);
+    expect(sim.checkLoops()).toEqual({ loops: 0, badNextHops: 0, unrouted: 0, routed: 60 * 59 });
+  });
+
+  it('caps below its size: every node keeps at most maxOrigins origins, and the routes it keeps are loop-free', () => {
+    const rng = seededRng(5);
+    const sim = new Simulation({ topology: barabasiAlbert(60, 2, rng), seed: 5, table: { maxOrigins: 20, maxOriginsPerNeighbour: 12 } });
+    sim.run();
+    for (const t of sim.tables) expect(t.stateSizes().liveOrigins).toBeLessThanOrEqual(20);
+    expect(sim.checkLoops()).toMatchObject({ loops: 0, badNextHops: 0 });
   });
 });
