@@ -10,7 +10,7 @@ import type { RoutingTable } from '../../src/routing/table.ts';
 import { DEFAULT_PEER_LIMITS } from '../../src/routing/peer-limits.ts';
 import { call } from '../node/grpc/helpers.ts';
 import { infer, paramString, removeTempDirs, startClusterNode, waitFor, type ClusterNode } from './helpers.ts';
-import { fakeOrigins, fatModels, signedUpdates, smallModels, startRogue, type Rogue } from './rogue.ts';
+import { fakeOrigins, fatModels, hugeModels, signedUpdates, smallModels, startRogue, type Rogue } from './rogue.ts';
 
 let a: ClusterNode;
 let b: ClusterNode;
@@ -64,6 +64,28 @@ describe('a peer that introduces many origins', () => {
     // frames, none over the limit.
     expect(rogue.received.length).toBeGreaterThan(1);
     expect(Math.max(...rogue.received)).toBeLessThanOrEqual(DEFAULT_PEER_LIMITS.maxFrameBytes);
+  });
+
+  it('2 adverts of ~600 KB: refused at intake, never relayed; A and B stay together', async () => {
+    const rogue = await startRogue();
+    rogues.push(rogue);
+    await rogue.connect(a.addrs[0] ?? '');
+    const updates = await signedUpdates(await fakeOrigins(2), hugeModels);
+    const disconnectsBefore = abDisconnects;
+    const watch = setInterval(() => { if (!connectedAB()) abDisconnects++; }, 20);
+    const refresh = rogue.keepSending(updates, 800);
+    try {
+      await rogue.send(updates); // one advert per frame: each frame is under 1 MiB
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(fakeOriginsAt(a, 'huge-')).toBe(0);
+      expect(fakeOriginsAt(b, 'huge-')).toBe(0);
+      const res = await infer(b, {}, 10_000);
+      expect(paramString(res.parameters, 'plexus.served_by')).toBe(a.peerId);
+    } finally {
+      clearInterval(watch);
+      refresh();
+    }
+    expect(abDisconnects).toBe(disconnectsBefore);
   });
 
   it('5,000 signed fake origins: at most maxOriginsPerNeighbour are kept, the node keeps answering quickly', async () => {

@@ -41,6 +41,15 @@ export function fatModels(i: number): AdvertisedModel[] {
   }));
 }
 
+/** 16 models with 64 inputs and 64 outputs of long names each: ~600 KB canonical. */
+export function hugeModels(i: number): AdvertisedModel[] {
+  const t = (dir: string) => Array.from({ length: 64 }, (_, k) => ({ name: `${dir}-${k}-${'y'.repeat(240)}`, datatype: 'FP32', shape: [1, -1] }));
+  return Array.from({ length: 16 }, (_, m) => ({
+    name: `huge-${i}-${m}`, version: '1', capabilities: ['huge.cap'], provider: 'cpu' as const, price: 0, computeMs: 1, load: 0, capacity: 1,
+    io: { platform: 'onnxruntime_onnx', inputs: t('in'), outputs: t('out') },
+  }));
+}
+
 export async function signedUpdates(origins: readonly FakeOrigin[], models: (i: number) => AdvertisedModel[], seq = Date.now()): Promise<WireUpdate[]> {
   const out: WireUpdate[] = [];
   for (const [i, o] of origins.entries()) {
