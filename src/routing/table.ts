@@ -446,11 +446,15 @@ export class RoutingTable implements RoutingTableApi {
     return this.#origins.size;
   }
 
-  /** Peers in use: origins with a selected route and the next hops of those routes (never evicted from the connection slots). */
+  /**
+   * Peers in use: providers (origins advertising models) with a selected route and the next hops
+   * of those routes. Their connections are never evicted and may take reserved slots; a peer
+   * that only advertises itself, with nothing to offer, is not in use.
+   */
   peersInUse(): Set<PeerIdString> {
     const out = new Set<PeerIdString>();
     for (const e of this.#origins.values()) {
-      if (e.selected === undefined) continue;
+      if (e.selected === undefined || e.latest.models.length === 0) continue;
       out.add(e.origin);
       out.add(e.selected.neighbour);
     }

@@ -53,7 +53,7 @@ describe('many identities from one process', () => {
       const res = await infer(b, {}, 10_000);
       expect(paramString(res.parameters, 'plexus.served_by')).toBe(a.peerId);
       expect(Date.now() - t0).toBeLessThan(10_000);
-      // Once a neighbour with routes, B is in use: the crowd cannot push it out again.
+      // B sent a query through A: its connection is in use, the crowd cannot take its slot.
       await new Promise((r) => setTimeout(r, 1000));
       expect(a.cluster().peers().some((p) => p.peerId === b.peerId)).toBe(true);
     } finally {

@@ -149,3 +149,15 @@ describe('caps in the simulator', () => {
     expect(sim.checkLoops()).toMatchObject({ loops: 0, badNextHops: 0 });
   });
 });
+
+describe('peers in use (protected connection slots)', () => {
+  it('providers with a selected route and their next hops; not a neighbour that offers nothing', () => {
+    const t = newTable('me');
+    for (const p of ['relay', 'provider', 'empty']) t.neighbourUp(p, 2, 0);
+    t.applyUpdate('provider', update(advert('provider', 1, M), 0, 0), 0);
+    t.applyUpdate('relay', update(advert('far', 1, M), 5, 2), 0);
+    t.applyUpdate('relay', update(advert('relay', 1, []), 0, 0), 0);
+    t.applyUpdate('empty', update(advert('empty', 1, []), 0, 0), 0);
+    expect([...t.peersInUse()].sort()).toEqual(['far', 'provider', 'relay']);
+  });
+});

@@ -151,13 +151,27 @@ export function createP2PService(init: P2PServiceInit) {
         });
         const limits = init.limits ?? DEFAULT_PEER_LIMITS;
         const t = createRoutingTable(h.peerId, { maxOrigins: limits.maxOrigins, maxOriginsPerNeighbour: limits.maxOriginsPerNeighbour, ...init.table, holdMs });
-        h.setPeersInUse(() => t.peersInUse());
+        // Neighbours that sent us queries lately are in use too (their connection carries traffic).
+        const forwarders = new Map<string, number>();
+        h.setPeersInUse(() => {
+          const inUse = t.peersInUse();
+          const now = Date.now();
+          for (const [p, at] of forwarders) if (now - at > holdMs) forwarders.delete(p); else inUse.add(p);
+          return inUse;
+        });
         const fwdRef: { send: ForwardProtocol['send'] } = { send: (peer, req, signal) => started(forward).send(peer, req, signal) };
         const d = createRoutedDispatcher({
           table: t, local, forward: fwdRef, logger: log, ...(init.maxAttempts === undefined ? {} : { maxAttempts: init.maxAttempts }),
           ...(init.events === undefined ? {} : { events: init.events }),
         });
-        const f = createForwardProtocol({ host: h, logger: log, handler: (req, signal) => d.handleForwarded(req, signal) });
+        const f = createForwardProtocol({
+          host: h, logger: log,
+          handler: (req, signal) => {
+            const from = req.route.at(-1);
+            if (from !== undefined && t.linkCost(from, Date.now()) !== undefined) forwarders.set(from, Date.now());
+            return d.handleForwarded(req, signal);
+          },
+        });
         const r = createRoutesProtocol({ host: h, table: t, privateKey: key, logger: log, localModels: models, refreshMs, limits, ...(init.pingEveryMs === undefined ? {} : { pingEveryMs: init.pingEveryMs }) });
         host = h; table = t; routed = d; forward = f; routes = r;
         try {
