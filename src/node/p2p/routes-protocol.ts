@@ -190,10 +190,13 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
   function sendRequests(peer: PeerIdString, requests: readonly WireSeqnoRequest[]): void {
     const n = neighbours.get(peer);
     if (n === undefined || requests.length === 0) return;
-    log.debug({ peer, origins: requests.map((r) => r.origin) }, 'seqno request');
-    sendFrame(n.out, [encodeRoutesFrame({ updates: [], addrs: {}, requests })]).catch((e: unknown) => {
-      log.debug({ peer, err: (e as Error).message }, 'seqno request send failed');
-    });
+    log.debug({ peer, count: requests.length }, 'seqno request');
+    // ~100 bytes each: 1,024 per frame stays far under the frame limit and the decoder's count bound.
+    for (let i = 0; i < requests.length; i += 1024) {
+      sendFrame(n.out, [encodeRoutesFrame({ updates: [], addrs: {}, requests: requests.slice(i, i + 1024) })]).catch((e: unknown) => {
+        log.debug({ peer, err: (e as Error).message }, 'seqno request send failed');
+      });
+    }
   }
 
   /** Ask for newer seqs of origins whose selected route was lost with only infeasible ones left. */
