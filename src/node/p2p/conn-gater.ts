@@ -120,3 +120,31 @@ export function createConnectionGuard(limits: ConnectionLimits, log: Logger, alw
     counts: () => ({ refused, evicted }),
   };
 }
+
+type GaterMethod = Exclude<keyof ConnectionGater, 'filterMultiaddrForPeer'>;
+const GATER_METHODS: readonly GaterMethod[] = [
+  'denyDialPeer', 'denyDialMultiaddr', 'denyInboundConnection', 'denyOutboundConnection', 'denyInboundEncryptedConnection',
+  'denyOutboundEncryptedConnection', 'denyInboundUpgradedConnection', 'denyOutboundUpgradedConnection',
+  'denyInboundRelayReservation', 'denyOutboundRelayedConnection', 'denyInboundRelayedConnection',
+];
+
+/**
+ * One gater from several (e.g. a trust gater with allow/deny lists, then the connection guard):
+ * denied when any denies, asked in order, so a later gater (the guard, which may evict a
+ * connection to make room) is consulted only for what the earlier ones admit.
+ */
+export function combineGaters(...gaters: readonly ConnectionGater[]): ConnectionGater {
+  const denies = async (g: ConnectionGater, m: GaterMethod, args: unknown[]): Promise<boolean> => {
+    const f: unknown = Reflect.get(g, m);
+    return typeof f === 'function' ? (await Reflect.apply(f, g, args)) === true : false;
+  };
+  const out: Partial<Record<GaterMethod, (...args: unknown[]) => Promise<boolean>>> = {};
+  for (const m of GATER_METHODS) {
+    if (!gaters.some((g) => Reflect.get(g, m) !== undefined)) continue;
+    out[m] = async (...args: unknown[]): Promise<boolean> => {
+      for (const g of gaters) if (await denies(g, m, args)) return true;
+      return false;
+    };
+  }
+  return out;
+}

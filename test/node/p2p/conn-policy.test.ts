@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { combineGaters } from '../../../src/node/p2p/conn-gater.ts';
 import { admitAddress, admitPeer, overLimit, pickVictim, DEFAULT_CONNECTION_LIMITS, type ConnView } from '../../../src/node/p2p/conn-policy.ts';
 
 const limits = { ...DEFAULT_CONNECTION_LIMITS, maxConnections: 10, reservedConnections: 3, maxInboundPerIp: 4, maxConnectionsPerPeer: 2, evictMinAgeMs: 1000 };
@@ -43,5 +44,21 @@ describe('connection policy', () => {
     expect(overLimit(conns, 5000, limits)).toEqual(['c8', 'c9', 'c10', 'c11']);
     const allProtected = Array.from({ length: 14 }, (_, i) => conn(i, { protected: true }));
     expect(overLimit(allProtected, 5000, limits)).toEqual([]);
+  });
+});
+
+describe('combineGaters', () => {
+  it('denies when any gater denies, asking them in order and stopping at the first denial', async () => {
+    const asked: string[] = [];
+    const trust = { denyInboundEncryptedConnection: (p: unknown) => { asked.push('trust'); return p === 'banned'; } };
+    const guard = { denyInboundEncryptedConnection: async () => { asked.push('guard'); return Promise.resolve(false); }, denyInboundConnection: () => true };
+    const g = combineGaters(trust, guard);
+    const call = (p: string): Promise<boolean> | boolean | undefined => g.denyInboundEncryptedConnection?.(p as never, {} as never);
+    expect(await call('banned')).toBe(true);
+    expect(asked).toEqual(['trust']);
+    expect(await call('ok')).toBe(false);
+    expect(asked).toEqual(['trust', 'trust', 'guard']);
+    expect(await g.denyInboundConnection?.({} as never)).toBe(true);
+    expect('denyDialPeer' in g).toBe(false);
   });
 });
