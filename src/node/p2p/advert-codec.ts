@@ -154,7 +154,8 @@ export function decodeRoutesFrame(bytes: Uint8Array): RoutesFrame {
     bad('not UTF-8 JSON');
   }
   if (!isRecord(raw)) bad('top level is not an object');
-  if (raw.v !== ROUTES_WIRE_VERSION) throw new ProtocolError(`routes frame version ${String(raw.v)} is not supported (expected ${ROUTES_WIRE_VERSION})`);
+  // (JSON text, not String(): a peer's {"toString": 1} makes String() throw a TypeError.)
+  if (raw.v !== ROUTES_WIRE_VERSION) throw new ProtocolError(`routes frame version ${JSON.stringify(raw.v)?.slice(0, 32) ?? 'none'} is not supported (expected ${ROUTES_WIRE_VERSION})`);
   if (!Array.isArray(raw.u) || raw.u.length > MAX_UPDATES_PER_FRAME) bad(`u must be a list of at most ${MAX_UPDATES_PER_FRAME} updates`);
   const updates = raw.u.map((x: unknown, i: number): WireUpdate => {
     if (!isRecord(x)) bad(`update ${i} is not an object`);

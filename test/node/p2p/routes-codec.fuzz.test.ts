@@ -95,6 +95,11 @@ describe('decodeRoutesFrame under fuzzing', () => {
     expect(decodeBounded(hugeAddrs)?.addrs.o?.length).toBeLessThanOrEqual(16);
   });
 
+  it('a version that cannot be turned into a string (found by this fuzzer) is a PlexusError', () => {
+    expect(() => decodeRoutesFrame(json({ v: { toString: 1 }, u: [] }))).toThrow(/version \{"toString":1\} is not supported/);
+    expect(() => decodeRoutesFrame(json({ u: [] }))).toThrow(/version none is not supported/);
+  });
+
   it("a '__proto__' origin in the dial hints does not replace the prototype of what is decoded", () => {
     const f = decodeBounded(new TextEncoder().encode('{"v":1,"u":[],"addrs":{"__proto__":["/ip4/1.2.3.4/tcp/1"],"x":["/ip4/1.2.3.4/tcp/2"]}}'));
     expect(Object.getPrototypeOf(f?.addrs)).toBeNull();
