@@ -10,13 +10,13 @@ import { identify } from '@libp2p/identify';
 import type { Identify } from '@libp2p/identify';
 import { ping } from '@libp2p/ping';
 import type { Ping } from '@libp2p/ping';
-import type { PrivateKey, PeerId } from '@libp2p/interface';
+import type { ConnectionGater, PrivateKey, PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Multiaddr } from '@multiformats/multiaddr';
 import { ConfigError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
-import { createConnectionGuard } from './conn-gater.ts';
+import { combineGaters, createConnectionGuard } from './conn-gater.ts';
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './conn-policy.ts';
 
 export type PlexusLibp2p = Libp2p<{ identify: Identify; ping: Ping }>;
@@ -40,6 +40,8 @@ export interface HostInit {
   readonly logger: Logger;
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
+  /** Another gater (e.g. membership: swarm key, peer lists), asked before the connection guard. */
+  readonly connectionGater?: ConnectionGater;
 }
 
 export interface P2PHost {
@@ -93,7 +95,7 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
     // libp2p's own cap sits a little above ours: the guard (conn-gater.ts) decides who gets the
     // last slots (reserve, per-IP and per-peer limits, eviction of unused connections).
     connectionManager: { maxConnections: maxConnections + 16, inboundConnectionThreshold: 100 },
-    connectionGater: guard.gater,
+    connectionGater: init.connectionGater === undefined ? guard.gater : combineGaters(init.connectionGater, guard.gater),
     // Off: it pinged every connection every 10 s on a new stream each time, beside the routes
     // protocol's own RTT pings, and cost ~40% of an idle node's CPU (10 idle daemons: 0.55 ->
     // 0.32 cores). The routes protocol's pings are the liveness check instead (it hangs up on a
