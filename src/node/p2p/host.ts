@@ -42,6 +42,8 @@ export interface HostInit {
   readonly maxBackoffMs?: number;
   /** Another gater (e.g. membership: swarm key, peer lists), asked before the connection guard. */
   readonly connectionGater?: ConnectionGater;
+  /** Peers whose connections are never evicted and may take reserved slots (an allow-list), beside bootstrap peers and peers in use. */
+  readonly protectedPeers?: (peer: string) => boolean;
 }
 
 export interface P2PHost {
@@ -77,7 +79,7 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
   const maxConnections = connLimits.maxConnections;
   // Bootstrap peers are protected from eviction (the list is filled in below).
   const bootIds = new Set<string>();
-  const guard = createConnectionGuard(connLimits, init.logger, (peer) => bootIds.has(peer));
+  const guard = createConnectionGuard(connLimits, init.logger, (peer) => bootIds.has(peer) || init.protectedPeers?.(peer) === true);
   const learnedDialTarget = Math.min(maxConnections, init.learnedDialTarget ?? 8);
   const minBackoff = init.minBackoffMs ?? 200;
   const maxBackoff = init.maxBackoffMs ?? 5000;
