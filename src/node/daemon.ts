@@ -80,6 +80,8 @@ function p2pInit(p2p: P2POptions, dataDir: string, extra: Partial<P2PServiceInit
     refreshMs: p2p.routing.refreshMs,
     ...(p2p.members === undefined ? {} : { members: p2p.members }),
     ...(p2p.verify === undefined ? {} : { verify: p2p.verify }),
+    ...(p2p.limits === undefined ? {} : { limits: p2p.limits }),
+    ...(p2p.connections === undefined ? {} : { connections: p2p.connections }),
     ...extra,
     table: { policy: p2p.routing.policy, ...extra?.table },
   };

@@ -8,10 +8,12 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { compileModelSpecs, defaultModelSpecs, type ModelSpec } from '../inference/index.ts';
+import { DEFAULT_PEER_LIMITS, type PeerLimits } from '../routing/peer-limits.ts';
 import { ROUTING_POLICIES, type RoutingPolicy } from '../routing/policies.ts';
 import { parseHostPort, type HostPort } from './grpc/address.ts';
 import type { HttpLimits } from './http/hardening.ts';
 import type { InputLimits } from './input-limits.ts';
+import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './p2p/conn-policy.ts';
 import { checkBootstrapAddr, checkListenAddr } from './p2p/multiaddrs.ts';
 import { compileMembership, compileSecurity, NODE_SECURITY_FIELDS, P2P_SECURITY_FIELDS, type MembershipOptions, type SecurityFlags, type SecurityOptions } from './auth/options.ts';
 import { DEFAULT_VERIFY_RATE } from './verify/verifier.ts';
@@ -95,6 +97,10 @@ export interface P2POptions {
   readonly members?: MembershipOptions;
   /** Re-execution of answers from other providers (issue 9): sample rate, float tolerance per model. */
   readonly verify?: { readonly rate: number; readonly tolerances: Readonly<Record<string, number>> };
+  /** Bounds on peer state and traffic (`node.p2p.limits`; DEFAULT_PEER_LIMITS when absent). */
+  readonly limits?: PeerLimits;
+  /** Connection limits (`node.p2p.connections`; DEFAULT_CONNECTION_LIMITS when absent). */
+  readonly connections?: ConnectionLimits;
 }
 
 /** What the user can set, as flags or under `node:` in the config file. */
@@ -147,12 +153,38 @@ function refineAddr(check: (s: string) => string | undefined) {
   };
 }
 
+const limit = (min: number, max: number) => z.int().min(min).max(max).optional();
+const peerLimitsSectionSchema = z.strictObject({
+  maxFrameBytes: limit(64 * 1024, 64 * 1024 * 1024),
+  maxAdvertBytes: limit(1024, 16 * 1024 * 1024),
+  maxModelsPerAdvert: limit(1, 256),
+  maxCapabilitiesPerAdvert: limit(1, 16_384),
+  maxOriginsPerNeighbour: limit(1, 1_000_000),
+  maxOrigins: limit(1, 1_000_000),
+  advertsPerSecond: limit(1, 1_000_000),
+  advertBurst: limit(1, 1_000_000),
+  hintAddrsPerOrigin: limit(0, 16),
+  hintDialsPerSecond: limit(1, 10_000),
+  hintDialBurst: limit(1, 10_000),
+  hintDialsConcurrent: limit(1, 1024),
+  hintBackoffMinMs: limit(1, 3_600_000),
+  hintBackoffMaxMs: limit(1, 86_400_000),
+});
+const connectionsSectionSchema = z.strictObject({
+  maxConnections: limit(2, 100_000),
+  reservedConnections: limit(0, 100_000),
+  maxInboundPerIp: limit(1, 100_000),
+  maxConnectionsPerPeer: limit(1, 64),
+  evictMinAgeMs: limit(0, 3_600_000),
+});
 const p2pSectionSchema = z.strictObject({
   listen: FIELDS.listen.optional(),
   bootstrap: FIELDS.bootstrap.optional(),
   static: z.boolean().optional(),
   noModels: z.boolean().optional(),
   ...P2P_SECURITY_FIELDS,
+  limits: peerLimitsSectionSchema.optional(),
+  connections: connectionsSectionSchema.optional(),
 });
 const routingSectionSchema = z.strictObject({
   policy: FIELDS.routingPolicy.optional(),
@@ -258,6 +290,8 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
     },
     members: compileMembership({ flags, node, p2p: p2pFile, fileDir, cwd: env.cwd }),
     verify: { rate: node.verify?.rate ?? DEFAULT_VERIFY_RATE, tolerances: node.verify?.tolerances ?? {} },
+    limits: compilePeerLimits(p2pFile.limits ?? {}),
+    connections: compileConnections(p2pFile.connections ?? {}),
   };
   const security = compileSecurity({ flags, node, p2p: p2pFile, fileDir, cwd: env.cwd });
 
@@ -285,6 +319,26 @@ function compileLimits(file: Partial<NodeLimits> | undefined): NodeLimits {
   const limits = { ...DEFAULT_LIMITS, ...file };
   if (limits.httpHeadersTimeoutMs > limits.httpRequestTimeoutMs) {
     throw new ConfigError(`node.limits.httpHeadersTimeoutMs: ${limits.httpHeadersTimeoutMs} is longer than httpRequestTimeoutMs (${limits.httpRequestTimeoutMs}); headers are part of the request`);
+  }
+  return limits;
+}
+
+/** The file's `node.p2p.limits` over the defaults; ConfigError when they contradict each other. */
+function compilePeerLimits(given: z.output<typeof peerLimitsSectionSchema>): PeerLimits {
+  const set = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<PeerLimits>;
+  const limits: PeerLimits = { ...DEFAULT_PEER_LIMITS, ...set };
+  if (limits.maxAdvertBytes > limits.maxFrameBytes / 2) {
+    throw new ConfigError(`node.p2p.limits.maxAdvertBytes: ${limits.maxAdvertBytes} must be at most half of maxFrameBytes (${limits.maxFrameBytes}), so every advert fits a frame`);
+  }
+  if (limits.hintBackoffMaxMs < limits.hintBackoffMinMs) throw new ConfigError('node.p2p.limits.hintBackoffMaxMs: must be >= hintBackoffMinMs');
+  return limits;
+}
+
+function compileConnections(given: z.output<typeof connectionsSectionSchema>): ConnectionLimits {
+  const set = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<ConnectionLimits>;
+  const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...set };
+  if (limits.reservedConnections >= limits.maxConnections) {
+    throw new ConfigError(`node.p2p.connections.reservedConnections: ${limits.reservedConnections} must be below maxConnections (${limits.maxConnections})`);
   }
   return limits;
 }

@@ -24,6 +24,8 @@ const ERROR_PENALTY_MS = 500;
 /** What this node has observed about calls to one provider. */
 export class PeerStats {
   outstanding = 0;
+  /** When the last call to this origin ended, epoch ms (an origin in use is never evicted). */
+  lastAt = -Infinity;
   /** Observed end-to-end latency of successful calls (peak EWMA: slow spells show at once). */
   readonly latency = new Ewma({ tauMs: 10_000, peak: true });
   /** Failure rate; forgets with time so a recovered provider gets traffic again. */
@@ -31,6 +33,7 @@ export class PeerStats {
 
   record(ok: boolean, latencyMs: number, now: number): void {
     this.outstanding = Math.max(0, this.outstanding - 1);
+    this.lastAt = now;
     this.errors.observe(ok ? 0 : 1, now);
     // A failure's latency is not a sign of speed: a replica that fails fast must not look fast.
     if (ok && Number.isFinite(latencyMs) && latencyMs >= 0) this.latency.observe(latencyMs, now);

@@ -10,6 +10,7 @@ import { Ewma } from './ewma.ts';
 import type { RoutingPolicy } from './policies.ts';
 import { seededRng, type Rng } from './rng.ts';
 import { PeerStats, selectRoutes, type OriginView, type TrustHook } from './selection.ts';
+import { pickEviction, type EvictionCandidate } from './table-caps.ts';
 import type {
   AdvertisedModel, PeerIdString, ProviderAdvert, QueryConstraints, RouteCandidate, RouteUpdate,
   RoutingTableApi, Selection,
@@ -40,6 +41,10 @@ export interface RoutingTableOptions {
   readonly rng?: Rng;
   /** Measured claims and quarantines (src/routing/reputation.ts) applied at selection. */
   readonly trust?: TrustHook;
+  /** Origins (with at least one route) the table holds at most (default unbounded; see admitOrigin for the eviction rule). */
+  readonly maxOrigins?: number;
+  /** Origins one neighbour may hold routes for (default unbounded); more from it are ignored. */
+  readonly maxOriginsPerNeighbour?: number;
 }
 
 /** A seqno request unanswered after this long is sent again, backing off to SEQNO_RETRY_MAX_MS. */
@@ -78,6 +83,8 @@ interface OriginEntry {
   seqnoTries: number;
   /** When the entry last had no route at all (for garbage collection), or -1. */
   idleSince: number;
+  /** When the entry was created (newest unused origins are evicted first). */
+  readonly addedAt: number;
 }
 
 interface Neighbour {
@@ -85,6 +92,8 @@ interface Neighbour {
   /** Change-log position up to which this neighbour has been sent updates. */
   cursor: number;
   needsFull: boolean;
+  /** Origins this neighbour holds a route for in the table. */
+  routes: number;
 }
 
 /** A seqno request (RFC 8966 §3.8.1) to send: ask `to` for a newer seq of `origin`. */
@@ -136,6 +145,12 @@ export class RoutingTable implements RoutingTableApi {
   #earliestExpiry = Infinity;
   #nextCollect = Infinity;
   #routeCount = 0;
+  /** Origins with at least one route (what maxOrigins bounds). */
+  #liveOrigins = 0;
+  readonly #maxOrigins: number;
+  readonly #maxPerNeighbour: number;
+  /** Called with each origin the table forgets (GC or eviction), so callers prune what they keep per origin. */
+  onOriginGone: ((origin: PeerIdString) => void) | undefined;
 
   constructor(self: PeerIdString, options: RoutingTableOptions = {}) {
     this.self = self;
@@ -149,6 +164,8 @@ export class RoutingTable implements RoutingTableApi {
     this.#policy = options.policy ?? 'plexus';
     this.#rng = options.rng ?? seededRng(0x9e3779b9 ^ hashString(self));
     this.#trust = options.trust;
+    this.#maxOrigins = options.maxOrigins ?? Infinity;
+    this.#maxPerNeighbour = options.maxOriginsPerNeighbour ?? Infinity;
   }
 
   // ---- local adverts ----
@@ -178,7 +195,7 @@ export class RoutingTable implements RoutingTableApi {
     }
     const cost = new Ewma({ tauMs: this.#linkTauMs });
     cost.observe(validRtt(rttMs) / 2, now);
-    this.#neighbours.set(peer, { cost, cursor: this.#logEnd(), needsFull: true });
+    this.#neighbours.set(peer, { cost, cursor: this.#logEnd(), needsFull: true, routes: 0 });
   }
 
   observeLink(peer: PeerIdString, rttMs: number, now: number): void {
@@ -215,16 +232,17 @@ export class RoutingTable implements RoutingTableApi {
     if (advert.origin === this.self) return false;
     const unreachable = update.retracted || update.metricMs === Infinity || update.hops + 1 > this.#hopLimit;
     let e = this.#origins.get(advert.origin);
+    const i = e === undefined ? -1 : e.routes.findIndex((r) => r.neighbour === from);
+    if (!unreachable && i < 0 && !this.#admit(from, advert.origin, e, now)) return false;
     if (e === undefined) {
       if (unreachable) return false;
       e = {
         origin: advert.origin, routes: [], selected: undefined, announcedMetric: Infinity, announcedSeq: -Infinity,
-        fdSeq: -Infinity, fdMetric: Infinity, latest: advert, logPos: -1, seqnoAt: 0, seqnoTries: 0, idleSince: now,
+        fdSeq: -Infinity, fdMetric: Infinity, latest: advert, logPos: -1, seqnoAt: 0, seqnoTries: 0, idleSince: now, addedAt: now,
       };
       this.#origins.set(advert.origin, e);
     }
     if (advert.seq > e.latest.seq) e.latest = advert;
-    const i = e.routes.findIndex((r) => r.neighbour === from);
     if (unreachable) {
       if (i < 0) return false;
       this.#removeRoute(e, i, now);
@@ -233,9 +251,12 @@ export class RoutingTable implements RoutingTableApi {
     const expiresAt = now + this.#holdMs;
     const r = e.routes[i];
     if (r === undefined) {
+      if (e.routes.length === 0) this.#liveOrigins++;
       e.routes.push({ neighbour: from, advert, metricMs: update.metricMs, hops: update.hops, expiresAt });
       e.idleSince = -1;
       this.#routeCount++;
+      const n = this.#neighbours.get(from);
+      if (n !== undefined) n.routes++;
       if (expiresAt < this.#earliestExpiry) this.#earliestExpiry = expiresAt;
     } else {
       const same = r.advert.seq === advert.seq && r.metricMs === update.metricMs && r.hops === update.hops;
@@ -254,7 +275,7 @@ export class RoutingTable implements RoutingTableApi {
     let changed = false;
     let earliest = Infinity;
     this.#nextCollect = Infinity;
-    for (const [origin, e] of this.#origins) {
+    for (const e of this.#origins.values()) {
       let removed = false;
       for (let i = e.routes.length - 1; i >= 0; i--) {
         const r = e.routes[i];
@@ -269,7 +290,7 @@ export class RoutingTable implements RoutingTableApi {
       if (removed && this.#reselect(e, now)) changed = true;
       if (e.routes.length === 0 && e.selected === undefined) {
         // Forget an origin with no route for a hold time: its retraction has long gone out.
-        if (now - e.idleSince >= this.#holdMs) this.#origins.delete(origin);
+        if (now - e.idleSince >= this.#holdMs) this.#forget(e);
         else this.#nextCollect = Math.min(this.#nextCollect, e.idleSince + this.#holdMs);
       }
     }
@@ -435,6 +456,31 @@ export class RoutingTable implements RoutingTableApi {
     return this.#origins.size;
   }
 
+  /**
+   * Peers in use: providers (origins advertising models) with a selected route and the next hops
+   * of those routes. Their connections are never evicted and may take reserved slots; a peer
+   * that only advertises itself, with nothing to offer, is not in use.
+   */
+  peersInUse(): Set<PeerIdString> {
+    const out = new Set<PeerIdString>();
+    for (const e of this.#origins.values()) {
+      if (e.selected === undefined || e.latest.models.length === 0) continue;
+      out.add(e.origin);
+      out.add(e.selected.neighbour);
+    }
+    return out;
+  }
+
+  /** Whether the table has an entry for the origin (routed, infeasible only, or waiting to be forgotten). */
+  knows(origin: PeerIdString): boolean {
+    return this.#origins.has(origin);
+  }
+
+  /** Sizes of the table's per-origin and per-peer state (for bounds checks and tests). */
+  stateSizes(): { origins: number; liveOrigins: number; routes: number; stats: number; seqnoWanted: number; down: number } {
+    return { origins: this.#origins.size, liveOrigins: this.#liveOrigins, routes: this.#routeCount, stats: this.#stats.size, seqnoWanted: this.#seqnoWanted.size, down: this.#down.size };
+  }
+
   // ---- internals ----
 
   #cost(n: Neighbour, now: number): number {
@@ -509,12 +555,74 @@ export class RoutingTable implements RoutingTableApi {
   }
 
   #removeRoute(e: OriginEntry, i: number, now: number): void {
-    e.routes.splice(i, 1);
+    const [r] = e.routes.splice(i, 1);
     this.#routeCount--;
+    const n = r === undefined ? undefined : this.#neighbours.get(r.neighbour);
+    if (n !== undefined) n.routes--;
     if (e.routes.length === 0) {
+      this.#liveOrigins--;
       e.idleSince = now;
       this.#nextCollect = Math.min(this.#nextCollect, now + this.#holdMs);
     }
+  }
+
+  /**
+   * Whether `from` may add a route to `origin` (entry `e`, if known). The caps:
+   * - a neighbour holds routes for at most maxOriginsPerNeighbour origins;
+   * - a NEW origin is refused while the table holds maxOrigins origins with routes (what is
+   *   already in keeps its place: a flood of origins cannot push established ones out), except
+   *   a neighbour's own advert, which evicts (admitOrigin's rule) an origin that is not a
+   *   neighbour and not in use: the worst metric first (unreachable ones before all), then
+   *   the newest.
+   */
+  #admit(from: PeerIdString, origin: PeerIdString, e: OriginEntry | undefined, now: number): boolean {
+    const n = this.#neighbours.get(from);
+    if (n !== undefined && n.routes >= this.#maxPerNeighbour) return false;
+    if (e !== undefined && e.routes.length > 0) return true; // not a new origin
+    if (e === undefined) this.#boundIdle();
+    if (this.#liveOrigins < this.#maxOrigins) return true;
+    if (origin !== from) return false;
+    const victim = pickEviction(this.#evictable(now));
+    if (victim === undefined) return false;
+    const v = this.#origins.get(victim);
+    if (v !== undefined) this.#evict(v, now);
+    return true;
+  }
+
+  *#evictable(now: number): Generator<EvictionCandidate> {
+    for (const e of this.#origins.values()) {
+      if (e.routes.length === 0 || this.#neighbours.has(e.origin)) continue;
+      const st = this.#stats.get(e.origin);
+      if (st !== undefined && (st.outstanding > 0 || now - st.lastAt < this.#holdMs)) continue;
+      yield { origin: e.origin, metricMs: e.selected === undefined ? Infinity : this.#total(e.selected, now), addedAt: e.addedAt };
+    }
+  }
+
+  /** Drop every route to the origin; neighbours hear a retraction, the entry is forgotten a hold time later. */
+  #evict(e: OriginEntry, now: number): void {
+    while (e.routes.length > 0) this.#removeRoute(e, e.routes.length - 1, now);
+    this.#reselect(e, now);
+  }
+
+  /**
+   * Entries without routes (kept a hold time so their retraction goes out) are bounded too: at
+   * 2 × maxOrigins entries, the one idle longest is forgotten at once.
+   */
+  #boundIdle(): void {
+    if (this.#origins.size < 2 * this.#maxOrigins) return;
+    let oldest: OriginEntry | undefined;
+    for (const e of this.#origins.values()) {
+      if (e.routes.length === 0 && (oldest === undefined || e.idleSince < oldest.idleSince)) oldest = e;
+    }
+    if (oldest !== undefined) this.#forget(oldest);
+  }
+
+  #forget(e: OriginEntry): void {
+    this.#origins.delete(e.origin);
+    this.#seqnoWanted.delete(e);
+    const st = this.#stats.get(e.origin);
+    if (st !== undefined && st.outstanding === 0) this.#stats.delete(e.origin);
+    this.onOriginGone?.(e.origin);
   }
 
   #updateFor(e: OriginEntry, neighbour: PeerIdString): RouteUpdate {

@@ -73,16 +73,21 @@ export async function verifyAdvert(s: SignedAdvert): Promise<boolean> {
   }
 }
 
-export function encodeRoutesFrame(frame: RoutesFrame): Uint8Array {
-  const updates = frame.updates.map((u) => ({
+/** One update as it appears in a frame's `u` list (JSON text). */
+export function encodeWireUpdate(u: WireUpdate): string {
+  return JSON.stringify({
     a: u.signed.advert,
     s: Buffer.from(u.signed.sig).toString('base64'),
     m: Number.isFinite(u.metricMs) ? u.metricMs : null,
     h: u.hops,
     r: u.retracted,
-  }));
+  });
+}
+
+export function encodeRoutesFrame(frame: RoutesFrame): Uint8Array {
   const q = frame.requests === undefined || frame.requests.length === 0 ? undefined : frame.requests.map((r) => ({ o: r.origin, s: r.seq, h: r.hopsLeft }));
-  return new TextEncoder().encode(JSON.stringify({ v: ROUTES_WIRE_VERSION, u: updates, addrs: frame.addrs, ...(q === undefined ? {} : { q }) }));
+  const head = `{"v":${ROUTES_WIRE_VERSION},"u":[${frame.updates.map(encodeWireUpdate).join(',')}],"addrs":${JSON.stringify(frame.addrs)}`;
+  return new TextEncoder().encode(`${head}${q === undefined ? '' : `,"q":${JSON.stringify(q)}`}}`);
 }
 
 const isName = (x: unknown): x is string => typeof x === 'string' && x.length > 0 && x.length <= MAX_NAME;
@@ -149,7 +154,8 @@ export function decodeRoutesFrame(bytes: Uint8Array): RoutesFrame {
     bad('not UTF-8 JSON');
   }
   if (!isRecord(raw)) bad('top level is not an object');
-  if (raw.v !== ROUTES_WIRE_VERSION) throw new ProtocolError(`routes frame version ${String(raw.v)} is not supported (expected ${ROUTES_WIRE_VERSION})`);
+  // (JSON text, not String(): a peer's {"toString": 1} makes String() throw a TypeError.)
+  if (raw.v !== ROUTES_WIRE_VERSION) throw new ProtocolError(`routes frame version ${JSON.stringify(raw.v)?.slice(0, 32) ?? 'none'} is not supported (expected ${ROUTES_WIRE_VERSION})`);
   if (!Array.isArray(raw.u) || raw.u.length > MAX_UPDATES_PER_FRAME) bad(`u must be a list of at most ${MAX_UPDATES_PER_FRAME} updates`);
   const updates = raw.u.map((x: unknown, i: number): WireUpdate => {
     if (!isRecord(x)) bad(`update ${i} is not an object`);
@@ -162,7 +168,8 @@ export function decodeRoutesFrame(bytes: Uint8Array): RoutesFrame {
     if (typeof x.r !== 'boolean') bad(`update ${i} retracted must be a boolean`);
     return { signed: { advert, sig: new Uint8Array(sig) }, metricMs, hops: x.h, retracted: x.r };
   });
-  const addrs: Record<string, string[]> = {};
+  // No prototype: a peer's '__proto__' key is then just a (useless) origin, not the object's prototype.
+  const addrs = Object.create(null) as Record<string, string[]>;
   if (raw.addrs !== undefined) {
     if (!isRecord(raw.addrs)) bad('addrs must be an object');
     for (const [k, v] of Object.entries(raw.addrs).slice(0, MAX_UPDATES_PER_FRAME)) {

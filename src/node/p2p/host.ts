@@ -16,6 +16,8 @@ import { multiaddr } from '@multiformats/multiaddr';
 import type { Multiaddr } from '@multiformats/multiaddr';
 import { ConfigError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
+import { combineGaters, createConnectionGuard } from './conn-gater.ts';
+import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './conn-policy.ts';
 
 export type PlexusLibp2p = Libp2p<{ identify: Identify; ping: Ping }>;
 
@@ -28,6 +30,8 @@ export interface HostInit {
   /** Static: dial only bootstrap peers, never learned ones (inbound still accepted). */
   readonly static?: boolean;
   readonly maxConnections?: number;
+  /** Per-IP, per-peer, reserve and eviction limits (conn-policy.ts); maxConnections above wins over theirs. */
+  readonly connections?: Partial<ConnectionLimits>;
   /**
    * Learned peers are dialled only while this node has fewer connections than this: routes
    * travel hop by hop anyway, and a full mesh costs every node traffic and CPU per peer.
@@ -36,9 +40,12 @@ export interface HostInit {
   readonly logger: Logger;
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
-  /** Private network (swarm key) and peer lists: src/node/p2p/membership.ts. */
+  /** Another gater (membership: swarm key, peer lists), asked before the connection guard. */
   readonly connectionGater?: ConnectionGater;
+  /** Private network (swarm key): src/node/p2p/membership.ts. */
   readonly connectionProtector?: (components: { logger: ComponentLogger }) => ConnectionProtector;
+  /** Peers whose connections are never evicted and may take reserved slots (an allow-list), beside bootstrap peers and peers in use. */
+  readonly protectedPeers?: (peer: string) => boolean;
 }
 
 export interface P2PHost {
@@ -47,8 +54,13 @@ export interface P2PHost {
   multiaddrs(): string[];
   /** Peers with at least one open connection. */
   connectedPeers(): string[];
-  /** Dial a peer learned from the network (no-op in static mode or at the connection bound). */
-  dialLearned(peer: string, addrs: readonly string[]): void;
+  /** Peers in use (routing-table providers and next hops): their connections are never evicted and may take reserved slots. */
+  setPeersInUse(fn: () => ReadonlySet<string>): void;
+  /**
+   * Dial a peer learned from the network (no-op in static mode or at the connection bound).
+   * Resolves true once connected, false when the dial failed, undefined when none was tried.
+   */
+  dialLearned(peer: string, addrs: readonly string[]): Promise<boolean | undefined>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -65,7 +77,11 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
   const listen = init.listen ?? ['/ip4/127.0.0.1/tcp/0'];
   listen.forEach((a) => parseAddr(a, 'listen address'));
   const bootstrap = (init.bootstrap ?? []).map((a) => parseAddr(a, 'bootstrap address'));
-  const maxConnections = init.maxConnections ?? 64;
+  const connLimits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...init.connections, ...(init.maxConnections === undefined ? {} : { maxConnections: init.maxConnections }) };
+  const maxConnections = connLimits.maxConnections;
+  // Bootstrap peers are protected from eviction (the list is filled in below).
+  const bootIds = new Set<string>();
+  const guard = createConnectionGuard(connLimits, init.logger, (peer) => bootIds.has(peer) || init.protectedPeers?.(peer) === true);
   const learnedDialTarget = Math.min(maxConnections, init.learnedDialTarget ?? 8);
   const minBackoff = init.minBackoffMs ?? 200;
   const maxBackoff = init.maxBackoffMs ?? 5000;
@@ -80,17 +96,20 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
     streamMuxers: [yamux()],
     // libp2p resets more than 5 inbound connections a second from one IP; a cluster joining
     // through one seed (or pods behind one NAT, or many nodes on one host) exceeds that.
-    connectionManager: { maxConnections, inboundConnectionThreshold: 100 },
+    // libp2p's own cap sits a little above ours: the guard (conn-gater.ts) decides who gets the
+    // last slots (reserve, per-IP and per-peer limits, eviction of unused connections).
+    connectionManager: { maxConnections: maxConnections + 16, inboundConnectionThreshold: 100 },
+    connectionGater: init.connectionGater === undefined ? guard.gater : combineGaters(init.connectionGater, guard.gater),
     // Off: it pinged every connection every 10 s on a new stream each time, beside the routes
     // protocol's own RTT pings, and cost ~40% of an idle node's CPU (10 idle daemons: 0.55 ->
     // 0.32 cores). The routes protocol's pings are the liveness check instead (it hangs up on a
     // neighbour that misses two in a row), and their RTTs feed the routing metric.
     connectionMonitor: { enabled: false },
     services: { identify: identify(), ping: ping() },
-    ...(init.connectionGater === undefined ? {} : { connectionGater: init.connectionGater }),
     ...(init.connectionProtector === undefined ? {} : { connectionProtector: init.connectionProtector }),
   });
   const self = libp2p.peerId.toString();
+  guard.attach(libp2p);
 
   let running = false;
   const timers = new Set<NodeJS.Timeout>();
@@ -104,6 +123,7 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
   // when the address has none; a closed connection schedules the next dial.
   const bootPeers: (PeerId | undefined)[] = bootstrap.map((ma) => {
     const id = ma.getComponents().find((c) => c.name === 'p2p')?.value;
+    if (id !== undefined) bootIds.add(id);
     return id === undefined ? undefined : peerIdFromString(id);
   });
   const dialBootstrap = (i: number, backoff: number): void => {
@@ -117,6 +137,7 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
     }
     libp2p.dial(ma, { signal: AbortSignal.timeout(5000) }).then((conn) => {
       bootPeers[i] = conn.remotePeer;
+      bootIds.add(conn.remotePeer.toString());
       log.debug({ peer: conn.remotePeer.toString(), addr: ma.toString() }, 'bootstrap peer connected');
       later(maxBackoff, () => { dialBootstrap(i, minBackoff); });
     }, (err: unknown) => {
@@ -136,16 +157,17 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
     peerId: self,
     multiaddrs: () => libp2p.getMultiaddrs().map((m) => m.toString()),
     connectedPeers: () => [...new Set(libp2p.getConnections().map((c) => c.remotePeer.toString()))],
-    dialLearned(peer, addrs) {
-      if (!running || init.static === true || peer === self || dialing.has(peer)) return;
-      if (libp2p.getConnections().length >= learnedDialTarget) return;
+    setPeersInUse: (fn) => { guard.setInUse(fn); },
+    async dialLearned(peer, addrs) {
+      if (!running || init.static === true || peer === self || dialing.has(peer)) return undefined;
+      if (libp2p.getConnections().length >= learnedDialTarget) return undefined;
       let id: PeerId;
       try {
         id = peerIdFromString(peer);
       } catch {
-        return;
+        return undefined;
       }
-      if (libp2p.getConnections(id).length > 0) return;
+      if (libp2p.getConnections(id).length > 0) return undefined;
       const mas: Multiaddr[] = [];
       for (const a of addrs) {
         try {
@@ -153,17 +175,20 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
           mas.push(m.getComponents().some((c) => c.name === 'p2p') ? m : m.encapsulate(`/p2p/${peer}`));
         } catch { /* a bad hint is ignored */ }
       }
-      if (mas.length === 0) return;
+      if (mas.length === 0) return false;
       dialing.add(peer);
-      libp2p.dial(mas, { signal: AbortSignal.timeout(5000) }).then(
-        () => { log.debug({ peer }, 'dialled learned peer'); },
-        (err: unknown) => { log.debug({ peer, err: (err as Error).message }, 'learned peer dial failed'); },
+      return libp2p.dial(mas, { signal: AbortSignal.timeout(5000) }).then(
+        () => { log.debug({ peer }, 'dialled learned peer'); return true; },
+        (err: unknown) => { log.debug({ peer, err: (err as Error).message }, 'learned peer dial failed'); return false; },
       ).finally(() => { dialing.delete(peer); });
     },
     async start() {
       await libp2p.start();
       running = true;
       bootstrap.forEach((_, i) => { dialBootstrap(i, minBackoff); });
+      const sweep = setInterval(() => { guard.sweep(); }, 5000);
+      sweep.unref();
+      timers.add(sweep);
     },
     async stop() {
       running = false;

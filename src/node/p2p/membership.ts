@@ -13,6 +13,8 @@ export interface Membership {
   readonly connectionGater: ConnectionGater;
   readonly connectionProtector?: (components: { logger: ComponentLogger }) => ConnectionProtector;
   readonly refusals: RefusalLog;
+  /** On the allow-list (named there, not denied): such peers get the reserved connection slots. */
+  allowListed(peer: string): boolean;
   /** Replace the allow/deny lists; hangs up on connected peers no longer permitted. */
   update(allow: readonly string[], deny: readonly string[]): Promise<string[]>;
   /** The running libp2p node (for hanging up); set once it exists. */
@@ -34,6 +36,7 @@ export function createMembership(members: MembershipOptions | undefined, logger:
     connectionGater: gate.gater,
     ...(psk === undefined ? {} : { connectionProtector: swarmProtector({ psk, refusals, accepted: (c) => gate.accepted(c) }) }),
     refusals,
+    allowListed: (peer) => { const l = gate.lists(); return l.allow.has(peer) && !l.deny.has(peer); },
     attach(node) { host = node; },
     async update(allow, deny) {
       const dropped = gate.update(peerLists(allow, deny), host?.connectedPeers() ?? []);

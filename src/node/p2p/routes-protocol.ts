@@ -11,10 +11,14 @@ import type { Logger } from '../../logger.ts';
 import type { RoutingTable } from '../../routing/table.ts';
 import type { AdvertisedModel, PeerIdString, ProviderAdvert, RouteUpdate, RoutingTableApi } from '../../routing/types.ts';
 import { advertChange } from '../../routing/advert-diff.ts';
-import { canonicalAdvert, decodeRoutesFrame, encodeRoutesFrame, signAdvert, verifyAdvert, MAX_UPDATES_PER_FRAME } from './advert-codec.ts';
+import { advertViolation, DEFAULT_PEER_LIMITS, TokenBucket, type PeerLimits } from '../../routing/peer-limits.ts';
+import { canonicalAdvert, decodeRoutesFrame, encodeRoutesFrame, signAdvert, verifyAdvert, MAX_ADDRS_PER_ORIGIN } from './advert-codec.ts';
 import type { SignedAdvert, WireSeqnoRequest, WireUpdate } from './advert-codec.ts';
+import { AdvertCache } from './advert-cache.ts';
+import { DialBudget } from './dial-budget.ts';
 import { readFrames, sendFrame } from './framing.ts';
 import type { P2PHost } from './host.ts';
+import { packRoutesFrames } from './routes-packing.ts';
 
 export const ROUTES_PROTOCOL = '/plexus/routes/1.0.0';
 /** How far a seqno request may travel toward its origin. */
@@ -22,7 +26,7 @@ const SEQNO_REQUEST_HOPS = 16;
 const SEQNO_BUMP_MIN_MS = 100;
 
 /** The table, with the seqno-request side of RFC 8966 that the routes protocol drives. */
-export type RoutesTable = RoutingTableApi & Pick<RoutingTable, 'takeSeqnoRequests' | 'onSeqnoRequest'>;
+export type RoutesTable = RoutingTableApi & Pick<RoutingTable, 'takeSeqnoRequests' | 'onSeqnoRequest' | 'knows' | 'onOriginGone'>;
 
 export interface RoutesProtocolInit {
   readonly host: P2PHost;
@@ -37,7 +41,8 @@ export interface RoutesProtocolInit {
   readonly debounceMs?: number;
   readonly expireEveryMs?: number;
   readonly pingEveryMs?: number;
-  readonly maxFrameBytes?: number;
+  /** Frame, advert, rate and dial-hint bounds (default DEFAULT_PEER_LIMITS); maxFrameBytes applies to frames sent and received. */
+  readonly limits?: PeerLimits;
   /** Bad frames tolerated from one peer before it is disconnected. */
   readonly maxStrikes?: number;
 }
@@ -55,6 +60,8 @@ export interface RoutesProtocol {
   lastHeard(origin: PeerIdString, neighbour: PeerIdString): number | undefined;
   /** Local models may have changed: re-advertise soon if they did in a way routing cares about (advertChange). */
   localChanged(): void;
+  /** Sizes of the per-origin and per-peer state this protocol keeps (bounds checks, tests). */
+  stateSizes(): { sigs: number; sigOrigins: number; addrHints: number; heard: number; dials: number; rateBuckets: number; strikes: number };
   start(): Promise<void>;
   /** Send a withdrawal (new seq, no models) to every neighbour, then stop. */
   stop(): Promise<void>;
@@ -88,15 +95,18 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
   let lastSignedModels: readonly AdvertisedModel[] = [];
   let lastSignedAt = 0;
   const debounceMs = init.debounceMs ?? 50;
-  const maxFrameBytes = init.maxFrameBytes ?? 1024 * 1024;
+  const limits = init.limits ?? DEFAULT_PEER_LIMITS;
+  const maxFrameBytes = limits.maxFrameBytes;
   const maxStrikes = init.maxStrikes ?? 3;
 
   const neighbours = new Map<PeerIdString, Neighbour>();
   const opening = new Map<PeerIdString, Promise<boolean>>();
   const strikes = new Map<PeerIdString, number>();
   // Signatures by origin/seq: the table keeps adverts, we keep what proves them.
-  const sigs = new Map<string, Uint8Array>();
-  const latestSeq = new Map<PeerIdString, number[]>();
+  const proofs = new AdvertCache();
+  // New adverts (signatures to verify) accepted per neighbour and second.
+  const advertRate = new Map<PeerIdString, TokenBucket>();
+  const dials = new DialBudget(limits, Date.now());
   const addrHints = new Map<PeerIdString, readonly string[]>();
   // origin -> neighbour -> last refresh (for route expiry in GetRoutes; the table keeps its own).
   const heard = new Map<PeerIdString, Map<PeerIdString, number>>();
@@ -107,28 +117,14 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
   let bumpTimer: NodeJS.Timeout | undefined;
   let lastBump = -Infinity;
 
-  // What was verified for each remembered origin/seq: signature and signed bytes, so a repeat
-  // skips verification only when it is byte-for-byte the same signed advert.
-  const verified = new Map<string, string>();
-  const verifiedForm = (s: SignedAdvert): string => `${Buffer.from(s.sig).toString('base64')}|${Buffer.from(canonicalAdvert(s.advert)).toString('latin1')}`;
-  const rememberSig = (s: SignedAdvert): void => {
-    const { origin, seq } = s.advert;
-    const key = `${origin}/${seq}`;
-    // The same advert arrives from every neighbour and with every refresh: count it once, or
-    // the current seq would push itself out of the window and stop being relayed.
-    if (sigs.has(key)) return;
-    sigs.set(key, s.sig);
-    verified.set(key, verifiedForm(s));
-    const seqs = latestSeq.get(origin) ?? [];
-    seqs.push(seq);
-    // Keep a few recent seqs per origin: the table may still hold a slightly older one.
-    while (seqs.length > 4) {
-      const old = `${origin}/${seqs.shift() ?? -1}`;
-      sigs.delete(old);
-      verified.delete(old);
-    }
-    latestSeq.set(origin, seqs);
+  // Everything kept per origin goes when the table forgets the origin.
+  const forgetOrigin = (origin: PeerIdString): void => {
+    proofs.forget(origin);
+    addrHints.delete(origin);
+    heard.delete(origin);
+    dials.forget(origin);
   };
+  table.onOriginGone = forgetOrigin;
 
   const strike = (peer: PeerIdString, why: string): void => {
     const n = (strikes.get(peer) ?? 0) + 1;
@@ -143,7 +139,10 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
   async function advertiseLocal(models: readonly AdvertisedModel[]): Promise<void> {
     const advert: ProviderAdvert = table.setLocalModels(models, Date.now());
     ownSigned = await signAdvert(init.privateKey, advert);
-    rememberSig(ownSigned);
+    const canonical = canonicalAdvert(ownSigned.advert);
+    const why = advertViolation(advert, canonical.byteLength, limits);
+    if (why !== undefined) log.warn({ why }, 'our own advert is over the peer limits: neighbours with the same limits will ignore it (node.p2p.limits)');
+    proofs.remember(ownSigned, AdvertCache.digest(ownSigned, canonical));
     lastSignedModels = models;
     lastSignedAt = Date.now();
   }
@@ -169,22 +168,18 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
   }
 
   function toWire(u: RouteUpdate): WireUpdate | undefined {
-    const sig = sigs.get(`${u.advert.origin}/${u.advert.seq}`);
+    const sig = proofs.sig(u.advert.origin, u.advert.seq);
     if (sig === undefined) return undefined; // cannot prove it: do not relay
     return { signed: { advert: u.advert, sig }, metricMs: u.metricMs, hops: u.hops, retracted: u.retracted };
   }
 
   async function sendUpdates(peer: PeerIdString, n: Neighbour, updates: readonly WireUpdate[]): Promise<void> {
-    for (let i = 0; i < updates.length; i += MAX_UPDATES_PER_FRAME) {
-      const chunk = updates.slice(i, i + MAX_UPDATES_PER_FRAME);
-      const addrs: Record<string, readonly string[]> = {};
-      for (const u of chunk) {
-        const o = u.signed.advert.origin;
-        const hint = o === self ? host.multiaddrs().map((a) => a.replace(/\/p2p\/[^/]+$/, '')) : addrHints.get(o);
-        if (hint !== undefined) addrs[o] = hint;
-      }
+    const hintFor = (o: string): readonly string[] | undefined => (o === self ? ownHints() : addrHints.get(o));
+    const { frames, skipped } = packRoutesFrames(updates, hintFor, maxFrameBytes);
+    if (skipped.length > 0) log.warn({ peer, origins: skipped.slice(0, 8), count: skipped.length, maxFrameBytes }, 'route updates too large for a frame were not sent');
+    for (const frame of frames) {
       try {
-        await sendFrame(n.out, [encodeRoutesFrame({ updates: chunk, addrs })]);
+        await sendFrame(n.out, [frame]);
       } catch (e) {
         log.debug({ peer, err: (e as Error).message }, 'routes send failed');
         return;
@@ -195,10 +190,13 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
   function sendRequests(peer: PeerIdString, requests: readonly WireSeqnoRequest[]): void {
     const n = neighbours.get(peer);
     if (n === undefined || requests.length === 0) return;
-    log.debug({ peer, origins: requests.map((r) => r.origin) }, 'seqno request');
-    sendFrame(n.out, [encodeRoutesFrame({ updates: [], addrs: {}, requests })]).catch((e: unknown) => {
-      log.debug({ peer, err: (e as Error).message }, 'seqno request send failed');
-    });
+    log.debug({ peer, count: requests.length }, 'seqno request');
+    // ~100 bytes each: 1,024 per frame stays far under the frame limit and the decoder's count bound.
+    for (let i = 0; i < requests.length; i += 1024) {
+      sendFrame(n.out, [encodeRoutesFrame({ updates: [], addrs: {}, requests: requests.slice(i, i + 1024) })]).catch((e: unknown) => {
+        log.debug({ peer, err: (e as Error).message }, 'seqno request send failed');
+      });
+    }
   }
 
   /** Ask for newer seqs of origins whose selected route was lost with only infeasible ones left. */
@@ -311,6 +309,53 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
     return p;
   }
 
+  /** Our listen addresses as a dial hint: routable ones before loopback (receivers dial only the first few). */
+  function ownHints(): string[] {
+    const addrs = host.multiaddrs().map((a) => a.replace(/\/p2p\/[^/]+$/, ''));
+    const loop = (a: string): boolean => a.startsWith('/ip4/127.') || a.startsWith('/ip6/::1/');
+    return [...addrs.filter((a) => !loop(a)), ...addrs.filter(loop)].slice(0, MAX_ADDRS_PER_ORIGIN);
+  }
+
+  /**
+   * The updates of a frame worth applying: within the advert limits (an oversize advert is
+   * refused here, so it is never relayed), and each signature checked, unless it is a
+   * byte-for-byte repeat, within the neighbour's advert rate. undefined: a forged signature
+   * (the whole frame is dropped and the peer struck).
+   */
+  async function admitted(peer: PeerIdString, updates: readonly WireUpdate[]): Promise<{ u: WireUpdate; digest: string }[] | undefined> {
+    const out: { u: WireUpdate; digest: string }[] = [];
+    let refused = 0;
+    for (const u of updates) {
+      const { origin, seq } = u.signed.advert;
+      if (origin === self) continue;
+      const canonical = canonicalAdvert(u.signed.advert);
+      const why = advertViolation(u.signed.advert, canonical.byteLength, limits);
+      if (why !== undefined) { log.debug({ peer, origin, why }, 'advert refused'); refused++; continue; }
+      const digest = AdvertCache.digest(u.signed, canonical);
+      if (!proofs.isVerified(origin, seq, digest)) {
+        let bucket = advertRate.get(peer);
+        if (bucket === undefined) { bucket = new TokenBucket(limits.advertsPerSecond, limits.advertBurst, Date.now()); advertRate.set(peer, bucket); }
+        if (!bucket.take(Date.now())) { refused++; continue; }
+        if (!(await verifyAdvert(u.signed))) {
+          strike(peer, `bad signature on the advert of ${origin} seq ${seq}`);
+          return undefined;
+        }
+      }
+      out.push({ u, digest });
+    }
+    if (refused > 0) log.debug({ peer, refused }, 'route updates over the advert limits or rate were ignored');
+    return out;
+  }
+
+  /** Dial an origin at its hints (at most hintAddrsPerOrigin addresses) when the dial budget allows. */
+  function dialHint(origin: PeerIdString, addrs: readonly string[]): void {
+    if (neighbours.has(origin) || !dials.take(origin, Date.now())) return;
+    void host.dialLearned(origin, addrs).then((ok) => {
+      if (ok === undefined) dials.cancel(origin);
+      else dials.done(origin, ok, Date.now());
+    });
+  }
+
   async function onFrame(peer: PeerIdString, bytes: Uint8Array): Promise<void> {
     let frame;
     try {
@@ -319,23 +364,17 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
       strike(peer, (e as Error).message);
       return;
     }
-    for (const u of frame.updates) {
-      // Verified before: skip only when it is the very same signature (a forged twin is checked).
-      const known = verified.get(`${u.signed.advert.origin}/${u.signed.advert.seq}`);
-      if (known !== undefined && known === verifiedForm(u.signed)) continue;
-      if (!(await verifyAdvert(u.signed))) {
-        strike(peer, `bad signature on the advert of ${u.signed.advert.origin} seq ${u.signed.advert.seq}`);
-        return; // the whole frame is dropped
-      }
-    }
+    const updates = await admitted(peer, frame.updates);
+    if (updates === undefined) return;
     if (!(await ensureNeighbour(peer)) || !running) return;
     const now = Date.now();
     let changed = false;
-    for (const u of frame.updates) {
-      if (u.signed.advert.origin === self) continue;
-      rememberSig(u.signed);
+    for (const { u, digest } of updates) {
       if (table.applyUpdate(peer, { advert: u.signed.advert, metricMs: u.metricMs, hops: u.hops, retracted: u.retracted }, now)) changed = true;
       const origin = u.signed.advert.origin;
+      // Only what the table holds needs proving (an update over its caps is not remembered).
+      if (!table.knows(origin)) continue;
+      proofs.remember(u.signed, digest);
       if (u.retracted || !Number.isFinite(u.metricMs)) {
         heard.get(origin)?.delete(peer);
       } else {
@@ -346,11 +385,12 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
     }
     // Dial hints are unsigned: only those of origins this frame really offers a route to are
     // kept and dialled, so a neighbour cannot make us dial (or remember) arbitrary addresses.
-    const offered = new Set(frame.updates.filter((u) => !u.retracted && Number.isFinite(u.metricMs)).map((u) => u.signed.advert.origin));
-    for (const [origin, addrs] of Object.entries(frame.addrs)) {
-      if (origin === self || !offered.has(origin)) continue;
+    const offered = new Set(updates.filter(({ u }) => !u.retracted && Number.isFinite(u.metricMs)).map(({ u }) => u.signed.advert.origin));
+    for (const [origin, all] of Object.entries(frame.addrs)) {
+      if (origin === self || !offered.has(origin) || !table.knows(origin)) continue;
+      const addrs = all.slice(0, limits.hintAddrsPerOrigin);
       addrHints.set(origin, addrs);
-      host.dialLearned(origin, addrs);
+      dialHint(origin, addrs);
     }
     if (frame.requests !== undefined) onSeqnoRequests(peer, frame.requests);
     if (changed) scheduleFlush();
@@ -369,6 +409,7 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
   const onDisconnect = (evt: CustomEvent<{ toString(): string }>): void => {
     const peer = evt.detail.toString();
     strikes.delete(peer); // forget old strikes with the peer, so the map stays bounded
+    advertRate.delete(peer);
     down(peer, 'disconnected');
   };
 
@@ -376,6 +417,10 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
     neighbours: () => [...neighbours].map(([peer, n]) => ({ peer, rttMs: n.rttMs, since: n.since })),
     isNeighbour: (peer) => neighbours.has(peer),
     lastHeard: (origin, neighbour) => heard.get(origin)?.get(neighbour),
+    stateSizes: () => ({
+      sigs: proofs.size.sigs, sigOrigins: proofs.size.origins, addrHints: addrHints.size, heard: heard.size, dials: dials.size,
+      rateBuckets: advertRate.size, strikes: strikes.size,
+    }),
     localChanged() {
       void refreshLocal().then((changed) => { if (changed) scheduleFlush(); });
     },
@@ -391,19 +436,14 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
         // A routes stream that failed to open (a busy peer, a timeout) is tried again while the
         // connection lives; otherwise two connected nodes could never exchange routes.
         for (const p of host.connectedPeers()) if (!neighbours.has(p) && !opening.has(p)) void ensureNeighbour(p);
-        // Forget dial hints of origins the table dropped.
-        const known = new Set(table.adverts().map((a) => a.origin));
-        for (const origin of addrHints.keys()) if (!known.has(origin)) addrHints.delete(origin);
+        // The table reports the origins it forgets (forgetOrigin); this sweep only catches
+        // state about origins it never admitted.
+        for (const origin of [...addrHints.keys(), ...heard.keys(), ...proofs.origins()]) if (origin !== self && !table.knows(origin)) forgetOrigin(origin);
       }, refreshMs));
       timers.push(setInterval(() => {
         if (table.expire(Date.now())) scheduleFlush();
         // Repeat seqno requests nobody answered (the table backs off).
         requestSeqnos();
-        // Forget refresh times of origins the table dropped.
-        if (heard.size > 0) {
-          const known = new Set(table.adverts().map((a) => a.origin));
-          for (const origin of heard.keys()) if (!known.has(origin)) heard.delete(origin);
-        }
       }, init.expireEveryMs ?? 250));
       timers.push(setInterval(() => {
         for (const [peer, n] of neighbours) {

@@ -7,6 +7,7 @@ import { ShuttingDownError } from '../../errors.ts';
 import type { InferRequest, InferResult, LocalInference, TensorSpec } from '../../inference/types.ts';
 import type { Logger } from '../../logger.ts';
 import { Reputation, type PeerTrust, type ReputationOptions } from '../../routing/reputation.ts';
+import { DEFAULT_PEER_LIMITS, type PeerLimits } from '../../routing/peer-limits.ts';
 import { createRoutingTable } from '../../routing/table.ts';
 import type { RoutingTable, RoutingTableOptions } from '../../routing/table.ts';
 import type { AdvertisedModel, AdvertisedTensor, ProviderAdvert, RouteCandidate, RoutingTableApi } from '../../routing/types.ts';
@@ -17,6 +18,7 @@ import type { RoutedDispatcherEvents } from '../route-events.ts';
 import type { NodeTracing } from '../tracing/node-tracing.ts';
 import { createTryGuard } from '../verify/guard.ts';
 import { DEFAULT_VERIFY_RATE } from '../verify/verifier.ts';
+import type { ConnectionLimits } from './conn-policy.ts';
 import { createForwardProtocol } from './forward-protocol.ts';
 import type { ForwardHandler, ForwardProtocol } from './forward-protocol.ts';
 import { createHost } from './host.ts';
@@ -37,11 +39,15 @@ export interface P2PServiceInit {
   /** Route only: advertise no local models (still forwards). */
   readonly noModels?: boolean;
   readonly maxConnections?: number;
+  /** Connection limits (per IP, per peer, reserve, eviction); default DEFAULT_CONNECTION_LIMITS. */
+  readonly connections?: Partial<ConnectionLimits>;
   /** Full-dump and re-sign period; routes expire after holdMs (default 3 refreshes). */
   readonly refreshMs?: number;
   /** RTT and liveness ping period per neighbour (default 5 s; two missed pings hang up). */
   readonly pingEveryMs?: number;
   readonly table?: RoutingTableOptions;
+  /** Bounds on peer state and traffic (frames, adverts, origins, dial hints); default DEFAULT_PEER_LIMITS. */
+  readonly limits?: PeerLimits;
   readonly maxAttempts?: number;
   /** Observer of route tries (metrics), passed to the routed dispatcher. */
   readonly events?: RoutedDispatcherEvents;
@@ -105,6 +111,8 @@ export interface P2PService {
   updatePeerLists(allow: readonly string[], deny: readonly string[]): Promise<string[]>;
   /** This node's view of its peers' honesty (measured times, demotions, quarantines). */
   trust(): readonly PeerTrust[];
+  /** Sizes of the per-origin and per-peer state kept by the routing table and the routes protocol (bounds checks). */
+  peerState(): { readonly table: ReturnType<RoutingTable['stateSizes']>; readonly routes: ReturnType<RoutesProtocol['stateSizes']> } | undefined;
 }
 
 function advertTensor(t: TensorSpec): AdvertisedTensor {
@@ -160,17 +168,27 @@ export function createP2PService(init: P2PServiceInit) {
         const key = init.privateKey ?? await loadOrCreatePeerKey(init.dataDir);
         const m = createMembership(init.members, log);
         const h = await createHost({
-          privateKey: key, logger: log, connectionGater: m.connectionGater,
+          privateKey: key, logger: log, connectionGater: m.connectionGater, protectedPeers: (peer) => m.allowListed(peer),
           ...(m.connectionProtector === undefined ? {} : { connectionProtector: m.connectionProtector }),
           ...(init.listen === undefined ? {} : { listen: init.listen }),
           ...(init.bootstrap === undefined ? {} : { bootstrap: init.bootstrap }),
           ...(init.static === undefined ? {} : { static: init.static }),
           ...(init.maxConnections === undefined ? {} : { maxConnections: init.maxConnections }),
+          ...(init.connections === undefined ? {} : { connections: init.connections }),
         });
+        const limits = init.limits ?? DEFAULT_PEER_LIMITS;
         const reputation = new Reputation(init.reputation);
-        const t = createRoutingTable(h.peerId, { ...init.table, holdMs, trust: reputation });
+        const t = createRoutingTable(h.peerId, { maxOrigins: limits.maxOrigins, maxOriginsPerNeighbour: limits.maxOriginsPerNeighbour, ...init.table, holdMs, trust: reputation });
         trustRef = reputation;
         const guard = createTryGuard({ self: h.peerId, key, reputation, table: t });
+        // Neighbours that sent us queries lately are in use too (their connection carries traffic).
+        const forwarders = new Map<string, number>();
+        h.setPeersInUse(() => {
+          const inUse = t.peersInUse();
+          const now = Date.now();
+          for (const [p, at] of forwarders) if (now - at > holdMs) forwarders.delete(p); else inUse.add(p);
+          return inUse;
+        });
         const fwdRef: { send: ForwardProtocol['send'] } = { send: (peer, req, signal) => started(forward).send(peer, req, signal) };
         const d = createRoutedDispatcher({
           table: t, local, forward: fwdRef, logger: log, ...(init.maxAttempts === undefined ? {} : { maxAttempts: init.maxAttempts }),
@@ -180,13 +198,18 @@ export function createP2PService(init: P2PServiceInit) {
             onVerification: (e) => { init.events?.verification?.(e); },
           },
         });
-        const handler: ForwardHandler = (req, signal) => d.handleForwarded(req, signal);
+        const handler: ForwardHandler = (req, signal) => {
+          // Neighbours that forward us queries are in use (their connection carries traffic).
+          const from = req.route.at(-1);
+          if (from !== undefined && t.linkCost(from, Date.now()) !== undefined) forwarders.set(from, Date.now());
+          return d.handleForwarded(req, signal);
+        };
         const tracing = init.tracing;
         const f = createForwardProtocol({
           host: h, logger: log, handler: tracing?.forwardHandler(handler) ?? handler,
           ...(tracing === undefined ? {} : { onReplied: (req, at, err) => { tracing.replied(req, at, err); } }),
         });
-        const r = createRoutesProtocol({ host: h, table: t, privateKey: key, logger: log, localModels: models, refreshMs, ...(init.pingEveryMs === undefined ? {} : { pingEveryMs: init.pingEveryMs }) });
+        const r = createRoutesProtocol({ host: h, table: t, privateKey: key, logger: log, localModels: models, refreshMs, limits, ...(init.pingEveryMs === undefined ? {} : { pingEveryMs: init.pingEveryMs }) });
         host = h; table = t; routed = d; forward = f; routes = r; membership = m;
         m.attach({ connectedPeers: () => h.connectedPeers(), hangUp: async (p) => { await h.libp2p.hangUp(peerIdFromString(p)); } });
         try {
@@ -262,6 +285,7 @@ export function createP2PService(init: P2PServiceInit) {
       table: () => started(table),
       updatePeerLists: (allow, deny) => membership?.update(allow, deny) ?? Promise.resolve([]),
       trust: () => trustRef?.views(Date.now()) ?? [],
+      peerState: () => (table === undefined || routes === undefined ? undefined : { table: table.stateSizes(), routes: routes.stateSizes() }),
     };
   };
 }
