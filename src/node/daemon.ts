@@ -21,6 +21,11 @@ import { createDashboardHandler } from './http/dashboard/handler.ts';
 import { createRepositoryRoutes } from './http/repository-routes.ts';
 import { createHttpServer, type HttpServer } from './http/server.ts';
 import { createNodeMetrics, type NodeMetrics } from './metrics.ts';
+import { createJobsHandlers } from './jobs/grpc.ts';
+import { createJobsApi } from './jobs/http.ts';
+import { createJobMetrics } from './jobs/metrics.ts';
+import { JOBS_DEFAULTS } from './jobs/options.ts';
+import { createJobService, type JobService } from './jobs/service.ts';
 import { createModelRepository } from './model-repository.ts';
 import type { NodeOptions, P2POptions } from './options.ts';
 import { createP2PService, type P2PService, type P2PServiceInit } from './p2p/service.ts';
@@ -87,6 +92,8 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
   let httpBound: string | undefined;
   let drain: (() => void) | undefined;
   let configWatch: ConfigWatch | undefined;
+  let jobs: JobService | undefined;
+  const jobsOptions = options.jobs ?? JOBS_DEFAULTS;
   let bound: string | undefined;
   let peerId = '';
   let state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -107,6 +114,14 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
       if (state !== 'new') throw new Error(`node cannot start: it is ${state}`);
       state = 'starting';
       try {
+        // The job store first: a corrupt or unwritable one stops the start before anything loads.
+        const jobDispatch: { current?: QueryDispatcher } = {};
+        if (jobsOptions.enabled) {
+          jobs = createJobService({
+            dataDir: options.dataDir, options: jobsOptions, logger, metrics: createJobMetrics(metrics.registry),
+            dispatcher: { infer: (r) => (jobDispatch.current === undefined ? Promise.reject(new Error('job dispatcher not ready')) : jobDispatch.current.infer(r)) },
+          });
+        }
         inference = components.inference ?? await createLocalInference({ models: options.models, logger, ...metrics.inferenceHooks });
         let catalog: ModelCatalog = inference;
         let dispatcher: QueryDispatcher = createLocalDispatcher(inference);
@@ -118,6 +133,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
           const cluster = p2p;
           catalog = createClusterCatalog({ local: inference, adverts: () => cluster.adverts(), self: () => peerId });
         }
+        jobDispatch.current = dispatcher;
         const kserve = createKServeService({
           dispatcher: metrics.instrument(dispatcher, catalog, 'grpc'), catalog, logger, version: PLEXUS_VERSION, maxStreamInFlight: options.grpc.maxStreamInFlight,
         });
@@ -136,11 +152,15 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
         server = createGrpcServer({
           address: options.grpc.address,
           maxReceiveMessageBytes: options.grpc.maxMessageBytes,
-          handlers: { inference: { ...kserve.handlers, ...createRepositoryHandlers({ repository, logger }) }, health: health.handlers, plexus },
+          handlers: {
+            inference: { ...kserve.handlers, ...createRepositoryHandlers({ repository, logger }) }, health: health.handlers, plexus,
+            ...(jobs === undefined ? {} : { jobs: createJobsHandlers(jobs, logger, jobsOptions.defaultDeadlineMs) }),
+          },
           logger,
         });
         bound = await server.start();
         if (options.http !== undefined) {
+          const jobsApi = createJobsApi(() => jobs);
           const dashboard = createDashboardHandler({
             logger, peerId: () => peerId, models: () => node.models(), cluster: () => node.cluster(),
             ...(options.p2p === undefined ? {} : { policy: options.p2p.routing.policy }), registry: () => metrics.registry,
@@ -148,7 +168,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
           http = createHttpServer({
             address: options.http.address, maxBodyBytes: options.grpc.maxMessageBytes,
             dispatcher: metrics.instrument(dispatcher, catalog, 'http'), catalog, version: PLEXUS_VERSION, logger, scrape: () => metrics.scrape(),
-            extraRoutes: (req, res) => repositoryRoutes(req, res) || dashboard(req, res),
+            extraRoutes: (req, res) => repositoryRoutes(req, res) || jobsApi(req, res) || dashboard(req, res),
           });
           httpBound = await http.start();
         }
@@ -157,8 +177,13 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
           configWatch = createConfigWatch({ file: options.configFile, repository, logger });
           configWatch.start();
         }
+        // Unfinished jobs resume once the cluster has shown us some route (a restarted entry
+        // node knows none at first), or after a few seconds (src/node/jobs/service.ts).
+        const bootstraps = (options.p2p?.bootstrap.length ?? 0) > 0;
+        jobs?.start(() => !bootstraps || (p2p?.routes().some((r) => !r.local) ?? true));
       } catch (e) {
         state = 'stopped';
+        await jobs?.stop();
         await configWatch?.stop();
         await server?.stop(0);
         await p2p?.stop();
@@ -178,6 +203,8 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
       const deadline = Date.now() + options.shutdownGraceMs;
       health.state.shutdown();
       drain?.();
+      // Tries in flight are aborted unrecorded: they stay PENDING and run again after a restart.
+      await jobs?.stop();
       // No more config edits; one being applied finishes before inference closes.
       const watchStopped = configWatch?.stop();
       http?.drain();

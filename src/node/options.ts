@@ -11,6 +11,7 @@ import { compileModelSpecs, defaultModelSpecs, type ModelSpec } from '../inferen
 import { ROUTING_POLICIES, type RoutingPolicy } from '../routing/policies.ts';
 import { parseHostPort, type HostPort } from './grpc/address.ts';
 import { checkBootstrapAddr, checkListenAddr } from './p2p/multiaddrs.ts';
+import { compileJobsOptions, jobsSectionSchema, type JobsOptions } from './jobs/options.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -46,6 +47,8 @@ export interface NodeOptions {
   readonly http?: { readonly address: HostPort };
   /** Absolute path of the --config file, when one was given (the node watches it for model changes). */
   readonly configFile?: string;
+  /** Durable async jobs (`node.jobs`); absent = the defaults of src/node/jobs/options.ts. */
+  readonly jobs?: JobsOptions;
 }
 
 export interface P2POptions {
@@ -123,6 +126,7 @@ const nodeSectionSchema = z.strictObject({
   shutdownGraceMs: FIELDS.shutdownGraceMs.optional(),
   p2p: p2pSectionSchema.optional(),
   routing: routingSectionSchema.optional(),
+  jobs: jobsSectionSchema.optional(),
 });
 const configFileSchema = z.strictObject({
   node: nodeSectionSchema.optional(),
@@ -204,6 +208,7 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
     shutdownGraceMs: node.shutdownGraceMs ?? 10_000,
     models,
     p2p,
+    jobs: compileJobsOptions(node.jobs),
     ...(httpAddress === undefined ? {} : { http: { address: httpAddress } }),
     ...(configPath === undefined ? {} : { configFile: configPath }),
   };

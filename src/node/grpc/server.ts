@@ -13,6 +13,8 @@ export interface GrpcServerInit {
     readonly inference: grpc.UntypedServiceImplementation;
     readonly health: grpc.UntypedServiceImplementation;
     readonly plexus: grpc.UntypedServiceImplementation;
+    /** plexus.v1.Jobs; absent when jobs are off. */
+    readonly jobs?: grpc.UntypedServiceImplementation;
   };
   readonly logger: Logger;
 }
@@ -38,6 +40,7 @@ export function createGrpcServer(init: GrpcServerInit): GrpcServer {
   server.addService(services.inference.service, init.handlers.inference);
   server.addService(services.health.service, init.handlers.health);
   server.addService(services.plexus.service, init.handlers.plexus);
+  if (init.handlers.jobs !== undefined) server.addService(services.jobs.service, init.handlers.jobs);
   let started = false;
 
   return {

@@ -1,0 +1,127 @@
+// Jobs on one real daemon (no libp2p: its dispatcher runs queries locally): results equal a
+// direct query's answer, bad input gets the right status naming the field, AddItems is
+// idempotent by index, the store's size bound refuses a submission, and a corrupt or
+// unwritable store stops the node from starting.
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PlexusClient, isPlexusClientError, type InferRequest, type JobEvent } from '../../../src/client/index.ts';
+import { defaultModelSpecs } from '../../../src/inference/index.ts';
+import { silentLogger } from '../../../src/logger.ts';
+import { createPlexusNode, type PlexusNode } from '../../../src/node/daemon.ts';
+import { JOBS_DEFAULTS, type JobsOptions } from '../../../src/node/jobs/options.ts';
+import type { NodeOptions } from '../../../src/node/options.ts';
+import { SPEECH_WAV, toneWav } from '../grpc/helpers.ts';
+
+function options(dataDir: string, jobs: Partial<JobsOptions> = {}): NodeOptions {
+  return {
+    grpc: { address: { host: '127.0.0.1', port: 0 }, maxMessageBytes: 64 * 1024 * 1024, maxStreamInFlight: 4 },
+    dataDir, logLevel: 'silent', shutdownGraceMs: 2000, models: defaultModelSpecs(), jobs: { ...JOBS_DEFAULTS, ...jobs },
+  };
+}
+
+const vad = (wav: Uint8Array, model = 'speech.vad'): InferRequest => ({ model, inputs: [{ name: 'audio', datatype: 'BYTES', shape: [1], data: [wav] }] });
+const segments = (data: unknown): number[] => Array.from(data as Float32Array);
+
+let node: PlexusNode;
+let client: PlexusClient;
+
+beforeAll(async () => {
+  node = createPlexusNode(options(mkdtempSync(path.join(tmpdir(), 'plexus-jobs-'))), { logger: silentLogger() });
+  const { grpc: address } = await node.start();
+  client = new PlexusClient(address);
+}, 30_000);
+
+afterAll(async () => {
+  client.close();
+  await node.stop();
+});
+
+async function finished(jobId: string, c = client): Promise<JobEvent> {
+  let last: JobEvent | undefined;
+  for await (const e of c.jobs.watchJob(jobId)) last = e;
+  if (last === undefined) throw new Error('no events');
+  return last;
+}
+
+describe('jobs on one node', () => {
+  it('runs every item, records each answer once, and an unknown model fails only its item (NOT_FOUND)', async () => {
+    const wavs = [SPEECH_WAV, toneWav(0.5), SPEECH_WAV, toneWav(1)];
+    const items = [...wavs.map((w) => vad(w)), vad(SPEECH_WAV, 'no-such-model')];
+    const { jobId, existing } = await client.jobs.submitJob({ items, concurrency: 2, label: 'local' });
+    expect(existing).toBe(false);
+    const last = await finished(jobId);
+    expect(last.job).toMatchObject({ state: 'COMPLETED', items: 5, done: 4, failed: 1, pending: 0, running: 0, failures: { NOT_FOUND: 1 } });
+    const details = await client.jobs.getJob(jobId, { results: true });
+    expect(details.items.map((i) => i.state)).toEqual(['DONE', 'DONE', 'DONE', 'DONE', 'FAILED']);
+    expect(details.items[4]).toMatchObject({ status: 'NOT_FOUND', attempts: 1 });
+    for (const [i, wav] of wavs.entries()) {
+      const direct = await client.infer(vad(wav));
+      expect(segments(details.items[i]?.result?.output('segments').data)).toEqual(segments(direct.output('segments').data));
+    }
+    expect((await client.jobs.listJobs()).some((j) => j.jobId === jobId && j.label === 'local')).toBe(true);
+  }, 30_000);
+
+  it('answers a malformed submission INVALID_ARGUMENT naming the field, and an unknown job NOT_FOUND', async () => {
+    const bad = async (p: Promise<unknown>, kind: string, text: RegExp): Promise<void> => {
+      const e: unknown = await p.then(() => undefined, (x: unknown) => x);
+      expect(isPlexusClientError(e) && e.kind === kind, String(e)).toBe(true);
+      expect(String(e)).toMatch(text);
+    };
+    await bad(client.jobs.submitJob({ items: [vad(SPEECH_WAV)], concurrency: 9999 }), 'invalid_argument', /settings\.concurrency/);
+    await bad(client.jobs.submitJob({ items: [vad(SPEECH_WAV)], maxCost: -1 }), 'invalid_argument', /settings\.max_cost/);
+    await bad(client.jobs.submitJob({ items: [vad(SPEECH_WAV), { model: 'speech.vad', inputs: [] }] }), 'invalid_argument', /items\[1\]/);
+    await bad(client.jobs.submitJob({ items: [] }), 'invalid_argument', /items/);
+    await bad(client.jobs.getJob('job-nope'), 'not_found', /job-nope/);
+    await bad(client.jobs.cancelJob('job-nope'), 'not_found', /job-nope/);
+    await bad(client.jobs.deleteJob('job-nope'), 'not_found', /job-nope/);
+    const watch = async (): Promise<void> => { for await (const e of client.jobs.watchJob('job-nope')) void e; };
+    await bad(watch(), 'not_found', /job-nope/);
+  });
+
+  it('takes items in later AddItems calls, idempotently by index, and a retried submission by key returns the same job', async () => {
+    const first = await client.jobs.submitJob({ items: [vad(toneWav(0.3))], moreItems: true, idempotencyKey: 'k-1' });
+    expect(await client.jobs.addItems(first.jobId, 1, [vad(toneWav(0.4)), vad(toneWav(0.5))])).toBe(3);
+    // The same call again (a retry after a lost answer) adds nothing; a gap is refused.
+    expect(await client.jobs.addItems(first.jobId, 1, [vad(toneWav(0.4)), vad(toneWav(0.5))])).toBe(3);
+    await expect(client.jobs.addItems(first.jobId, 9, [vad(toneWav(0.4))])).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    const again = await client.jobs.submitJob({ items: [vad(toneWav(0.3))], idempotencyKey: 'k-1' });
+    expect(again).toMatchObject({ jobId: first.jobId, existing: true });
+    expect((await client.jobs.getJob(first.jobId)).job).toMatchObject({ open: true, state: 'RUNNING' });
+    expect(await client.jobs.addItems(first.jobId, 3, [vad(toneWav(0.6))], { last: true })).toBe(4);
+    expect((await finished(first.jobId)).job).toMatchObject({ state: 'COMPLETED', done: 4 });
+    await client.jobs.deleteJob(first.jobId);
+    await expect(client.jobs.getJob(first.jobId)).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  }, 30_000);
+});
+
+describe('the job store', () => {
+  it('refuses a submission past its size bound with RESOURCE_EXHAUSTED', async () => {
+    const n = createPlexusNode(options(mkdtempSync(path.join(tmpdir(), 'plexus-jobs-')), { maxStoreBytes: 1024 * 1024 }), { logger: silentLogger() });
+    const c = new PlexusClient((await n.start()).grpc);
+    try {
+      const big = new Uint8Array(400 * 1024);
+      await expect(c.jobs.submitJob({ items: [vad(big), vad(big), vad(big)] })).rejects.toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED });
+      expect(await c.jobs.listJobs()).toEqual([]);
+      // Within the bound it is taken (and its inputs are released as its items finish).
+      const { jobId } = await c.jobs.submitJob({ items: [vad(big), vad(big)] });
+      expect((await finished(jobId, c)).job).toMatchObject({ state: 'COMPLETED', failed: 2, failures: { INVALID_ARGUMENT: 2 } });
+    } finally {
+      c.close();
+      await n.stop();
+    }
+  }, 30_000);
+
+  it('stops the node from starting when the store is corrupt or unwritable', async () => {
+    const corrupt = mkdtempSync(path.join(tmpdir(), 'plexus-jobs-'));
+    writeFileSync(path.join(corrupt, 'jobs.sqlite'), Buffer.alloc(8192, 7));
+    await expect(createPlexusNode(options(corrupt), { logger: silentLogger() }).start()).rejects.toThrow(/job store .*jobs\.sqlite is unusable/);
+    if (process.getuid?.() !== 0) {
+      const locked = mkdtempSync(path.join(tmpdir(), 'plexus-jobs-'));
+      chmodSync(locked, 0o500);
+      await expect(createPlexusNode(options(locked), { logger: silentLogger() }).start()).rejects.toThrow(/job store .* is unusable/);
+    }
+  });
+});
