@@ -126,6 +126,12 @@ export class JobNotFoundError extends PlexusError {
   readonly kind = 'not_found';
 }
 
+/** AddItems on a job that takes no more items (it was closed with last = true, or has ended). */
+export class JobClosedError extends PlexusError {
+  override readonly name = 'JobClosedError';
+  readonly kind = 'failed_precondition';
+}
+
 /** Storing a submission would take the job store past its configured size bound. */
 export class JobStoreFullError extends PlexusError {
   override readonly name = 'JobStoreFullError';

@@ -5,7 +5,7 @@
 // still PENDING, so a result is recorded once even when a restart re-runs the item. Items are
 // never written as RUNNING: what runs at a crash is simply PENDING again after the restart.
 import { DatabaseSync } from 'node:sqlite';
-import { JobNotFoundError, JobStoreError, JobStoreFullError } from '../../errors.ts';
+import { JobClosedError, JobNotFoundError, JobStoreError, JobStoreFullError } from '../../errors.ts';
 import type { Encoded } from './codec.ts';
 import type { ItemState, JobSettings, JobState } from './policy.ts';
 import { SCHEMA, SCHEMA_VERSION } from './schema.ts';
@@ -172,8 +172,9 @@ export function openJobStore(file: string, maxBytes: number): JobStore {
         const job = get(id);
         if (firstIndex > job.items) throw new RangeError(`first_index ${firstIndex} leaves a gap: the job holds ${job.items} items`);
         const fresh = items.slice(job.items - firstIndex);
-        if (fresh.length === 0 && !last) return job;
-        if (!job.open) throw new JobNotFoundError(`job '${id}' takes no more items: it was closed (last = true) or has ended`);
+        // A retried call whose items are all held already changes nothing (but may still close the job).
+        if (fresh.length === 0 && (!last || !job.open)) return job;
+        if (!job.open) throw new JobClosedError(`job '${id}' takes no more items: it was closed (last = true) or has ended`);
         const bytes = reserve(fresh);
         insert(id, job.items, fresh);
         s.grow.run(fresh.length, bytes, last ? 0 : 1, now, id);
