@@ -4,11 +4,14 @@
 // it is acknowledged, and an item's outcome lands with the job's counters only while the item is
 // still PENDING, so a result is recorded once even when a restart re-runs the item. Items are
 // never written as RUNNING: what runs at a crash is simply PENDING again after the restart.
-import { DatabaseSync } from 'node:sqlite';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
 import { JobClosedError, JobNotFoundError, JobStoreError, JobStoreFullError } from '../../errors.ts';
 import type { Encoded } from './codec.ts';
 import type { ItemState, JobSettings, JobState } from './policy.ts';
 import { SCHEMA, SCHEMA_VERSION } from './schema.ts';
+import { sqlite } from './sqlite.ts';
 
 export interface JobRow {
   readonly id: string;
@@ -96,7 +99,8 @@ export interface JobStore {
 export function openJobStore(file: string, maxBytes: number): JobStore {
   let db: DatabaseSync;
   try {
-    db = new DatabaseSync(file);
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    db = new (sqlite().DatabaseSync)(file);
     const version = num((db.prepare('PRAGMA user_version').get() as Row)['user_version']);
     if (version > SCHEMA_VERSION) throw new Error(`it was written by a newer Plexus (schema ${version}; this one knows ${SCHEMA_VERSION})`);
     const check = db.prepare('PRAGMA quick_check').all().map((r) => Object.values(r as Row)[0]);
