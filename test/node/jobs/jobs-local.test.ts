@@ -12,13 +12,14 @@ import { defaultModelSpecs } from '../../../src/inference/index.ts';
 import { silentLogger } from '../../../src/logger.ts';
 import { createPlexusNode, type PlexusNode } from '../../../src/node/daemon.ts';
 import { JOBS_DEFAULTS, type JobsOptions } from '../../../src/node/jobs/options.ts';
-import type { NodeOptions } from '../../../src/node/options.ts';
+import { compileNodeOptions, type NodeOptions } from '../../../src/node/options.ts';
 import { SPEECH_WAV, toneWav } from '../grpc/helpers.ts';
 
 function options(dataDir: string, jobs: Partial<JobsOptions> = {}): NodeOptions {
   return {
     grpc: { address: { host: '127.0.0.1', port: 0 }, maxMessageBytes: 64 * 1024 * 1024, maxStreamInFlight: 4 },
     dataDir, logLevel: 'silent', shutdownGraceMs: 2000, models: defaultModelSpecs(), jobs: { ...JOBS_DEFAULTS, ...jobs },
+    http: { address: { host: '127.0.0.1', port: 0 } },
   };
 }
 
@@ -62,6 +63,15 @@ describe('jobs on one node', () => {
       expect(segments(details.items[i]?.result?.output('segments').data)).toEqual(segments(direct.output('segments').data));
     }
     expect((await client.jobs.listJobs()).some((j) => j.jobId === jobId && j.label === 'local')).toBe(true);
+
+    // The dashboard's JSON and the metrics see it too.
+    const api = await (await fetch(`http://${node.httpAddress() ?? ''}/api/jobs`)).json() as { jobs: { id: string; state: string; done: number; failures: Record<string, number> }[] };
+    expect(api.jobs.find((j) => j.id === jobId)).toMatchObject({ state: 'COMPLETED', done: 4, failures: { NOT_FOUND: 1 } });
+    const metrics = await (await fetch(`http://${node.httpAddress() ?? ''}/metrics`)).text();
+    expect(metrics).toMatch(/plexus_jobs\{state="COMPLETED"\} [1-9]/);
+    expect(metrics).toMatch(/plexus_job_items_total\{outcome="OK"\} [4-9]/);
+    expect(metrics).toMatch(/plexus_job_items_total\{outcome="NOT_FOUND"\} 1/);
+    expect(metrics).toMatch(/plexus_job_item_duration_seconds_count\{outcome="OK"\} [4-9]/);
   }, 30_000);
 
   it('answers a malformed submission INVALID_ARGUMENT naming the field, and an unknown job NOT_FOUND', async () => {
@@ -113,6 +123,34 @@ describe('the job store', () => {
       await n.stop();
     }
   }, 30_000);
+
+  it('deletes finished jobs after the retention time', async () => {
+    const n = createPlexusNode(options(mkdtempSync(path.join(tmpdir(), 'plexus-jobs-')), { retentionMs: 300 }), { logger: silentLogger() });
+    const c = new PlexusClient((await n.start()).grpc);
+    try {
+      const { jobId } = await c.jobs.submitJob({ items: [vad(toneWav(0.2))] });
+      expect((await finished(jobId, c)).job.state).toBe('COMPLETED');
+      const gone = Date.now();
+      for (;;) {
+        const e: unknown = await c.jobs.getJob(jobId).then(() => undefined, (x: unknown) => x);
+        if (isPlexusClientError(e, 'not_found')) break;
+        if (Date.now() - gone > 5000) throw new Error('job still there 5 s after its retention time');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      c.close();
+      await n.stop();
+    }
+  });
+
+  it('reads node.jobs from the config file, naming a bad field', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'plexus-jobs-'));
+    const file = path.join(dir, 'c.yaml');
+    writeFileSync(file, 'node:\n  jobs:\n    retentionS: 60\n    maxStoreBytes: 2097152\n    maxItemsPerJob: 10\n');
+    expect(compileNodeOptions({ config: file }, { cwd: dir }).jobs).toEqual({ ...JOBS_DEFAULTS, retentionMs: 60_000, maxStoreBytes: 2097152, maxItemsPerJob: 10 });
+    writeFileSync(file, 'node:\n  jobs:\n    retentionS: -1\n');
+    expect(() => compileNodeOptions({ config: file }, { cwd: dir })).toThrow(/jobs\.retentionS/);
+  });
 
   it('stops the node from starting when the store is corrupt or unwritable', async () => {
     const corrupt = mkdtempSync(path.join(tmpdir(), 'plexus-jobs-'));
