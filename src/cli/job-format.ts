@@ -4,6 +4,7 @@ import type { ItemResult, JobStatus } from '../client/index.ts';
 import { shortId, table } from './cluster.ts';
 
 const time = (ms: number): string => (ms > 0 ? new Date(ms).toISOString().slice(11, 19) : '-');
+const dateTime = (ms: number): string => (ms > 0 ? new Date(ms).toISOString().slice(0, 19).replace('T', ' ') : '-');
 const failuresText = (f: Readonly<Record<string, number>>): string => Object.entries(f).map(([k, v]) => `${k} ${v}`).join(', ');
 export const finishedCount = (j: JobStatus): number => j.done + j.failed + j.cancelled + j.skipped;
 
@@ -14,7 +15,7 @@ export function formatJob(j: JobStatus): string {
     `${j.jobId}  ${j.state}${j.label ? `  (${j.label})` : ''}`,
     `items    ${j.items}${j.open ? ' so far (more may come)' : ''}: ${counts.join(', ')}`,
     `cost     ${round(j.cost)}${j.maxCost === undefined ? '' : ` of max ${j.maxCost}`}`,
-    `times    created ${time(j.createdMs)}, ended ${time(j.endedMs)}, deadline ${time(j.deadlineMs)} UTC`,
+    `times    created ${dateTime(j.createdMs)}, ended ${time(j.endedMs)}, deadline ${dateTime(j.deadlineMs)} UTC`,
     ...(Object.keys(j.failures).length > 0 ? [`failures ${failuresText(j.failures)}`] : []),
     ...(j.stopReason ? [`stopped  ${j.stopReason}`] : []),
   ];
