@@ -6,7 +6,8 @@ import { JOB_STATES } from './policy.ts';
 import type { JobStore } from './store.ts';
 
 export interface JobMetrics {
-  setStore(store: JobStore): void;
+  /** The store the jobs gauge reads; undefined once it is closed. */
+  setStore(store: JobStore | undefined): void;
   item(status: string, latencyMs: number): void;
 }
 

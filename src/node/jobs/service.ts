@@ -195,6 +195,7 @@ export function createJobService(init: JobServiceInit): JobService {
         for (const l of set) l(event);
       }
       watchers.clear();
+      init.metrics?.setStore(undefined);
       store.close();
     },
   };

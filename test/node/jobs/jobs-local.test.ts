@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlexusClient, isPlexusClientError, type InferRequest, type JobEvent } from '../../../src/client/index.ts';
-import { defaultModelSpecs } from '../../../src/inference/index.ts';
+import { compileModelSpecs, defaultModelSpecs } from '../../../src/inference/index.ts';
 import { silentLogger } from '../../../src/logger.ts';
 import { createPlexusNode, type PlexusNode } from '../../../src/node/daemon.ts';
 import { JOBS_DEFAULTS, type JobsOptions } from '../../../src/node/jobs/options.ts';
@@ -104,6 +104,45 @@ describe('jobs on one node', () => {
     expect((await finished(first.jobId)).job).toMatchObject({ state: 'COMPLETED', done: 4 });
     await client.jobs.deleteJob(first.jobId);
     await expect(client.jobs.getJob(first.jobId)).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  }, 30_000);
+});
+
+describe('retries and the deadline', () => {
+  const raw = { name: 'silero-vad', path: 'builtin:silero-vad', capabilities: ['speech.vad.raw'], session: { intraOpThreads: 1, interOpThreads: 1 } };
+  const adapter = (name: string, capability: string, fault: Record<string, number>): Record<string, unknown> =>
+    ({ name, adapter: { type: 'silero-vad', model: 'silero-vad' }, capabilities: [capability], fault });
+  let n: PlexusNode;
+  let c: PlexusClient;
+  beforeAll(async () => {
+    const models = compileModelSpecs([raw, adapter('flaky-vad', 'speech.flaky', { errorRate: 0.5 }), adapter('slow-vad', 'speech.slow', { delayMs: 400 })], process.cwd());
+    n = createPlexusNode({ ...options(mkdtempSync(path.join(tmpdir(), 'plexus-jobs-'))), models }, { logger: silentLogger() });
+    c = new PlexusClient((await n.start()).grpc);
+  }, 30_000);
+  afterAll(async () => {
+    c.close();
+    await n.stop();
+  });
+
+  it('retries UNAVAILABLE items (an injected fault) and gives up after max_retries', async () => {
+    const wavs = Array.from({ length: 12 }, () => vad(toneWav(0.2), 'speech.flaky'));
+    const patient = await c.jobs.submitJob({ items: wavs, concurrency: 4, maxRetries: 10 });
+    expect((await finished(patient.jobId, c)).job).toMatchObject({ state: 'COMPLETED', done: 12, failed: 0 });
+    const { items: tried } = await c.jobs.getJob(patient.jobId, { items: true });
+    expect(Math.max(...tried.map((i) => i.attempts))).toBeGreaterThan(1);
+    const hasty = await c.jobs.submitJob({ items: wavs, concurrency: 4, maxRetries: 0 });
+    const job = (await finished(hasty.jobId, c)).job;
+    expect(job.failed).toBeGreaterThan(0);
+    expect(job.failures).toEqual({ UNAVAILABLE: job.failed });
+  }, 30_000);
+
+  it('ends DEADLINE_EXCEEDED when the deadline passes: the rest are skipped, saying so', async () => {
+    const { jobId } = await c.jobs.submitJob({ items: Array.from({ length: 10 }, () => vad(toneWav(0.2), 'speech.slow')), concurrency: 1, deadlineS: 1 });
+    const job = (await finished(jobId, c)).job;
+    expect(job.state).toBe('DEADLINE_EXCEEDED');
+    expect(job.done).toBeLessThan(4);
+    expect(job.skipped).toBeGreaterThan(5);
+    expect(job.stopReason).toMatch(/deadline/);
+    expect(job.failures['DEADLINE_EXCEEDED']).toBe(job.skipped + job.failed);
   }, 30_000);
 });
 
