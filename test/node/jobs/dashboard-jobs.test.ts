@@ -34,7 +34,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard jobs table', () => {
       const row = page.locator('#jobs-table tbody tr', { hasText: jobId });
       await row.waitFor({ timeout: 10_000 });
       expect(await row.textContent()).toMatch(/dash.*COMPLETED.*3\/3/);
-      expect(await row.locator('progress').evaluate((p: HTMLProgressElement) => [p.value, p.max])).toEqual([3, 3]);
+      expect(await row.locator('progress').evaluate((p) => { const bar = p as unknown as { value: number; max: number }; return [bar.value, bar.max]; })).toEqual([3, 3]);
       expect(errors).toEqual([]);
     } finally {
       await browser.close();
