@@ -2,7 +2,7 @@
 // direct query's answer, bad input gets the right status naming the field, AddItems is
 // idempotent by index, the store's size bound refuses a submission, and a corrupt or
 // unwritable store stops the node from starting.
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -195,6 +195,13 @@ describe('the job store', () => {
     const corrupt = mkdtempSync(path.join(tmpdir(), 'plexus-jobs-'));
     writeFileSync(path.join(corrupt, 'jobs.sqlite'), Buffer.alloc(8192, 7));
     await expect(createPlexusNode(options(corrupt), { logger: silentLogger() }).start()).rejects.toThrow(/job store .*jobs\.sqlite is unusable/);
+    // Unwritable, even for root: the data dir is a file, or the store's path is a directory.
+    const notDir = path.join(mkdtempSync(path.join(tmpdir(), 'plexus-jobs-')), 'a-file');
+    writeFileSync(notDir, 'x');
+    await expect(createPlexusNode(options(notDir), { logger: silentLogger() }).start()).rejects.toThrow(/job store .* is unusable/);
+    const dirStore = mkdtempSync(path.join(tmpdir(), 'plexus-jobs-'));
+    mkdirSync(path.join(dirStore, 'jobs.sqlite'));
+    await expect(createPlexusNode(options(dirStore), { logger: silentLogger() }).start()).rejects.toThrow(/job store .* is unusable/);
     if (process.getuid?.() !== 0) {
       const locked = mkdtempSync(path.join(tmpdir(), 'plexus-jobs-'));
       chmodSync(locked, 0o500);
