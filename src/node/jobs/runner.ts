@@ -35,6 +35,9 @@ export interface JobRun {
   halt(): Promise<void>;
 }
 
+/** Longest a halt waits for aborted tries to return. */
+const HALT_WAIT_MS = 1000;
+
 const errorOf = (e: unknown): { kind: Parameters<typeof statusForKind>[0]; message: string } =>
   isPlexusError(e) ? { kind: e.kind, message: e.message } : { kind: 'internal', message: e instanceof Error ? e.message : String(e) };
 
@@ -176,7 +179,11 @@ export function startJobRun(deps: RunnerDeps, row: JobRow): JobRun {
       halted = true;
       clearTimeout(deadlineTimer);
       for (const c of inFlight.values()) c.abort(new CancelledError('the node is shutting down'));
-      await Promise.all([...settled]);
+      // Nothing is recorded after this point (halted), so a try that ignores its abort (an ORT run
+      // in progress) need not hold the shutdown up for long.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all([...settled]), new Promise((r) => { timer = setTimeout(r, HALT_WAIT_MS); })]);
+      clearTimeout(timer);
     },
   };
 }

@@ -107,15 +107,16 @@ describe('jobs on one node', () => {
   }, 30_000);
 });
 
-describe('retries and the deadline', () => {
+describe('retries, a clean restart, the deadline', () => {
   const raw = { name: 'silero-vad', path: 'builtin:silero-vad', capabilities: ['speech.vad.raw'], session: { intraOpThreads: 1, interOpThreads: 1 } };
   const adapter = (name: string, capability: string, fault: Record<string, number>): Record<string, unknown> =>
     ({ name, adapter: { type: 'silero-vad', model: 'silero-vad' }, capabilities: [capability], fault });
   let n: PlexusNode;
   let c: PlexusClient;
+  const models = (): ReturnType<typeof compileModelSpecs> =>
+    compileModelSpecs([raw, adapter('flaky-vad', 'speech.flaky', { errorRate: 0.5 }), adapter('slow-vad', 'speech.slow', { delayMs: 400 })], process.cwd());
   beforeAll(async () => {
-    const models = compileModelSpecs([raw, adapter('flaky-vad', 'speech.flaky', { errorRate: 0.5 }), adapter('slow-vad', 'speech.slow', { delayMs: 400 })], process.cwd());
-    n = createPlexusNode({ ...options(mkdtempSync(path.join(tmpdir(), 'plexus-jobs-'))), models }, { logger: silentLogger() });
+    n = createPlexusNode({ ...options(mkdtempSync(path.join(tmpdir(), 'plexus-jobs-'))), models: models() }, { logger: silentLogger() });
     c = new PlexusClient((await n.start()).grpc);
   }, 30_000);
   afterAll(async () => {
@@ -133,6 +134,24 @@ describe('retries and the deadline', () => {
     const job = (await finished(hasty.jobId, c)).job;
     expect(job.failed).toBeGreaterThan(0);
     expect(job.failures).toEqual({ UNAVAILABLE: job.failed });
+  }, 30_000);
+
+  it('goes on after a clean stop and a restart on the same data dir', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'plexus-jobs-'));
+    const first = createPlexusNode({ ...options(dir), models: models() }, { logger: silentLogger() });
+    const c1 = new PlexusClient((await first.start()).grpc);
+    const { jobId } = await c1.jobs.submitJob({ items: Array.from({ length: 6 }, () => vad(toneWav(0.2), 'speech.slow')), concurrency: 1 });
+    for await (const e of c1.jobs.watchJob(jobId)) if (e.job.done >= 1) break;
+    c1.close();
+    await first.stop();
+    const second = createPlexusNode({ ...options(dir), models: models() }, { logger: silentLogger() });
+    const c2 = new PlexusClient((await second.start()).grpc);
+    try {
+      expect((await finished(jobId, c2)).job).toMatchObject({ state: 'COMPLETED', items: 6, done: 6, failed: 0, cancelled: 0 });
+    } finally {
+      c2.close();
+      await second.stop();
+    }
   }, 30_000);
 
   it('ends DEADLINE_EXCEEDED when the deadline passes: the rest are skipped, saying so', async () => {
