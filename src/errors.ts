@@ -158,6 +158,30 @@ export class BudgetExceededError extends PlexusError {
   readonly kind = 'resource_exhausted';
 }
 
+/** No job by this id exists on this node (never submitted here, deleted, or expired). */
+export class JobNotFoundError extends PlexusError {
+  override readonly name = 'JobNotFoundError';
+  readonly kind = 'not_found';
+}
+
+/** AddItems on a job that takes no more items (it was closed with last = true, or has ended). */
+export class JobClosedError extends PlexusError {
+  override readonly name = 'JobClosedError';
+  readonly kind = 'failed_precondition';
+}
+
+/** Storing a submission would take the job store past its configured size bound. */
+export class JobStoreFullError extends PlexusError {
+  override readonly name = 'JobStoreFullError';
+  readonly kind = 'resource_exhausted';
+}
+
+/** The job store cannot be opened or written (corrupt file, unwritable directory): the node does not start. */
+export class JobStoreError extends PlexusError {
+  override readonly name = 'JobStoreError';
+  readonly kind = 'failed_precondition';
+}
+
 /** An error that crossed the wire from another peer, kept with its kind. */
 export class RemoteError extends PlexusError {
   override readonly name = 'RemoteError';

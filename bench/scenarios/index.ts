@@ -6,7 +6,8 @@ import { batchingScenario } from './batching.ts';
 import { routingQualityScenario } from './routing-quality.ts';
 import { scaleScenario } from './scale.ts';
 import { convergenceScenario, footprintScenario } from './convergence.ts';
+import { jobsScenario } from './jobs.ts';
 import { tracingScenario } from './tracing.ts';
 import { trustScenario } from './trust.ts';
 
-export const SCENARIOS: readonly Scenario[] = [limitsScenario, plexusScenario, batchingScenario, routingQualityScenario, convergenceScenario, scaleScenario, footprintScenario, tracingScenario, trustScenario];
+export const SCENARIOS: readonly Scenario[] = [limitsScenario, plexusScenario, batchingScenario, routingQualityScenario, convergenceScenario, scaleScenario, footprintScenario, tracingScenario, trustScenario, jobsScenario];

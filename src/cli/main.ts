@@ -13,6 +13,7 @@ Commands:
   peers         list the peers a node is connected to
   routes        show a node's routing table with every metric part
   caps          list the capabilities the cluster offers and who provides them
+  job           durable async jobs: submit, watch, get, cancel, list, delete
   keygen        print a new swarm key or caller token
 
 Run 'plexus <command> --help' for a command's options.
@@ -36,6 +37,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (command === 'keygen') return (await import('./keygen.ts')).runKeygen(argv.slice(1));
   if (command === 'query') return (await import('./query.ts')).runQuery(argv.slice(1));
+  if (command === 'job') return (await import('./job.ts')).runJob(argv.slice(1));
   if (command === 'health') return (await import('./health.ts')).runHealth(argv.slice(1));
   if (command === 'peers' || command === 'routes' || command === 'caps') {
     return (await import('./cluster.ts')).runClusterCommand(command, argv.slice(1));

@@ -7,6 +7,7 @@ import type { WireInferResponse } from '../node/grpc/messages.ts';
 import { loadServices } from '../node/grpc/protos.ts';
 import { channelCredentials, tokenInterceptor } from './auth.ts';
 import { cancelledError, fromServiceError, PlexusClientError } from './errors.ts';
+import { PlexusJobs } from './jobs.ts';
 import { openStream, type StreamDeps } from './stream.ts';
 import type {
   CallOptions, Capability, InferOptions, InferRequest, InferResult, ModelMetadata, NodeInfo, Peer, PlexusClientOptions, Route,
@@ -33,6 +34,9 @@ export class PlexusClient {
   readonly target: string;
   readonly #inference: grpc.Client;
   readonly #plexus: grpc.Client;
+  readonly #jobs: grpc.Client;
+  /** The node's durable async jobs (plexus.v1.Jobs) over this client's channel. */
+  readonly jobs: PlexusJobs;
   readonly #timeoutMs: number;
   readonly #streamTimeoutMs: number;
   readonly #metadata = new Map<string, Promise<ModelMetadata>>();
@@ -58,6 +62,8 @@ export class PlexusClient {
     const auth: grpc.ClientOptions = options.token === undefined ? {} : { interceptors: [tokenInterceptor(options.token)] };
     this.#inference = new services.inference(target, credentials, { ...channelOptions, ...auth });
     this.#plexus = new services.plexus(target, credentials, { ...channelOptions, ...auth, channelOverride: this.#inference.getChannel() });
+    this.#jobs = new services.jobs(target, credentials, { ...channelOptions, ...auth, channelOverride: this.#inference.getChannel() });
+    this.jobs = new PlexusJobs(this.#jobs, this.#timeoutMs);
   }
 
   /** Run one query. Rejects with a PlexusClientError carrying the node's status. */
@@ -172,6 +178,7 @@ export class PlexusClient {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#jobs.close();
     this.#plexus.close();
     this.#inference.close();
   }

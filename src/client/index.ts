@@ -5,6 +5,8 @@
 //   const { segments } = await client.detectSpeech(wavBytes);
 //   client.close();
 export { PlexusClient } from './client.ts';
+export { PlexusJobs } from './jobs.ts';
+export type { GetJobOptions, ItemResult, ItemState, JobDetails, JobEvent, JobSpec, JobState, JobStatus, SubmittedJob } from './jobs-types.ts';
 export { PlexusClientError, isPlexusClientError, type ClientErrorKind } from './errors.ts';
 export type { ClientTls } from './auth.ts';
 export type {

@@ -24,6 +24,11 @@ import { createRepositoryRoutes } from './http/repository-routes.ts';
 import { createTritonRoutes } from './http/triton-routes.ts';
 import { createHttpServer, type HttpServer } from './http/server.ts';
 import { createNodeMetrics, type NodeMetrics } from './metrics.ts';
+import { createJobsHandlers } from './jobs/grpc.ts';
+import { createJobsApi } from './jobs/http.ts';
+import { createJobMetrics } from './jobs/metrics.ts';
+import { JOBS_DEFAULTS } from './jobs/options.ts';
+import { createJobService, type JobService } from './jobs/service.ts';
 import { createModelRepository } from './model-repository.ts';
 import { createInputBudget } from './input-limits.ts';
 import { DEFAULT_LIMITS, type NodeOptions, type P2POptions } from './options.ts';
@@ -98,6 +103,8 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
   let drain: (() => void) | undefined;
   let configWatch: ConfigWatch | undefined;
   let trust: NodeTrust | undefined;
+  let jobs: JobService | undefined;
+  const jobsOptions = options.jobs ?? JOBS_DEFAULTS;
   let bound: string | undefined;
   let peerId = '';
   let state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -125,6 +132,14 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
         // First: an exposed, unprotected node or an unreadable key/token/cert file fails here.
         const t = createNodeTrust(options, { logger, registry: metrics.registry });
         trust = t;
+        // Then the job store: a corrupt or unwritable one stops the start before anything loads.
+        const jobDispatch: { current?: QueryDispatcher } = {};
+        if (jobsOptions.enabled) {
+          jobs = createJobService({
+            dataDir: options.dataDir, options: jobsOptions, logger, metrics: createJobMetrics(metrics.registry),
+            dispatcher: { infer: (r) => (jobDispatch.current === undefined ? Promise.reject(new Error('job dispatcher not ready')) : jobDispatch.current.infer(r)) },
+          });
+        }
         if (options.tracing !== undefined) {
           tracing = await loadNodeTracing(options.tracing, { instanceId: () => peerId || (bound ?? ''), version: PLEXUS_VERSION, logger });
         }
@@ -142,6 +157,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
           const cluster = p2p;
           catalog = createClusterCatalog({ local: inference, adverts: () => cluster.adverts(), self: () => peerId });
         }
+        jobDispatch.current = dispatcher;
         const kserve = createKServeService({
           dispatcher: metrics.instrument(t.account(dispatcher), catalog, 'grpc'), catalog, logger, version: PLEXUS_VERSION, maxStreamInFlight: options.grpc.maxStreamInFlight,
           ...traced, inputBudget,
@@ -170,11 +186,13 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
             inference: t.guard('inference', { ...kserve.handlers, ...createRepositoryHandlers({ repository, logger }), ...createTritonConfigHandlers({ view: triton, logger }) }),
             health: health.handlers,
             plexus: t.guard('plexus', plexus),
+            ...(jobs === undefined ? {} : { jobs: t.guard('jobs', createJobsHandlers(jobs, logger, jobsOptions.defaultDeadlineMs)) }),
           },
           logger, ...(t.grpcCredentials === undefined ? {} : { credentials: t.grpcCredentials }),
         });
         bound = await server.start();
         if (options.http !== undefined) {
+          const jobsApi = createJobsApi(() => jobs);
           const dashboard = createDashboardHandler({
             logger, peerId: () => peerId, models: () => node.models(), cluster: () => node.cluster(),
             ...(options.p2p === undefined ? {} : { policy: options.p2p.routing.policy }), registry: () => metrics.registry,
@@ -182,7 +200,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
           http = createHttpServer({
             address: options.http.address, maxBodyBytes: options.grpc.maxMessageBytes,
             dispatcher: metrics.instrument(t.account(dispatcher), catalog, 'http'), catalog, version: PLEXUS_VERSION, logger, scrape: () => metrics.scrape(),
-            extraRoutes: (req, res) => t.httpGate(req, res) || repositoryRoutes(req, res) || tritonRoutes(req, res) || dashboard(req, res), ...traced,
+            extraRoutes: (req, res) => t.httpGate(req, res) || repositoryRoutes(req, res) || tritonRoutes(req, res) || jobsApi(req, res) || dashboard(req, res), ...traced,
             limits, inputLimits: limits, inputBudget,
             ...(t.httpsOptions === undefined ? {} : { tls: t.httpsOptions }),
           });
@@ -193,8 +211,13 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
           configWatch = createConfigWatch({ file: options.configFile, repository, logger });
           configWatch.start();
         }
+        // Unfinished jobs resume once the cluster has shown us some route (a restarted entry
+        // node knows none at first), or after a few seconds (src/node/jobs/service.ts).
+        const bootstraps = (options.p2p?.bootstrap.length ?? 0) > 0;
+        jobs?.start(() => !bootstraps || (p2p?.routes().some((r) => !r.local) ?? true));
       } catch (e) {
         state = 'stopped';
+        await jobs?.stop();
         await configWatch?.stop();
         await server?.stop(0);
         await p2p?.stop();
@@ -216,6 +239,8 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
       const deadline = Date.now() + options.shutdownGraceMs;
       health.state.shutdown();
       drain?.();
+      // Tries in flight are aborted unrecorded: they stay PENDING and run again after a restart.
+      await jobs?.stop();
       // No more config edits; one being applied finishes before inference closes.
       const watchStopped = configWatch?.stop();
       http?.drain();

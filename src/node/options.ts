@@ -17,6 +17,7 @@ import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './p2p/conn-pol
 import { checkBootstrapAddr, checkListenAddr } from './p2p/multiaddrs.ts';
 import { compileMembership, compileSecurity, NODE_SECURITY_FIELDS, P2P_SECURITY_FIELDS, type MembershipOptions, type SecurityFlags, type SecurityOptions } from './auth/options.ts';
 import { DEFAULT_VERIFY_RATE } from './verify/verifier.ts';
+import { compileJobsOptions, jobsSectionSchema, type JobsOptions } from './jobs/options.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -72,6 +73,8 @@ export interface NodeOptions {
   readonly limits?: NodeLimits;
   /** TLS, tokens, model directories; absent = none of them (embedding, tests on loopback). */
   readonly security?: SecurityOptions;
+  /** Durable async jobs (`node.jobs`); absent = the defaults of src/node/jobs/options.ts. */
+  readonly jobs?: JobsOptions;
 }
 
 export interface TracingOptions {
@@ -220,6 +223,7 @@ const nodeSectionSchema = z.strictObject({
   limits: limitsSectionSchema.optional(),
   ...NODE_SECURITY_FIELDS,
   verify: verifySectionSchema.optional(),
+  jobs: jobsSectionSchema.optional(),
 });
 const configFileSchema = z.strictObject({
   node: nodeSectionSchema.optional(),
@@ -307,6 +311,7 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
     shutdownGraceMs: node.shutdownGraceMs ?? 10_000,
     models,
     p2p,
+    jobs: compileJobsOptions(node.jobs),
     ...(httpAddress === undefined ? {} : { http: { address: httpAddress } }),
     ...(configPath === undefined ? {} : { configFile: configPath }),
     ...(otlpEndpoint === undefined ? {} : { tracing: { otlpEndpoint } }),

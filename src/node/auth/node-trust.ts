@@ -24,7 +24,7 @@ export interface NodeTrust {
   readonly httpsOptions?: HttpsOptions;
   /** Per-tenant rate, budget and metric around the dispatcher. */
   account(inner: QueryDispatcher): QueryDispatcher;
-  guard(service: 'inference' | 'plexus', impl: grpc.UntypedServiceImplementation): grpc.UntypedServiceImplementation;
+  guard(service: 'inference' | 'plexus' | 'jobs', impl: grpc.UntypedServiceImplementation): grpc.UntypedServiceImplementation;
   httpGate(req: IncomingMessage, res: ServerResponse): boolean;
   /** Re-read node.p2p.allow/deny when the config file changes (unless flags gave them). */
   watchPeerLists(update: (allow: readonly string[], deny: readonly string[]) => Promise<string[]>): void;

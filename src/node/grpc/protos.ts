@@ -22,17 +22,19 @@ export const PROTO_FILES = {
   inference: 'inference/grpc_service.proto',
   health: 'grpc/health/v1/health.proto',
   plexus: 'plexus/v1/plexus.proto',
+  jobs: 'plexus/v1/jobs.proto',
 } as const;
 
 export interface LoadedServices {
   readonly inference: grpc.ServiceClientConstructor;
   readonly health: grpc.ServiceClientConstructor;
   readonly plexus: grpc.ServiceClientConstructor;
+  readonly jobs: grpc.ServiceClientConstructor;
 }
 
 let cached: LoadedServices | undefined;
 
-/** The three services, loaded once per process (parsing protos is not free). */
+/** The services, loaded once per process (parsing protos is not free). */
 export function loadServices(): LoadedServices {
   if (cached) return cached;
   const definition = protoLoader.loadSync(Object.values(PROTO_FILES), LOADER_OPTIONS);
@@ -41,6 +43,7 @@ export function loadServices(): LoadedServices {
     inference: pick(root, 'inference.GRPCInferenceService'),
     health: pick(root, 'grpc.health.v1.Health'),
     plexus: pick(root, 'plexus.v1.Plexus'),
+    jobs: pick(root, 'plexus.v1.Jobs'),
   };
   return cached;
 }
@@ -60,4 +63,5 @@ export const SERVICE_NAMES = {
   inference: 'inference.GRPCInferenceService',
   health: 'grpc.health.v1.Health',
   plexus: 'plexus.v1.Plexus',
+  jobs: 'plexus.v1.Jobs',
 } as const;

@@ -15,6 +15,8 @@ export interface GrpcServerInit {
     readonly inference: grpc.UntypedServiceImplementation;
     readonly health: grpc.UntypedServiceImplementation;
     readonly plexus: grpc.UntypedServiceImplementation;
+    /** plexus.v1.Jobs; absent when jobs are off. */
+    readonly jobs?: grpc.UntypedServiceImplementation;
   };
   readonly logger: Logger;
   /** Limits of the bounded ModelInfer decoder; absent = protobufjs decodes (unbounded). */
@@ -45,6 +47,7 @@ export function createGrpcServer(init: GrpcServerInit): GrpcServer {
   server.addService(inference, init.handlers.inference);
   server.addService(services.health.service, init.handlers.health);
   server.addService(services.plexus.service, init.handlers.plexus);
+  if (init.handlers.jobs !== undefined) server.addService(services.jobs.service, init.handlers.jobs);
   let started = false;
 
   return {

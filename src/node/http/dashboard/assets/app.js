@@ -4,6 +4,7 @@
 import { createCharts } from './charts.js';
 import { createGraph } from './graph.js';
 import { attachQueryForm } from './query.js';
+import { renderJobs } from './jobs-table.js';
 import { renderRoutes } from './routes-table.js';
 
 const POLL_MS = 1000;
@@ -33,12 +34,17 @@ function renderCluster(cluster) {
 
 async function poll() {
   try {
-    const [cluster, stats] = await Promise.all([getJson('/api/cluster'), getJson('/api/stats')]);
+    const [cluster, stats, jobs] = await Promise.all([getJson('/api/cluster'), getJson('/api/stats'), getJson('/api/jobs').catch(() => undefined)]);
     state.cluster = cluster;
     state.stats = stats;
     state.polls++;
     renderCluster(cluster);
     charts.update(stats);
+    if (jobs !== undefined) {
+      state.jobs = jobs;
+      $('job-count').textContent = jobs.enabled ? `${jobs.jobs.length} newest` : '(off on this node)';
+      renderJobs($('jobs-table').querySelector('tbody'), jobs);
+    }
     $('status').textContent = `updated ${new Date(cluster.at).toLocaleTimeString()}`;
     $('status').classList.remove('bad');
   } catch (e) {
