@@ -72,14 +72,12 @@ export function createInProcessHost(audioLimits: AudioLimits): ModelHost {
         release: () => session.release(),
       };
     },
-    decodeAudio(wav, targetRate, opts) {
-      try {
-        const check = (): void => checkLive('audio decoding', opts.deadline, () => opts.signal?.aborted === true);
-        check();
-        return Promise.resolve(runSteps(decodeWavMonoSteps(wav, targetRate, audioLimits), check));
-      } catch (e) {
-        return Promise.reject(e);
-      }
+    // Runs to the end on this thread; only the deadline can pass between chunks.
+    // eslint-disable-next-line @typescript-eslint/require-await -- a promise either way, like the worker host's
+    async decodeAudio(wav, targetRate, opts) {
+      const check = (): void => checkLive('audio decoding', opts.deadline, () => opts.signal?.aborted === true);
+      check();
+      return runSteps(decodeWavMonoSteps(wav, targetRate, audioLimits), check);
     },
     close: () => Promise.resolve(),
   };

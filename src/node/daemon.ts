@@ -107,7 +107,9 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
       if (state !== 'new') throw new Error(`node cannot start: it is ${state}`);
       state = 'starting';
       try {
-        inference = components.inference ?? await createLocalInference({ models: options.models, logger, ...metrics.inferenceHooks });
+        inference = components.inference ?? await createLocalInference({
+          models: options.models, logger, ...metrics.inferenceHooks, ...(options.inference !== undefined ? { settings: options.inference } : {}),
+        });
         let catalog: ModelCatalog = inference;
         let dispatcher: QueryDispatcher = createLocalDispatcher(inference);
         if (options.p2p !== undefined) {
