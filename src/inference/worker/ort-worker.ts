@@ -6,7 +6,6 @@ import { parentPort } from 'node:worker_threads';
 import type { InferenceSession } from 'onnxruntime-node';
 import { InferenceFailedError } from '../../errors.ts';
 import { checkLive } from '../model-host.ts';
-import { openSession, runSession, valueMetas } from '../ort-session.ts';
 import { decodeWavMonoSteps } from '../wav.ts';
 import { packTensor, type WireError, type WorkerReply, type WorkerRequest } from './protocol.ts';
 
@@ -16,6 +15,10 @@ if (port === null) throw new Error('ort-worker.ts runs as a worker thread');
 const sessions = new Map<number, InferenceSession>();
 const cancelled = new Set<number>();
 const MAX_CANCELLED = 10_000;
+
+// ONNX Runtime is loaded with the first session: the decode worker never maps it.
+let ortSession: Promise<typeof import('../ort-session.ts')> | undefined;
+const ort = (): Promise<typeof import('../ort-session.ts')> => (ortSession ??= import('../ort-session.ts'));
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => { setImmediate(resolve); });
 
@@ -59,13 +62,14 @@ async function handle(m: WorkerRequest): Promise<void> {
   try {
     switch (m.op) {
       case 'load': {
+        const { openSession, valueMetas } = await ort();
         const { session: s, provider, fallback } = await openSession(m.spec);
         sessions.set(m.session, s);
         post({ id: m.id, ok: true, value: { provider, inputs: valueMetas(s.inputMetadata), outputs: valueMetas(s.outputMetadata), ...(fallback !== undefined ? { fallback } : {}) } });
         return;
       }
       case 'run': {
-        const outputs = await runSession(session(m.session), m.model, m.feeds, m.fetches);
+        const outputs = await (await ort()).runSession(session(m.session), m.model, m.feeds, m.fetches);
         const transfer: ArrayBuffer[] = [];
         post({ id: m.id, ok: true, value: outputs.map((t) => packTensor(t, true, transfer)) }, transfer);
         return;
