@@ -9,6 +9,7 @@ import type { LocalInferenceInit } from '../inference/engine.ts';
 import type { LocalInference } from '../inference/types.ts';
 import type { RoutedDispatcherEvents } from './route-events.ts';
 import type { ModelCatalog, QueryDispatcher } from './dispatch.ts';
+import { registerEventLoopDelay } from './event-loop-metrics.ts';
 import { statusName, toServiceError } from './grpc/status.ts';
 
 /** The `model` label of a request naming nothing this node knows (keeps label values bounded). */
@@ -98,6 +99,7 @@ export function createNodeMetrics(opts: { readonly policy?: string } = {}): Node
     name: 'plexus_peers_connected', help: 'libp2p peers this node has a connection to.', registers,
     collect() { this.set(sources.connectedPeers?.() ?? 0); },
   });
+  registerEventLoopDelay(registers);
 
   const policy = opts.policy ?? 'local';
   return {
