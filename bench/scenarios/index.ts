@@ -6,5 +6,6 @@ import { batchingScenario } from './batching.ts';
 import { routingQualityScenario } from './routing-quality.ts';
 import { scaleScenario } from './scale.ts';
 import { convergenceScenario, footprintScenario } from './convergence.ts';
+import { eventLoopScenario } from './event-loop.ts';
 
-export const SCENARIOS: readonly Scenario[] = [limitsScenario, plexusScenario, batchingScenario, routingQualityScenario, convergenceScenario, scaleScenario, footprintScenario];
+export const SCENARIOS: readonly Scenario[] = [limitsScenario, plexusScenario, batchingScenario, eventLoopScenario, routingQualityScenario, convergenceScenario, scaleScenario, footprintScenario];

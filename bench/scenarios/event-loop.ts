@@ -1,0 +1,138 @@
+// Scenario: the event loop of a node under model load, with models on the main thread
+// (`inference.workers: 0`, how every node ran before) and on a worker thread (the default),
+// side by side in one run. Each daemon (bin/plexus, the embedded default models) takes
+// speech.vad queries (the 22 kHz speech fixture: decode, resample, ~170 VAD steps each), then
+// raw silero-vad windows at c=64, then speech.vad beside one 15-minute WAV at 1 kHz; meanwhile
+// the bench asks grpc.health.v1 Check every 20 ms. Per load: the daemon's own event-loop delay
+// (p99 and max, plexus_event_loop_delay_* on /metrics, one window = the load's duration), the
+// health probe's latency (p99, max), and the daemon's CPU.
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { closedLoop } from '../load.ts';
+import { createKServeClient, sileroInferRequest } from '../kserve-client.ts';
+import { cpuSeconds, requireProjectFiles, spawnDaemon, type DaemonProc } from '../procs.ts';
+import { loadRow, LOAD_COLUMNS } from '../rows.ts';
+import { round, summarize } from '../stats.ts';
+import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from '../types.ts';
+
+const PROTO_ROOT = fileURLToPath(new URL('../../proto/', import.meta.url));
+const SPEECH_WAV = readFileSync(fileURLToPath(new URL('../../test/fixtures/speech-22k-mono.wav', import.meta.url)));
+const MODES = [{ label: 'main thread (workers: 0)', workers: 0 }, { label: 'worker thread (workers: 1)', workers: 1 }] as const;
+
+type Unary = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null) => void) => void;
+
+function healthProbe(address: string): { check(): Promise<void>; close(): void } {
+  const def = protoLoader.loadSync('grpc/health/v1/health.proto', { keepCase: true, includeDirs: [PROTO_ROOT] });
+  const Ctor = ((grpc.loadPackageDefinition(def)['grpc'] as grpc.GrpcObject)['health'] as grpc.GrpcObject)['v1'] as grpc.GrpcObject;
+  const stub = new (Ctor['Health'] as grpc.ServiceClientConstructor)(address, grpc.credentials.createInsecure()) as unknown as grpc.Client & { Check: Unary };
+  return {
+    check: () => new Promise((resolve, reject) => {
+      stub.Check({ service: '' }, new grpc.Metadata(), { deadline: Date.now() + 30_000 }, (e) => (e ? reject(e) : resolve()));
+    }),
+    close: () => stub.close(),
+  };
+}
+
+/** A 16-bit mono WAV of a low tone. */
+function toneWav(seconds: number, rate: number): Buffer {
+  const frames = Math.round(seconds * rate);
+  const b = Buffer.alloc(44 + 2 * frames);
+  b.write('RIFF', 0); b.writeUInt32LE(36 + 2 * frames, 4); b.write('WAVE', 8); b.write('fmt ', 12);
+  b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22); b.writeUInt32LE(rate, 24);
+  b.writeUInt32LE(2 * rate, 28); b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34); b.write('data', 36); b.writeUInt32LE(2 * frames, 40);
+  for (let i = 0; i < frames; i++) b.writeInt16LE(Math.round(3000 * Math.sin((2 * Math.PI * 220 * i) / rate)), 44 + 2 * i);
+  return b;
+}
+
+const vadRequest = (wav: Uint8Array): unknown => ({
+  model_name: 'speech.vad', inputs: [{ name: 'audio', datatype: 'BYTES', shape: [1], contents: { bytes_contents: [wav] } }],
+});
+
+async function eventLoopDelay(http: string): Promise<{ p99Ms: number | null; maxMs: number | null }> {
+  const text = await (await fetch(`http://${http}/metrics`)).text();
+  const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) * 1000;
+  return { p99Ms: round(read('plexus_event_loop_delay_p99_seconds')), maxMs: round(read('plexus_event_loop_delay_max_seconds')) };
+}
+
+interface Load { readonly name: string; readonly c: number; readonly request: unknown; readonly beside?: unknown }
+
+async function measure(d: DaemonProc, load: Load, ctx: ScenarioContext): Promise<{ loopP99Ms: number | null; row: ResultRow }> {
+  const http = d.http ?? '';
+  const client = createKServeClient(d.grpc);
+  const probe = healthProbe(d.grpc);
+  const durationMs = ctx.quick ? 3000 : 10_000;
+  try {
+    await client.infer(load.request); // warm
+    await eventLoopDelay(http); // opens the window
+    const cpu0 = cpuSeconds(d.pid);
+    const t0 = performance.now();
+    let stop = false;
+    const probes: number[] = [];
+    const probing = (async () => {
+      while (!stop) {
+        const p0 = performance.now();
+        await probe.check();
+        probes.push(performance.now() - p0);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    // The long WAV runs beside the load; its deadline ends it with the window.
+    const beside = load.beside === undefined ? undefined : client.infer(load.beside, durationMs + 500).catch(() => undefined);
+    const r = await closedLoop(async () => { await client.infer(load.request); }, { concurrency: load.c, durationMs, warmupMs: 0 });
+    stop = true;
+    await probing;
+    await beside;
+    const loop = await eventLoopDelay(http);
+    const wallS = (performance.now() - t0) / 1000;
+    const cpu1 = cpuSeconds(d.pid);
+    const h = summarize(probes);
+    const extra = {
+      loopP99Ms: loop.p99Ms, loopMaxMs: loop.maxMs, healthP99Ms: round(h.p99), healthMaxMs: round(h.max),
+      cpuPct: cpu0 === null || cpu1 === null ? null : round((100 * (cpu1 - cpu0)) / wallS),
+    };
+    return { loopP99Ms: loop.p99Ms, row: loadRow('', r, extra) };
+  } finally {
+    probe.close();
+    client.close();
+  }
+}
+
+export const eventLoopScenario: Scenario = {
+  name: 'eventloop',
+  title: 'Event loop under model load: models on the main thread vs on a worker thread (real daemons)',
+  async run(ctx): Promise<ScenarioResult> {
+    requireProjectFiles(['src/inference/worker/worker-host.ts', 'src/node/event-loop-metrics.ts']);
+    const started = performance.now();
+    const loads: Load[] = [
+      { name: 'speech.vad (5.4 s WAV at 22 kHz)', c: 8, request: vadRequest(SPEECH_WAV) },
+      { name: 'raw silero-vad window', c: 64, request: sileroInferRequest('silero-vad') },
+      { name: 'speech.vad + one 15-min WAV at 1 kHz', c: 8, request: vadRequest(SPEECH_WAV), beside: vadRequest(toneWav(900, 1000)) },
+    ];
+    const rows: ResultRow[] = [];
+    const metrics: Record<string, number | null> = {};
+    for (const mode of MODES) {
+      ctx.log(`eventloop: ${mode.label}`);
+      const d = await spawnDaemon({ node: { http: '127.0.0.1:0' }, inference: { workers: mode.workers } });
+      try {
+        for (const [i, load] of loads.entries()) {
+          const m = await measure(d, load, ctx);
+          rows.push({ label: `${mode.label}: ${load.name}`, values: m.row.values });
+          metrics[`loopP99Ms_w${mode.workers}_${i}`] = m.loopP99Ms;
+        }
+      } finally {
+        await d.stop();
+      }
+    }
+    return {
+      name: 'eventloop', title: this.title, status: 'ok', durationMs: performance.now() - started,
+      columns: [...LOAD_COLUMNS, 'loopP99Ms', 'loopMaxMs', 'healthP99Ms', 'healthMaxMs', 'cpuPct'], rows, metrics,
+      notes: [
+        'loopP99Ms/loopMaxMs: the daemon\'s own event-loop delay over the window (plexus_event_loop_delay_*_seconds, monitorEventLoopDelay at 20 ms resolution).',
+        'healthP99Ms/healthMaxMs: grpc.health.v1 Check from the bench process every 20 ms during the window.',
+      ],
+    };
+  },
+};
