@@ -5,7 +5,8 @@
 // raw silero-vad windows at c=64, then speech.vad beside one 15-minute WAV at 1 kHz; meanwhile
 // the bench asks grpc.health.v1 Check every 20 ms. Per load: the daemon's own event-loop delay
 // (p99 and max, plexus_event_loop_delay_* on /metrics, one window = the load's duration), the
-// health probe's latency (p99, max), and the daemon's CPU.
+// health probe's latency (p99, max), and the daemon's CPU. Then two raw sessions in one daemon
+// with one worker for both vs one worker each (workers 1 vs 2).
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { closedLoop } from '../load.ts';
 import { createKServeClient, sileroInferRequest } from '../kserve-client.ts';
 import { cpuSeconds, requireProjectFiles, spawnDaemon, type DaemonProc } from '../procs.ts';
+import { sileroSpec } from './plexus.ts';
 import { loadRow, LOAD_COLUMNS } from '../rows.ts';
 import { round, summarize } from '../stats.ts';
 import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from '../types.ts';
@@ -57,15 +59,16 @@ async function eventLoopDelay(http: string): Promise<{ p99Ms: number | null; max
   return { p99Ms: round(read('plexus_event_loop_delay_p99_seconds')), maxMs: round(read('plexus_event_loop_delay_max_seconds')) };
 }
 
-interface Load { readonly name: string; readonly c: number; readonly request: unknown; readonly beside?: unknown }
+/** `request(w)`: the request closed-loop worker w sends. */
+interface Load { readonly name: string; readonly c: number; readonly request: (w: number) => unknown; readonly beside?: unknown }
 
-async function measure(d: DaemonProc, load: Load, ctx: ScenarioContext): Promise<{ loopP99Ms: number | null; row: ResultRow }> {
+async function measure(d: DaemonProc, load: Load, ctx: ScenarioContext): Promise<{ loopP99Ms: number | null; row: ResultRow; firstError?: string }> {
   const http = d.http ?? '';
   const client = createKServeClient(d.grpc);
   const probe = healthProbe(d.grpc);
   const durationMs = ctx.quick ? 3000 : 10_000;
   try {
-    await client.infer(load.request); // warm
+    for (let w = 0; w < Math.min(2, load.c); w++) await client.infer(load.request(w)); // warm
     await eventLoopDelay(http); // opens the window
     const cpu0 = cpuSeconds(d.pid);
     const t0 = performance.now();
@@ -81,7 +84,7 @@ async function measure(d: DaemonProc, load: Load, ctx: ScenarioContext): Promise
     })();
     // The long WAV runs beside the load; its deadline ends it with the window.
     const beside = load.beside === undefined ? undefined : client.infer(load.beside, durationMs + 500).catch(() => undefined);
-    const r = await closedLoop(async () => { await client.infer(load.request); }, { concurrency: load.c, durationMs, warmupMs: 0 });
+    const r = await closedLoop(async (w) => { await client.infer(load.request(w)); }, { concurrency: load.c, durationMs, warmupMs: 0 });
     stop = true;
     await probing;
     await beside;
@@ -93,7 +96,7 @@ async function measure(d: DaemonProc, load: Load, ctx: ScenarioContext): Promise
       loopP99Ms: loop.p99Ms, loopMaxMs: loop.maxMs, healthP99Ms: round(h.p99), healthMaxMs: round(h.max),
       cpuPct: cpu0 === null || cpu1 === null ? null : round((100 * (cpu1 - cpu0)) / wallS),
     };
-    return { loopP99Ms: loop.p99Ms, row: loadRow('', r, extra) };
+    return { loopP99Ms: loop.p99Ms, row: loadRow('', r, extra), ...(r.firstError !== undefined ? { firstError: r.firstError } : {}) };
   } finally {
     probe.close();
     client.close();
@@ -106,13 +109,20 @@ export const eventLoopScenario: Scenario = {
   async run(ctx): Promise<ScenarioResult> {
     requireProjectFiles(['src/inference/worker/worker-host.ts', 'src/node/event-loop-metrics.ts']);
     const started = performance.now();
+    const speech = vadRequest(SPEECH_WAV);
+    const raw = sileroInferRequest('silero-vad');
     const loads: Load[] = [
-      { name: 'speech.vad (5.4 s WAV at 22 kHz)', c: 8, request: vadRequest(SPEECH_WAV) },
-      { name: 'raw silero-vad window', c: 64, request: sileroInferRequest('silero-vad') },
-      { name: 'speech.vad + one 15-min WAV at 1 kHz', c: 8, request: vadRequest(SPEECH_WAV), beside: vadRequest(toneWav(900, 1000)) },
+      { name: 'speech.vad (5.4 s WAV at 22 kHz)', c: 8, request: () => speech },
+      { name: 'raw silero-vad window', c: 64, request: () => raw },
+      { name: 'speech.vad + one 15-min WAV at 1 kHz', c: 8, request: () => speech, beside: vadRequest(toneWav(900, 1000)) },
     ];
     const rows: ResultRow[] = [];
     const metrics: Record<string, number | null> = {};
+    const notes: string[] = [
+      'loopP99Ms/loopMaxMs: the daemon\'s own event-loop delay over the window (plexus_event_loop_delay_*_seconds, monitorEventLoopDelay at 20 ms resolution).',
+      'healthP99Ms/healthMaxMs: grpc.health.v1 Check from the bench process every 20 ms during the window.',
+      'two raw sessions: one worker for both (a pool of 1) vs a worker per session (workers: 2).',
+    ];
     for (const mode of MODES) {
       ctx.log(`eventloop: ${mode.label}`);
       const d = await spawnDaemon({ node: { http: '127.0.0.1:0' }, inference: { workers: mode.workers } });
@@ -120,19 +130,31 @@ export const eventLoopScenario: Scenario = {
         for (const [i, load] of loads.entries()) {
           const m = await measure(d, load, ctx);
           rows.push({ label: `${mode.label}: ${load.name}`, values: m.row.values });
+          if (m.firstError !== undefined) notes.push(`${mode.label}: ${load.name}: first error: ${m.firstError}`);
           metrics[`loopP99Ms_w${mode.workers}_${i}`] = m.loopP99Ms;
         }
       } finally {
         await d.stop();
       }
     }
+    // One pool for all sessions, or a worker per session: two raw models, workers 1 vs 2.
+    const two = [sileroInferRequest('vad-a'), sileroInferRequest('vad-b')];
+    const pair: Load = { name: 'two raw sessions, c=32 split between them', c: 32, request: (w) => two[w % 2] };
+    for (const workers of [1, 2]) {
+      ctx.log(`eventloop: two sessions, workers: ${workers}`);
+      const models = ['vad-a', 'vad-b'].map((name) => sileroSpec({ name }));
+      const d = await spawnDaemon({ node: { http: '127.0.0.1:0' }, inference: { workers }, models });
+      try {
+        const m = await measure(d, pair, ctx);
+        rows.push({ label: `workers: ${workers}: ${pair.name}`, values: m.row.values });
+        if (m.firstError !== undefined) notes.push(`workers: ${workers}: first error: ${m.firstError}`);
+      } finally {
+        await d.stop();
+      }
+    }
     return {
       name: 'eventloop', title: this.title, status: 'ok', durationMs: performance.now() - started,
-      columns: [...LOAD_COLUMNS, 'loopP99Ms', 'loopMaxMs', 'healthP99Ms', 'healthMaxMs', 'cpuPct'], rows, metrics,
-      notes: [
-        'loopP99Ms/loopMaxMs: the daemon\'s own event-loop delay over the window (plexus_event_loop_delay_*_seconds, monitorEventLoopDelay at 20 ms resolution).',
-        'healthP99Ms/healthMaxMs: grpc.health.v1 Check from the bench process every 20 ms during the window.',
-      ],
+      columns: [...LOAD_COLUMNS, 'loopP99Ms', 'loopMaxMs', 'healthP99Ms', 'healthMaxMs', 'cpuPct'], rows, metrics, notes,
     };
   },
 };

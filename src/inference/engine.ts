@@ -56,7 +56,7 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
   async function makeHost(): Promise<ModelHost> {
     if (settings.workers === 0) return createInProcessHost(settings.audio);
     const { createWorkerHost } = await import('./worker/worker-host.ts');
-    return createWorkerHost(settings.workers, settings.audio);
+    return createWorkerHost(settings.workers, settings.audio, logger);
   }
 
   const byName = (name: string): Entry | undefined => entries.find((e) => e.spec.name === name);

@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import {
   CancelledError, ConfigError, DeadlineExceededError, InferenceFailedError, InvalidInputError, ShuttingDownError,
 } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
 import type { AudioLimits } from '../config.ts';
 import { isGivenAway, logFallback, type ModelHost, type ModelSession } from '../model-host.ts';
 import type { Tensor } from '../types.ts';
@@ -44,7 +45,8 @@ function workerUrl(): URL {
   return new URL(import.meta.url.endsWith('.ts') ? './ort-worker.ts' : './ort-worker.js', import.meta.url);
 }
 
-export function createWorkerHost(workers: number, audioLimits: AudioLimits): ModelHost {
+/** `logger` hears of a worker that stops while the host is open. */
+export function createWorkerHost(workers: number, audioLimits: AudioLimits, logger?: Logger): ModelHost {
   let nextId = 1;
   let closed = false;
   const slots: Slot[] = [];
@@ -52,6 +54,7 @@ export function createWorkerHost(workers: number, audioLimits: AudioLimits): Mod
   function fail(slot: Slot, reason: string): void {
     if (slot.dead !== undefined) return;
     slot.dead = reason;
+    if (!closed) logger?.error({ worker: slot.worker.threadId, inFlight: slot.tasks.size, sessions: slot.sessions }, `model worker stopped: ${reason}`);
     for (const t of slot.tasks.values()) t.reject(new InferenceFailedError(`model worker stopped: ${reason}`));
     slot.tasks.clear();
   }
