@@ -50,6 +50,14 @@ const MAX_POLYPHASE_COEFFS = 4_000_000;
 /** Multiply-adds between two yields of resampleSteps (a few ms). */
 const CHUNK_MACS = 1 << 21;
 
+/** About how many multiply-adds resampling `length` samples takes (0 when the rates are equal). */
+export function resampleCost(length: number, inRate: number, outRate: number): number {
+  if (inRate === outRate) return 0;
+  const ratio = outRate / inRate;
+  const taps = 2 * Math.ceil(ZERO_CROSSINGS / (Math.min(1, ratio) * ROLLOFF)) + 2;
+  return Math.floor(length * ratio) * taps;
+}
+
 /** Resample mono samples between integer rates (Hz); returns the input itself when equal. */
 export function resample(input: Float32Array, inRate: number, outRate: number): Float32Array {
   const steps = resampleSteps(input, inRate, outRate);

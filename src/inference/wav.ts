@@ -6,7 +6,7 @@
 // deadline or cancellation between them and let other work in (src/inference/worker/ does).
 import { InvalidInputError } from '../errors.ts';
 import { AUDIO_LIMIT_KEYS, DEFAULT_INFERENCE_SETTINGS, type AudioLimits } from './config.ts';
-import { resampleSteps } from './resample.ts';
+import { resampleCost, resampleSteps } from './resample.ts';
 
 export const MIN_SAMPLE_RATE = 1000;
 /** Frames decoded between two yields (a few ms of work at 32 channels). */
@@ -73,7 +73,15 @@ export function decodeWav(bytes: Uint8Array, limits: AudioLimits = DEFAULT_INFER
   return runSteps(decodeWavSteps(bytes, limits));
 }
 
-export function* decodeWavSteps(bytes: Uint8Array, limits: AudioLimits): Steps<DecodedAudio> {
+/** What the header says, checked against the limits (InvalidInputError naming the limit). */
+export interface WavHeader extends WavInfo {
+  /** Byte offset of the first sample. */
+  readonly dataOffset: number;
+  readonly bytesPerSample: number;
+}
+
+/** Parse and check the RIFF header and 'fmt ' chunk; decodes no sample. */
+export function readWavHeader(bytes: Uint8Array, limits: AudioLimits): WavHeader {
   if (bytes.byteLength < 12) fail(`${bytes.byteLength} bytes is too short for a WAV file (need a 12-byte RIFF header)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tag = (o: number): string => String.fromCharCode(view.getUint8(o), view.getUint8(o + 1), view.getUint8(o + 2), view.getUint8(o + 3));
@@ -117,11 +125,17 @@ export function* decodeWavSteps(bytes: Uint8Array, limits: AudioLimits): Steps<D
   if (frames / sampleRate > maxDurationS) {
     fail(`${(frames / sampleRate).toFixed(1)} s of audio; expected at most ${maxDurationS} s (limit ${AUDIO_LIMIT_KEYS.maxDurationS})`);
   }
+  return { sampleRate, channels, bitsPerSample, float: isFloat, frames, dataOffset: data.off, bytesPerSample };
+}
+
+export function* decodeWavSteps(bytes: Uint8Array, limits: AudioLimits): Steps<DecodedAudio> {
+  const { sampleRate, channels, bitsPerSample, float: isFloat, frames, dataOffset, bytesPerSample } = readWavHeader(bytes, limits);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const samples = new Float32Array(frames);
   const read = sampleReader(view, isFloat, bitsPerSample);
   const scale = 1 / channels;
   const chunkFrames = Math.max(1, Math.floor(DECODE_CHUNK_SAMPLES / channels));
-  let p = data.off;
+  let p = dataOffset;
   for (let f0 = 0; f0 < frames; f0 += chunkFrames) {
     if (f0 > 0) yield;
     const end = Math.min(frames, f0 + chunkFrames);
@@ -151,6 +165,15 @@ function sampleReader(view: DataView, isFloat: boolean, bits: number): (p: numbe
 /** Decode a WAV file to mono float samples at `targetRate` (default 16 kHz). */
 export function decodeWavMono(bytes: Uint8Array, targetRate = 16_000, limits: AudioLimits = DEFAULT_INFERENCE_SETTINGS.audio): Float32Array {
   return runSteps(decodeWavMonoSteps(bytes, targetRate, limits));
+}
+
+/**
+ * About how many multiply-adds decoding (and resampling to `targetRate`) takes, from the header
+ * alone; throws as readWavHeader does. Lets a caller keep small inputs where it is.
+ */
+export function decodeWavCost(bytes: Uint8Array, targetRate: number, limits: AudioLimits): number {
+  const h = readWavHeader(bytes, limits);
+  return h.frames * h.channels + resampleCost(h.frames, h.sampleRate, targetRate);
 }
 
 export function* decodeWavMonoSteps(bytes: Uint8Array, targetRate: number, limits: AudioLimits): Steps<Float32Array> {
