@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeTempDirs, startDaemonProcess, tempDir, type DaemonProcess } from '../../cluster/helpers.ts';
 import { call, connectAll, SPEECH_WAV, toneWav, vadRequest } from './helpers.ts';
 
-const PROBE_BOUND_MS = 100;
+// Not a speed target: the bound a responsive loop meets even on a starved 2-core CI box (worst
+// seen there: 145 ms), where a main thread that decodes the WAV itself waited 1.2-2.8 s.
+const PROBE_BOUND_MS = 200;
 const RUN_MS = 4000;
 
 let daemon: DaemonProcess;
