@@ -231,9 +231,10 @@ const audioLimitsSchema = z.strictObject({
 
 export const inferenceSettingsSchema = z.strictObject({
   /**
-   * Worker threads that run ONNX Runtime sessions and audio decoding off the event loop. 0 runs
-   * them on the main thread (as before; the bench compares both). Each session lives in one
-   * worker, placed on the one with the fewest sessions.
+   * Worker threads that run ONNX Runtime sessions off the event loop (audio decoding has one
+   * more of its own). 0 runs both on the main thread (as before; the bench compares both). Each
+   * session lives in one worker: its own while fewer than `workers` run, else the one with the
+   * fewest sessions. Workers start with the sessions that need them.
    */
   workers: z.int().min(0).max(64).default(1),
   audio: audioLimitsSchema.prefault({}),
