@@ -9,6 +9,10 @@ import { AUDIO_LIMIT_KEYS, DEFAULT_INFERENCE_SETTINGS, type AudioLimits } from '
 import { resampleCost, resampleSteps } from './resample.ts';
 
 export const MIN_SAMPLE_RATE = 1000;
+/** The default limits (inference.audio.*; defined in config.ts), under their former names. */
+export const MAX_CHANNELS = DEFAULT_INFERENCE_SETTINGS.audio.maxChannels;
+export const MAX_SAMPLE_RATE = DEFAULT_INFERENCE_SETTINGS.audio.maxSampleRate;
+export const MAX_DURATION_S = DEFAULT_INFERENCE_SETTINGS.audio.maxDurationS;
 /** Frames decoded between two yields (a few ms of work at 32 channels). */
 const DECODE_CHUNK_SAMPLES = 1 << 18;
 
