@@ -18,6 +18,8 @@ export interface DaemonProc {
   /** libp2p multiaddrs (with /p2p/<id>), empty before the p2p layer exists. */
   readonly listenAddrs: readonly string[];
   readonly models: readonly string[];
+  /** HOST:PORT of its HTTP port (/metrics), when the spec turned one on (`node.http`). */
+  readonly http?: string;
   stop(): Promise<void>;
   /** SIGKILL: a crash, not a shutdown. */
   kill(): void;
@@ -34,11 +36,13 @@ export interface ChildSpec {
   readonly models?: readonly unknown[];
   /** Extra `node:` settings of the config file (p2p listen, bootstrap, static...). */
   readonly node?: Readonly<Record<string, unknown>>;
+  /** The `inference:` section (model worker threads, audio limits); omitted = defaults. */
+  readonly inference?: Readonly<Record<string, unknown>>;
   readonly logLevel?: string;
 }
 
 /** `plexus node start --json`'s ready line. */
-interface StartLine { grpc: string; peerId: string | null; multiaddrs?: string[]; models: { name: string }[] }
+interface StartLine { grpc: string; peerId: string | null; http?: string | null; multiaddrs?: string[]; models: { name: string }[] }
 
 // Daemons outlive a crashed bench otherwise: kill what is left when this process exits.
 const live = new Set<ChildProcess>();
@@ -109,12 +113,14 @@ export async function spawnDaemon(spec: ChildSpec, readyTimeoutMs = 60_000): Pro
   const dir = mkdtempSync(join(tmpdir(), 'plexus-bench-node-'));
   const config: Record<string, unknown> = { node: { ...(spec.node ?? {}) } };
   if (spec.models !== undefined) config['models'] = spec.models;
+  if (spec.inference !== undefined) config['inference'] = spec.inference;
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   const args = ['node', 'start', '--config', join(dir, 'config.json'), '--grpc', '127.0.0.1:0', '--data-dir', join(dir, 'data'), '--log-level', spec.logLevel ?? 'warn', '--json'];
   const child = await spawnUntil<StartLine>(PLEXUS, args, (line) => (line.startsWith('{') ? JSON.parse(line) as StartLine : undefined), readyTimeoutMs);
   const r = child.ready;
   return {
     pid: child.pid, grpc: r.grpc, peerId: r.peerId ?? '', listenAddrs: r.multiaddrs ?? [], models: r.models.map((m) => m.name),
+    ...(typeof r.http === 'string' ? { http: r.http } : {}),
     stop: async () => { await child.stop(); rmSync(dir, { recursive: true, force: true }); },
     kill: () => { child.kill(); },
   };

@@ -6,8 +6,12 @@ import { batchingScenario } from './batching.ts';
 import { routingQualityScenario } from './routing-quality.ts';
 import { scaleScenario } from './scale.ts';
 import { convergenceScenario, footprintScenario } from './convergence.ts';
+import { eventLoopScenario } from './event-loop.ts';
 import { jobsScenario } from './jobs.ts';
 import { tracingScenario } from './tracing.ts';
 import { trustScenario } from './trust.ts';
 
-export const SCENARIOS: readonly Scenario[] = [limitsScenario, plexusScenario, batchingScenario, routingQualityScenario, convergenceScenario, scaleScenario, footprintScenario, tracingScenario, trustScenario, jobsScenario];
+export const SCENARIOS: readonly Scenario[] = [
+  limitsScenario, plexusScenario, batchingScenario, eventLoopScenario, routingQualityScenario, convergenceScenario, scaleScenario, footprintScenario,
+  tracingScenario, trustScenario, jobsScenario,
+];

@@ -3,6 +3,7 @@
 // back into per-request rows.
 import { InferenceFailedError } from '../errors.ts';
 import type { Tensor, TensorData, TensorSpec } from './types.ts';
+import { giveAway } from './model-host.ts';
 
 type NumericData = Exclude<TensorData, Uint8Array[]>;
 
@@ -48,7 +49,8 @@ function concatData(parts: readonly TensorData[]): TensorData {
     (out as Float32Array).set(p as Float32Array, offset);
     offset += p.length;
   }
-  return out;
+  // Built for this batch's run only: a worker host may move it instead of copying.
+  return giveAway(out);
 }
 
 /** Stack the requests' inputs along dim 0, in request order. All requests share one shapeKey. */

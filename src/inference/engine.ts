@@ -6,9 +6,10 @@ import { CancelledError, DeadlineExceededError, ModelInUseError, ModelNotFoundEr
 import type { Logger } from '../logger.ts';
 import { createSileroVadAdapter } from './adapters/silero-vad.ts';
 import type { BatchListener } from './batch-stats.ts';
-import type { ModelSpec } from './config.ts';
+import { DEFAULT_INFERENCE_SETTINGS, type InferenceSettings, type ModelSpec } from './config.ts';
 import { hostRawModel, type HostedModel } from './hosted-model.ts';
 import { applyAnswerFault } from './fault.ts';
+import { createInProcessHost, type ModelHost } from './model-host.ts';
 import type { OrtModel, OrtModelHooks } from './ort-model.ts';
 import type { InferRequest, InferResult, LocalInference, ModelInfo, ModelLoadStats, UnloadOptions } from './types.ts';
 import { validateRequest } from './validate.ts';
@@ -21,6 +22,8 @@ export interface LocalInferenceInit {
   /** Metrics hooks, passed to every raw model (see OrtModelHooks). */
   readonly onQueueWait?: OrtModelHooks['onQueueWait'];
   readonly onCompute?: OrtModelHooks['onCompute'];
+  /** Worker threads and audio limits (`inference:` in the config file); defaults when absent. */
+  readonly settings?: InferenceSettings;
 }
 
 interface Entry {
@@ -48,14 +51,21 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
   const unloading = new Map<string, Promise<void>>();
   const listeners = new Set<() => void>();
   let closing = false;
+  const settings = init.settings ?? DEFAULT_INFERENCE_SETTINGS;
+  /** Made with the first raw model: a pure router starts no worker and never loads ORT. */
+  let modelHost: Promise<ModelHost> | undefined;
+  async function makeHost(): Promise<ModelHost> {
+    if (settings.workers === 0) return createInProcessHost(settings.audio);
+    const { createWorkerHost } = await import('./worker/worker-host.ts');
+    return createWorkerHost(settings.workers, settings.audio, logger);
+  }
 
   const byName = (name: string): Entry | undefined => entries.find((e) => e.spec.name === name);
 
   async function host(spec: ModelSpec): Promise<Entry> {
     if (spec.kind === 'onnx') {
-      // ONNX Runtime is loaded with the first model: a pure router never maps its native library.
       const { loadOrtModel } = await import('./ort-model.ts');
-      const raw = await loadOrtModel(spec, logger, hooks);
+      const raw = await loadOrtModel(spec, logger, hooks, await (modelHost ??= makeHost()));
       return { spec, hosted: hostRawModel(raw), raw, active: 0 };
     }
     const target = byName(spec.adapter.model)?.raw;
@@ -86,6 +96,7 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
     for (const spec of init.models) if (spec.kind === 'adapter') entries.push(await host(spec));
   } catch (e) {
     await Promise.allSettled(entries.map((e) => e.hosted.close()));
+    await (await modelHost?.catch(() => undefined))?.close();
     throw e;
   }
   const order = new Map(init.models.map((m, i) => [m.name, i]));
@@ -196,6 +207,7 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
     await Promise.allSettled(unloading.values());
     await Promise.allSettled(entries.filter((e) => e.raw === undefined).map(release));
     await Promise.allSettled(entries.filter((e) => e.raw !== undefined).map(release));
+    await (await modelHost?.catch(() => undefined))?.close();
     logger.info({ models: entries.length }, 'local inference closed');
   }
 

@@ -1,7 +1,8 @@
 // Public surface of the local inference engine.
 export { createLocalInference, type LocalInferenceInit } from './engine.ts';
 export {
-  BUILTIN_SILERO_VAD, builtinSileroVadPath, compileModelSpecs, defaultModelSpecs, modelSpecSchema,
+  BUILTIN_SILERO_VAD, builtinSileroVadPath, compileInferenceSettings, compileModelSpecs, DEFAULT_INFERENCE_SETTINGS, defaultModelSpecs, modelSpecSchema,
+  type AudioLimits, type InferenceSettings,
   type AdapterModelSpec, type BatchingSpec, type FaultSpec, type ModelSpec, type OnnxModelSpec, type SessionSpec,
 } from './config.ts';
 export { DATATYPES, checkShape, decodeRawTensor, elementCount, encodeRawTensor, formatShape, isDataType, MAX_ELEMENTS, MAX_RANK } from './tensor.ts';

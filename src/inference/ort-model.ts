@@ -1,8 +1,8 @@
 // One ONNX Runtime session per raw model: load on the requested execution provider (falling
 // back to CPU with a warning when CUDA cannot be used), read its tensor signature, and run it
-// under the model's concurrency limit and queue. Tensors cross into ORT without copying bytes.
-import * as ort from 'onnxruntime-node';
-import { ConfigError, InferenceFailedError, InvalidInputError } from '../errors.ts';
+// under the model's concurrency limit and queue. The session itself lives in a ModelHost
+// (model-host.ts): a worker thread, or the main thread with `inference.workers: 0`.
+import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { BatchListener, BatchStats } from './batch-stats.ts';
 import { fixedBatchReason } from './batch-tensors.ts';
@@ -10,8 +10,11 @@ import { createBatcher, type Batcher } from './batcher.ts';
 import type { OnnxModelSpec } from './config.ts';
 import { createEwma, type Ewma } from './ewma.ts';
 import { applyFault } from './fault.ts';
+import { createInProcessHost, type ModelHost } from './model-host.ts';
+import type { ValueMeta } from './ort-session.ts';
 import { createRunLimiter, type AcquireOptions, type RunLimiter } from './run-limiter.ts';
-import { DATATYPES, dataTypeFromOrt } from './tensor.ts';
+import { dataTypeFromOrt } from './tensor.ts';
+import { DEFAULT_INFERENCE_SETTINGS } from './config.ts';
 import type { ExecutionProvider, Tensor, TensorSpec } from './types.ts';
 
 export interface OrtModel {
@@ -20,6 +23,8 @@ export interface OrtModel {
   readonly outputs: readonly TensorSpec[];
   /** Provider the session really runs on. */
   readonly provider: ExecutionProvider;
+  /** Where the session runs (and where adapters on this model decode their inputs). */
+  readonly host: ModelHost;
   readonly limiter: RunLimiter;
   /** EWMA of one ORT call (a whole batch when batching). */
   readonly compute: Ewma;
@@ -41,63 +46,14 @@ export interface OrtModel {
   close(): Promise<void>;
 }
 
-function sessionOptions(spec: OnnxModelSpec, provider: ExecutionProvider): ort.InferenceSession.SessionOptions {
-  return {
-    executionProviders: [provider],
-    graphOptimizationLevel: spec.session.graphOptimization,
-    ...(spec.session.intraOpThreads !== undefined ? { intraOpNumThreads: spec.session.intraOpThreads } : {}),
-    ...(spec.session.interOpThreads !== undefined ? { interOpNumThreads: spec.session.interOpThreads } : {}),
-    // ORT's own logger writes to stderr, and run failures (often a client's odd shapes) come back
-    // to us as exceptions anyway: keep it to fatal so our structured logs stay readable.
-    logSeverityLevel: 4,
-  };
-}
-
-async function createSession(spec: OnnxModelSpec, logger: Logger): Promise<{ session: ort.InferenceSession; provider: ExecutionProvider }> {
-  if (spec.provider === 'cuda') {
-    try {
-      return { session: await ort.InferenceSession.create(spec.path, sessionOptions(spec, 'cuda')), provider: 'cuda' };
-    } catch (e) {
-      const reason = (e instanceof Error ? e.message : String(e)).split('\n')[0]?.slice(0, 300) ?? 'unknown error';
-      logger.warn({ model: spec.name, requestedProvider: 'cuda', provider: 'cpu' },
-        `CUDA execution provider unavailable for model ${spec.name} (${reason}); falling back to CPU`);
-    }
-  }
-  try {
-    return { session: await ort.InferenceSession.create(spec.path, sessionOptions(spec, 'cpu')), provider: 'cpu' };
-  } catch (e) {
-    throw new ConfigError(`model '${spec.name}': cannot load '${spec.path}': ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-  }
-}
-
-function readSignature(spec: OnnxModelSpec, meta: readonly ort.InferenceSession.ValueMetadata[]): TensorSpec[] {
+function readSignature(spec: OnnxModelSpec, meta: readonly ValueMeta[]): TensorSpec[] {
   return meta.map((m) => {
     if (!m.isTensor) throw new ConfigError(`model '${spec.name}': value '${m.name}' is not a tensor; only tensor inputs/outputs are supported`);
-    const datatype = dataTypeFromOrt(m.type);
-    if (datatype === undefined) throw new ConfigError(`model '${spec.name}': value '${m.name}' has unsupported element type '${m.type}'`);
+    const datatype = m.type === undefined ? undefined : dataTypeFromOrt(m.type);
+    if (datatype === undefined) throw new ConfigError(`model '${spec.name}': value '${m.name}' has unsupported element type '${m.type ?? '?'}'`);
     // Symbolic or unknown dimensions are dynamic (-1).
     return { name: m.name, datatype, shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) };
   });
-}
-
-const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
-const utf8Encoder = new TextEncoder();
-
-export function toOrtTensor(t: Tensor): ort.Tensor {
-  const dims = [...t.shape];
-  if (Array.isArray(t.data)) return new ort.Tensor('string', t.data.map((b) => utf8Decoder.decode(b)), dims);
-  const type = DATATYPES[t.datatype].ort;
-  if (type === undefined || type === 'string') throw new InvalidInputError(`input '${t.name}': datatype ${t.datatype} cannot be run by ONNX Runtime`);
-  // Same typed array, same buffer: ORT reads it in place.
-  return new ort.Tensor(type, t.data, dims);
-}
-
-export function fromOrtTensor(name: string, v: ort.Tensor): Tensor {
-  const datatype = dataTypeFromOrt(v.type);
-  if (datatype === undefined) throw new InferenceFailedError(`output '${name}' has unsupported element type '${v.type}'`);
-  const shape = [...v.dims];
-  if (datatype === 'BYTES') return { name, datatype, shape, data: (v.data as string[]).map((s) => utf8Encoder.encode(s)) };
-  return { name, datatype, shape, data: v.data as Exclude<Tensor['data'], Uint8Array[]> };
 }
 
 export interface OrtModelHooks {
@@ -107,8 +63,13 @@ export interface OrtModelHooks {
   readonly onCompute?: (model: string, ms: number) => void;
 }
 
-export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger, hooks: OrtModelHooks = {}): Promise<OrtModel> {
-  const { session, provider } = await createSession(spec, logger);
+let mainThreadHost: ModelHost | undefined;
+
+/** `host` defaults to the main thread (tests, embedding); the engine passes its worker pool. */
+export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger, hooks: OrtModelHooks = {}, host?: ModelHost): Promise<OrtModel> {
+  const where = host ?? (mainThreadHost ??= createInProcessHost(DEFAULT_INFERENCE_SETTINGS.audio));
+  const session = await where.openSession(spec, logger);
+  const { provider } = session;
   let inputs: TensorSpec[];
   let outputs: TensorSpec[];
   try {
@@ -125,29 +86,18 @@ export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger, hooks: O
   const { onQueueWait, onCompute } = hooks;
   const limiter = createRunLimiter(spec.name, spec.maxConcurrent, spec.maxQueue, onQueueWait && ((ms) => onQueueWait(spec.name, ms)));
   const compute = createEwma(0.2);
-  logger.info({ model: spec.name, provider, requestedProvider: spec.provider, inputs, outputs }, `loaded model ${spec.name}`);
+  logger.info({ model: spec.name, provider, requestedProvider: spec.provider, workers: where.workers, inputs, outputs }, `loaded model ${spec.name}`);
 
   /** `faultMs`: an injected delay this run already sat through; it counts in the advertised service time. */
   async function runHeld(feeds: readonly Tensor[], outputNames: readonly string[], faultMs = 0): Promise<Tensor[]> {
-    const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const t of feeds) ortFeeds[t.name] = toOrtTensor(t);
     const fetches = outputNames.length > 0 ? outputNames : outputs.map((o) => o.name);
     const started = performance.now();
-    let result: ort.InferenceSession.ReturnType;
-    try {
-      result = await session.run(ortFeeds, [...fetches]);
-    } catch (e) {
-      throw new InferenceFailedError(`model '${spec.name}' failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-    }
+    const result = await session.run(feeds, fetches);
     const ms = performance.now() - started;
     // The EWMA is what routing sees: a model slowed by fault injection must look slow to it.
     compute.add(ms + faultMs);
     onCompute?.(spec.name, ms);
-    return fetches.map((n) => {
-      const v = result[n];
-      if (v === undefined) throw new InferenceFailedError(`model '${spec.name}' returned no output '${n}'`);
-      return fromOrtTensor(n, v);
-    });
+    return result;
   }
 
   const batcher: Batcher | undefined = spec.batching === undefined ? undefined : createBatcher({
@@ -156,7 +106,7 @@ export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger, hooks: O
   });
 
   return {
-    spec, inputs, outputs, provider, limiter, compute, runHeld,
+    spec, inputs, outputs, provider, host: where, limiter, compute, runHeld,
     get queued() {
       // The batcher's own slot waiter stands for requests already counted as pending.
       return batcher === undefined ? limiter.queued : batcher.pending + limiter.queued - batcher.waitingForSlot;

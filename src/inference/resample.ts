@@ -47,13 +47,32 @@ function gcd(a: number, b: number): number {
 }
 
 const MAX_POLYPHASE_COEFFS = 4_000_000;
+/** Multiply-adds between two yields of resampleSteps (a few ms). */
+const CHUNK_MACS = 1 << 21;
+
+/** About how many multiply-adds resampling `length` samples takes (0 when the rates are equal). */
+export function resampleCost(length: number, inRate: number, outRate: number): number {
+  if (inRate === outRate) return 0;
+  const ratio = outRate / inRate;
+  const taps = 2 * Math.ceil(ZERO_CROSSINGS / (Math.min(1, ratio) * ROLLOFF)) + 2;
+  return Math.floor(length * ratio) * taps;
+}
+
+/** Resample mono samples between integer rates (Hz); returns the input itself when equal. */
+export function resample(input: Float32Array, inRate: number, outRate: number): Float32Array {
+  const steps = resampleSteps(input, inRate, outRate);
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
+  }
+}
 
 /**
- * Resample mono samples between integer rates (Hz). Returns the input itself when equal.
+ * As resample, yielding between chunks of about CHUNK_MACS multiply-adds.
  * Output sample n sits at input time t = n * p / q (p/q = inRate/outRate in lowest terms), so
  * only q distinct fractional offsets occur: their filters are computed once (polyphase).
  */
-export function resample(input: Float32Array, inRate: number, outRate: number): Float32Array {
+export function* resampleSteps(input: Float32Array, inRate: number, outRate: number): Generator<void, Float32Array, void> {
   if (inRate === outRate) return input;
   const ratio = outRate / inRate;
   const outLength = Math.floor(input.length * ratio);
@@ -68,15 +87,19 @@ export function resample(input: Float32Array, inRate: number, outRate: number): 
   const taps = 2 * Math.ceil(halfWidth) + 2;
   const first = -Math.ceil(halfWidth); // tap j covers input index floor(t) + first + j
   if (!Number.isInteger(p) || !Number.isInteger(q) || q * taps > MAX_POLYPHASE_COEFFS) {
-    return resampleDirect(input, out, ratio, gain, halfWidth);
+    return yield* resampleDirect(input, out, ratio, gain, halfWidth);
   }
   const coeffs = new Float32Array(q * taps);
+  const phasesPerChunk = Math.max(1, Math.floor(CHUNK_MACS / 4 / taps));
   for (let phase = 0; phase < q; phase++) {
+    if (phase > 0 && phase % phasesPerChunk === 0) yield;
     const frac = phase / q;
     for (let j = 0; j < taps; j++) coeffs[phase * taps + j] = gain * kernelAt(gain * (frac - (first + j)));
   }
   const len = input.length;
+  const perChunk = Math.max(1, Math.floor(CHUNK_MACS / taps));
   for (let n = 0; n < outLength; n++) {
+    if (n > 0 && n % perChunk === 0) yield;
     const num = n * p;
     const base = Math.floor(num / q);
     const phase = num - base * q;
@@ -91,9 +114,12 @@ export function resample(input: Float32Array, inRate: number, outRate: number): 
   return out;
 }
 
-function resampleDirect(input: Float32Array, out: Float32Array, ratio: number, gain: number, halfWidth: number): Float32Array {
+function* resampleDirect(input: Float32Array, out: Float32Array, ratio: number, gain: number, halfWidth: number): Generator<void, Float32Array, void> {
   const last = input.length - 1;
+  // kernelAt costs several multiply-adds' worth: smaller chunks.
+  const perChunk = Math.max(1, Math.floor(CHUNK_MACS / 4 / (2 * halfWidth + 1)));
   for (let n = 0; n < out.length; n++) {
+    if (n > 0 && n % perChunk === 0) yield;
     const t = n / ratio;
     const k0 = Math.max(0, Math.ceil(t - halfWidth));
     const k1 = Math.min(last, Math.floor(t + halfWidth));

@@ -1,13 +1,32 @@
 // RIFF/WAVE decoding for audio sent by clients: chunks in any order, odd-size padding,
 // WAVE_FORMAT_EXTENSIBLE, integer PCM 8/16/24/32 and IEEE float 32/64, any channel count
 // (downmixed to mono). Everything a client controls is bounded; bad input gets a precise error.
+// The limits (inference.audio.*) are checked from the header, before any sample is decoded. The
+// decoders are generators that yield between chunks of bounded work, so a caller can check a
+// deadline or cancellation between them and let other work in (src/inference/worker/ does).
 import { InvalidInputError } from '../errors.ts';
-import { resample } from './resample.ts';
+import { AUDIO_LIMIT_KEYS, DEFAULT_INFERENCE_SETTINGS, type AudioLimits } from './config.ts';
+import { resampleCost, resampleSteps } from './resample.ts';
 
-export const MAX_CHANNELS = 32;
 export const MIN_SAMPLE_RATE = 1000;
-export const MAX_SAMPLE_RATE = 384_000;
-export const MAX_DURATION_S = 30 * 60;
+/** The default limits (inference.audio.*; defined in config.ts), under their former names. */
+export const MAX_CHANNELS = DEFAULT_INFERENCE_SETTINGS.audio.maxChannels;
+export const MAX_SAMPLE_RATE = DEFAULT_INFERENCE_SETTINGS.audio.maxSampleRate;
+export const MAX_DURATION_S = DEFAULT_INFERENCE_SETTINGS.audio.maxDurationS;
+/** Frames decoded between two yields (a few ms of work at 32 channels). */
+const DECODE_CHUNK_SAMPLES = 1 << 18;
+
+/** Work that yields between chunks; `runSteps` drives it to the end. */
+export type Steps<T> = Generator<void, T, void>;
+
+/** Run steps to completion; `check` runs between chunks and may throw (deadline, cancellation). */
+export function runSteps<T>(steps: Steps<T>, check?: () => void): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
+    check?.();
+  }
+}
 
 const FORMAT_PCM = 1;
 const FORMAT_IEEE_FLOAT = 3;
@@ -54,7 +73,19 @@ function readFormat(view: DataView, off: number, size: number): Format {
 }
 
 /** Parse the container and decode to mono float samples at the file's own rate. */
-export function decodeWav(bytes: Uint8Array): DecodedAudio {
+export function decodeWav(bytes: Uint8Array, limits: AudioLimits = DEFAULT_INFERENCE_SETTINGS.audio): DecodedAudio {
+  return runSteps(decodeWavSteps(bytes, limits));
+}
+
+/** What the header says, checked against the limits (InvalidInputError naming the limit). */
+export interface WavHeader extends WavInfo {
+  /** Byte offset of the first sample. */
+  readonly dataOffset: number;
+  readonly bytesPerSample: number;
+}
+
+/** Parse and check the RIFF header and 'fmt ' chunk; decodes no sample. */
+export function readWavHeader(bytes: Uint8Array, limits: AudioLimits): WavHeader {
   if (bytes.byteLength < 12) fail(`${bytes.byteLength} bytes is too short for a WAV file (need a 12-byte RIFF header)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tag = (o: number): string => String.fromCharCode(view.getUint8(o), view.getUint8(o + 1), view.getUint8(o + 2), view.getUint8(o + 3));
@@ -84,23 +115,39 @@ export function decodeWav(bytes: Uint8Array): DecodedAudio {
   const { format, channels, sampleRate, blockAlign, bitsPerSample } = fmt;
   const isFloat = format === FORMAT_IEEE_FLOAT;
   if (format !== FORMAT_PCM && !isFloat) fail(`unsupported format code ${format}; expected PCM (1) or IEEE float (3)`);
-  if (channels < 1 || channels > MAX_CHANNELS) fail(`${channels} channels; expected 1..${MAX_CHANNELS}`);
-  if (sampleRate < MIN_SAMPLE_RATE || sampleRate > MAX_SAMPLE_RATE) fail(`sample rate ${sampleRate} Hz; expected ${MIN_SAMPLE_RATE}..${MAX_SAMPLE_RATE}`);
+  const { maxChannels, maxSampleRate, maxDurationS } = limits;
+  if (channels < 1 || channels > maxChannels) fail(`${channels} channels; expected 1..${maxChannels} (limit ${AUDIO_LIMIT_KEYS.maxChannels})`);
+  if (sampleRate < MIN_SAMPLE_RATE || sampleRate > maxSampleRate) {
+    fail(`sample rate ${sampleRate} Hz; expected ${MIN_SAMPLE_RATE}..${maxSampleRate}${sampleRate > maxSampleRate ? ` (limit ${AUDIO_LIMIT_KEYS.maxSampleRate})` : ''}`);
+  }
   const okBits = isFloat ? [32, 64] : [8, 16, 24, 32];
   if (!okBits.includes(bitsPerSample)) fail(`${bitsPerSample}-bit ${isFloat ? 'float' : 'PCM'} is unsupported; expected ${okBits.join('/')}`);
   const bytesPerSample = bitsPerSample / 8;
   if (blockAlign !== channels * bytesPerSample) fail(`block align ${blockAlign}; expected ${channels * bytesPerSample} (${channels} channels x ${bytesPerSample} bytes)`);
 
   const frames = Math.floor(data.size / blockAlign);
-  if (frames / sampleRate > MAX_DURATION_S) fail(`${(frames / sampleRate).toFixed(1)} s of audio; expected at most ${MAX_DURATION_S} s`);
+  if (frames / sampleRate > maxDurationS) {
+    fail(`${(frames / sampleRate).toFixed(1)} s of audio; expected at most ${maxDurationS} s (limit ${AUDIO_LIMIT_KEYS.maxDurationS})`);
+  }
+  return { sampleRate, channels, bitsPerSample, float: isFloat, frames, dataOffset: data.off, bytesPerSample };
+}
+
+export function* decodeWavSteps(bytes: Uint8Array, limits: AudioLimits): Steps<DecodedAudio> {
+  const { sampleRate, channels, bitsPerSample, float: isFloat, frames, dataOffset, bytesPerSample } = readWavHeader(bytes, limits);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const samples = new Float32Array(frames);
   const read = sampleReader(view, isFloat, bitsPerSample);
   const scale = 1 / channels;
-  let p = data.off;
-  for (let f = 0; f < frames; f++) {
-    let acc = 0;
-    for (let c = 0; c < channels; c++, p += bytesPerSample) acc += read(p);
-    samples[f] = acc * scale;
+  const chunkFrames = Math.max(1, Math.floor(DECODE_CHUNK_SAMPLES / channels));
+  let p = dataOffset;
+  for (let f0 = 0; f0 < frames; f0 += chunkFrames) {
+    if (f0 > 0) yield;
+    const end = Math.min(frames, f0 + chunkFrames);
+    for (let f = f0; f < end; f++) {
+      let acc = 0;
+      for (let c = 0; c < channels; c++, p += bytesPerSample) acc += read(p);
+      samples[f] = acc * scale;
+    }
   }
   if (isFloat) {
     const bad = samples.findIndex((v) => !Number.isFinite(v));
@@ -120,7 +167,21 @@ function sampleReader(view: DataView, isFloat: boolean, bits: number): (p: numbe
 }
 
 /** Decode a WAV file to mono float samples at `targetRate` (default 16 kHz). */
-export function decodeWavMono(bytes: Uint8Array, targetRate = 16_000): Float32Array {
-  const audio = decodeWav(bytes);
-  return resample(audio.samples, audio.sampleRate, targetRate);
+export function decodeWavMono(bytes: Uint8Array, targetRate = 16_000, limits: AudioLimits = DEFAULT_INFERENCE_SETTINGS.audio): Float32Array {
+  return runSteps(decodeWavMonoSteps(bytes, targetRate, limits));
+}
+
+/**
+ * About how many multiply-adds decoding (and resampling to `targetRate`) takes, from the header
+ * alone; throws as readWavHeader does. Lets a caller keep small inputs where it is.
+ */
+export function decodeWavCost(bytes: Uint8Array, targetRate: number, limits: AudioLimits): number {
+  const h = readWavHeader(bytes, limits);
+  return h.frames * h.channels + resampleCost(h.frames, h.sampleRate, targetRate);
+}
+
+export function* decodeWavMonoSteps(bytes: Uint8Array, targetRate: number, limits: AudioLimits): Steps<Float32Array> {
+  const audio = yield* decodeWavSteps(bytes, limits);
+  yield;
+  return yield* resampleSteps(audio.samples, audio.sampleRate, targetRate);
 }

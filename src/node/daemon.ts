@@ -144,7 +144,9 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
           tracing = await loadNodeTracing(options.tracing, { instanceId: () => peerId || (bound ?? ''), version: PLEXUS_VERSION, logger });
         }
         const traced = tracing === undefined ? {} : { tracing };
-        inference = components.inference ?? await createLocalInference({ models: options.models, logger, ...metrics.inferenceHooks });
+        inference = components.inference ?? await createLocalInference({
+          models: options.models, logger, ...metrics.inferenceHooks, ...(options.inference !== undefined ? { settings: options.inference } : {}),
+        });
         let catalog: ModelCatalog = inference;
         let dispatcher: QueryDispatcher = createLocalDispatcher(inference);
         if (options.p2p !== undefined) {

@@ -11,6 +11,7 @@ import type { RoutedDispatcherEvents } from './route-events.ts';
 import type { ModelCatalog, QueryDispatcher } from './dispatch.ts';
 import { createModelStatsRecorder, type ModelStatsRecorder } from './model-stats.ts';
 import { registerCapabilityRoutes, type CapabilityRoute } from './route-metrics.ts';
+import { registerEventLoopDelay } from './event-loop-metrics.ts';
 import { statusName, toServiceError } from './grpc/status.ts';
 
 /** The `model` label of a request naming nothing this node knows (keeps label values bounded). */
@@ -115,6 +116,7 @@ export function createNodeMetrics(opts: { readonly policy?: string } = {}): Node
     collect() { this.set(sources.connectedPeers?.() ?? 0); },
   });
   registerCapabilityRoutes(registry, () => sources.routes?.());
+  registerEventLoopDelay(registers);
 
   const policy = opts.policy ?? 'local';
   return {

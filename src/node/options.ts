@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
-import { compileModelSpecs, defaultModelSpecs, type ModelSpec } from '../inference/index.ts';
+import { compileInferenceSettings, compileModelSpecs, defaultModelSpecs, type InferenceSettings, type ModelSpec } from '../inference/index.ts';
 import { DEFAULT_PEER_LIMITS, type PeerLimits } from '../routing/peer-limits.ts';
 import { ROUTING_POLICIES, type RoutingPolicy } from '../routing/policies.ts';
 import { parseHostPort, type HostPort } from './grpc/address.ts';
@@ -61,6 +61,8 @@ export interface NodeOptions {
   /** How long stop() lets in-flight requests finish before cancelling them. */
   readonly shutdownGraceMs: number;
   readonly models: readonly ModelSpec[];
+  /** Model worker threads and audio limits (the config file's `inference:`); absent = defaults. */
+  readonly inference?: InferenceSettings;
   /** The libp2p side; absent = a local-only node without libp2p (embedding, single-node tests). */
   readonly p2p?: P2POptions;
   /** The HTTP port (Prometheus /metrics + KServe v2 REST); absent = off (the default). Bodies are bounded by grpc.maxMessageBytes. */
@@ -229,6 +231,8 @@ const configFileSchema = z.strictObject({
   node: nodeSectionSchema.optional(),
   // Validated by compileModelSpecs, which knows the model schema.
   models: z.unknown().optional(),
+  // Validated by compileInferenceSettings (src/inference/config.ts, where its defaults live).
+  inference: z.unknown().optional(),
 });
 
 const FLAG_NAMES: Readonly<Record<keyof typeof FIELDS, string>> = {
@@ -310,6 +314,7 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
     logLevel: flag('logLevel', flags.logLevel) ?? node.logLevel ?? 'info',
     shutdownGraceMs: node.shutdownGraceMs ?? 10_000,
     models,
+    inference: compileInferenceSettings(file.inference),
     p2p,
     jobs: compileJobsOptions(node.jobs),
     ...(httpAddress === undefined ? {} : { http: { address: httpAddress } }),

@@ -196,13 +196,17 @@ export interface DaemonProcessInit {
   readonly refreshMs?: number;
   /** `models:` entries of its config file; the node's defaults when absent. */
   readonly models?: unknown[];
+  /** More top-level config file sections (e.g. `inference`), beside the test's `node` section. */
+  readonly config?: Record<string, unknown>;
 }
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
 export async function startDaemonProcess(init: DaemonProcessInit): Promise<DaemonProcess> {
   const config = path.join(init.dataDir, 'test-config.json');
-  writeFileSync(config, JSON.stringify({ node: { routing: { refreshMs: init.refreshMs ?? REFRESH_MS }, shutdownGraceMs: 1000 }, ...(init.models === undefined ? {} : { models: init.models }) }));
+  writeFileSync(config, JSON.stringify({
+    ...init.config, node: { routing: { refreshMs: init.refreshMs ?? REFRESH_MS }, shutdownGraceMs: 1000 }, ...(init.models === undefined ? {} : { models: init.models }),
+  }));
   const args = [
     path.join(ROOT, 'src/cli/main.ts'), 'node', 'start', '--json', '--log-level', 'silent', '--config', config,
     '--grpc', '127.0.0.1:0', '--data-dir', init.dataDir, '--listen', init.listen ?? '/ip4/127.0.0.1/tcp/0',

@@ -13,7 +13,7 @@ import { batchingStats, type HostedModel } from '../hosted-model.ts';
 import type { OrtModel, OrtModelHooks } from '../ort-model.ts';
 import type { AcquireOptions } from '../run-limiter.ts';
 import type { ModelInfo, Tensor, TensorSpec } from '../types.ts';
-import { decodeWavMono } from '../wav.ts';
+import { giveAway } from '../model-host.ts';
 import { createVadSegmenter, type SegmenterOptions, type VadSegmenter } from './vad-segmenter.ts';
 import { createVadStepGroup, type VadStepGroup } from './vad-step-group.ts';
 
@@ -76,8 +76,9 @@ const SR_TENSOR: Tensor = { name: 'sr', datatype: 'INT64', shape: [], data: new 
 export async function stepBatch(raw: OrtModel, steppers: readonly VadStepper[]): Promise<void> {
   const b = steppers.length;
   const width = VAD_CONTEXT + VAD_WINDOW;
-  const input = new Float32Array(b * width);
-  const state = new Float32Array(b * STATE_SIZE);
+  // Built for this step only: a worker host may move them to its thread instead of copying.
+  const input = giveAway(new Float32Array(b * width));
+  const state = giveAway(new Float32Array(b * STATE_SIZE));
   steppers.forEach((s, k) => {
     input.set(s.window(), k * width);
     // [2, b, 128]: layer l of item k lives at (l * b + k) * 128.
@@ -157,7 +158,8 @@ export function createSileroVadAdapter(spec: AdapterModelSpec, raw: OrtModel, ho
     const audioTensor = inputs.find((t) => t.name === 'audio');
     const wav = audioTensor !== undefined && Array.isArray(audioTensor.data) ? audioTensor.data[0] : undefined;
     if (wav === undefined) throw new InvalidInputError(`input 'audio': expected one BYTES element holding a WAV file`);
-    const audio = decodeWavMono(wav, VAD_SAMPLE_RATE);
+    // Decoded where the model runs (a worker thread), within the audio limits and the deadline.
+    const audio = await raw.host.decodeAudio(wav, VAD_SAMPLE_RATE, opts);
     const stepper = createVadStepper(audio, { threshold, minSpeechMs, minSilenceMs, speechPadMs });
     compute.add(group === undefined ? await runAlone(stepper, opts) : await group.run(stepper, opts));
     const segs = stepper.segments();

@@ -1,0 +1,97 @@
+// A model worker thread: holds ONNX Runtime sessions and runs them, and decodes audio, so none
+// of that work runs on the node's event loop. Audio decoding yields to this thread's own event
+// loop between chunks, so session runs interleave with a long decode, and checks the request's
+// deadline and cancellation there.
+import { parentPort } from 'node:worker_threads';
+import type { InferenceSession } from 'onnxruntime-node';
+import { InferenceFailedError } from '../../errors.ts';
+import { checkLive } from '../model-host.ts';
+import { decodeWavMonoSteps } from '../wav.ts';
+import { packTensor, type WireError, type WorkerReply, type WorkerRequest } from './protocol.ts';
+
+const port = parentPort;
+if (port === null) throw new Error('ort-worker.ts runs as a worker thread');
+
+const sessions = new Map<number, InferenceSession>();
+const cancelled = new Set<number>();
+const MAX_CANCELLED = 10_000;
+
+// ONNX Runtime is loaded with the first session: the decode worker never maps it.
+let ortSession: Promise<typeof import('../ort-session.ts')> | undefined;
+const ort = (): Promise<typeof import('../ort-session.ts')> => (ortSession ??= import('../ort-session.ts'));
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => { setImmediate(resolve); });
+
+function session(id: number): InferenceSession {
+  const s = sessions.get(id);
+  if (s === undefined) throw new InferenceFailedError(`model worker has no session ${id}`);
+  return s;
+}
+
+async function decode(m: Extract<WorkerRequest, { op: 'decode' }>): Promise<Float32Array> {
+  const check = (): void => checkLive('audio decoding', m.deadline, () => cancelled.has(m.id));
+  check();
+  const steps = decodeWavMonoSteps(m.wav, m.targetRate, m.limits);
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
+    await nextTurn();
+    check();
+  }
+}
+
+function post(reply: WorkerReply, transfer: ArrayBuffer[] = []): void {
+  try {
+    port?.postMessage(reply, transfer);
+  } catch {
+    port?.postMessage(reply); // a buffer ORT will not let go of: sent as a copy
+  }
+}
+
+function wireError(e: unknown): WireError {
+  if (!(e instanceof Error)) return { name: 'InferenceFailedError', message: String(e) };
+  return { name: e.name, message: e.message, ...(e.cause instanceof Error ? { cause: e.cause.message } : {}) };
+}
+
+async function handle(m: WorkerRequest): Promise<void> {
+  if (m.op === 'cancel') {
+    if (cancelled.size >= MAX_CANCELLED) cancelled.clear();
+    cancelled.add(m.id);
+    return;
+  }
+  try {
+    switch (m.op) {
+      case 'load': {
+        const { openSession, valueMetas } = await ort();
+        const { session: s, provider, fallback } = await openSession(m.spec);
+        sessions.set(m.session, s);
+        post({ id: m.id, ok: true, value: { provider, inputs: valueMetas(s.inputMetadata), outputs: valueMetas(s.outputMetadata), ...(fallback !== undefined ? { fallback } : {}) } });
+        return;
+      }
+      case 'run': {
+        const outputs = await (await ort()).runSession(session(m.session), m.model, m.feeds, m.fetches);
+        const transfer: ArrayBuffer[] = [];
+        post({ id: m.id, ok: true, value: outputs.map((t) => packTensor(t, true, transfer)) }, transfer);
+        return;
+      }
+      case 'release': {
+        const s = sessions.get(m.session);
+        sessions.delete(m.session);
+        await s?.release();
+        post({ id: m.id, ok: true, value: null });
+        return;
+      }
+      case 'decode': {
+        const samples = await decode(m);
+        post({ id: m.id, ok: true, value: samples }, samples.byteLength === samples.buffer.byteLength ? [samples.buffer as ArrayBuffer] : []);
+        return;
+      }
+    }
+  } catch (e) {
+    post({ id: m.id, ok: false, error: wireError(e) });
+  } finally {
+    cancelled.delete(m.id);
+  }
+}
+
+port.on('message', (m: WorkerRequest) => { void handle(m); });
