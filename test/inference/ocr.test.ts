@@ -3,18 +3,11 @@
 // any subset of boxes, and bad images are refused with a message that names the problem.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, MessageTooLargeError } from '../../src/errors.ts';
-import { BUILTIN_PPOCR_DET, BUILTIN_PPOCR_REC, compileModelSpecs, createLocalInference } from '../../src/inference/index.ts';
+import { compileModelSpecs, createLocalInference } from '../../src/inference/index.ts';
 import type { LocalInference, Tensor } from '../../src/inference/index.ts';
 import { silentLogger } from '../../src/logger.ts';
-import { HAS_CONVERT, pngWithHeader, render, squash, textImage } from './ocr-images.ts';
+import { HAS_CONVERT, OCR_MODELS, pngWithHeader, render, squash, textImage } from './ocr-images.ts';
 
-export const OCR_MODELS = [
-  { name: 'ppocr-det', path: BUILTIN_PPOCR_DET },
-  { name: 'ppocr-rec', path: BUILTIN_PPOCR_REC },
-  { name: 'ocr-detect', ocr: { task: 'detect', detector: 'ppocr-det' }, capabilities: ['ocr.detect'] },
-  { name: 'ocr-recognize', ocr: { task: 'recognize', recognizer: 'ppocr-rec' }, capabilities: ['ocr.recognize'] },
-  { name: 'ocr-read', ocr: { task: 'read', detector: 'ppocr-det', recognizer: 'ppocr-rec', maxPixels: 4_000_000 }, capabilities: ['ocr.read'] },
-];
 
 const image = (bytes: Uint8Array): Tensor => ({ name: 'image', datatype: 'BYTES', shape: [1], data: [bytes] });
 const decode = (t: Tensor | undefined): string[] => (t?.data as Uint8Array[]).map((b) => new TextDecoder().decode(b));
