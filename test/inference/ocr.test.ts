@@ -90,3 +90,16 @@ describe.skipIf(!HAS_CONVERT)('OCR on rendered images', () => {
     expect(decode(out(await infer('ocr.read', [image(twoLines)]), 'text')).map(squash)).toEqual(['HELLOWORLD', 'PLEXUS2026']);
   });
 });
+
+describe('OCR adapters and their raw models', () => {
+  it('a raw model the OCR adapters run on is not unloaded from under them', async () => {
+    const inf = await createLocalInference({ logger: silentLogger(), models: compileModelSpecs({ models: OCR_MODELS }, process.cwd()) });
+    try {
+      await expect(inf.unload('ppocr-rec')).rejects.toThrow(/adapter\(s\) 'ocr-recognize', 'ocr-read' run on it/);
+      await inf.unload('ppocr-rec', { dependents: true });
+      expect(inf.list().map((m) => m.name)).toEqual(['ppocr-det', 'ocr-detect']);
+    } finally {
+      await inf.close();
+    }
+  });
+});
