@@ -56,6 +56,9 @@ export const modelSpecSchema = z.strictObject({
   if ([m.path, m.adapter, m.ocr].filter((x) => x !== undefined).length !== 1) {
     ctx.addIssue({ code: 'custom', path: ['path'], message: 'expected exactly one of "path" (an ONNX model) or "adapter" (or "ocr")' });
   }
+  if (m.ocr !== undefined && m.batching !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['batching'], message: 'not supported on an OCR adapter (its lines are batched per image)' });
+  }
   if (m.adapter !== undefined || m.ocr !== undefined) {
     // `batching` is allowed: an adapter may batch its own steps (silero-vad: concurrent requests' windows).
     for (const key of ['provider', 'session', 'maxConcurrent', 'maxQueue'] as const) {

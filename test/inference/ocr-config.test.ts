@@ -29,6 +29,8 @@ describe('OCR model config', () => {
     expect(errorOf([...raw, { name: 'd', ocr: { task: 'detect', detector: 'det' } }, { name: 'r', ocr: { task: 'recognize', recognizer: 'd' } }]))
       .toBe("models[3].ocr.recognizer: 'd' is an adapter; expected a raw ONNX model");
     expect(errorOf([...raw, { name: 'r', path: 'builtin:ppocr-det', ocr: { task: 'detect', detector: 'det' } }])).toMatch(/^models\[2\]\.path: expected exactly one of/);
+    expect(errorOf([...raw, { name: 'r', ocr: { task: 'detect', detector: 'det' }, batching: { maxBatchSize: 2, maxQueueDelayUs: 0 } }]))
+      .toMatch(/^models\[2\]\.batching: not supported on an OCR adapter/);
     expect(errorOf([{ name: 'a', path: 'builtin:ppocr-cls' }])).toMatch(/unknown builtin model 'builtin:ppocr-cls': expected one of .*"builtin:ppocr-det", "builtin:ppocr-rec"/);
   });
 });
