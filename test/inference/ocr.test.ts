@@ -87,6 +87,8 @@ describe.skipIf(!HAS_CONVERT)('OCR on rendered images', () => {
       .rejects.toThrow(/input 'boxes': expected shape \[-1,4,2\]/);
     await expect(infer('ocr.recognize', [image(twoLines), { name: 'boxes', datatype: 'FP32', shape: [1, 4, 2], data: new Float32Array(8).fill(NaN) }]))
       .rejects.toThrow(/box 0 has a non-finite coordinate/);
+    await expect(infer('ocr.recognize', [image(twoLines), { name: 'boxes', datatype: 'FP32', shape: [1001, 4, 2], data: new Float32Array(8008) }]))
+      .rejects.toThrow(MessageTooLargeError);
     expect(decode(out(await infer('ocr.read', [image(twoLines)]), 'text')).map(squash)).toEqual(['HELLOWORLD', 'PLEXUS2026']);
   });
 });

@@ -2,7 +2,7 @@
 // `recognize` takes the image plus the boxes to read (any subset of what detect found), so the
 // lines of one image can be spread over several providers. `read` is detect then recognize in
 // one adapter. Each model step holds one slot of its raw model's limiter (queue and limit).
-import { CancelledError, ConfigError, DeadlineExceededError, InferenceFailedError, InvalidInputError } from '../../../errors.ts';
+import { CancelledError, ConfigError, DeadlineExceededError, InferenceFailedError, InvalidInputError, MessageTooLargeError } from '../../../errors.ts';
 import type { AdapterModelSpec } from '../../config.ts';
 import { createEwma } from '../../ewma.ts';
 import { applyFault } from '../../fault.ts';
@@ -14,7 +14,7 @@ import { dbBoxes, detInput, type DetectedBox } from './detect.ts';
 import type { Quad } from './geometry.ts';
 import { decodeImage, resizeRgb, type RgbImage } from './image.ts';
 import { builtinOcrDictionaryPath, type OcrAdapterSpec } from './ocr-config.ts';
-import { cropLine, ctcDecode, loadDictionary, recBatch, REC_HEIGHT } from './recognize.ts';
+import { cropLine, ctcDecode, lineShape, loadDictionary, recBatch, REC_HEIGHT } from './recognize.ts';
 
 type OcrModelSpec = AdapterModelSpec & { readonly adapter: OcrAdapterSpec };
 
@@ -22,6 +22,8 @@ const IMAGE: TensorSpec = { name: 'image', datatype: 'BYTES', shape: [1] };
 const BOXES: TensorSpec = { name: 'boxes', datatype: 'FP32', shape: [-1, 4, 2] };
 const SCORES: TensorSpec = { name: 'scores', datatype: 'FP32', shape: [-1] };
 const TEXT: TensorSpec = { name: 'text', datatype: 'BYTES', shape: [-1] };
+/** Boxes one recognize request may ask for (detection keeps at most as many candidates). */
+export const MAX_BOXES = 1000;
 /** Lines per recognition run (PaddleOCR's rec_batch_num). */
 const REC_BATCH = 6;
 
@@ -62,13 +64,13 @@ async function detect(det: OrtModel, img: RgbImage, a: OcrAdapterSpec, opts: Acq
 }
 
 async function recognize(rec: OrtModel, chars: readonly string[], img: RgbImage, quads: readonly Quad[], opts: AcquireOptions): Promise<{ text: string; score: number }[]> {
-  const crops = quads.map((q) => cropLine(img, q));
-  // Lines of similar width batch together with little padding.
-  const order = crops.map((_, i) => i).sort((x, y) => (crops[x]?.width ?? 0) - (crops[y]?.width ?? 0));
+  // Lines of similar width batch together with little padding; each batch is cropped when it runs.
+  const widths = quads.map((q) => lineShape(q).width);
+  const order = quads.map((_, i) => i).sort((x, y) => (widths[x] ?? 0) - (widths[y] ?? 0));
   const results = new Array<{ text: string; score: number }>(quads.length);
   for (let k = 0; k < order.length; k += REC_BATCH) {
     const idx = order.slice(k, k + REC_BATCH);
-    const batch = recBatch(idx.map((i) => crops[i] as (typeof crops)[number]));
+    const batch = recBatch(idx.map((i) => cropLine(img, quads[i] as Quad)));
     const out = await runOn(rec, batch.data, [idx.length, 3, REC_HEIGHT, batch.width], opts);
     const [n, steps, classes] = out.shape as [number, number, number];
     if (out.shape.length !== 3 || n !== idx.length || classes !== chars.length) {
@@ -83,6 +85,7 @@ async function recognize(rec: OrtModel, chars: readonly string[], img: RgbImage,
 function quadsOf(t: Tensor, img: RgbImage): Quad[] {
   const d = t.data;
   if (!(d instanceof Float32Array)) throw new InvalidInputError(`input 'boxes': expected FP32 [N,4,2]`);
+  if (d.length / 8 > MAX_BOXES) throw new MessageTooLargeError(`input 'boxes': ${d.length / 8} boxes; at most ${MAX_BOXES} per request`);
   const quads: Quad[] = [];
   for (let n = 0; n < d.length / 8; n++) {
     const pts = [0, 1, 2, 3].map((k) => {

@@ -43,13 +43,18 @@ function sample(img: RgbImage, x: number, y: number, c: number): number {
   return (at(x0, y0) * (1 - fx) + at(x1, y0) * fx) * (1 - fy) + (at(x0, y1) * (1 - fx) + at(x1, y1) * fx) * fy;
 }
 
-/** Crop one quad to a REC_HEIGHT-high line. */
-export function cropLine(img: RgbImage, q: Quad): LineCrop {
+/** How a quad is cut: its line width at REC_HEIGHT, and whether it is turned upright. */
+export function lineShape(q: Quad): { width: number; upright: boolean } {
   const cw = Math.max(dist(q[0], q[1]), dist(q[3], q[2]));
   const ch = Math.max(dist(q[0], q[3]), dist(q[1], q[2]));
   const upright = ch > 0 && cw > 0 && ch / cw >= 1.5; // np.rot90: the crop turned counter-clockwise
   const ratio = cw === 0 || ch === 0 ? 1 : upright ? ch / cw : cw / ch;
-  const width = Math.min(REC_MAX_WIDTH, Math.max(1, Math.ceil(REC_HEIGHT * ratio)));
+  return { width: Math.min(REC_MAX_WIDTH, Math.max(1, Math.ceil(REC_HEIGHT * ratio))), upright };
+}
+
+/** Crop one quad to a REC_HEIGHT-high line. */
+export function cropLine(img: RgbImage, q: Quad): LineCrop {
+  const { width, upright } = lineShape(q);
   const map = squareToQuad(q);
   const plane = REC_HEIGHT * width;
   const data = new Float32Array(3 * plane);
