@@ -1,6 +1,6 @@
 // Public surface of the local inference engine.
 export { createLocalInference, type LocalInferenceInit } from './engine.ts';
-export { BUILTIN_PPOCR_DET, BUILTIN_PPOCR_REC } from './adapters/ocr/ocr-config.ts';
+export { BUILTIN_PPOCR_DET, BUILTIN_PPOCR_REC, ocrModelEntries } from './adapters/ocr/ocr-config.ts';
 export {
   BUILTIN_SILERO_VAD, builtinSileroVadPath, compileModelSpecs, defaultModelSpecs, modelSpecSchema,
   type AdapterModelSpec, type BatchingSpec, type FaultSpec, type ModelSpec, type OnnxModelSpec, type SessionSpec,

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import { BUILTIN_PPOCR_DET, BUILTIN_PPOCR_REC } from '../../src/inference/index.ts';
+import { ocrModelEntries } from '../../src/inference/adapters/ocr/ocr-config.ts';
 
 /** The real ImageMagick (/usr/local/bin/convert may be something else). */
 export const CONVERT = '/usr/bin/convert';
@@ -53,11 +53,5 @@ export function pngWithHeader(width: number, height: number): Buffer {
 /** Letters and digits only, upper case: the tolerant form to compare recognised text in. */
 export const squash = (s: string): string => s.toUpperCase().replace(/[^A-Z0-9]/g, '');
 
-/** `models:` entries hosting the three OCR capabilities on the builtin PP-OCRv4 models. */
-export const OCR_MODELS = [
-  { name: 'ppocr-det', path: BUILTIN_PPOCR_DET },
-  { name: 'ppocr-rec', path: BUILTIN_PPOCR_REC },
-  { name: 'ocr-detect', ocr: { task: 'detect', detector: 'ppocr-det' }, capabilities: ['ocr.detect'] },
-  { name: 'ocr-recognize', ocr: { task: 'recognize', recognizer: 'ppocr-rec' }, capabilities: ['ocr.recognize'] },
-  { name: 'ocr-read', ocr: { task: 'read', detector: 'ppocr-det', recognizer: 'ppocr-rec', maxPixels: 4_000_000 }, capabilities: ['ocr.read'] },
-];
+/** The OCR entries of ocrModelEntries(), with ocr.read's pixel limit lowered to 4 MP. */
+export const OCR_MODELS = ocrModelEntries().map((m) => (m.name === 'ocr-read' ? { ...m, ocr: { ...(m.ocr as object), maxPixels: 4_000_000 } } : m));

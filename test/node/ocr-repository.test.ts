@@ -26,7 +26,7 @@ describe.skipIf(!HAS_CONVERT)('OCR adapters in the model repository', () => {
   });
 
   it('removing the recognizer and what runs on it leaves ocr-detect serving', async () => {
-    const detectOnly = OCR_MODELS.filter((m) => !['ppocr-rec', 'ocr-recognize', 'ocr-read'].includes(m.name));
+    const detectOnly = OCR_MODELS.filter((m) => !['ppocr-rec', 'ocr-recognize', 'ocr-read'].includes(String(m.name)));
     await repo.applyConfigModels(compileModelSpecs({ models: detectOnly }, process.cwd()));
     expect(inf.list().map((m) => m.name).sort()).toEqual(['ocr-detect', 'ppocr-det']);
   });

@@ -74,3 +74,17 @@ export function compileOcrAdapter(o: OcrOptions): OcrAdapterSpec {
 export function ocrTargets(a: OcrAdapterSpec): string[] {
   return a.task === 'read' && a.recognizer !== undefined ? [a.model, a.recognizer] : [a.model];
 }
+
+/**
+ * `models:` entries hosting ocr.detect, ocr.recognize and ocr.read on the builtins: the README's
+ * example, and what the embedded default would add to host OCR.
+ */
+export function ocrModelEntries(): Record<string, unknown>[] {
+  return [
+    { name: 'ppocr-det', path: BUILTIN_PPOCR_DET },
+    { name: 'ppocr-rec', path: BUILTIN_PPOCR_REC },
+    { name: 'ocr-detect', ocr: { task: 'detect', detector: 'ppocr-det' }, capabilities: ['ocr.detect'] },
+    { name: 'ocr-recognize', ocr: { task: 'recognize', recognizer: 'ppocr-rec' }, capabilities: ['ocr.recognize'] },
+    { name: 'ocr-read', ocr: { task: 'read', detector: 'ppocr-det', recognizer: 'ppocr-rec' }, capabilities: ['ocr.read'] },
+  ];
+}
