@@ -53,6 +53,15 @@ describe.skipIf(!HAS_CONVERT)('OCR on rendered images', () => {
     expect(decode(out(await infer('ocr.read', [image(img)]), 'text')).map(squash)).toEqual(['ROTATEDTEXT']);
   });
 
+  it('turns a vertical line (rotated 90 degrees) upright before reading it', async () => {
+    const img = render(['-size', '300x400', 'xc:white', '-font', 'DejaVu-Sans', '-pointsize', '40', '-fill', 'black',
+      '-annotate', '90x90+150+50', 'VERTICAL']);
+    const outputs = await infer('ocr.read', [image(img)]);
+    expect(decode(out(outputs, 'text')).map(squash)).toEqual(['VERTICAL']);
+    const b = out(outputs, 'boxes')?.data as Float32Array;
+    expect((b[5] ?? 0) - (b[1] ?? 0)).toBeGreaterThan(3 * ((b[2] ?? 0) - (b[0] ?? 0))); // taller than wide
+  });
+
   it('ocr.detect then ocr.recognize on a subset of the boxes reads just those lines', async () => {
     const det = await infer('ocr.detect', [image(twoLines)]);
     const boxes = out(det, 'boxes');
