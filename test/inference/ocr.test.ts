@@ -88,6 +88,8 @@ describe.skipIf(!HAS_CONVERT)('OCR on rendered images', () => {
     await expect(bad(twoLines.subarray(0, Math.floor(twoLines.length / 2)))).rejects.toThrow(/input 'image': cannot decode the png image/);
     await expect(bad(pngWithHeader(0, 0))).rejects.toThrow(InvalidInputError);
     await expect(bad(new Uint8Array(0))).rejects.toThrow(/input 'image': empty/);
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><text y="8">HI</text></svg>';
+    await expect(bad(new TextEncoder().encode(svg))).rejects.toThrow(/unsupported image format 'svg'/);
     const huge = bad(pngWithHeader(30000, 30000));
     await expect(huge).rejects.toThrow(MessageTooLargeError);
     await expect(bad(pngWithHeader(30000, 30000))).rejects.toThrow(/30000x30000 \(900000000 pixels\); the limit is 4000000 pixels/);
