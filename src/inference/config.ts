@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { BUILTIN_OCR_MODELS, builtinOcrPath, compileOcrAdapter, ocrSchema, ocrTargets, type OcrAdapterSpec } from './adapters/ocr/ocr-config.ts';
 
 const MODEL_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 const CAPABILITY_NAME = /^[a-z0-9]+(\.[a-z0-9_-]+)+$/;
@@ -48,6 +49,7 @@ export const modelSpecSchema = z.strictObject({
   version: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/, 'expected a short version like "1"').default('1'),
   path: z.string().min(1).max(4096).optional(),
   adapter: sileroAdapterSchema.optional(),
+  ocr: ocrSchema.optional(),
   capabilities: z.array(z.string().regex(CAPABILITY_NAME, 'expected a dotted capability name like "speech.vad"')).max(64).default([]),
   price: z.number().min(0).max(1e9).default(0),
   provider: z.enum(['cuda', 'cpu']).optional(),
@@ -57,10 +59,13 @@ export const modelSpecSchema = z.strictObject({
   fault: faultSchema.default({ delayMs: 0, errorRate: 0 }),
   batching: batchingSchema.optional(),
 }).superRefine((m, ctx) => {
-  if ((m.path === undefined) === (m.adapter === undefined)) {
-    ctx.addIssue({ code: 'custom', path: ['path'], message: 'expected exactly one of "path" (an ONNX model) or "adapter"' });
+  if ([m.path, m.adapter, m.ocr].filter((x) => x !== undefined).length !== 1) {
+    ctx.addIssue({ code: 'custom', path: ['path'], message: 'expected exactly one of "path" (an ONNX model) or "adapter" (or "ocr")' });
   }
-  if (m.adapter !== undefined) {
+  if (m.ocr !== undefined && m.batching !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['batching'], message: 'not supported on an OCR adapter (its lines are batched per image)' });
+  }
+  if (m.adapter !== undefined || m.ocr !== undefined) {
     // `batching` is allowed: an adapter may batch its own steps (silero-vad: concurrent requests' windows).
     for (const key of ['provider', 'session', 'maxConcurrent', 'maxQueue'] as const) {
       if (m[key] !== undefined) {
@@ -102,7 +107,7 @@ export interface OnnxModelSpec extends ModelSpecCommon {
 /** A capability adapter that runs on a raw model's session (and its queue). */
 export interface AdapterModelSpec extends ModelSpecCommon {
   readonly kind: 'adapter';
-  readonly adapter: SileroAdapterSpec;
+  readonly adapter: SileroAdapterSpec | OcrAdapterSpec;
   /**
    * Step batching: concurrent requests advance together, one ORT call per step for up to
    * maxBatchSize of them; maxQueueDelayUs lets a new batch wait for company before its first step.
@@ -119,9 +124,16 @@ export function builtinSileroVadPath(): string {
   return path.join(path.dirname(pkg), 'silero_vad_v5.onnx');
 }
 
+/** The raw models an adapter runs on (the first is `adapter.model`). */
+export function adapterTargets(spec: AdapterModelSpec): string[] {
+  return spec.adapter.type === 'ocr' ? ocrTargets(spec.adapter) : [spec.adapter.model];
+}
+
 function resolveModelPath(p: string, baseDir: string): string {
   if (p === BUILTIN_SILERO_VAD) return builtinSileroVadPath();
-  if (p.startsWith('builtin:')) throw new ConfigError(`unknown builtin model '${p}': expected "${BUILTIN_SILERO_VAD}"`);
+  const ocr = builtinOcrPath(p);
+  if (ocr !== undefined) return ocr;
+  if (p.startsWith('builtin:')) throw new ConfigError(`unknown builtin model '${p}': expected one of ${[BUILTIN_SILERO_VAD, ...BUILTIN_OCR_MODELS].map((b) => `"${b}"`).join(', ')}`);
   const resolved = path.resolve(baseDir, p);
   if (!existsSync(resolved)) throw new ConfigError(`model file '${resolved}' does not exist`);
   return resolved;
@@ -178,10 +190,20 @@ export function compileModelSpecs(raw: unknown, baseDir: string, loaded: readonl
     const common: ModelSpecCommon = {
       name: m.name, version: m.version, capabilities: m.capabilities, price: m.price, fault: m.fault,
     };
+    const checkTarget = (name: string, field: string): void => {
+      const target = entries.find((e) => e.name === name) ?? loaded.find((e) => e.name === name);
+      if (target === undefined) throw new ConfigError(`models[${i}].${field}: no model named '${name}' in models${loaded.length > 0 ? ' or loaded' : ''}`);
+      if (('adapter' in target && target.adapter !== undefined) || ('ocr' in target && target.ocr !== undefined)) {
+        throw new ConfigError(`models[${i}].${field}: '${name}' is an adapter; expected a raw ONNX model`);
+      }
+    };
+    if (m.ocr !== undefined) {
+      if (m.ocr.detector !== undefined) checkTarget(m.ocr.detector, 'ocr.detector');
+      if (m.ocr.recognizer !== undefined) checkTarget(m.ocr.recognizer, 'ocr.recognizer');
+      return { ...common, kind: 'adapter', adapter: compileOcrAdapter(m.ocr), ...(m.batching !== undefined ? { batching: m.batching } : {}) };
+    }
     if (m.adapter !== undefined) {
-      const target = entries.find((e) => e.name === m.adapter?.model) ?? loaded.find((e) => e.name === m.adapter?.model);
-      if (target === undefined) throw new ConfigError(`models[${i}].adapter.model: no model named '${m.adapter.model}' in models${loaded.length > 0 ? ' or loaded' : ''}`);
-      if ('adapter' in target && target.adapter !== undefined) throw new ConfigError(`models[${i}].adapter.model: '${m.adapter.model}' is an adapter; expected a raw ONNX model`);
+      checkTarget(m.adapter.model, 'adapter.model');
       return { ...common, kind: 'adapter', adapter: m.adapter, ...(m.batching !== undefined ? { batching: m.batching } : {}) };
     }
     let resolved: string;

@@ -4,9 +4,10 @@
 // releases the session.
 import { CancelledError, DeadlineExceededError, ModelInUseError, ModelNotFoundError, ShuttingDownError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { createOcrAdapter } from './adapters/ocr/ocr-adapter.ts';
 import { createSileroVadAdapter } from './adapters/silero-vad.ts';
 import type { BatchListener } from './batch-stats.ts';
-import { DEFAULT_INFERENCE_SETTINGS, type InferenceSettings, type ModelSpec } from './config.ts';
+import { adapterTargets, DEFAULT_INFERENCE_SETTINGS, type InferenceSettings, type ModelSpec } from './config.ts';
 import { hostRawModel, type HostedModel } from './hosted-model.ts';
 import { applyAnswerFault } from './fault.ts';
 import { createInProcessHost, type ModelHost } from './model-host.ts';
@@ -68,11 +69,16 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
       const raw = await loadOrtModel(spec, logger, hooks, await (modelHost ??= makeHost()));
       return { spec, hosted: hostRawModel(raw), raw, active: 0 };
     }
-    const target = byName(spec.adapter.model)?.raw;
-    if (target === undefined) {
-      throw new ModelNotFoundError(spec.adapter.model, `adapter '${spec.name}' references model '${spec.adapter.model}', which is not loaded as a raw ONNX model`);
-    }
-    return { spec, hosted: createSileroVadAdapter(spec, target, hooks), active: 0 };
+    const targets = adapterTargets(spec).map((name) => {
+      const target = byName(name)?.raw;
+      if (target === undefined) {
+        throw new ModelNotFoundError(name, `adapter '${spec.name}' references model '${name}', which is not loaded as a raw ONNX model`);
+      }
+      return target;
+    });
+    const { adapter } = spec;
+    const hosted = adapter.type === 'ocr' ? createOcrAdapter({ ...spec, adapter }, targets) : createSileroVadAdapter({ ...spec, adapter }, targets[0] as OrtModel, hooks);
+    return { spec, hosted, active: 0 };
   }
 
   function changed(): void {
@@ -175,8 +181,9 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
       if (loading.has(name)) return Promise.reject(new ModelInUseError(`model '${name}' is being loaded; unload it once it is`));
       return Promise.reject(new ModelNotFoundError(name, `model '${name}' is not loaded here`));
     }
-    const dependents = [...entries.filter((e) => e.spec.kind === 'adapter' && e.spec.adapter.model === name).map((e) => e.spec.name),
-      ...[...loading.values()].filter((s) => s.kind === 'adapter' && s.adapter.model === name).map((s) => s.name)];
+    const runsOn = (s: ModelSpec): boolean => s.kind === 'adapter' && adapterTargets(s).includes(name);
+    const dependents = [...entries.filter((e) => runsOn(e.spec)).map((e) => e.spec.name),
+      ...[...loading.values()].filter(runsOn).map((s) => s.name)];
     if (dependents.length > 0 && opts.dependents !== true) {
       return Promise.reject(new ModelInUseError(
         `refused to unload model '${name}': adapter(s) ${dependents.map((d) => `'${d}'`).join(', ')} run on it; unload them first, or unload with dependents (unload_dependents)`,

@@ -1,5 +1,6 @@
 // Public surface of the local inference engine.
 export { createLocalInference, type LocalInferenceInit } from './engine.ts';
+export { BUILTIN_PPOCR_DET, BUILTIN_PPOCR_REC, ocrModelEntries } from './adapters/ocr/ocr-config.ts';
 export {
   BUILTIN_SILERO_VAD, builtinSileroVadPath, compileInferenceSettings, compileModelSpecs, DEFAULT_INFERENCE_SETTINGS, defaultModelSpecs, modelSpecSchema,
   type AudioLimits, type InferenceSettings,

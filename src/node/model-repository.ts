@@ -4,7 +4,7 @@
 // file watcher all change models through it; operations run one at a time so a reload
 // (unload + load) is never interleaved with another change.
 import { ConfigError, InvalidInputError, ModelNotFoundError } from '../errors.ts';
-import { compileModelSpecs, type ModelSpec } from '../inference/config.ts';
+import { adapterTargets, compileModelSpecs, type ModelSpec } from '../inference/config.ts';
 import type { LocalInference } from '../inference/types.ts';
 import type { Logger } from '../logger.ts';
 import { checkModelPath } from './auth/model-dirs.ts';
@@ -88,7 +88,7 @@ export function createModelRepository(init: ModelRepositoryInit): ModelRepositor
   const isLoaded = (name: string): boolean => inference.list().some((m) => m.name === name);
   const loadedSpecs = (except: string): ModelSpec[] => [...known.values()].map((k) => k.spec).filter((s) => s.name !== except && isLoaded(s.name));
   const adaptersOn = (name: string): ModelSpec[] => [...known.values()].map((k) => k.spec)
-    .filter((s) => s.kind === 'adapter' && s.adapter.model === name);
+    .filter((s) => s.kind === 'adapter' && adapterTargets(s).includes(name));
 
   function compileEntry(name: string, config: string): ModelSpec {
     if (config.length > MAX_LOAD_CONFIG_CHARS) throw new ConfigError(`config: ${config.length} characters; at most ${MAX_LOAD_CONFIG_CHARS} are accepted`);
@@ -211,10 +211,10 @@ export function createModelRepository(init: ModelRepositoryInit): ModelRepositor
         // Adapters on a removed or changed raw model go down with it; those still wanted come back.
         const goingRaw = new Set([...removed, ...changed].filter((n) => known.get(n)?.spec.kind === 'onnx'));
         const riderSpecs = [...known.values()].map((k) => k.spec)
-          .filter((s) => s.kind === 'adapter' && goingRaw.has(s.adapter.model) && !removed.includes(s.name) && !changed.includes(s.name));
+          .filter((s) => s.kind === 'adapter' && adapterTargets(s).some((t) => goingRaw.has(t)) && !removed.includes(s.name) && !changed.includes(s.name));
         const riders = riderSpecs.map((s) => s.name);
         // Riders whose raw model stays (reloaded) come back; the others stay down.
-        const ridersBack = riderSpecs.filter((s) => s.kind === 'adapter' && next.has(s.adapter.model)).map((s) => s.name);
+        const ridersBack = riderSpecs.filter((s) => s.kind === 'adapter' && adapterTargets(s).every((t) => next.has(t))).map((s) => s.name);
         const down = [...removed, ...changed, ...riders];
         const isAdapter = (n: string): boolean => (next.get(n) ?? known.get(n)?.spec)?.kind === 'adapter';
         for (const n of [...down.filter(isAdapter), ...down.filter((n) => !isAdapter(n))]) {

@@ -6,7 +6,7 @@
 // limiter (its queue and concurrency limit) for all of its steps; with `batching`, a step group
 // (vad-step-group.ts) holds one slot and steps every concurrent request together.
 import { CancelledError, ConfigError, DeadlineExceededError, InferenceFailedError, InvalidInputError } from '../../errors.ts';
-import type { AdapterModelSpec } from '../config.ts';
+import type { AdapterModelSpec, SileroAdapterSpec } from '../config.ts';
 import { createEwma } from '../ewma.ts';
 import { applyFault } from '../fault.ts';
 import { batchingStats, type HostedModel } from '../hosted-model.ts';
@@ -101,7 +101,7 @@ export async function stepBatch(raw: OrtModel, steppers: readonly VadStepper[]):
   });
 }
 
-function checkRawSignature(spec: AdapterModelSpec, raw: OrtModel): void {
+function checkRawSignature(spec: SileroAdapterModelSpec, raw: OrtModel): void {
   const has = (name: string, datatype: string): boolean => raw.inputs.some((i) => i.name === name && i.datatype === datatype);
   const ok = has('input', 'FP32') && has('state', 'FP32') && has('sr', 'INT64')
     && raw.outputs.some((o) => o.name === 'output') && raw.outputs.some((o) => o.name === 'stateN');
@@ -110,9 +110,11 @@ function checkRawSignature(spec: AdapterModelSpec, raw: OrtModel): void {
   }
 }
 
+type SileroAdapterModelSpec = AdapterModelSpec & { readonly adapter: SileroAdapterSpec };
+
 const CHECK_EVERY = 32; // steps between deadline/cancellation checks
 
-export function createSileroVadAdapter(spec: AdapterModelSpec, raw: OrtModel, hooks: OrtModelHooks = {}): HostedModel {
+export function createSileroVadAdapter(spec: SileroAdapterModelSpec, raw: OrtModel, hooks: OrtModelHooks = {}): HostedModel {
   checkRawSignature(spec, raw);
   const compute = createEwma(0.2);
   const info: ModelInfo = {

