@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { PlexusClient } from '../client/index.ts';
 import { parseHostPort } from '../node/grpc/address.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from './cli-error.ts';
+import { AUTH_HELP, AUTH_OPTIONS, clientAuth } from './connect-auth.ts';
 import { finishedCount, formatItems, formatJob, formatJobList, itemJson, jobJson, progressLine } from './job-format.ts';
 import { parseTimeout } from './node-info.ts';
 
@@ -27,7 +28,7 @@ Commands:
 Common options:
   --target HOST:PORT   the node's gRPC address (required)
   --timeout-ms N       deadline of each call (default 30000)
-  -h, --help           show this help
+${AUTH_HELP}  -h, --help           show this help
 `;
 
 const OPTIONS = {
@@ -35,6 +36,7 @@ const OPTIONS = {
   'deadline-s': { type: 'string' }, concurrency: { type: 'string' }, 'max-retries': { type: 'string' }, 'idempotency-key': { type: 'string' },
   label: { type: 'string' }, state: { type: 'string' }, items: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
   'timeout-ms': { type: 'string', default: '30000' }, help: { type: 'boolean', short: 'h', default: false },
+  ...AUTH_OPTIONS,
 } as const;
 
 export type JobArgs = ReturnType<typeof parseJobArgs>;
@@ -66,7 +68,7 @@ export async function runJob(argv: readonly string[]): Promise<number> {
   const target = values.target;
   if (target === undefined) throw new UsageError(`--target is required (see plexus job --help)`);
   if (!parseHostPort(target)) throw new UsageError(`--target: '${target}' is not HOST:PORT`);
-  const client = new PlexusClient(target, { timeoutMs: parseTimeout(values['timeout-ms']) });
+  const client = new PlexusClient(target, { timeoutMs: parseTimeout(values['timeout-ms']), ...clientAuth(values) });
   const id = (): string => {
     const [jobId, extra] = positionals;
     if (jobId === undefined || extra !== undefined) throw new UsageError(`plexus job ${command}: expected one job id`);

@@ -137,13 +137,21 @@ describe('tokens and roles', () => {
 });
 
 describe('the CLI with --token-file', () => {
+  const run = promisify(execFile);
+  const cli = (...args: string[]): Promise<{ stdout: string }> => run(path.join(ROOT, 'node_modules/.bin/node'), [path.join(ROOT, 'src/cli/main.ts'), ...args], { timeout: 20_000 });
+
   it('plexus caps answers with the token and fails UNAUTHENTICATED without it', async () => {
-    const run = promisify(execFile);
-    const cli = (...args: string[]): Promise<{ stdout: string }> => run(path.join(ROOT, 'node_modules/.bin/node'), [path.join(ROOT, 'src/cli/main.ts'), ...args], { timeout: 20_000 });
     const tokenFile = tempFile('token', `${alice.token}\n`);
     const { stdout } = await cli('caps', '--target', node.grpc, '--token-file', tokenFile, '--json');
     expect(stdout).toContain('speech.vad.raw');
     await expect(cli('caps', '--target', node.grpc)).rejects.toMatchObject({ stderr: expect.stringMatching(/UNAUTHENTICATED/) as unknown });
+  });
+
+  it('plexus job list (plexus.v1.Jobs behind the same guard) answers with the token and fails UNAUTHENTICATED without it', async () => {
+    const tokenFile = tempFile('token', `${alice.token}\n`);
+    const { stdout } = await cli('job', 'list', '--target', node.grpc, '--token-file', tokenFile, '--json');
+    expect(() => { JSON.parse(stdout); }).not.toThrow();
+    await expect(cli('job', 'list', '--target', node.grpc)).rejects.toMatchObject({ stderr: expect.stringMatching(/UNAUTHENTICATED/) as unknown });
   });
 });
 
