@@ -69,3 +69,13 @@ export function createInputBudget(maxBytes: number): InputBudget {
     inUse: () => used,
   };
 }
+
+/** Runs `work` (the dispatch of one request) holding its inputs' bytes against the node's budget, when there is one. */
+export async function withinInputBudget<T>(budget: InputBudget | undefined, inputs: readonly Tensor[], work: () => Promise<T>): Promise<T> {
+  const release = budget?.acquire(inputBytes(inputs));
+  try {
+    return await work();
+  } finally {
+    release?.();
+  }
+}

@@ -5,7 +5,7 @@ import { InvalidInputError, ModelNotFoundError, ShuttingDownError } from '../../
 import type { ModelInfo, TensorSpec } from '../../inference/types.ts';
 import type { Logger } from '../../logger.ts';
 import type { ModelCatalog, QueryDispatcher } from '../dispatch.ts';
-import { inputBytes, type InputBudget } from '../input-limits.ts';
+import { withinInputBudget, type InputBudget } from '../input-limits.ts';
 import type { QueryTracer } from '../tracing/node-tracing.ts';
 import { firstHeaderValue, TRACEPARENT } from '../tracing/traceparent.ts';
 import { abortOnCancel, callContext } from './call-context.ts';
@@ -53,13 +53,7 @@ export function createKServeService(deps: KServeDeps): KServeService {
     try {
       const { request, rawOutputs } = withTenant(decodeInferRequest(msg, callContext(call, signal)), principalOf(call));
       const started = performance.now();
-      const release = deps.inputBudget?.acquire(inputBytes(request.inputs));
-      let result;
-      try {
-        result = await dispatcher.infer(span === undefined ? request : span.decoded(request));
-      } finally {
-        release?.();
-      }
+      const result = await withinInputBudget(deps.inputBudget, request.inputs, () => dispatcher.infer(span === undefined ? request : span.decoded(request)));
       logger.debug({ queryId: request.id, tenant: request.tenant, model: result.model, ms: performance.now() - started }, 'query answered');
       const encode = (r: typeof result): WireInferResponse => encodeInferResponse(r, { raw: rawOutputs, id: msg.id });
       return span === undefined ? encode(result) : span.finish(result, encode);

@@ -8,7 +8,7 @@ import type { Logger } from '../../logger.ts';
 import type { ModelCatalog, QueryDispatcher } from '../dispatch.ts';
 import type { EntrySpan, QueryTracer } from '../tracing/node-tracing.ts';
 import { firstHeaderValue, TRACEPARENT } from '../tracing/traceparent.ts';
-import { inputBytes, type InputBudget, type InputLimits } from '../input-limits.ts';
+import { withinInputBudget, type InputBudget, type InputLimits } from '../input-limits.ts';
 import { countJsonValues } from './json-prescan.ts';
 import { modelMetadata, SERVER_NAME } from '../grpc/kserve.ts';
 import { BodyTooLargeError, toHttpError } from './errors.ts';
@@ -150,13 +150,7 @@ export function createRestHandlers(deps: RestDeps): { handle(req: RestRequest): 
       ...(deps.inputLimits !== undefined ? { limits: deps.inputLimits } : {}),
     }) }, principalOf(req.headers));
     const started = performance.now();
-    const release = deps.inputBudget?.acquire(inputBytes(request.inputs));
-    let result;
-    try {
-      result = await dispatcher.infer(span === undefined ? request : span.decoded(request));
-    } finally {
-      release?.();
-    }
+    const result = await withinInputBudget(deps.inputBudget, request.inputs, () => dispatcher.infer(span === undefined ? request : span.decoded(request)));
     logger.debug({ queryId: request.id, tenant: request.tenant, model: result.model, ms: performance.now() - started }, 'REST query answered');
     const clientId = (body as { id?: unknown }).id;
     const encode = (r: typeof result): unknown => encodeRestInferResponse(r, typeof clientId === 'string' ? clientId : undefined);
