@@ -34,7 +34,7 @@ export interface NodeMetrics {
   /** Counts and times every query `inner` answers (or refuses), labelled by API, model and status. */
   instrument(inner: QueryDispatcher, catalog: ModelCatalog, api: ApiLabel): QueryDispatcher;
   /** Spread into createLocalInference's init. */
-  readonly inferenceHooks: Required<Pick<LocalInferenceInit, 'onBatch' | 'onQueueWait' | 'onCompute'>>;
+  readonly inferenceHooks: Required<Pick<LocalInferenceInit, 'onBatch' | 'onQueueWait' | 'onCompute' | 'onPhases'>>;
   /** Pass to the routed dispatcher. */
   readonly routeEvents: RoutedDispatcherEvents;
   setSources(sources: MetricsSources): void;
@@ -156,6 +156,12 @@ export function createNodeMetrics(opts: { readonly policy?: string } = {}): Node
       onCompute: (model, ms) => {
         compute.observe({ model }, ms / 1000);
         modelStats.compute(model, ms);
+      },
+      // Triton's compute_input/compute_output; an adapter's own executions (its ORT runs count
+      // on its raw model, in plexus_compute_seconds).
+      onPhases: (model, p) => {
+        modelStats.phases(model, p.inputMs, p.outputMs);
+        if (p.executeMs !== undefined) modelStats.compute(model, p.executeMs);
       },
     },
     routeEvents: {

@@ -160,6 +160,13 @@ describe('a Triton client (tritonclient.grpc / perf_analyzer flow)', () => {
     expect(Number(vad?.inference_stats.success.ns)).toBeGreaterThan(0);
     expect(Number(vad?.last_inference)).toBeGreaterThanOrEqual(started);
     expect(Number(vad?.last_inference)).toBeLessThanOrEqual(Date.now());
+    // The adapter's own executions (its ORT steps count on silero-vad) and the time around them:
+    // WAV decoding as input preparation, the segments as output; the bad WAV counts in none.
+    expect(vad?.execution_count).toBe('3');
+    for (const phase of ['compute_input', 'compute_infer', 'compute_output'] as const) {
+      expect(vad?.inference_stats[phase].count).toBe('3');
+      expect(Number(vad?.inference_stats[phase].ns)).toBeGreaterThan(0);
+    }
 
     const metrics = await (await fetch(`${a.base}/metrics`)).text();
     expect(promCount(metrics, 'plexus_request_duration_seconds_count', { model: 'speech.vad', code: 'OK' })).toBe(3);
