@@ -176,6 +176,9 @@ describe('a Triton client (tritonclient.grpc / perf_analyzer flow)', () => {
     expect(Number(raw?.execution_count)).toBe(promCount(metrics, 'plexus_compute_seconds_count', { model: 'silero-vad' }));
     expect(Number(raw?.inference_stats.compute_infer.count)).toBe(Number(raw?.execution_count));
     expect(Number(raw?.inference_stats.queue.count)).toBe(promCount(metrics, 'plexus_queue_wait_seconds_count', { model: 'silero-vad' }));
+    for (const [phase, stat] of [['input', 'compute_input'], ['execute', 'compute_infer'], ['output', 'compute_output']] as const) {
+      expect(promCount(metrics, 'plexus_request_phase_seconds_count', { model: 'silero-vad-segments', phase })).toBe(Number(vad?.inference_stats[stat].count));
+    }
   }, 30_000);
 
   it('an empty name lists every model; unknown names are NOT_FOUND, a missing one INVALID_ARGUMENT', async () => {
