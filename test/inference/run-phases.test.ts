@@ -2,13 +2,15 @@
 // bench's MLP: each answered request reports its input preparation (validation, and stacking
 // into its batch when it rode one with others) and its output building (splitting its rows out
 // of the batch); a failed request reports nothing; a raw model has no executeMs of its own (its
-// ORT runs go to the compute hook, a batch once).
+// ORT runs go to the compute hook, a batch once). An OCR adapter on the real PP-OCRv4 models adds
+// its image decoding, and reports its own execution apart from its raw models' runs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MLP, seededRandom, writeMlpModel } from '../../bench/models/mlp.ts';
 import { compileModelSpecs, createLocalInference } from '../../src/inference/index.ts';
 import type { LocalInference, Tensor } from '../../src/inference/index.ts';
 import type { RunPhases } from '../../src/inference/run-phases.ts';
 import { silentLogger } from '../../src/logger.ts';
+import { HAS_CONVERT, OCR_MODELS, textImage } from './ocr-images.ts';
 
 const seen: { model: string; phases: RunPhases }[] = [];
 const computed: string[] = [];
@@ -67,4 +69,28 @@ describe('run phases', () => {
       .rejects.toThrow();
     expect(seen).toHaveLength(0);
   });
+});
+
+describe.skipIf(!HAS_CONVERT)('run phases of an adapter', () => {
+  it('ocr.read: image decoding as input, its own execution, the answer as output; ORT runs on its raw models', async () => {
+    const phases: { model: string; phases: RunPhases }[] = [];
+    const runs: string[] = [];
+    const ocr = await createLocalInference({
+      logger: silentLogger(), models: compileModelSpecs({ models: OCR_MODELS }, process.cwd()),
+      onPhases: (model, p) => phases.push({ model, phases: { ...p } }), onCompute: (model) => runs.push(model),
+    });
+    try {
+      const image: Tensor = { name: 'image', datatype: 'BYTES', shape: [1], data: [textImage(['PHASES'])] };
+      const res = await ocr.infer({ model: 'ocr.read', id: 'o', inputs: [image], outputs: [], parameters: {} });
+      expect(phases.map((p) => p.model)).toEqual([res.model]);
+      const p = phases[0]?.phases;
+      expect(p?.inputMs).toBeGreaterThan(0);
+      expect(p?.executeMs).toBeGreaterThan(0);
+      expect(p?.outputMs).toBeGreaterThan(0);
+      expect(runs.length).toBeGreaterThanOrEqual(2);
+      expect(runs).not.toContain(res.model);
+    } finally {
+      await ocr.close();
+    }
+  }, 20_000);
 });
