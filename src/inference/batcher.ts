@@ -9,7 +9,8 @@ import { createBatchRecorder, type BatchListener, type BatchStats } from './batc
 import { requestRows, shapeKey, splitOutputs, stackInputs } from './batch-tensors.ts';
 import type { BatchingSpec, FaultSpec } from './config.ts';
 import { applyFault } from './fault.ts';
-import type { AcquireOptions, RunLimiter } from './run-limiter.ts';
+import type { RunLimiter } from './run-limiter.ts';
+import type { RunOptions, RunPhases } from './run-phases.ts';
 import type { TraceSpan } from '../trace.ts';
 import type { Tensor } from './types.ts';
 
@@ -28,7 +29,7 @@ export interface BatcherInit {
 }
 
 export interface Batcher {
-  submit(inputs: readonly Tensor[], outputNames: readonly string[], opts?: AcquireOptions): Promise<Tensor[]>;
+  submit(inputs: readonly Tensor[], outputNames: readonly string[], opts?: RunOptions): Promise<Tensor[]>;
   /** Requests waiting in the batch queue (not yet dispatched). */
   readonly pending: number;
   /** Batches waiting in the limiter's queue for a slot (0 or 1). */
@@ -45,6 +46,8 @@ interface Pending {
   readonly key: string;
   readonly enqueuedAt: number;
   readonly trace?: TraceSpan;
+  /** Stacking into and splitting out of its batch count as its input and output preparation. */
+  readonly phases?: RunPhases;
   resolve(outputs: Tensor[]): void;
   reject(e: unknown): void;
   /** Detach deadline timer and abort listener. */
@@ -166,8 +169,17 @@ export function createBatcher(init: BatcherInit): Batcher {
         only.resolve(out);
         return;
       }
-      const outputs = await runHeld(stackInputs(live.map((p) => p.inputs)), first.outputNames, faultMs);
+      const stacked = stackInputs(live.map((p) => p.inputs));
+      const s1 = performance.now();
+      const outputs = await runHeld(stacked, first.outputNames, faultMs);
+      const s2 = performance.now();
       const split = splitOutputs(model, outputs, rows);
+      const s3 = performance.now();
+      for (const p of live) {
+        if (p.phases === undefined) continue;
+        p.phases.inputMs += s1 - c0;
+        p.phases.outputMs += s3 - s2;
+      }
       traceBatch(live, d0, c0, rows.reduce((a, b) => a + b, 0));
       live.forEach((p, k) => p.resolve(split[k] ?? []));
     } catch (e) {
@@ -197,7 +209,7 @@ export function createBatcher(init: BatcherInit): Batcher {
     }
   }
 
-  function submit(inputs: readonly Tensor[], outputNames: readonly string[], opts: AcquireOptions = {}): Promise<Tensor[]> {
+  function submit(inputs: readonly Tensor[], outputNames: readonly string[], opts: RunOptions = {}): Promise<Tensor[]> {
     if (closed) return Promise.reject(new ShuttingDownError(`model '${model}' is shutting down`));
     if (opts.signal?.aborted === true) return Promise.reject(new CancelledError(`request to model '${model}' was cancelled`));
     if (opts.deadline !== undefined && Date.now() >= opts.deadline) {
@@ -223,6 +235,7 @@ export function createBatcher(init: BatcherInit): Batcher {
         key: rows === undefined ? `solo:${soloSeq++}` : shapeKey(inputs, outputNames),
         enqueuedAt: performance.now(),
         ...(opts.trace === undefined ? {} : { trace: opts.trace }),
+        ...(opts.phases === undefined ? {} : { phases: opts.phases }),
         resolve, reject,
         detach: () => {
           if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);

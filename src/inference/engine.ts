@@ -12,6 +12,7 @@ import { hostRawModel, type HostedModel } from './hosted-model.ts';
 import { applyAnswerFault } from './fault.ts';
 import { createInProcessHost, type ModelHost } from './model-host.ts';
 import type { OrtModel, OrtModelHooks } from './ort-model.ts';
+import type { PhaseListener, RunPhases } from './run-phases.ts';
 import type { InferRequest, InferResult, LocalInference, ModelInfo, ModelLoadStats, UnloadOptions } from './types.ts';
 import { validateRequest } from './validate.ts';
 
@@ -23,6 +24,8 @@ export interface LocalInferenceInit {
   /** Metrics hooks, passed to every raw model (see OrtModelHooks). */
   readonly onQueueWait?: OrtModelHooks['onQueueWait'];
   readonly onCompute?: OrtModelHooks['onCompute'];
+  /** Each successful request's input preparation and output building (and an adapter's execution). */
+  readonly onPhases?: PhaseListener;
   /** Worker threads and audio limits (`inference:` in the config file); defaults when absent. */
   readonly settings?: InferenceSettings;
 }
@@ -38,7 +41,7 @@ interface Entry {
 }
 
 export async function createLocalInference(init: LocalInferenceInit): Promise<LocalInference> {
-  const { logger } = init;
+  const { logger, onPhases } = init;
   const hooks: OrtModelHooks = {
     ...(init.onBatch !== undefined ? { onBatch: init.onBatch } : {}),
     ...(init.onQueueWait !== undefined ? { onQueueWait: init.onQueueWait } : {}),
@@ -129,21 +132,30 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
       throw new ModelNotFoundError(req.model, `model or capability '${req.model}'${req.version !== undefined && req.version !== '' ? ` version '${req.version}'` : ''} is not served here`);
     }
     const { info } = entry.hosted;
+    const i0 = performance.now();
     validateRequest(info, req.inputs, req.outputs);
+    // Timed only for a listener (metrics); an adapter adds its decoding and post-processing.
+    const phases: RunPhases | undefined = onPhases && { inputMs: performance.now() - i0, outputMs: 0 };
     if (req.signal?.aborted === true) throw new CancelledError(`request '${req.id}' was cancelled`);
     if (req.deadline !== undefined && Date.now() >= req.deadline) throw new DeadlineExceededError(`deadline passed before model '${info.name}' could run`);
     const opts = {
       ...(req.deadline !== undefined ? { deadline: req.deadline } : {}), ...(req.signal !== undefined ? { signal: req.signal } : {}),
-      ...(req.trace !== undefined ? { trace: req.trace } : {}),
+      ...(req.trace !== undefined ? { trace: req.trace } : {}), ...(phases !== undefined ? { phases } : {}),
     };
     // Counted on the entry itself, so a query that started before an unload keeps it alive.
     entry.active++;
     try {
       // The model applies its configured fault once it holds a run slot.
       const ran = await entry.hosted.run(req.inputs, req.outputs, opts);
+      const o0 = performance.now();
       const fault = entry.spec.fault;
       const outputs = (fault.dropRate ?? 0) > 0 || (fault.corruptRate ?? 0) > 0 ? await applyAnswerFault(info.name, fault, ran, opts) : ran;
-      return { model: info.name, version: info.version, id: req.id, outputs, parameters: {} };
+      const result = { model: info.name, version: info.version, id: req.id, outputs, parameters: {} };
+      if (phases !== undefined) {
+        phases.outputMs += performance.now() - o0;
+        onPhases?.(info.name, phases);
+      }
+      return result;
     } finally {
       entry.active--;
       if (entry.active === 0) entry.onIdle?.();

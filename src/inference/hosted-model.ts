@@ -1,15 +1,18 @@
 // What the engine hosts: raw ONNX models and capability adapters behind one interface.
 import { InferenceFailedError, InvalidInputError } from '../errors.ts';
 import type { BatchStats } from './batch-stats.ts';
-import type { AcquireOptions } from './run-limiter.ts';
+import type { RunOptions } from './run-phases.ts';
 import type { OrtModel } from './ort-model.ts';
 import type { ModelInfo, ModelLoadStats, Tensor } from './types.ts';
 
 export interface HostedModel {
   readonly info: ModelInfo;
   stats(): ModelLoadStats;
-  /** Run validated inputs; returns the requested outputs (all when `outputs` is empty). */
-  run(inputs: readonly Tensor[], outputs: readonly string[], opts: AcquireOptions): Promise<Tensor[]>;
+  /**
+   * Run validated inputs; returns the requested outputs (all when `outputs` is empty). An
+   * adapter adds its input preparation, execution and output building to `opts.phases`.
+   */
+  run(inputs: readonly Tensor[], outputs: readonly string[], opts: RunOptions): Promise<Tensor[]>;
   close(): Promise<void>;
 }
 

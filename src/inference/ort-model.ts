@@ -12,7 +12,8 @@ import { createEwma, type Ewma } from './ewma.ts';
 import { applyFault } from './fault.ts';
 import { createInProcessHost, type ModelHost } from './model-host.ts';
 import type { ValueMeta } from './ort-session.ts';
-import { createRunLimiter, type AcquireOptions, type RunLimiter } from './run-limiter.ts';
+import { createRunLimiter, type RunLimiter } from './run-limiter.ts';
+import type { RunOptions } from './run-phases.ts';
 import { dataTypeFromOrt } from './tensor.ts';
 import { DEFAULT_INFERENCE_SETTINGS } from './config.ts';
 import type { ExecutionProvider, Tensor, TensorSpec } from './types.ts';
@@ -36,7 +37,7 @@ export interface OrtModel {
    * Wait for a slot (limit + queue), apply the configured fault, run once, release. With
    * batching, wait in the batch queue instead and run as part of a batch.
    */
-  run(inputs: readonly Tensor[], outputNames: readonly string[], opts?: AcquireOptions): Promise<Tensor[]>;
+  run(inputs: readonly Tensor[], outputNames: readonly string[], opts?: RunOptions): Promise<Tensor[]>;
   /**
    * Run on a slot the caller already holds: adapters take one slot per request and step the
    * session many times on it. A batching layer plugs in here, merging same-step feeds.

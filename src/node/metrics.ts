@@ -1,7 +1,8 @@
 // Prometheus metrics of one node, on a registry of its own (never prom-client's global one, so
 // several in-process nodes in a test or a bench do not share or clash). Instruments sit at the
 // seams: a QueryDispatcher decorator per API (requests + end-to-end latency, status by the gRPC
-// status adapter's mapping), the inference engine's hooks (queue wait, compute, batch sizes),
+// status adapter's mapping), the inference engine's hooks (queue wait, compute, batch sizes,
+// request phases),
 // the routed dispatcher's events (route choices, forwards, failovers), and gauges read from the
 // engine and the p2p service at scrape time.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -34,7 +35,7 @@ export interface NodeMetrics {
   /** Counts and times every query `inner` answers (or refuses), labelled by API, model and status. */
   instrument(inner: QueryDispatcher, catalog: ModelCatalog, api: ApiLabel): QueryDispatcher;
   /** Spread into createLocalInference's init. */
-  readonly inferenceHooks: Required<Pick<LocalInferenceInit, 'onBatch' | 'onQueueWait' | 'onCompute'>>;
+  readonly inferenceHooks: Required<Pick<LocalInferenceInit, 'onBatch' | 'onQueueWait' | 'onCompute' | 'onPhases'>>;
   /** Pass to the routed dispatcher. */
   readonly routeEvents: RoutedDispatcherEvents;
   setSources(sources: MetricsSources): void;
@@ -68,6 +69,10 @@ export function createNodeMetrics(opts: { readonly policy?: string } = {}): Node
   const compute = new Histogram({
     name: 'plexus_compute_seconds', help: 'Time one ONNX Runtime session run took (a batch counts once).',
     labelNames: ['model'] as const, buckets: LATENCY_BUCKETS, registers,
+  });
+  const phase = new Histogram({
+    name: 'plexus_request_phase_seconds', help: 'Per request answered on this node: preparing its inputs (phase="input": validation, an adapter\'s WAV or image decoding, stacking into a shared batch), an adapter\'s own execution (phase="execute"), building the answer (phase="output").',
+    labelNames: ['model', 'phase'] as const, buckets: LATENCY_BUCKETS, registers,
   });
   const batchSize = new Histogram({
     name: 'plexus_batch_size', help: 'Items per batched run (request rows, or speech.vad requests per step), for models with batching.',
@@ -156,6 +161,17 @@ export function createNodeMetrics(opts: { readonly policy?: string } = {}): Node
       onCompute: (model, ms) => {
         compute.observe({ model }, ms / 1000);
         modelStats.compute(model, ms);
+      },
+      // Triton's compute_input/compute_output; an adapter's own executions (its ORT runs count
+      // on its raw model, in plexus_compute_seconds): the same observations as plexus_request_phase_seconds.
+      onPhases: (model, p) => {
+        phase.observe({ model, phase: 'input' }, p.inputMs / 1000);
+        phase.observe({ model, phase: 'output' }, p.outputMs / 1000);
+        modelStats.phases(model, p.inputMs, p.outputMs);
+        if (p.executeMs !== undefined) {
+          phase.observe({ model, phase: 'execute' }, p.executeMs / 1000);
+          modelStats.compute(model, p.executeMs);
+        }
       },
     },
     routeEvents: {

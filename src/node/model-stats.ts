@@ -1,7 +1,8 @@
 // Per-model cumulative statistics in the shape of Triton's ModelStatistics, fed at the very
 // points (and with the very durations) the Prometheus instruments in metrics.ts observe:
 // requests at the entry node (success/fail, by the model that served or would have served
-// them), and runs on this node (queue wait, ORT compute). Pure bookkeeping: no clock of its own
+// them), runs on this node (queue wait, ORT compute), and the engine's timing of each request it
+// answered here (input preparation, output building, an adapter's execution). Pure bookkeeping: no clock of its own
 // beyond `now`, no transport.
 
 /** Count and cumulative nanoseconds of one kind of measurement. */
@@ -18,14 +19,18 @@ export interface ModelStatsSnapshot {
   readonly lastInference: number;
   /** Requests answered successfully (a request counts once, whatever its batch dimension). */
   readonly inferenceCount: number;
-  /** ORT runs of this model on this node (a batch counts once). */
+  /** Executions of this model on this node: ORT runs (a batch counts once), an adapter's requests. */
   readonly executionCount: number;
   readonly success: DurationStat;
   readonly fail: DurationStat;
   /** Waits for a run slot on this node (a batch waits once). */
   readonly queue: DurationStat;
-  /** ORT session runs on this node. */
+  /** ORT session runs on this node; for an adapter, its executions of requests. */
   readonly computeInfer: DurationStat;
+  /** Requests answered here: preparing their inputs (validation, decoding, stacking into a batch). */
+  readonly computeInput: DurationStat;
+  /** Requests answered here: turning the model's outputs into the answer. */
+  readonly computeOutput: DurationStat;
 }
 
 export interface ModelStatsRecorder {
@@ -35,6 +40,8 @@ export interface ModelStatsRecorder {
   queueWait(model: string, ms: number): void;
   /** One ORT run of `model` took `ms`. */
   compute(model: string, ms: number, now?: number): void;
+  /** A request run on `model` here spent `inputMs` preparing inputs and `outputMs` building its answer. */
+  phases(model: string, inputMs: number, outputMs: number): void;
   /** Every model with anything recorded, in first-seen order. */
   snapshot(): ModelStatsSnapshot[];
 }
@@ -51,6 +58,8 @@ interface Entry {
   fail: Mutable;
   queue: Mutable;
   computeInfer: Mutable;
+  computeInput: Mutable;
+  computeOutput: Mutable;
 }
 
 const zero = (): Mutable => ({ count: 0, ns: 0 });
@@ -71,7 +80,7 @@ export function createModelStatsRecorder(): ModelStatsRecorder {
         const oldest = entries.keys().next().value;
         if (oldest !== undefined) entries.delete(oldest);
       }
-      e = { version: '', lastInference: 0, success: zero(), fail: zero(), queue: zero(), computeInfer: zero() };
+      e = { version: '', lastInference: 0, success: zero(), fail: zero(), queue: zero(), computeInfer: zero(), computeInput: zero(), computeOutput: zero() };
       entries.set(model, e);
     }
     return e;
@@ -91,11 +100,17 @@ export function createModelStatsRecorder(): ModelStatsRecorder {
       add(e.computeInfer, ms);
       e.lastInference = Math.max(e.lastInference, now);
     },
+    phases(model, inputMs, outputMs) {
+      const e = entry(model);
+      add(e.computeInput, inputMs);
+      add(e.computeOutput, outputMs);
+    },
     snapshot() {
       return [...entries].map(([name, e]) => ({
         name, version: e.version, lastInference: e.lastInference,
         inferenceCount: e.success.count, executionCount: e.computeInfer.count,
         success: { ...e.success }, fail: { ...e.fail }, queue: { ...e.queue }, computeInfer: { ...e.computeInfer },
+        computeInput: { ...e.computeInput }, computeOutput: { ...e.computeOutput },
       }));
     },
   };

@@ -102,8 +102,7 @@ function tritonStatistics(s: ModelStatsSnapshot): TritonModelStatistics {
     inference_count: s.inferenceCount, execution_count: s.executionCount,
     inference_stats: {
       success: s.success, fail: s.fail, queue: s.queue,
-      // Plexus times the ORT run as a whole; tensor preparation is not timed apart from it.
-      compute_input: none, compute_infer: s.computeInfer, compute_output: none,
+      compute_input: s.computeInput, compute_infer: s.computeInfer, compute_output: s.computeOutput,
       cache_hit: none, cache_miss: none,
     },
     batch_stats: [],
@@ -120,7 +119,7 @@ export function modelStatisticsFor(view: TritonView, name = '', version = ''): T
   const local = view.catalog.list();
   const blank = (m: ModelInfo): ModelStatsSnapshot => ({
     name: m.name, version: m.version, lastInference: 0, inferenceCount: 0, executionCount: 0,
-    success: none, fail: none, queue: none, computeInfer: none,
+    success: none, fail: none, queue: none, computeInfer: none, computeInput: none, computeOutput: none,
   });
   const all: ModelStatsSnapshot[] = local.map((m) => {
     const s = recorded.get(m.name);

@@ -127,6 +127,12 @@ describe('tracing across A → B → C', () => {
       for (const name of names) expect(one(spans, node, name).parentSpanId).toBe(server.spanId);
     }
     expectWellFormed(spans);
+    // Durations add up: each span's children follow one another, and together take no longer than it.
+    for (const parent of spans) {
+      const kids = spans.filter((s) => s.parentSpanId === parent.spanId).sort((x, y) => (x.start < y.start ? -1 : 1));
+      kids.slice(1).forEach((s, k) => expect(s.start >= (kids[k] as CollectedSpan).end, `${s.name} after ${kids[k]?.name}`).toBe(true));
+      expect(kids.reduce((t, s) => t + s.end - s.start, 0n) <= parent.end - parent.start, `children of ${parent.name}`).toBe(true);
+    }
   });
 
   it('route selection names the chosen route and every candidate\'s expected ms', () => {

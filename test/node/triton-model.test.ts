@@ -52,6 +52,14 @@ describe('model statistics recorder', () => {
     expect(m).toMatchObject({ name: 'm', version: '1', lastInference: 1000, inferenceCount: 1, executionCount: 0, success: { count: 1, ns: 2_500_000 }, fail: { count: 1, ns: 1_000_000 } });
     expect(raw).toMatchObject({ name: 'raw', version: '', lastInference: 2000, executionCount: 2, queue: { count: 1, ns: 250_000 }, computeInfer: { count: 2, ns: 2_000_000 } });
   });
+
+  it('adds input and output phases per request', () => {
+    const r = createModelStatsRecorder();
+    r.phases('m', 0.5, 0.25);
+    r.phases('m', 1, 0);
+    const [m] = r.snapshot();
+    expect(m).toMatchObject({ computeInput: { count: 2, ns: 1_500_000 }, computeOutput: { count: 2, ns: 250_000 }, executionCount: 0 });
+  });
 });
 
 describe('countCapabilityRoutes', () => {

@@ -12,6 +12,7 @@ import { applyFault } from '../fault.ts';
 import { batchingStats, type HostedModel } from '../hosted-model.ts';
 import type { OrtModel, OrtModelHooks } from '../ort-model.ts';
 import type { AcquireOptions } from '../run-limiter.ts';
+import type { RunOptions } from '../run-phases.ts';
 import type { ModelInfo, Tensor, TensorSpec } from '../types.ts';
 import { giveAway } from '../model-host.ts';
 import { createVadSegmenter, type SegmenterOptions, type VadSegmenter } from './vad-segmenter.ts';
@@ -156,16 +157,27 @@ export function createSileroVadAdapter(spec: SileroAdapterModelSpec, raw: OrtMod
     }
   }
 
-  async function run(inputs: readonly Tensor[], _outputs: readonly string[], opts: AcquireOptions): Promise<Tensor[]> {
+  async function run(inputs: readonly Tensor[], _outputs: readonly string[], opts: RunOptions): Promise<Tensor[]> {
+    const { phases } = opts;
+    const i0 = phases && performance.now();
     const audioTensor = inputs.find((t) => t.name === 'audio');
     const wav = audioTensor !== undefined && Array.isArray(audioTensor.data) ? audioTensor.data[0] : undefined;
     if (wav === undefined) throw new InvalidInputError(`input 'audio': expected one BYTES element holding a WAV file`);
     // Decoded where the model runs (a worker thread), within the audio limits and the deadline.
     const audio = await raw.host.decodeAudio(wav, VAD_SAMPLE_RATE, opts);
     const stepper = createVadStepper(audio, { threshold, minSpeechMs, minSilenceMs, speechPadMs });
-    compute.add(group === undefined ? await runAlone(stepper, opts) : await group.run(stepper, opts));
+    const o0 = phases && performance.now();
+    const ms = group === undefined ? await runAlone(stepper, opts) : await group.run(stepper, opts);
+    compute.add(ms);
+    const out0 = phases && performance.now();
     const segs = stepper.segments();
-    return [{ name: 'segments', datatype: 'FP32', shape: [segs.length / 2, 2], data: segs }];
+    const answer: Tensor[] = [{ name: 'segments', datatype: 'FP32', shape: [segs.length / 2, 2], data: segs }];
+    if (phases !== undefined && i0 !== undefined && o0 !== undefined && out0 !== undefined) {
+      phases.inputMs += o0 - i0;
+      phases.executeMs = ms;
+      phases.outputMs += performance.now() - out0;
+    }
+    return answer;
   }
 
   return {

@@ -160,6 +160,13 @@ describe('a Triton client (tritonclient.grpc / perf_analyzer flow)', () => {
     expect(Number(vad?.inference_stats.success.ns)).toBeGreaterThan(0);
     expect(Number(vad?.last_inference)).toBeGreaterThanOrEqual(started);
     expect(Number(vad?.last_inference)).toBeLessThanOrEqual(Date.now());
+    // The adapter's own executions (its ORT steps count on silero-vad) and the time around them:
+    // WAV decoding as input preparation, the segments as output; the bad WAV counts in none.
+    expect(vad?.execution_count).toBe('3');
+    for (const phase of ['compute_input', 'compute_infer', 'compute_output'] as const) {
+      expect(vad?.inference_stats[phase].count).toBe('3');
+      expect(Number(vad?.inference_stats[phase].ns)).toBeGreaterThan(0);
+    }
 
     const metrics = await (await fetch(`${a.base}/metrics`)).text();
     expect(promCount(metrics, 'plexus_request_duration_seconds_count', { model: 'speech.vad', code: 'OK' })).toBe(3);
@@ -169,6 +176,9 @@ describe('a Triton client (tritonclient.grpc / perf_analyzer flow)', () => {
     expect(Number(raw?.execution_count)).toBe(promCount(metrics, 'plexus_compute_seconds_count', { model: 'silero-vad' }));
     expect(Number(raw?.inference_stats.compute_infer.count)).toBe(Number(raw?.execution_count));
     expect(Number(raw?.inference_stats.queue.count)).toBe(promCount(metrics, 'plexus_queue_wait_seconds_count', { model: 'silero-vad' }));
+    for (const [phase, stat] of [['input', 'compute_input'], ['execute', 'compute_infer'], ['output', 'compute_output']] as const) {
+      expect(promCount(metrics, 'plexus_request_phase_seconds_count', { model: 'silero-vad-segments', phase })).toBe(Number(vad?.inference_stats[stat].count));
+    }
   }, 30_000);
 
   it('an empty name lists every model; unknown names are NOT_FOUND, a missing one INVALID_ARGUMENT', async () => {
