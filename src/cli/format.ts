@@ -22,17 +22,30 @@ export function plainParams(res: WireInferResponse): Record<string, string | num
   return out;
 }
 
-/** "served by …X via A → B → X, cost 2, 12.3 ms at the entry node" when the node routed the query; '' otherwise. */
+/**
+ * "served by …X via A → B → X, cost 2, 12.3 ms at the entry node[, verified by …Y]" when the
+ * node routed the query; '' otherwise.
+ */
 export function formatRoute(params: Readonly<Record<string, string | number | boolean>>): string {
   const route = params['plexus.route'];
   if (typeof route !== 'string' || route === '') return '';
   const short = (id: string): string => (id.length > 12 ? `…${id.slice(-8)}` : id);
   const hops = route.split(',').map(short).join(' → ');
   const hopMs = typeof params['plexus.hop_ms'] === 'string' ? params['plexus.hop_ms'].split(',')[0] : undefined;
-  const extras = [`cost ${String(params['plexus.cost'] ?? 0)}`, ...(hopMs === undefined ? [] : [`${hopMs} ms at the entry node`])];
+  const verifiedBy = params['plexus.verified_by'];
+  const extras = [
+    `cost ${String(params['plexus.cost'] ?? 0)}`, ...(hopMs === undefined ? [] : [`${hopMs} ms at the entry node`]),
+    ...(typeof verifiedBy === 'string' && verifiedBy !== '' ? [`verified by ${short(verifiedBy)}`] : []),
+  ];
   const by = short(String(params['plexus.served_by'] ?? ''));
   const path = route.includes(',') ? ` via ${hops}` : ' (the node asked)';
   return `served by ${by}${path}, ${extras.join(', ')}\n`;
+}
+
+/** "trace 4bf9…" when the node traced the query (plexus.trace_id); '' otherwise. */
+export function formatTrace(params: Readonly<Record<string, string | number | boolean>>): string {
+  const id = params['plexus.trace_id'];
+  return typeof id === 'string' && id !== '' ? `trace ${id}\n` : '';
 }
 
 export interface PlainOutput {

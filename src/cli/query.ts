@@ -5,10 +5,10 @@ import { parseArgs } from 'node:util';
 import { EXIT_OK, UsageError } from './cli-error.ts';
 import { AUTH_HELP, AUTH_OPTIONS, clientAuth } from './connect-auth.ts';
 import { connect, unary } from './client.ts';
-import { formatOutputs, formatRoute, plainOutputs, plainParams, segmentsOf, type WireInferResponse } from './format.ts';
+import { formatOutputs, formatRoute, formatTrace, plainOutputs, plainParams, segmentsOf, type WireInferResponse } from './format.ts';
 import { parseTimeout } from './node-info.ts';
 
-export const QUERY_HELP = `Usage: plexus query --target HOST:PORT --model NAME --input FILE|DIR [--concurrency N] [--json] [--timeout-ms N]
+export const QUERY_HELP = `Usage: plexus query --target HOST:PORT --model NAME --input FILE|DIR [--concurrency N] [--json] [--verify] [--timeout-ms N]
 
 Send FILE's bytes as the BYTES input of model or capability NAME (its first input) and
 print the result; speech segments print as "speech 1.02s – 2.85s".
@@ -25,6 +25,8 @@ Options:
   --input FILE|DIR     file to send, e.g. a WAV file, or a directory of them (required)
   --concurrency N      with a directory: queries in flight at once (default 4)
   --json               print the result as one JSON line
+  --verify             have the node cross-check the answer (plexus.verify=true); the
+                       output says who verified it
   --timeout-ms N       deadline for the query, or each file's (default 30000)
 ${AUTH_HELP}  -h, --help           show this help
 `;
@@ -40,6 +42,7 @@ export async function runQuery(args: readonly string[]): Promise<number> {
       input: { type: 'string' },
       concurrency: { type: 'string' },
       json: { type: 'boolean', default: false },
+      verify: { type: 'boolean', default: false },
       'timeout-ms': { type: 'string', default: '30000' },
       help: { type: 'boolean', short: 'h', default: false },
       ...AUTH_OPTIONS,
@@ -59,6 +62,7 @@ export async function runQuery(args: readonly string[]): Promise<number> {
   const info = await stat(input).catch((e: unknown) => {
     throw new UsageError(`--input: cannot read '${input}': ${(e as Error).message}`);
   });
+  if (values.verify && info.isDirectory()) throw new UsageError('--verify applies only to a single --input file');
   if (info.isDirectory()) {
     const { parseConcurrency, runQueryDir } = await import('./query-dir.ts');
     const concurrency = parseConcurrency(values.concurrency ?? '4');
@@ -81,6 +85,7 @@ export async function runQuery(args: readonly string[]): Promise<number> {
     const request = {
       model_name: model,
       inputs: [{ name: first.name, datatype: 'BYTES', shape: [1], contents: { bytes_contents: [bytes] } }],
+      ...(values.verify ? { parameters: { 'plexus.verify': { bool_param: true } } } : {}),
     };
     const response = await unary<object, WireInferResponse>(clients.inference, 'ModelInfer', request, Math.max(1, deadline - Date.now()));
     const outputs = plainOutputs(response);
@@ -93,7 +98,7 @@ export async function runQuery(args: readonly string[]): Promise<number> {
       };
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
-      process.stdout.write(formatOutputs(response.model_name, outputs) + formatRoute(parameters));
+      process.stdout.write(formatOutputs(response.model_name, outputs) + formatRoute(parameters) + formatTrace(parameters));
     }
     return EXIT_OK;
   } finally {

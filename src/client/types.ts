@@ -84,6 +84,8 @@ export interface RouteInfo {
   readonly cost: number;
   /** For each node on the route, the ms the query spent there and beyond. */
   readonly hopMs: readonly number[];
+  /** Peer id of the node whose independent run confirmed the answer (plexus.verified_by), when it was cross-checked. */
+  readonly verifiedBy?: string;
 }
 
 export interface InferResult {
@@ -94,6 +96,8 @@ export interface InferResult {
   /** Response parameters as sent (plexus.served_by, ...). */
   readonly parameters: Readonly<Record<string, string | number | boolean>>;
   readonly route?: RouteInfo;
+  /** The query's trace id (plexus.trace_id), when the node traces. */
+  readonly traceId?: string;
   /** The output called `name`; throws when the response has none by that name. */
   output(name: string): Tensor;
 }

@@ -110,6 +110,7 @@ export function decodeInferResponse(res: WireInferResponse): InferResult {
     throw new PlexusClientError(grpc.status.INTERNAL, `malformed response from the node: ${(e as Error).message}`, { cause: e });
   }
   const route = routeInfo(parameters);
+  const traceId = parameters['plexus.trace_id'];
   return {
     model: res.model_name,
     version: res.model_version,
@@ -117,6 +118,7 @@ export function decodeInferResponse(res: WireInferResponse): InferResult {
     outputs,
     parameters,
     ...(route ? { route } : {}),
+    ...(typeof traceId === 'string' && traceId !== '' ? { traceId } : {}),
     output(name: string): Tensor {
       const t = outputs.find((o) => o.name === name);
       if (!t) throw new PlexusClientError(grpc.status.NOT_FOUND, `response of '${res.model_name}' has no output '${name}' (has ${outputs.map((o) => o.name).join(', ') || 'none'})`);
@@ -125,15 +127,17 @@ export function decodeInferResponse(res: WireInferResponse): InferResult {
   };
 }
 
-/** plexus.served_by / route / cost / hop_ms, set by a routing node. */
+/** plexus.served_by / route / cost / hop_ms (and verified_by when cross-checked), set by a routing node. */
 export function routeInfo(params: Readonly<Record<string, string | number | boolean>>): RouteInfo | undefined {
   const servedBy = params['plexus.served_by'];
   if (typeof servedBy !== 'string' || servedBy === '') return undefined;
   const list = (v: unknown): string[] => (typeof v === 'string' && v !== '' ? v.split(',') : []);
+  const verifiedBy = params['plexus.verified_by'];
   return {
     servedBy,
     route: list(params['plexus.route']),
     cost: Number(params['plexus.cost'] ?? 0),
     hopMs: list(params['plexus.hop_ms']).map(Number),
+    ...(typeof verifiedBy === 'string' && verifiedBy !== '' ? { verifiedBy } : {}),
   };
 }

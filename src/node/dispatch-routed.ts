@@ -214,7 +214,9 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
       if (isRetryable(e)) {
         const suspect = suspectOf(e, cand);
         if (suspect !== self) table.markDown(suspect, Date.now() + markDownMs);
-        if (e instanceof DeadlineExceededError) init.guard?.unanswered(cand, suspect, elapsed);
+        // Our own timer, or the peer's (plexus.deadline_ms travels with the query): a peer that
+        // holds a query until the deadline and then says so is no better than a silent one.
+        if (e instanceof DeadlineExceededError || (e instanceof RemoteError && e.kind === 'deadline_exceeded')) init.guard?.unanswered(cand, suspect, elapsed);
         log.debug({ queryId: req.id, origin: cand.origin, nextHop: cand.nextHop, err: (e as Error).message }, 'route failed');
       }
       throw e;

@@ -141,6 +141,20 @@ describe('plexus query', () => {
     });
   });
 
+  it('--verify has the node cross-check the answer and prints who served and who verified it', async () => {
+    const r = await run(['query', '--target', daemon.ready.grpc, '--model', 'speech.vad', '--input', SPEECH_WAV, '--verify']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    // One node: it served the query and, asked to verify, vouches for its own run.
+    const me = `…${daemon.ready.peerId.slice(-8)}`;
+    expect(r.stdout).toContain(`served by ${me} (the node asked), cost `);
+    expect(r.stdout).toContain(`, verified by ${me}\n`);
+    const plain = await run(['query', '--target', daemon.ready.grpc, '--model', 'speech.vad', '--input', SPEECH_WAV]);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toContain(`served by ${me}`);
+    expect(plain.stdout).not.toContain('verified by');
+  });
+
   it('fails with the status and message for an unknown model', async () => {
     const r = await run(['query', '--target', daemon.ready.grpc, '--model', 'speech.nothing', '--input', SPEECH_WAV]);
     expect(r.code).toBe(1);

@@ -9,6 +9,9 @@ import {
   originsFor, paramString, rawVadModel, rawVadRequest, removeTempDirs, startClusterNode, waitFor, type ClusterNode, type InferResponse,
 } from './helpers.ts';
 import { startOtlpCollector, type CollectedSpan, type OtlpCollector } from './otlp-collector.ts';
+import { PlexusClient, type InferResult } from '../../src/client/index.ts';
+import { formatTrace } from '../../src/cli/format.ts';
+import { rawVadInputs } from '../client/helpers.ts';
 
 const CALLER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN = '00f067aa0ba902b7';
@@ -18,6 +21,8 @@ const UNSAMPLED_TRACE = '5bf92f3577b34da6a3ce929d0e0e4737';
 let collector: OtlpCollector;
 let a: ClusterNode, b: ClusterNode, c: ClusterNode;
 const answers: Record<string, string | undefined> = {};
+/** The same kind of query through plexus/client (its own trace). */
+let viaClient: InferResult;
 
 type Unary = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: InferResponse) => void) => void;
 
@@ -59,6 +64,12 @@ beforeAll(async () => {
     ] }),
   });
   answers.rest = ((await rest.json()) as { parameters?: Record<string, string> }).parameters?.['plexus.trace_id'];
+  const client = new PlexusClient(a.grpc, { timeoutMs: 10_000 });
+  try {
+    viaClient = await client.infer({ model: 'speech.vad.raw', inputs: rawVadInputs() });
+  } finally {
+    client.close();
+  }
   // Stopping a node flushes its spans to the collector.
   await Promise.all([a, b, c].map((n) => n.close()));
 }, 60_000);
@@ -95,6 +106,15 @@ describe('tracing across A → B → C', () => {
     expect(collector.rejected).toEqual([]);
     for (const id of Object.values(answers)) expect(id).toMatch(/^[0-9a-f]{32}$/);
     expect(new Set(Object.values(answers)).size).toBe(6);
+  });
+
+  it('plexus/client and plexus query show the trace id; A recorded spans under it', () => {
+    expect(viaClient.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(viaClient.traceId).toBe(viaClient.parameters['plexus.trace_id']);
+    expect(Object.values(answers)).not.toContain(viaClient.traceId);
+    expect(inTrace(viaClient.traceId).some((s) => s.node === a.peerId)).toBe(true);
+    expect(formatTrace(viaClient.parameters)).toBe(`trace ${viaClient.traceId ?? ''}\n`);
+    expect(formatTrace({})).toBe('');
   });
 
   it('one query yields ONE trace whose spans chain A, B, C with the right parents', () => {

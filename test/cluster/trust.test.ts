@@ -5,6 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as grpc from '@grpc/grpc-js';
 import { formatRoutes } from '../../src/cli/cluster.ts';
+import { formatRoute } from '../../src/cli/format.ts';
+import { PlexusClient } from '../../src/client/index.ts';
+import { rawVadInputs } from '../client/helpers.ts';
 import { clusterSnapshot } from '../../src/node/http/cluster-api.ts';
 import { call } from '../node/grpc/helpers.ts';
 import { infer, paramString, rawVadRequest, removeTempDirs, startClusterNode, waitFor, type ClusterNode, type InferResponse } from './helpers.ts';
@@ -21,27 +24,30 @@ let h: ClusterNode;
 let h2: ClusterNode;
 let liar: ClusterNode;
 let hole: ClusterNode;
+let hole2: ClusterNode;
 let corrupter: ClusterNode;
 
 beforeAll(async () => {
   e = await startClusterNode({ noModels: true });
   const boot = [e.addrs[0] ?? ''];
-  [h, h2, liar, hole, corrupter] = await Promise.all([
-    startClusterNode({ bootstrap: boot, models: [vad('vad-h', ['vad.a', 'vad.b']), vad('vad-c', ['vad.c'])] }),
+  [h, h2, liar, hole, corrupter, hole2] = await Promise.all([
+    startClusterNode({ bootstrap: boot, models: [vad('vad-h', ['vad.a', 'vad.b', 'vad.d']), vad('vad-c', ['vad.c'])] }),
     startClusterNode({ bootstrap: boot, models: [vad('vad-c', ['vad.c'])] }),
     startClusterNode({ bootstrap: boot, models: [vad('vad-l', ['vad.a'], { delayMs: 2000, advertiseComputeMs: 0 })] }),
     startClusterNode({ bootstrap: boot, models: [vad('vad-b', ['vad.b'], { dropRate: 1, advertiseComputeMs: 0 })] }),
     startClusterNode({ bootstrap: boot, models: [vad('vad-c', ['vad.c'], { corruptRate: 1, advertiseComputeMs: 0 })] }),
+    // A second black hole, for callers that set plexus.deadline_ms (its own peer: demotion is per peer).
+    startClusterNode({ bootstrap: boot, models: [vad('vad-d', ['vad.d'], { dropRate: 1, advertiseComputeMs: 0 })] }),
   ]);
   const routes = (): Set<string> => new Set(e.cluster().routes().map((r) => `${r.origin}/${r.model}`));
   await waitFor('E knows every provider', () => {
     const r = routes();
-    return [`${h.peerId}/vad-h`, `${liar.peerId}/vad-l`, `${hole.peerId}/vad-b`, `${corrupter.peerId}/vad-c`, `${h2.peerId}/vad-c`, `${h.peerId}/vad-c`].every((k) => r.has(k));
+    return [`${h.peerId}/vad-h`, `${liar.peerId}/vad-l`, `${hole.peerId}/vad-b`, `${corrupter.peerId}/vad-c`, `${h2.peerId}/vad-c`, `${h.peerId}/vad-c`, `${hole2.peerId}/vad-d`].every((k) => r.has(k));
   }, 15_000);
 }, 40_000);
 
 afterAll(async () => {
-  await Promise.all([h, h2, liar, hole, corrupter, e].map((n) => n.close()));
+  await Promise.all([h, h2, liar, hole, corrupter, hole2, e].map((n) => n.close()));
   removeTempDirs();
 });
 
@@ -92,6 +98,40 @@ describe('claims checked by measurement', () => {
     expect([...servedBy]).toEqual([h.peerId]);
     expect(e.cluster().trust().find((t) => t.peer === hole.peerId)?.faults).toBeGreaterThanOrEqual(1);
   }, 30_000);
+
+  it('the black hole is demoted when the caller sets plexus.deadline_ms below its gRPC deadline too: it gets 1 query, then few', async () => {
+    // Queries the hole received: its runs (it drops each answer after running the model).
+    const received = async (): Promise<number> => {
+      const m = await hole2.node.metrics.registry.getSingleMetric('plexus_compute_seconds')?.get();
+      return m?.values.filter((v) => (v as { metricName?: string }).metricName === 'plexus_compute_seconds_count' && v.labels.model === 'vad-d').reduce((a, v) => a + v.value, 0) ?? 0;
+    };
+    const before = await received();
+    const ask = (params: Record<string, string>): Promise<InferResponse | grpc.ServiceError> =>
+      infer(e, { 'plexus.deadline_ms': '1000', ...params }, 5000, 'vad.d').catch((err: unknown) => err as grpc.ServiceError);
+    // The node's own timer (1 s) ends the pinned try long before the caller's 5 s gRPC deadline.
+    const pinned = await ask({ 'plexus.peer': hole2.peerId });
+    expect('code' in pinned && pinned.code).toBe(4);
+    // Demoted before the caller hears back, whichever timer ended the try: E's, or the hole's
+    // own (plexus.deadline_ms travels with the query, and the hole then reports DEADLINE_EXCEEDED).
+    expect(trustOf(e, hole2.peerId)).toBe('demoted');
+    expect(await received() - before).toBe(1);
+    let failed = 1;
+    const servedBy = new Set<string>();
+    const started = Date.now();
+    for (let i = 0; i < 12; i++) {
+      const res = await ask({});
+      if ('code' in res) failed++;
+      else servedBy.add(paramString(res.parameters, 'plexus.served_by') ?? '');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const got = await received() - before;
+    console.log(`black hole (plexus.deadline_ms): got ${got} of 13 queries, ${failed} failed, in ${seconds.toFixed(1)} s`);
+    // Back-off 1 s, 2 s, 4 s...: as with a plain gRPC deadline (+1 for a try cut short on a starved machine).
+    expect(got).toBeLessThanOrEqual(1 + Math.ceil(Math.log2(seconds + 1)) + 1);
+    expect(failed).toBeLessThanOrEqual(got);
+    expect([...servedBy]).toEqual([h.peerId]);
+  }, 30_000);
 });
 
 describe('answers checked by re-execution', () => {
@@ -129,6 +169,22 @@ describe('answers checked by re-execution', () => {
     // Its routes are ignored from now on: unverified queries go to the honest ones too.
     for (let i = 0; i < 4; i++) expect(paramString((await infer(e, {}, 10_000, 'vad.c')).parameters, 'plexus.served_by')).not.toBe(corrupter.peerId);
   }, 30_000);
+
+  it('plexus/client and plexus query show who verified an answer', async () => {
+    const client = new PlexusClient(e.grpc, { timeoutMs: 10_000 });
+    try {
+      const res = await client.infer({ model: 'vad.c', inputs: rawVadInputs(), parameters: { 'plexus.verify': true } });
+      const { servedBy = '', verifiedBy = '' } = res.route ?? {};
+      // The corrupter is quarantined by now: one honest provider served, the other confirmed it.
+      expect([h.peerId, h2.peerId]).toContain(servedBy);
+      expect([h.peerId, h2.peerId]).toContain(verifiedBy);
+      expect(verifiedBy).not.toBe(servedBy);
+      expect(verifiedBy).toBe(res.parameters['plexus.verified_by']);
+      expect(formatRoute(res.parameters)).toMatch(new RegExp(`^served by …${servedBy.slice(-8)} via .*, verified by …${verifiedBy.slice(-8)}\n$`));
+    } finally {
+      client.close();
+    }
+  }, 20_000);
 
   it('a bad plexus.verify value is INVALID_ARGUMENT', async () => {
     await expect(infer(e, { 'plexus.verify': 'maybe' }, 5000, 'vad.c')).rejects.toMatchObject({ code: 3 });

@@ -16,7 +16,7 @@ const CODEC = '/base16/';
 const KEY_BYTES = 32;
 /** Both sides write their nonce as soon as TCP connects; a peer that has not in this long has no key. */
 const NONCE_TIMEOUT_MS = 1000;
-/** A member's Noise handshake after the nonces takes a few round trips; one with another key never ends. */
+/** A member's Noise handshake after the nonces takes a few round trips; a peer silent after its nonce is cut then. */
 const HANDSHAKE_MS = 1500;
 
 /** A new random swarm key, as the file holds it (`plexus keygen swarm-key > swarm.key`). */
@@ -57,39 +57,47 @@ export interface SwarmProtectorInit {
   readonly refusals: RefusalLog;
   /** True once the gater saw this connection encrypted (the peer had the key). */
   readonly accepted: (conn: object) => boolean;
-  /** Abort a connection the gater has not seen encrypted this long after the nonces (default 1.5 s). */
+  /** Abort a connection the gater has not seen encrypted this long after the nonces (default 1.5 s): a peer silent after its nonce. */
   readonly handshakeMs?: number;
 }
 
-// Every libp2p connection starts with this multistream-select header, from both sides.
+// Every libp2p connection starts with this multistream-select header, from both sides (in
+// clear without pnet; as the first bytes inside the pnet cipher with it).
 const MULTISTREAM = new TextEncoder().encode('\x13/multistream/1.0.0\n');
+
+type Chunk = Uint8Array | { subarray(): Uint8Array };
+type Tappable = MessageStream & { onData?: (data: Chunk) => void; readBuffer?: Chunk };
 
 /**
  * Calls back once the first bytes of `stream` are known to be (true) or not be (false) the
- * multistream header. It taps the stream's onData (a listener would take the bytes from
- * whoever reads the stream next: message streams only buffer while nobody listens).
+ * multistream header: those already buffered (pnet decrypts what came with the nonce before
+ * it returns), then those arriving. It taps the stream's onData (a listener would take the
+ * bytes from whoever reads the stream next: message streams only buffer while nobody listens).
  */
 function watchPrefix(stream: MessageStream, decided: (isMultistream: boolean) => void): void {
-  const tapped = stream as MessageStream & { onData?: (data: Uint8Array | { subarray(): Uint8Array }) => void };
+  const tapped = stream as Tappable;
   const original = tapped.onData;
   if (typeof original !== 'function') return;
   let seen = 0;
   let done = false;
-  tapped.onData = function (this: unknown, data) {
-    if (!done) {
-      const bytes = data instanceof Uint8Array ? data : data.subarray();
-      for (let i = 0; i < bytes.byteLength && seen < MULTISTREAM.byteLength; i++, seen++) {
-        if (bytes[i] !== MULTISTREAM[seen]) { done = true; break; }
-      }
-      if (done) {
-        decided(false);
-      } else if (seen >= MULTISTREAM.byteLength) {
-        done = true;
-        decided(true);
-      }
+  const feed = (data: Chunk): void => {
+    if (done) return;
+    const bytes = data instanceof Uint8Array ? data : data.subarray();
+    for (let i = 0; i < bytes.byteLength && seen < MULTISTREAM.byteLength; i++, seen++) {
+      if (bytes[i] !== MULTISTREAM[seen]) { done = true; break; }
     }
+    if (done) {
+      decided(false);
+    } else if (seen >= MULTISTREAM.byteLength) {
+      done = true;
+      decided(true);
+    }
+  };
+  tapped.onData = function (this: unknown, data) {
+    feed(data);
     original.call(this, data);
   };
+  if (tapped.readBuffer !== undefined && stream.readBufferLength > 0) feed(tapped.readBuffer);
 }
 
 /** pnet's protector, watching each connection: one that closes before it was accepted was refused. */
@@ -113,9 +121,11 @@ export function swarmProtector(init: SwarmProtectorInit): (components: { logger:
         // A keyless peer starts with multistream-select in clear; refuse it at its first bytes.
         watchPrefix(connection, (clear) => { if (clear) connection.abort(new Error('peer sent plaintext: it has no swarm key')); });
         const boxed = await pnet.protect(connection, { ...options, signal });
-        // Another key: Noise decrypts garbage and waits for a length that never completes; a
-        // member finishes its handshake in a few round trips, so give up well before libp2p's
-        // 10 s upgrade timeout.
+        // Another key: the first bytes after the nonces are the peer's multistream header, but
+        // they decrypt to noise. Cut at the first byte that does not match (a 1/256 chance per
+        // byte of reading on), instead of waiting for a handshake that never ends.
+        watchPrefix(boxed, (member) => { if (!member) connection.abort(new Error('peer\'s first bytes do not decrypt: another swarm key')); });
+        // A peer that sends nothing after its nonce: give up well before libp2p's 10 s upgrade timeout.
         const timer = setTimeout(() => {
           if (!init.accepted(connection) && connection.status === 'open') connection.abort(new Error('no handshake in time: another swarm key'));
         }, init.handshakeMs ?? HANDSHAKE_MS);
