@@ -111,6 +111,15 @@ async function spawnUntil<T>(command: string, args: readonly string[], parse: (l
  */
 export async function spawnDaemon(spec: ChildSpec, readyTimeoutMs = 60_000): Promise<DaemonProc> {
   const dir = mkdtempSync(join(tmpdir(), 'plexus-bench-node-'));
+  const d = await spawnDaemonIn(dir, spec, readyTimeoutMs).catch((e: unknown) => { rmSync(dir, { recursive: true, force: true }); throw e; });
+  return { ...d, stop: async () => { await d.stop(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+/**
+ * The same, in a directory the caller owns (config.json and data/ inside it), which stop()
+ * leaves in place: a daemon killed and started again in it keeps its identity and its data.
+ */
+export async function spawnDaemonIn(dir: string, spec: ChildSpec, readyTimeoutMs = 60_000): Promise<DaemonProc> {
   const config: Record<string, unknown> = { node: { ...(spec.node ?? {}) } };
   if (spec.models !== undefined) config['models'] = spec.models;
   if (spec.inference !== undefined) config['inference'] = spec.inference;
@@ -121,7 +130,7 @@ export async function spawnDaemon(spec: ChildSpec, readyTimeoutMs = 60_000): Pro
   return {
     pid: child.pid, grpc: r.grpc, peerId: r.peerId ?? '', listenAddrs: r.multiaddrs ?? [], models: r.models.map((m) => m.name),
     ...(typeof r.http === 'string' ? { http: r.http } : {}),
-    stop: async () => { await child.stop(); rmSync(dir, { recursive: true, force: true }); },
+    stop: () => child.stop(),
     kill: () => { child.kill(); },
   };
 }

@@ -1,6 +1,7 @@
 // `npm run bench [-- --quick] [-- --only a,b]`: runs every scenario in one process, one after
 // another on the same machine and model, then writes bench/results/{<timestamp>.json,
-// latest.json, latest.md, latest.svg} and prints the targets with PASS/MISS.
+// latest.json, latest.md, latest.svg} and prints the targets with PASS/MISS. Opt-in scenarios
+// (the soak) run only when --only names them.
 import { parseArgs } from 'node:util';
 import { cpus, totalmem, availableParallelism, platform, arch } from 'node:os';
 import { createRequire } from 'node:module';
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
 
   const results = new Map<string, ScenarioResult>();
   for (const s of SCENARIOS) {
-    if (only !== null && !only.includes(s.name)) continue;
+    if (only !== null ? !only.includes(s.name) : s.optIn === true) continue;
     log(`== ${s.title}`);
     const r = await runOne(s, quick, results);
     results.set(s.name, r);

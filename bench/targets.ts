@@ -1,6 +1,7 @@
 // The issue's targets, evaluated from the metrics the scenarios recorded in this same run.
 // A target whose inputs were not measured is N/A (pass: null), never guessed.
 import type { ScenarioResult, TargetCheck } from './types.ts';
+import { SOAK_RSS_FLAT_PCT } from './soak/tally.ts';
 
 type Results = ReadonlyMap<string, ScenarioResult>;
 
@@ -114,6 +115,16 @@ export function evaluateTargets(results: Results): TargetCheck[] {
     const v = m('footprint', 'twentyDaemonsUp');
     if (v === null) out.push(na(id, d, 'footprint not measured'));
     else out.push({ id, description: d, detail: `${v} of 20 up`, pass: v === 20 });
+  }
+  {
+    const id = 'soak';
+    const d = 'Soak (opt-in): every query answered or failed with a status by its deadline, none hung, entry RSS flat';
+    const late = m('soak', 'soakLate');
+    const hung = m('soak', 'soakHung');
+    const growth = m('soak', 'soakEntryRssGrowthPctMax');
+    const secs = m('soak', 'soakSeconds');
+    if (late === null || hung === null || growth === null || secs === null) out.push(na(id, d, 'soak not run: --only soak'));
+    else out.push({ id, description: d, detail: `${f(secs)} s: ${late} late, ${hung} hung, entry RSS growth ≤ ${f(growth)}% (flat: ≤ ${SOAK_RSS_FLAT_PCT}%)`, pass: late === 0 && hung === 0 && growth <= SOAK_RSS_FLAT_PCT });
   }
   return out;
 }

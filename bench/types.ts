@@ -64,6 +64,8 @@ export interface ScenarioContext {
 export interface Scenario {
   readonly name: string;
   readonly title: string;
+  /** Runs only when named in --only (long runs such as the soak), never in the default run. */
+  readonly optIn?: boolean;
   run(ctx: ScenarioContext): Promise<ScenarioResult>;
 }
 

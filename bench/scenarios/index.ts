@@ -10,8 +10,10 @@ import { eventLoopScenario } from './event-loop.ts';
 import { jobsScenario } from './jobs.ts';
 import { tracingScenario } from './tracing.ts';
 import { trustScenario } from './trust.ts';
+import { soakScenario } from './soak.ts';
 
 export const SCENARIOS: readonly Scenario[] = [
   limitsScenario, plexusScenario, batchingScenario, eventLoopScenario, routingQualityScenario, convergenceScenario, scaleScenario, footprintScenario,
   tracingScenario, trustScenario, jobsScenario,
+  soakScenario, // opt-in: only with --only soak
 ];
