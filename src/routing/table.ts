@@ -348,7 +348,10 @@ export class RoutingTable implements RoutingTableApi {
       e.seqnoTries++;
       let best: HeardRoute | undefined;
       let bestM = Infinity;
+      // Ask a neighbour whose route we would take, not one measured lying about its metric.
+      const lying = this.#lying(e, now);
       for (const r of e.routes) {
+        if (lying.includes(r)) continue;
         const m = this.#total(r, now);
         if (m < bestM) { best = r; bestM = m; }
       }
@@ -487,11 +490,32 @@ export class RoutingTable implements RoutingTableApi {
     return this.#hopCost + Math.max(this.#minLinkCost, n.cost.get(now) ?? this.#minLinkCost);
   }
 
-  /** A relayed route whose measured path is clearly worse than its advertised metric (src/routing/reputation.ts). */
-  #floored(r: HeardRoute, now: number): boolean {
+  /**
+   * How many times its advertised metric a relayed route measured (src/routing/reputation.ts),
+   * when clearly worse than advertised; undefined when not.
+   */
+  #understated(r: HeardRoute, now: number): number | undefined {
     const n = this.#neighbours.get(r.neighbour);
-    if (n === undefined || r.neighbour === r.advert.origin || this.#trust?.pathFloor === undefined) return false;
-    return this.#trust.pathFloor(r.advert.origin, r.neighbour, now, r.metricMs + this.#cost(n, now)) !== undefined;
+    if (n === undefined || r.neighbour === r.advert.origin || this.#trust?.pathFloor === undefined) return undefined;
+    const advertised = r.metricMs + this.#cost(n, now);
+    const floor = this.#trust.pathFloor(r.advert.origin, r.neighbour, now, advertised);
+    return floor === undefined ? undefined : floor / advertised;
+  }
+
+  /**
+   * The routes that lose the origin for being measured clearly worse than they advertise. When
+   * every route is (on a loaded machine every measured path exceeds its advert), the one whose
+   * measurement is the least multiple of its advert keeps it: load inflates honest paths in
+   * proportion, a forged metric is off by far more.
+   */
+  #lying(e: OriginEntry, now: number): HeardRoute[] {
+    if (e.routes.length < 2) return [];
+    const off = e.routes.map((r) => ({ r, x: this.#understated(r, now) }));
+    const lying = off.filter((o) => o.x !== undefined);
+    if (lying.length < e.routes.length) return lying.map((o) => o.r);
+    let least = lying[0];
+    for (const o of lying) if ((o.x ?? Infinity) < (least?.x ?? Infinity)) least = o;
+    return lying.filter((o) => o !== least).map((o) => o.r);
   }
 
   #total(r: HeardRoute, now: number): number {
@@ -520,9 +544,9 @@ export class RoutingTable implements RoutingTableApi {
     let curM = Infinity;
     // A relay measured much slower than it advertises loses the route while another neighbour
     // offers one (if that one is infeasible, a seqno request follows, as after a retraction).
-    const lying = e.routes.length > 1 ? e.routes.filter((r) => this.#floored(r, now)) : [];
+    const lying = this.#lying(e, now);
     for (const r of e.routes) {
-      if (lying.length > 0 && lying.length < e.routes.length && lying.includes(r)) continue;
+      if (lying.includes(r)) continue;
       const m = this.#total(r, now);
       // Keeping the current next hop is safe even if its metric grew: its FD is below ours.
       const ok = r === cur ? r.advert.seq >= e.fdSeq && m < Infinity : this.#feasible(e, r.advert.seq, r.metricMs);

@@ -142,6 +142,37 @@ describe('relayed metrics checked by measurement', () => {
     expect(rep.pathFloor('far', 'relay', 200_000, 1)).toBeUndefined();
   });
 
+  it('on a loaded node where every relayed path measures worse than advertised, the forged one still loses the route', () => {
+    const rep = new Reputation();
+    const t = newTable('me', { trust: rep });
+    t.neighbourUp('relay', 2, 0);
+    t.neighbourUp('honest', 2, 0);
+    const a = advert('far', 1, [model('vad', { computeMs: 10 })]);
+    t.applyUpdate('relay', update(a, 0, 0), 0); // forged: ~1 ms with our link
+    t.applyUpdate('honest', update(a, 30, 1), 0); // honest: ~31 ms with our link
+    const cands = (now: number): RouteCandidate[] => {
+      const sel = t.select('vad', latency, now);
+      return sel.ok ? [...sel.candidates] : [];
+    };
+    const viaRelay = cands(1).find((c) => c.nextHop === 'relay');
+    if (viaRelay === undefined) throw new Error('no route through the relay');
+    rep.relayed(viaRelay, 400, 1); // load and the relay's delay: ~195 ms one way, 195 × its advert
+    t.reconsider('far', 1);
+    const a2 = advert('far', 2, [model('vad', { computeMs: 10 })]);
+    t.applyUpdate('honest', update(a2, 30, 1), 2);
+    t.applyUpdate('relay', update(a2, 0, 0), 2); // the relay passes the newer advert on, still forged
+    expect(t.routeTo('far', 2)?.nextHop).toBe('honest');
+    const viaHonest = cands(3).find((c) => c.nextHop === 'honest');
+    if (viaHonest === undefined) throw new Error('no route through the honest neighbour');
+    // One answer on the honest path under a load spike: 1 s end to end, ~16 × its advert. Both
+    // now measure clearly worse than advertised; the honest one is off by the lesser factor.
+    rep.relayed(viaHonest, 1000, 3);
+    expect(rep.pathFloor('far', 'honest', 3, 31)).toBeGreaterThan(rep.pathFloor('far', 'relay', 3, 1) ?? Infinity);
+    t.reconsider('far', 3);
+    expect(t.routeTo('far', 3)?.nextHop).toBe('honest');
+    expect(t.routeTo('far', 3)?.metricMs).toBeGreaterThanOrEqual(rep.pathFloor('far', 'honest', 3, 31) ?? Infinity);
+  });
+
   it('an honest relay measured as advertised keeps its route (no floor within the margin)', () => {
     const rep = new Reputation();
     const c: RouteCandidate = { origin: 'far', model: 'vad', version: '1', nextHop: 'relay', hops: 2, pathLatencyMs: 3, computeMs: 10, queueWaitMs: 0, price: 0, provider: 'cpu', expectedMs: 16 };

@@ -60,6 +60,8 @@ export interface RoutesProtocol {
   lastHeard(origin: PeerIdString, neighbour: PeerIdString): number | undefined;
   /** Local models may have changed: re-advertise soon if they did in a way routing cares about (advertChange). */
   localChanged(): void;
+  /** The table changed outside this protocol (a measured path floor): send what changed at once. */
+  tableChanged(): void;
   /** Sizes of the per-origin and per-peer state this protocol keeps (bounds checks, tests). */
   stateSizes(): { sigs: number; sigOrigins: number; addrHints: number; heard: number; dials: number; rateBuckets: number; strikes: number };
   start(): Promise<void>;
@@ -424,6 +426,7 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
     localChanged() {
       void refreshLocal().then((changed) => { if (changed) scheduleFlush(); });
     },
+    tableChanged: scheduleFlush,
     async start() {
       running = true;
       await advertiseLocal(init.localModels());

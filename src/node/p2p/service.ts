@@ -180,7 +180,13 @@ export function createP2PService(init: P2PServiceInit) {
         const reputation = new Reputation(init.reputation);
         const t = createRoutingTable(h.peerId, { maxOrigins: limits.maxOrigins, maxOriginsPerNeighbour: limits.maxOriginsPerNeighbour, ...init.table, holdMs, trust: reputation });
         trustRef = reputation;
-        const guard = createTryGuard({ self: h.peerId, key, reputation, table: t });
+        // A measured path floor that changes a selection goes out as a triggered update at once.
+        const reconsider = (origin: string, now: number): boolean => {
+          const changed = t.reconsider(origin, now);
+          if (changed) routes?.tableChanged();
+          return changed;
+        };
+        const guard = createTryGuard({ self: h.peerId, key, reputation, table: { markDown: (p, until) => { t.markDown(p, until); }, reconsider } });
         // Neighbours that sent us queries lately are in use too (their connection carries traffic).
         const forwarders = new Map<string, number>();
         h.setPeersInUse(() => {
