@@ -9,6 +9,7 @@ import { createSileroVadAdapter } from './adapters/silero-vad.ts';
 import type { BatchListener } from './batch-stats.ts';
 import { adapterTargets, DEFAULT_INFERENCE_SETTINGS, type InferenceSettings, type ModelSpec } from './config.ts';
 import { hostRawModel, type HostedModel } from './hosted-model.ts';
+import { untilDeadline } from './deadline.ts';
 import { applyAnswerFault } from './fault.ts';
 import { createInProcessHost, type ModelHost } from './model-host.ts';
 import type { OrtModel, OrtModelHooks } from './ort-model.ts';
@@ -142,24 +143,24 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
       ...(req.deadline !== undefined ? { deadline: req.deadline } : {}), ...(req.signal !== undefined ? { signal: req.signal } : {}),
       ...(req.trace !== undefined ? { trace: req.trace } : {}), ...(phases !== undefined ? { phases } : {}),
     };
-    // Counted on the entry itself, so a query that started before an unload keeps it alive.
+    // Counted on the entry itself while the run lasts (past a deadline that answered the caller
+    // too), so a query that started before an unload keeps it alive.
     entry.active++;
-    try {
-      // The model applies its configured fault once it holds a run slot.
-      const ran = await entry.hosted.run(req.inputs, req.outputs, opts);
-      const o0 = performance.now();
-      const fault = entry.spec.fault;
-      const outputs = (fault.dropRate ?? 0) > 0 || (fault.corruptRate ?? 0) > 0 ? await applyAnswerFault(info.name, fault, ran, opts) : ran;
-      const result = { model: info.name, version: info.version, id: req.id, outputs, parameters: {} };
-      if (phases !== undefined) {
-        phases.outputMs += performance.now() - o0;
-        onPhases?.(info.name, phases);
-      }
-      return result;
-    } finally {
+    // The model applies its configured fault once it holds a run slot.
+    const run = entry.hosted.run(req.inputs, req.outputs, opts).finally(() => {
       entry.active--;
       if (entry.active === 0) entry.onIdle?.();
+    });
+    const ran = await untilDeadline(run, req.deadline, `model '${info.name}'`);
+    const o0 = performance.now();
+    const fault = entry.spec.fault;
+    const outputs = (fault.dropRate ?? 0) > 0 || (fault.corruptRate ?? 0) > 0 ? await applyAnswerFault(info.name, fault, ran, opts) : ran;
+    const result = { model: info.name, version: info.version, id: req.id, outputs, parameters: {} };
+    if (phases !== undefined) {
+      phases.outputMs += performance.now() - o0;
+      onPhases?.(info.name, phases);
     }
+    return result;
   }
 
   async function load(spec: ModelSpec): Promise<ModelInfo> {
