@@ -2,28 +2,13 @@
 // real in-process routing node: every file sent, a garbage file counted as an INVALID_ARGUMENT
 // failure (exit 1), summary with counts, p50/p99 and the serving peer; plain progress counts
 // on stderr when it is not a terminal.
-import { spawn } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeTempDirs, startClusterNode, tempDir, type ClusterNode } from '../cluster/helpers.ts';
 import { FIXTURES } from '../node/grpc/helpers.ts';
+import { plexus } from './run-plexus.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-
-interface Run { code: number | null; stdout: string; stderr: string }
-
-function plexus(args: readonly string[], timeoutMs = 40_000): Promise<Run> {
-  const proc = spawn('bash', ['bin/plexus', ...args], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-  proc.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`plexus ${args.join(' ')} ran past ${timeoutMs} ms\n${stderr}`)); }, timeoutMs);
-    proc.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
 
 let node: ClusterNode;
 let mixedDir: string;

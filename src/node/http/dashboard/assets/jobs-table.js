@@ -1,13 +1,7 @@
 // The jobs table: the node's newest jobs (GET /api/jobs) with a progress bar each.
-const STATES = { RUNNING: 'running', COMPLETED: 'ok', CANCELLED: 'stopped', BUDGET_EXHAUSTED: 'stopped', DEADLINE_EXCEEDED: 'stopped' };
+import { cell } from './routes-table.js';
 
-function cell(text, cls, title) {
-  const td = document.createElement('td');
-  td.textContent = text;
-  if (cls) td.className = cls;
-  if (title) td.title = title;
-  return td;
-}
+const STATES = { RUNNING: 'running', COMPLETED: 'ok', CANCELLED: 'stopped', BUDGET_EXHAUSTED: 'stopped', DEADLINE_EXCEEDED: 'stopped' };
 
 function progress(job) {
   const td = document.createElement('td');

@@ -4,7 +4,8 @@ import { shortId } from './graph.js';
 
 const num = (v, digits = 1) => (v === null || v < 0 ? '∞' : v.toFixed(digits));
 
-function cell(text, cls, title) {
+/** A table cell with text, an optional class and a tooltip (the jobs table uses it too). */
+export function cell(text, cls, title) {
   const td = document.createElement('td');
   td.textContent = text;
   if (cls) td.className = cls;
