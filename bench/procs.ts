@@ -35,7 +35,7 @@ export interface ChildSpec {
   /** The `models:` section of a config file; omitted = the node's defaults. */
   readonly models?: readonly unknown[];
   /** Extra `node:` settings of the config file (p2p listen, bootstrap, static...). */
-  readonly node?: Readonly<Record<string, unknown>>;
+  readonly node?: Readonly<Record<string, unknown>> | undefined;
   /** The `inference:` section (model worker threads, audio limits); omitted = defaults. */
   readonly inference?: Readonly<Record<string, unknown>>;
   readonly logLevel?: string;

@@ -13,7 +13,7 @@ export interface LoggerInit {
 
 export function createLogger(init: LoggerInit = {}): Logger {
   const fd = init.destination === 'stdout' ? 1 : 2;
-  return pino({ level: init.level ?? 'info', name: init.name ?? 'plexus', base: undefined }, pino.destination({ fd, sync: true }));
+  return pino({ level: init.level ?? 'info', name: init.name ?? 'plexus', base: null }, pino.destination({ fd, sync: true }));
 }
 
 /** A logger that writes nothing: for tests and library use. */

@@ -325,8 +325,9 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
   };
 }
 
-function compileLimits(file: Partial<NodeLimits> | undefined): NodeLimits {
-  const limits = { ...DEFAULT_LIMITS, ...file };
+function compileLimits(file: { readonly [K in keyof NodeLimits]?: NodeLimits[K] | undefined } | undefined): NodeLimits {
+  const given = Object.fromEntries(Object.entries(file ?? {}).filter(([, v]) => v !== undefined)) as Partial<NodeLimits>;
+  const limits = { ...DEFAULT_LIMITS, ...given };
   if (limits.httpHeadersTimeoutMs > limits.httpRequestTimeoutMs) {
     throw new ConfigError(`node.limits.httpHeadersTimeoutMs: ${limits.httpHeadersTimeoutMs} is longer than httpRequestTimeoutMs (${limits.httpRequestTimeoutMs}); headers are part of the request`);
   }

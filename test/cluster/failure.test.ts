@@ -16,7 +16,7 @@ const DEADLINE_MS = 10_000;
 let a: ClusterNode, d: ClusterNode;
 let routers: DaemonProcess[] = [];
 
-interface Outcome { readonly ok: boolean; readonly code?: number; readonly details?: string; readonly ms: number; readonly startedAt: number; readonly via?: string }
+interface Outcome { readonly ok: boolean; readonly code?: number; readonly details?: string; readonly ms: number; readonly startedAt: number; readonly via?: string | undefined }
 
 /** Four closed loops of queries at A until stopped. */
 function load(): { outcomes: Outcome[]; stop(): Promise<void> } {

@@ -189,7 +189,7 @@ export interface DaemonProcess {
 
 export interface DaemonProcessInit {
   readonly dataDir: string;
-  readonly listen?: string;
+  readonly listen?: string | undefined;
   readonly bootstrap?: readonly string[];
   readonly static?: boolean;
   readonly noModels?: boolean;
