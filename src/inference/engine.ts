@@ -12,9 +12,11 @@ import { hostRawModel, type HostedModel } from './hosted-model.ts';
 import { untilDeadline } from './deadline.ts';
 import { applyAnswerFault } from './fault.ts';
 import { createInProcessHost, type ModelHost } from './model-host.ts';
+import { createPipelineModel } from './pipeline/pipeline-model.ts';
+import type { StepDispatcher } from './pipeline/runner.ts';
 import type { OrtModel, OrtModelHooks } from './ort-model.ts';
 import type { PhaseListener, RunPhases } from './run-phases.ts';
-import type { InferRequest, InferResult, LocalInference, ModelInfo, ModelLoadStats, UnloadOptions } from './types.ts';
+import type { InferRequest, InferResult, LocalInference, ModelInfo, ModelLoadStats, ParamValue, UnloadOptions } from './types.ts';
 import { validateRequest } from './validate.ts';
 
 export interface LocalInferenceInit {
@@ -29,6 +31,11 @@ export interface LocalInferenceInit {
   readonly onPhases?: PhaseListener;
   /** Worker threads and audio limits (`inference:` in the config file); defaults when absent. */
   readonly settings?: InferenceSettings;
+  /**
+   * Where pipelines send their steps: the node's routed dispatcher (so a step runs wherever the
+   * routing table says). Absent: this engine itself (every step must be hosted here).
+   */
+  readonly steps?: StepDispatcher;
 }
 
 interface Entry {
@@ -73,6 +80,7 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
       const raw = await loadOrtModel(spec, logger, hooks, await (modelHost ??= makeHost()));
       return { spec, hosted: hostRawModel(raw), raw, active: 0 };
     }
+    if (spec.kind === 'pipeline') return { spec, hosted: createPipelineModel(spec, init.steps ?? { infer }), active: 0 };
     const targets = adapterTargets(spec).map((name) => {
       const target = byName(name)?.raw;
       if (target === undefined) {
@@ -104,6 +112,7 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
   try {
     for (const spec of init.models) if (spec.kind === 'onnx') entries.push(await host(spec));
     for (const spec of init.models) if (spec.kind === 'adapter') entries.push(await host(spec));
+    for (const spec of init.models) if (spec.kind === 'pipeline') entries.push(await host(spec));
   } catch (e) {
     await Promise.allSettled(entries.map((e) => e.hosted.close()));
     await (await modelHost?.catch(() => undefined))?.close();
@@ -139,9 +148,11 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
     const phases: RunPhases | undefined = onPhases && { inputMs: performance.now() - i0, outputMs: 0 };
     if (req.signal?.aborted === true) throw new CancelledError(`request '${req.id}' was cancelled`);
     if (req.deadline !== undefined && Date.now() >= req.deadline) throw new DeadlineExceededError(`deadline passed before model '${info.name}' could run`);
+    const answer: Record<string, ParamValue> = {};
     const opts = {
       ...(req.deadline !== undefined ? { deadline: req.deadline } : {}), ...(req.signal !== undefined ? { signal: req.signal } : {}),
       ...(req.trace !== undefined ? { trace: req.trace } : {}), ...(phases !== undefined ? { phases } : {}),
+      request: { id: req.id, parameters: req.parameters, tenant: req.tenant }, answer,
     };
     // Counted on the entry itself while the run lasts (past a deadline that answered the caller
     // too), so a query that started before an unload keeps it alive.
@@ -155,7 +166,7 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
     const o0 = performance.now();
     const fault = entry.spec.fault;
     const outputs = (fault.dropRate ?? 0) > 0 || (fault.corruptRate ?? 0) > 0 ? await applyAnswerFault(info.name, fault, ran, opts) : ran;
-    const result = { model: info.name, version: info.version, id: req.id, outputs, parameters: {} };
+    const result = { model: info.name, version: info.version, id: req.id, outputs, parameters: answer };
     if (phases !== undefined) {
       phases.outputMs += performance.now() - o0;
       onPhases?.(info.name, phases);

@@ -4,6 +4,7 @@
 // answer's tensors). Triton's compute_input and compute_output. The engine makes one per request
 // only when a listener wants it, and hands it to the hosted model, which adds its own parts.
 import type { AcquireOptions } from './run-limiter.ts';
+import type { ParamValue, Params } from './types.ts';
 
 export interface RunPhases {
   /** ms spent preparing the request's inputs for the model. */
@@ -24,4 +25,8 @@ export type PhaseListener = (model: string, phases: Readonly<RunPhases>) => void
 /** What a hosted model's run takes: the slot options, and the phases to add to when timed. */
 export interface RunOptions extends AcquireOptions {
   readonly phases?: RunPhases;
+  /** The request behind the run: a pipeline passes its id, parameters and tenant on to its steps. */
+  readonly request?: { readonly id: string; readonly parameters: Params; readonly tenant?: string | undefined };
+  /** Response parameters a hosted model adds to the answer (a pipeline's plexus.steps and plexus.cost). */
+  readonly answer?: Record<string, ParamValue>;
 }

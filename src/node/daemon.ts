@@ -4,6 +4,7 @@
 // neighbours stop sending, let in-flight requests finish (bounded grace), then leave the
 // cluster and close inference.
 import path from 'node:path';
+import { ShuttingDownError } from '../errors.ts';
 import { createLocalInference } from '../inference/index.ts';
 import type { LocalInference, ModelInfo } from '../inference/types.ts';
 import { createLogger, type Logger } from '../logger.ts';
@@ -144,8 +145,10 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
           tracing = await loadNodeTracing(options.tracing, { instanceId: () => peerId || (bound ?? ''), version: PLEXUS_VERSION, logger });
         }
         const traced = tracing === undefined ? {} : { tracing };
+        // Pipelines send their steps through the node's dispatcher (routed once libp2p is up), like jobs.
+        const steps: QueryDispatcher = { infer: (r) => (jobDispatch.current === undefined ? Promise.reject(new ShuttingDownError('node is not serving yet')) : jobDispatch.current.infer(r)) };
         inference = components.inference ?? await createLocalInference({
-          models: options.models, logger, ...metrics.inferenceHooks, ...(options.inference !== undefined ? { settings: options.inference } : {}),
+          models: options.models, logger, ...metrics.inferenceHooks, ...(options.inference !== undefined ? { settings: options.inference } : {}), steps,
         });
         let catalog: ModelCatalog = inference;
         let dispatcher: QueryDispatcher = createLocalDispatcher(inference);

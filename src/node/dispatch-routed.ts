@@ -14,6 +14,7 @@
 import {
   CancelledError, DeadlineExceededError, ModelNotFoundError, NoFeasibleRouteError, PeerUnavailableError, RemoteError, isPlexusError,
 } from '../errors.ts';
+import { reportedCost } from '../inference/pipeline/budget.ts';
 import type { InferRequest, InferResult, LocalInference } from '../inference/types.ts';
 import type { Logger } from '../logger.ts';
 import type { QueryConstraints, RouteCandidate, RoutingTableApi, Selection, SelectionFailure } from '../routing/types.ts';
@@ -165,7 +166,8 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
         ...res.parameters,
         'plexus.served_by': hops[hops.length - 1]?.peer ?? self,
         'plexus.route': hops.map((h) => h.peer).join(','),
-        'plexus.cost': cand.price,
+        // A pipeline's provider reports what its steps cost (src/inference/pipeline/); else 0.
+        'plexus.cost': cand.price + reportedCost(res.parameters),
         'plexus.hop_ms': hops.map((h) => fmtMs(h.ms)).join(','),
       },
     };

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import { ocrModelEntries } from '../../src/inference/adapters/ocr/ocr-config.ts';
+import { ocrLocalReadEntry, ocrModelEntries } from '../../src/inference/adapters/ocr/ocr-config.ts';
 
 /** The real ImageMagick (/usr/local/bin/convert may be something else). */
 export const CONVERT = '/usr/bin/convert';
@@ -53,5 +53,12 @@ export function pngWithHeader(width: number, height: number): Buffer {
 /** Letters and digits only, upper case: the tolerant form to compare recognised text in. */
 export const squash = (s: string): string => s.toUpperCase().replace(/[^A-Z0-9]/g, '');
 
-/** The OCR entries of ocrModelEntries(), with ocr.read's pixel limit lowered to 4 MP. */
-export const OCR_MODELS = ocrModelEntries().map((m) => (m.name === 'ocr-read' ? { ...m, ocr: { ...(m.ocr as object), maxPixels: 4_000_000 } } : m));
+/**
+ * The OCR entries of ocrModelEntries(), with ocr.read as the local adapter (ocrLocalReadEntry:
+ * these tests are about the adapters on one node) and its pixel limit lowered to 4 MP.
+ */
+export const OCR_MODELS = ocrModelEntries().map((m) => {
+  if (m.name !== 'ocr-read') return m;
+  const local = ocrLocalReadEntry();
+  return { ...local, ocr: { ...(local.ocr as object), maxPixels: 4_000_000 } };
+});

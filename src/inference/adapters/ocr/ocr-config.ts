@@ -77,7 +77,8 @@ export function ocrTargets(a: OcrAdapterSpec): string[] {
 
 /**
  * `models:` entries hosting ocr.detect, ocr.recognize and ocr.read on the builtins: the README's
- * example, and what the embedded default would add to host OCR.
+ * example, and what the embedded default would add to host OCR. ocr.read is the routed pipeline
+ * (OCR_READ_PIPELINE); ocrLocalReadEntry() is the single-node adapter form.
  */
 export function ocrModelEntries(): Record<string, unknown>[] {
   return [
@@ -85,6 +86,35 @@ export function ocrModelEntries(): Record<string, unknown>[] {
     { name: 'ppocr-rec', path: BUILTIN_PPOCR_REC },
     { name: 'ocr-detect', ocr: { task: 'detect', detector: 'ppocr-det' }, capabilities: ['ocr.detect'] },
     { name: 'ocr-recognize', ocr: { task: 'recognize', recognizer: 'ppocr-rec' }, capabilities: ['ocr.recognize'] },
-    { name: 'ocr-read', ocr: { task: 'read', detector: 'ppocr-det', recognizer: 'ppocr-rec' }, capabilities: ['ocr.read'] },
+    OCR_READ_PIPELINE,
   ];
+}
+
+/** Lines per ocr.recognize call of the ocr.read pipeline: one image's lines spread over providers, batched on each. */
+export const OCR_READ_CHUNK = 8;
+
+/**
+ * ocr.read as a pipeline (src/inference/pipeline/): ocr.detect routed, then the boxes cut into
+ * chunks of OCR_READ_CHUNK lines sent to ocr.recognize all at once (any providers), joined back
+ * in reading order. A node hosting only this entry serves ocr.read with no OCR model of its own.
+ */
+export const OCR_READ_PIPELINE: Record<string, unknown> = {
+  name: 'ocr-read', capabilities: ['ocr.read'],
+  pipeline: {
+    inputs: [{ name: 'image', datatype: 'BYTES', shape: [1] }],
+    steps: [
+      { name: 'detect', capability: 'ocr.detect', inputs: { image: 'input.image' } },
+      { name: 'recognize', capability: 'ocr.recognize', inputs: { image: 'input.image', boxes: 'detect.boxes' }, split: { input: 'boxes', rows: OCR_READ_CHUNK } },
+    ],
+    outputs: [
+      { name: 'text', datatype: 'BYTES', shape: [-1], from: 'recognize.text' },
+      { name: 'boxes', datatype: 'FP32', shape: [-1, 4, 2], from: 'detect.boxes' },
+      { name: 'scores', datatype: 'FP32', shape: [-1], from: 'recognize.scores' },
+    ],
+  },
+};
+
+/** ocr.read as one local adapter (detect then recognize on this node's own models, nothing routed). */
+export function ocrLocalReadEntry(): Record<string, unknown> {
+  return { name: 'ocr-read', ocr: { task: 'read', detector: 'ppocr-det', recognizer: 'ppocr-rec' }, capabilities: ['ocr.read'] };
 }
