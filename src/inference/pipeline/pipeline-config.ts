@@ -97,6 +97,7 @@ export function compilePipeline(p: PipelineOptions, at: string, own: readonly st
   };
   const steps = p.steps.map((s, i) => {
     const where = `${base}.steps[${i}]`;
+    if (s.name === REQUEST) throw new ConfigError(`${where}.name: '${REQUEST}' is reserved (references "input.NAME" name the request's inputs)`);
     if (own.includes(s.capability)) throw new ConfigError(`${where}.capability: '${s.capability}' is this pipeline itself (a step routed back into its own pipeline would loop)`);
     const ins = Object.entries(s.inputs).map(([name, r]) => ({ name, from: check(r, `${where}.inputs.${name}`, i) }));
     if (ins.length === 0) throw new ConfigError(`${where}.inputs: expected at least one input`);
