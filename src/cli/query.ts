@@ -6,6 +6,7 @@ import { EXIT_OK, UsageError } from './cli-error.ts';
 import { AUTH_HELP, AUTH_OPTIONS, clientAuth } from './connect-auth.ts';
 import { connect, unary } from './client.ts';
 import { formatOutputs, formatRoute, formatTrace, plainOutputs, plainParams, segmentsOf, type WireInferResponse } from './format.ts';
+import { formatSteps } from './format-steps.ts';
 import { parseTimeout } from './node-info.ts';
 
 export const QUERY_HELP = `Usage: plexus query --target HOST:PORT --model NAME --input FILE|DIR [--concurrency N] [--json] [--verify] [--timeout-ms N]
@@ -98,7 +99,7 @@ export async function runQuery(args: readonly string[]): Promise<number> {
       };
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
-      process.stdout.write(formatOutputs(response.model_name, outputs) + formatRoute(parameters) + formatTrace(parameters));
+      process.stdout.write(formatOutputs(response.model_name, outputs) + formatRoute(parameters) + formatSteps(parameters) + formatTrace(parameters));
     }
     return EXIT_OK;
   } finally {

@@ -74,10 +74,16 @@ async function runStep(ctx: Ctx, step: PipelineStep, inputs: Tensor[], left: num
   const onAbort = (): void => { ctl.abort(ctx.query.signal?.reason); };
   ctx.query.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const answers = await Promise.all(ranges.map(([s, e], k) => {
+    const calls: Promise<{ res: InferResult; rec: StepRecord }>[] = [];
+    for (const [k, [s, e]] of ranges.entries()) {
+      // One turn of the event loop between launches: the previous call has taken its route (and
+      // counts as outstanding there), so the router's load balancing spreads the chunks.
+      if (k > 0) await new Promise<void>((resolve) => { setImmediate(resolve); });
+      if (ctl.signal.aborted) break;
       const part = inputs.map((t) => (t === cut ? sliceRows(t, s, e) : t));
-      return call(ctx, step, part, share, k, ctl.signal).catch((err: unknown) => { ctl.abort(err); throw err; });
-    }));
+      calls.push(call(ctx, step, part, share, k, ctl.signal).catch((err: unknown) => { ctl.abort(err); throw err; }));
+    }
+    const answers = await Promise.all(calls);
     const names = [...new Set(answers.flatMap((a) => a.res.outputs.map((t) => t.name)))];
     const outputs = new Map(names.map((n) => [n, concatRows(answers.map((a) => a.res.outputs.find((t) => t.name === n)).filter((t) => t !== undefined), `output '${n}'`)]));
     return { outputs, recs: answers.map((a) => a.rec) };
