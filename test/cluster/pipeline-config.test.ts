@@ -49,6 +49,7 @@ describe('a config-only pipeline of two tensor models on two daemons', () => {
       models: [
         { name: 'affine', path: affine, session, capabilities: ['demo.affine'], price: 1 },
         pipeline('loop-a', 'demo.loop-a', ['demo.loop-b']),
+        pipeline('orphan', 'demo.orphan', ['demo.affine', 'demo.nowhere']),
       ],
     });
     b = await startClusterNode({
@@ -95,5 +96,11 @@ describe('a config-only pipeline of two tensor models on two daemons', () => {
     expect(err.details).toMatch(/pipeline 'loop-a' was reached again from one of its own steps \(chain loop-a -> loop-b -> loop-a\)/);
     const res = await call<Response>(b.inference, 'ModelInfer', ask('demo.affine-square'), 10_000);
     expect(res.outputs[0]?.contents?.fp32_contents).toEqual([9, 25, 49]);
+  }, 15_000);
+
+  it('a step nobody serves fails the pipeline FAILED_PRECONDITION, naming the step', async () => {
+    const err = await callError(b.inference, 'ModelInfer', ask('demo.orphan'), 10_000);
+    expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(err.details).toMatch(/pipeline 'orphan' step 's1' \(demo\.nowhere\): .*'demo\.nowhere' is not served anywhere/);
   }, 15_000);
 });

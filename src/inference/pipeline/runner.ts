@@ -3,7 +3,7 @@
 // with failover on the next route). The deadline is shared (every call carries the pipeline's
 // absolute deadline, so each step gets what is left); plexus.max_cost bounds the sum of all
 // calls' prices (each call is sent the budget left, split evenly over a fan-out's chunks).
-import { DeadlineExceededError, InferenceFailedError, NoFeasibleRouteError } from '../../errors.ts';
+import { DeadlineExceededError, InferenceFailedError, isPlexusError, NoFeasibleRouteError } from '../../errors.ts';
 import type { TraceSpan } from '../../trace.ts';
 import type { InferRequest, InferResult, Params, Tensor } from '../types.ts';
 import { maxCostOf, recordOf, shareOf, stepParameters, type StepRecord } from './budget.ts';
@@ -34,9 +34,16 @@ export interface PipelineAnswer {
 
 const keyOf = (r: TensorRef): string => `${r.step ?? 'input'}.${r.tensor}`;
 
-/** Prefix a step's error with where it happened, keeping its class (and so its status). */
+/**
+ * Prefix a step's error with where it happened, keeping its class (and so its status), except
+ * NOT_FOUND: a step nobody serves leaves the pipeline unable to run (FAILED_PRECONDITION); a
+ * NOT_FOUND would read as "the pipeline is unknown" and make the entry node fail over.
+ */
 function inStep(e: unknown, name: string, step: PipelineStep): unknown {
-  if (e instanceof Error && !e.message.startsWith('pipeline ')) e.message = `pipeline '${name}' step '${step.name}' (${step.capability}): ${e.message}`;
+  if (!(e instanceof Error) || e.message.startsWith('pipeline ')) return e;
+  const message = `pipeline '${name}' step '${step.name}' (${step.capability}): ${e.message}`;
+  if (isPlexusError(e) && e.kind === 'not_found') return new NoFeasibleRouteError(message, { cause: e });
+  e.message = message;
   return e;
 }
 
