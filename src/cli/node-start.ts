@@ -14,8 +14,9 @@ import { exposureProblems, exposureRefusal } from '../node/auth/exposure.ts';
 export const NODE_START_HELP = `Usage: plexus node start [options]
 
 Start a Plexus node. Without --config it hosts the embedded default models
-(silero-vad and the speech.vad adapter). It joins the cluster over libp2p, advertises what
-it hosts, and answers queries for anything any reachable peer hosts.
+(silero-vad with the speech.vad adapter; PP-OCRv4 with ocr.detect, ocr.recognize and
+ocr.read). It joins the cluster over libp2p, advertises what it hosts, and answers queries
+for anything any reachable peer hosts.
 
 Options:
   --config FILE            YAML or JSON config with a models: list and an optional node: section
