@@ -7,11 +7,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeTempDirs, startClusterNode, tempDir, type ClusterNode } from '../cluster/helpers.ts';
 import { HAS_CONVERT, OCR_MODELS, squash, textImage } from '../inference/ocr-images.ts';
-import { plexus } from './run-plexus.ts';
+import { plexus, type Run } from './run-plexus.ts';
 
 let node: ClusterNode;
 let dir: string;
 let receipt: string;
+/** The four CLI runs, started side by side once the node is up (each test awaits its own). */
+let runs: Record<'read' | 'json' | 'detect' | 'dir', Promise<Run>>;
 
 describe.skipIf(!HAS_CONVERT)('plexus query with images', () => {
   beforeAll(async () => {
@@ -22,6 +24,13 @@ describe.skipIf(!HAS_CONVERT)('plexus query with images', () => {
     writeFileSync(path.join(dir, 'a-receipt.png'), textImage(['HELLO WORLD', 'PLEXUS 2026']));
     writeFileSync(path.join(dir, 'b-photo.jpg'), textImage(['COFFEE 350'], 'jpg'));
     writeFileSync(path.join(dir, 'c-notes.txt'), 'plain text, not an image');
+    const query = (model: string, input: string, ...more: string[]): Promise<Run> => plexus(['query', '--target', node.grpc, '--model', model, '--input', input, ...more]);
+    runs = {
+      read: query('ocr.read', receipt), json: query('ocr.read', receipt, '--json'), detect: query('ocr.detect', receipt),
+      dir: query('ocr.read', dir, '--concurrency', '1'),
+    };
+    // Nothing rejects unobserved while the tests wait their turn.
+    for (const r of Object.values(runs)) r.catch(() => undefined);
   }, 60_000);
 
   afterAll(async () => {
@@ -30,7 +39,7 @@ describe.skipIf(!HAS_CONVERT)('plexus query with images', () => {
   });
 
   it('ocr.read prints the lines of text, one per line, then who served it', async () => {
-    const r = await plexus(['query', '--target', node.grpc, '--model', 'ocr.read', '--input', receipt]);
+    const r = await runs.read;
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(3);
@@ -39,7 +48,7 @@ describe.skipIf(!HAS_CONVERT)('plexus query with images', () => {
   }, 60_000);
 
   it('--json prints the tensors, with the text and boxes beside them', async () => {
-    const r = await plexus(['query', '--target', node.grpc, '--model', 'ocr.read', '--input', receipt, '--json']);
+    const r = await runs.json;
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as {
       model: string; outputs: { name: string; datatype: string; shape: number[]; data: unknown[] }[];
@@ -58,7 +67,7 @@ describe.skipIf(!HAS_CONVERT)('plexus query with images', () => {
   }, 60_000);
 
   it('ocr.detect prints its boxes with their scores', async () => {
-    const r = await plexus(['query', '--target', node.grpc, '--model', 'ocr.detect', '--input', receipt]);
+    const r = await runs.detect;
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toBe('ocr-detect: 2 text box(es)');
@@ -68,7 +77,7 @@ describe.skipIf(!HAS_CONVERT)('plexus query with images', () => {
   }, 60_000);
 
   it('a directory: a line per image with its text, the non-image an INVALID_ARGUMENT failure, exit 1', async () => {
-    const r = await plexus(['query', '--target', node.grpc, '--model', 'ocr.read', '--input', dir, '--concurrency', '1']);
+    const r = await runs.dir;
     expect(r.code, r.stderr).toBe(1);
     const byFile = new Map(r.stdout.split('\n').map((l) => [l.split('  ')[0] ?? '', l]));
     expect(squash(byFile.get('a-receipt.png') ?? '')).toMatch(/^ARECEIPTPNG2LINESHELLOWORLDPLEXUS2026\d+MSSERVEDBY/);
