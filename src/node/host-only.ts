@@ -7,12 +7,12 @@
 import { adapterTargets, type ModelSpec } from '../inference/config.ts';
 import { ConfigError } from '../errors.ts';
 
-const CAPABILITY_NAME = /^[a-z0-9]+(\.[a-z0-9_-]+)+$/;
 export const ONLY_FLAG = '--only';
 
 /**
  * The capability names of one or more `--only` values (each comma-separated), trimmed and
- * deduplicated in order. ConfigError for an empty list or a name that is not a capability name.
+ * deduplicated in order. ConfigError for an empty list; a name nobody serves (a model name, a
+ * typo) is refused by selectModelsFor, with the list of what exists.
  */
 export function parseOnly(values: readonly string[]): string[] {
   const names: string[] = [];
@@ -20,7 +20,6 @@ export function parseOnly(values: readonly string[]): string[] {
     for (const raw of value.split(',')) {
       const name = raw.trim();
       if (name === '') continue;
-      if (!CAPABILITY_NAME.test(name)) throw new ConfigError(`${ONLY_FLAG}: '${name}' is not a capability name (expected a dotted name like "ocr.read")`);
       if (!names.includes(name)) names.push(name);
     }
   }
