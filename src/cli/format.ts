@@ -1,5 +1,6 @@
 // Turns a ModelInferResponse into plain values and readable text for `plexus query`.
 import { decodeRawTensor, isDataType } from '../inference/tensor.ts';
+import { formatOcr } from './ocr-format.ts';
 
 interface WireTensorContents { [field: string]: unknown[] | undefined }
 export interface WireOutput { name: string; datatype: string; shape: string[]; contents?: WireTensorContents | null }
@@ -82,6 +83,8 @@ export function segmentsOf(o: PlainOutput): [number, number][] | undefined {
 }
 
 export function formatOutputs(model: string, outputs: readonly PlainOutput[]): string {
+  const ocr = formatOcr(model, outputs);
+  if (ocr !== undefined) return `${ocr.join('\n')}\n`;
   const lines: string[] = [];
   for (const o of outputs) {
     const segments = segmentsOf(o);

@@ -14,8 +14,9 @@ import { exposureProblems, exposureRefusal } from '../node/auth/exposure.ts';
 export const NODE_START_HELP = `Usage: plexus node start [options]
 
 Start a Plexus node. Without --config it hosts the embedded default models
-(silero-vad and the speech.vad adapter). It joins the cluster over libp2p, advertises what
-it hosts, and answers queries for anything any reachable peer hosts.
+(silero-vad with the speech.vad adapter; PP-OCRv4 with ocr.detect, ocr.recognize and
+ocr.read). It joins the cluster over libp2p, advertises what it hosts, and answers queries
+for anything any reachable peer hosts.
 
 Options:
   --config FILE            YAML or JSON config with a models: list and an optional node: section
@@ -32,6 +33,9 @@ Options:
   --static                 dial only --bootstrap peers, never peers learned from routes
                            (inbound connections are still accepted)
   --no-models              pure router: load and advertise no models, forward for others
+  --only CAP[,CAP...]      host only what serves these capabilities out of the config (or the
+                           embedded default): each entry serving one, plus the raw models it
+                           runs on; a pipeline without its steps' models (they are routed)
   --routing-policy NAME    ${ROUTING_POLICIES.join('|')} (default plexus)
   --otlp-endpoint URL      export traces over OTLP/HTTP to this collector, e.g.
                            http://127.0.0.1:4318 (default off)
@@ -69,6 +73,7 @@ export const NODE_START_OPTIONS = {
   bootstrap: { type: 'string', multiple: true },
   static: { type: 'boolean' },
   'no-models': { type: 'boolean' },
+  only: { type: 'string', multiple: true },
   'routing-policy': { type: 'string' },
   'otlp-endpoint': { type: 'string' },
   'swarm-key': { type: 'string' },
@@ -106,6 +111,7 @@ export function parseNodeStartArgs(args: readonly string[]): NodeStartArgs {
     ...(values.bootstrap !== undefined ? { bootstrap: values.bootstrap } : {}),
     ...(values.static !== undefined ? { static: values.static } : {}),
     ...(values['no-models'] !== undefined ? { noModels: values['no-models'] } : {}),
+    ...(values.only !== undefined ? { only: values.only } : {}),
     ...(values['routing-policy'] !== undefined ? { routingPolicy: values['routing-policy'] } : {}),
     ...(values['otlp-endpoint'] !== undefined ? { otlpEndpoint: values['otlp-endpoint'] } : {}),
     ...trustFlags(values),

@@ -6,10 +6,12 @@ import path from 'node:path';
 import { PlexusClient } from '../client/index.ts';
 import type { ClientAuth } from './connect-auth.ts';
 import { fromServiceError } from '../client/errors.ts';
-import type { InferResult } from '../client/types.ts';
+import type { InferResult, Tensor } from '../client/types.ts';
 import { parseHostPort } from '../node/grpc/address.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from './cli-error.ts';
 import { shortId, table } from './cluster.ts';
+import { describeOcr, ocrJson, type OutputValues } from './ocr-format.ts';
+import { pickInput, sniffFile } from './query-input.ts';
 
 export const MAX_CONCURRENCY = 256;
 
@@ -85,6 +87,8 @@ function describeResult(result: InferResult): string {
     const n = seg.shape[0] ?? 0;
     return n === 0 ? 'no speech' : `${n} speech segment(s)`;
   }
+  const ocr = describeOcr(result.outputs.map(values));
+  if (ocr !== undefined) return ocr;
   return result.outputs.map((o) => `${o.name} ${o.datatype} [${o.shape.join(',')}]`).join(', ');
 }
 
@@ -100,7 +104,13 @@ function jsonLine(o: FileOutcome): string {
     file: o.file, ok: true, ms: round(o.ms), model: o.result.model, version: o.result.version,
     ...(o.servedBy !== undefined ? { servedBy: o.servedBy, route: o.result.route?.route, cost: o.result.route?.cost } : {}),
     ...(segments ? { segments } : {}),
+    ...ocrJson(o.result.outputs.map(values)),
   });
+}
+
+/** A tensor with BYTES elements as UTF-8 strings, for the OCR formatters. */
+function values(t: Tensor): OutputValues {
+  return { name: t.name, datatype: t.datatype, shape: t.shape, data: Array.isArray(t.data) ? t.data.map((b) => Buffer.from(b).toString('utf8')) : t.data };
 }
 
 const round = (n: number): number => Math.round(n * 1000) / 1000;
@@ -153,10 +163,10 @@ export async function runQueryDir(opts: QueryDirOptions): Promise<number> {
   try {
     // One metadata lookup up front: a wrong model fails the command once, not every file.
     const meta = await client.modelMetadata(opts.model);
-    const first = meta.inputs[0];
-    if (first?.datatype !== 'BYTES') {
-      throw new UsageError(`model '${opts.model}' takes ${first ? `${first.datatype} input '${first.name}'` : 'no inputs'}; plexus query sends files as a BYTES input (try a capability such as speech.vad)`);
-    }
+    // Each file goes to the input its type picks (an image to 'image', a WAV to 'audio'); checked
+    // once here for a file of no known type, so a model that takes no file fails the command once.
+    pickInput(opts.model, meta.inputs, undefined);
+    const inputFor = (bytes: Uint8Array): string => pickInput(opts.model, meta.inputs, sniffFile(bytes));
     const progress = progressReporter(files.length, process.stderr.isTTY);
     const outcomes: FileOutcome[] = [];
     let failed = 0;
@@ -175,7 +185,7 @@ export async function runQueryDir(opts: QueryDirOptions): Promise<number> {
     const worker = async (): Promise<void> => {
       while (next < files.length) {
         const file = files[next++] ?? '';
-        emit(await queryOne(client, opts, file));
+        emit(await queryOne(client, opts, file, inputFor));
       }
     };
     await Promise.all(Array.from({ length: Math.min(opts.concurrency, files.length) }, worker));
@@ -188,12 +198,13 @@ export async function runQueryDir(opts: QueryDirOptions): Promise<number> {
   }
 }
 
-async function queryOne(client: PlexusClient, opts: QueryDirOptions, file: string): Promise<FileOutcome> {
+async function queryOne(client: PlexusClient, opts: QueryDirOptions, file: string, inputFor: (bytes: Uint8Array) => string): Promise<FileOutcome> {
   let t0 = performance.now();
   try {
     const bytes = await readFile(path.join(opts.dir, file));
+    const name = inputFor(bytes);
     t0 = performance.now();
-    const result = await client.inferFile(opts.model, bytes, { timeoutMs: opts.timeoutMs });
+    const result = await client.infer({ model: opts.model, inputs: [{ name, datatype: 'BYTES', shape: [1], data: [bytes] }], timeoutMs: opts.timeoutMs });
     return { file, ms: performance.now() - t0, ok: true, result, ...(result.route ? { servedBy: result.route.servedBy } : {}) };
   } catch (e) {
     const err = fromServiceError(e);

@@ -8,11 +8,16 @@ import { connect, unary } from './client.ts';
 import { formatOutputs, formatRoute, formatTrace, plainOutputs, plainParams, segmentsOf, type WireInferResponse } from './format.ts';
 import { formatSteps } from './format-steps.ts';
 import { parseTimeout } from './node-info.ts';
+import { ocrJson } from './ocr-format.ts';
+import { pickInput, sniffFile } from './query-input.ts';
 
 export const QUERY_HELP = `Usage: plexus query --target HOST:PORT --model NAME --input FILE|DIR [--concurrency N] [--json] [--verify] [--timeout-ms N]
 
-Send FILE's bytes as the BYTES input of model or capability NAME (its first input) and
-print the result; speech segments print as "speech 1.02s – 2.85s".
+Send FILE's bytes as a BYTES input of model or capability NAME and print the result.
+The input is picked from the file's type: a PNG or JPEG goes to the model's 'image'
+input, a WAV to its 'audio' input, anything else to its first input. Speech segments
+print as "speech 1.02s – 2.85s"; OCR text (ocr.read) as its lines, one per line;
+ocr.detect as its boxes with their scores; --json adds "text" and "boxes" to the tensors.
 
 With a directory, send every file in it (not recursive, dotfiles skipped), N at a time:
 one line per file, then a summary (files, failures by status, p50/p99 latency of the
@@ -23,7 +28,7 @@ file failed, 0 when all were answered.
 Options:
   --target HOST:PORT   the node's gRPC address (required)
   --model NAME         model or capability name, e.g. speech.vad (required)
-  --input FILE|DIR     file to send, e.g. a WAV file, or a directory of them (required)
+  --input FILE|DIR     file to send, e.g. a WAV or PNG file, or a directory of them (required)
   --concurrency N      with a directory: queries in flight at once (default 4)
   --json               print the result as one JSON line
   --verify             have the node cross-check the answer (plexus.verify=true); the
@@ -78,14 +83,10 @@ export async function runQuery(args: readonly string[]): Promise<number> {
   const clients = connect(target, clientAuth(values));
   try {
     const meta = await unary<object, WireMetadata>(clients.inference, 'ModelMetadata', { name: model }, timeoutMs);
-    const first = meta.inputs[0];
-    if (!first) throw new UsageError(`model '${model}' declares no inputs`);
-    if (first.datatype !== 'BYTES') {
-      throw new UsageError(`model '${model}' takes ${first.datatype} input '${first.name}'; plexus query sends a file as a BYTES input (try a capability such as speech.vad)`);
-    }
+    const inputName = pickInput(model, meta.inputs, sniffFile(bytes));
     const request = {
       model_name: model,
-      inputs: [{ name: first.name, datatype: 'BYTES', shape: [1], contents: { bytes_contents: [bytes] } }],
+      inputs: [{ name: inputName, datatype: 'BYTES', shape: [1], contents: { bytes_contents: [bytes] } }],
       ...(values.verify ? { parameters: { 'plexus.verify': { bool_param: true } } } : {}),
     };
     const response = await unary<object, WireInferResponse>(clients.inference, 'ModelInfer', request, Math.max(1, deadline - Date.now()));
@@ -96,6 +97,7 @@ export async function runQuery(args: readonly string[]): Promise<number> {
       const result = {
         model: response.model_name, version: response.model_version, outputs, parameters,
         ...(segments ? { segments: segments.map(([start, end]) => ({ start: ms(start), end: ms(end) })) } : {}),
+        ...ocrJson(outputs),
       };
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } else {

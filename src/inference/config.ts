@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
-import { BUILTIN_OCR_MODELS, builtinOcrPath, compileOcrAdapter, ocrSchema, ocrTargets, type OcrAdapterSpec } from './adapters/ocr/ocr-config.ts';
+import { BUILTIN_OCR_MODELS, builtinOcrPath, compileOcrAdapter, ocrModelEntries, ocrSchema, ocrTargets, type OcrAdapterSpec } from './adapters/ocr/ocr-config.ts';
 import { compilePipeline, pipelineSchema, type PipelineSpec } from './pipeline/pipeline-config.ts';
 
 const MODEL_NAME = /^[a-z0-9][a-z0-9._-]*$/;
@@ -249,21 +249,29 @@ export function compileModelSpecs(raw: unknown, baseDir: string, loaded: readonl
 }
 
 /**
- * The embedded default: raw Silero VAD v5 plus its segmenting adapter, with step batching on:
- * `npm run bench -- --only batching` measured about 2x the requests/s at c=8 and 3-4.6x at c=64,
- * and the same at c=1. No wait for company: requests join at the next step anyway, and a wait
- * only made a lone request slower (about +1.5 ms at 500 µs).
+ * The embedded default's speech entries: raw Silero VAD v5 plus its segmenting adapter, with step
+ * batching on: `npm run bench -- --only batching` measured about 2x the requests/s at c=8 and
+ * 3-4.6x at c=64, and the same at c=1. No wait for company: requests join at the next step anyway,
+ * and a wait only made a lone request slower (about +1.5 ms at 500 µs).
  */
+export function vadModelEntries(): Record<string, unknown>[] {
+  return [
+    { name: 'silero-vad', path: BUILTIN_SILERO_VAD, capabilities: ['speech.vad.raw'], session: { intraOpThreads: 1, interOpThreads: 1, graphOptimization: 'all' } },
+    {
+      name: 'silero-vad-segments', adapter: { type: 'silero-vad', model: 'silero-vad' }, capabilities: ['speech.vad'],
+      batching: { maxBatchSize: 64, maxQueueDelayUs: 0 },
+    },
+  ];
+}
+
+/** The `models:` entries of the embedded default: speech.vad, then ocr.detect, ocr.recognize and ocr.read. */
+export function defaultModelEntries(): Record<string, unknown>[] {
+  return [...vadModelEntries(), ...ocrModelEntries()];
+}
+
+/** The embedded default (a node started without a config file's `models:`), compiled. */
 export function defaultModelSpecs(): ModelSpec[] {
-  return compileModelSpecs({
-    models: [
-      { name: 'silero-vad', path: BUILTIN_SILERO_VAD, capabilities: ['speech.vad.raw'], session: { intraOpThreads: 1, interOpThreads: 1, graphOptimization: 'all' } },
-      {
-        name: 'silero-vad-segments', adapter: { type: 'silero-vad', model: 'silero-vad' }, capabilities: ['speech.vad'],
-        batching: { maxBatchSize: 64, maxQueueDelayUs: 0 },
-      },
-    ],
-  }, process.cwd());
+  return compileModelSpecs({ models: defaultModelEntries() }, process.cwd());
 }
 
 // --- Where models run and what audio a node accepts (the `inference:` section of the config file).

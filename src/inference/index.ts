@@ -2,7 +2,7 @@
 export { createLocalInference, type LocalInferenceInit } from './engine.ts';
 export { BUILTIN_PPOCR_DET, BUILTIN_PPOCR_REC, ocrModelEntries } from './adapters/ocr/ocr-config.ts';
 export {
-  BUILTIN_SILERO_VAD, builtinSileroVadPath, compileInferenceSettings, compileModelSpecs, DEFAULT_INFERENCE_SETTINGS, defaultModelSpecs, modelSpecSchema,
+  BUILTIN_SILERO_VAD, builtinSileroVadPath, compileInferenceSettings, compileModelSpecs, DEFAULT_INFERENCE_SETTINGS, defaultModelEntries, defaultModelSpecs, modelSpecSchema, vadModelEntries,
   type AudioLimits, type InferenceSettings,
   type AdapterModelSpec, type BatchingSpec, type FaultSpec, type ModelSpec, type OnnxModelSpec, type SessionSpec,
 } from './config.ts';

@@ -19,6 +19,8 @@ export interface ConfigWatchInit {
   readonly debounceMs?: number;
   /** The file's models; default: the node options compiler (so `models:` absent = the embedded default). */
   readonly compile?: (file: string) => readonly ModelSpec[];
+  /** `--only`: the default compiler keeps just what serves these capabilities (src/node/host-only.ts). */
+  readonly only?: readonly string[] | undefined;
 }
 
 export interface ConfigWatch {
@@ -27,7 +29,8 @@ export interface ConfigWatch {
   stop(): Promise<void>;
 }
 
-const compileFileModels = (file: string): readonly ModelSpec[] => compileNodeOptions({ config: file }, { cwd: path.dirname(file) }).models;
+const compileFileModels = (file: string, only: readonly string[] | undefined): readonly ModelSpec[] =>
+  compileNodeOptions({ config: file, ...(only === undefined ? {} : { only }) }, { cwd: path.dirname(file) }).models;
 
 export function createConfigWatch(init: ConfigWatchInit): ConfigWatch {
   const { logger, repository } = init;
@@ -35,7 +38,7 @@ export function createConfigWatch(init: ConfigWatchInit): ConfigWatch {
   const dir = path.dirname(file);
   const base = path.basename(file);
   const debounceMs = init.debounceMs ?? 200;
-  const compile = init.compile ?? compileFileModels;
+  const compile = init.compile ?? ((f: string) => compileFileModels(f, init.only));
   let watcher: FSWatcher | undefined;
   let timer: NodeJS.Timeout | undefined;
   let applying: Promise<void> | undefined;

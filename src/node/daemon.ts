@@ -213,7 +213,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
         }
         // A pure router loads nothing, whatever the file says.
         if (options.configFile !== undefined && options.p2p?.noModels !== true) {
-          configWatch = createConfigWatch({ file: options.configFile, repository, logger });
+          configWatch = createConfigWatch({ file: options.configFile, repository, logger, only: options.only });
           configWatch.start();
         }
         // Unfinished jobs resume once the cluster has shown us some route (a restarted entry

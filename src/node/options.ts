@@ -15,6 +15,7 @@ import type { HttpLimits } from './http/hardening.ts';
 import type { InputLimits } from './input-limits.ts';
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './p2p/conn-policy.ts';
 import { checkBootstrapAddr, checkListenAddr } from './p2p/multiaddrs.ts';
+import { ONLY_FLAG, parseOnly, selectModelsFor } from './host-only.ts';
 import { compileMembership, compileSecurity, NODE_SECURITY_FIELDS, P2P_SECURITY_FIELDS, type MembershipOptions, type SecurityFlags, type SecurityOptions } from './auth/options.ts';
 import { DEFAULT_VERIFY_RATE } from './verify/verifier.ts';
 import { compileJobsOptions, jobsSectionSchema, type JobsOptions } from './jobs/options.ts';
@@ -77,6 +78,8 @@ export interface NodeOptions {
   readonly security?: SecurityOptions;
   /** Durable async jobs (`node.jobs`); absent = the defaults of src/node/jobs/options.ts. */
   readonly jobs?: JobsOptions;
+  /** `--only`: the capabilities this node hosts out of its config (`models` is already cut to them; a config reload is too). */
+  readonly only?: readonly string[];
 }
 
 export interface TracingOptions {
@@ -124,6 +127,8 @@ export interface NodeFlags extends SecurityFlags {
   readonly noModels?: boolean;
   readonly routingPolicy?: string;
   readonly otlpEndpoint?: string;
+  /** `--only` values: capability names, each comma-separated (src/node/host-only.ts). */
+  readonly only?: readonly string[];
 }
 
 const hostPort = z.string().refine((s) => parseHostPort(s) !== undefined, 'expected HOST:PORT with a port in 0..65535');
@@ -285,6 +290,11 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
   } else {
     models = compileModelSpecs(file.models, fileDir);
   }
+  const only = flags.only === undefined ? undefined : parseOnly(flags.only);
+  if (only !== undefined) {
+    if (noModels) throw new ConfigError(`${ONLY_FLAG}: not with --no-models (a pure router hosts nothing)`);
+    models = selectModelsFor(models, only, configPath === undefined || file.models === undefined ? 'the embedded default' : configPath);
+  }
   // An ephemeral gRPC port (tests, several nodes on one host) gets an ephemeral p2p port too.
   const defaultListen = address.port === 0 ? ['/ip4/127.0.0.1/tcp/0'] : [DEFAULT_LISTEN];
   const p2p: P2POptions = {
@@ -320,6 +330,7 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
     ...(httpAddress === undefined ? {} : { http: { address: httpAddress } }),
     ...(configPath === undefined ? {} : { configFile: configPath }),
     ...(otlpEndpoint === undefined ? {} : { tracing: { otlpEndpoint } }),
+    ...(only === undefined ? {} : { only }),
     limits: compileLimits(node.limits),
     security,
   };

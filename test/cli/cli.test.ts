@@ -260,7 +260,7 @@ describe('shutdown and restart', () => {
     const again = await startDaemon(dataDir);
     running.push(again.child);
     expect(again.ready.peerId).toBe(daemon.ready.peerId);
-    expect(again.ready.models.map((m) => m.name)).toEqual(['silero-vad', 'silero-vad-segments']);
+    expect(again.ready.models.map((m) => m.name)).toEqual(['silero-vad', 'silero-vad-segments', 'ppocr-det', 'ppocr-rec', 'ocr-detect', 'ocr-recognize', 'ocr-read']);
     again.child.kill('SIGTERM');
     expect((await again.exited).code).toBe(0);
   }, 90_000);

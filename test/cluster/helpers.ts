@@ -198,6 +198,8 @@ export interface DaemonProcessInit {
   readonly models?: unknown[];
   /** More top-level config file sections (e.g. `inference`), beside the test's `node` section. */
   readonly config?: Record<string, unknown>;
+  /** More `node start` flags (e.g. `--only ocr.detect`). */
+  readonly args?: readonly string[];
 }
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -212,6 +214,7 @@ export async function startDaemonProcess(init: DaemonProcessInit): Promise<Daemo
     '--grpc', '127.0.0.1:0', '--data-dir', init.dataDir, '--listen', init.listen ?? '/ip4/127.0.0.1/tcp/0',
     ...(init.bootstrap ?? []).flatMap((b) => ['--bootstrap', b]),
     ...(init.static === true ? ['--static'] : []), ...(init.noModels === true ? ['--no-models'] : []),
+    ...(init.args ?? []),
   ];
   const proc = spawn(path.join(ROOT, 'node_modules/.bin/node'), args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => { proc.once('exit', () => { resolve(); }); });

@@ -65,7 +65,7 @@ describe('npm pack -> production install -> start', () => {
     ]);
     const ready = JSON.parse(first) as ReadyLine;
     expect(ready.peerId).toMatch(/^12D3KooW/);
-    expect(ready.models.filter((m) => m.ready).map((m) => m.name)).toEqual(['silero-vad', 'silero-vad-segments']);
+    expect(ready.models.filter((m) => m.ready).map((m) => m.name)).toEqual(['silero-vad', 'silero-vad-segments', 'ppocr-det', 'ppocr-rec', 'ocr-detect', 'ocr-recognize', 'ocr-read']);
 
     // bin/plexus ran the compiled build (no type stripping), and its dashboard assets are found.
     const cmdline = readFileSync(`/proc/${proc.pid ?? 0}/cmdline`, 'utf8').split('\0');

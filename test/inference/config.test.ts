@@ -74,11 +74,16 @@ describe('compileModelSpecs', () => {
     expect(errorOf({ models: [raw, { name: 's', adapter: { type: 'silero-vad', model: 'vad' }, maxQueue: 3 }] })).toMatch(/^models\[1\]\.maxQueue: not allowed on an adapter/);
   });
 
-  it('embeds a default of raw silero-vad plus its segments adapter', () => {
+  it('embeds a default of raw silero-vad plus its segments adapter, and the OCR capabilities', () => {
     const specs = defaultModelSpecs();
     expect(specs.map((s) => [s.name, s.kind, s.capabilities])).toEqual([
       ['silero-vad', 'onnx', ['speech.vad.raw']],
       ['silero-vad-segments', 'adapter', ['speech.vad']],
+      ['ppocr-det', 'onnx', []],
+      ['ppocr-rec', 'onnx', []],
+      ['ocr-detect', 'adapter', ['ocr.detect']],
+      ['ocr-recognize', 'adapter', ['ocr.recognize']],
+      ['ocr-read', 'adapter', ['ocr.read']],
     ]);
   });
 });

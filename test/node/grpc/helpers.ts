@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { compileModelSpecs, defaultModelSpecs } from '../../../src/inference/index.ts';
+import { compileModelSpecs, vadModelEntries } from '../../../src/inference/index.ts';
 import { silentLogger } from '../../../src/logger.ts';
 import { createPlexusNode, type PlexusNode } from '../../../src/node/daemon.ts';
 import { DEFAULT_LIMITS, type NodeLimits, type NodeOptions } from '../../../src/node/options.ts';
@@ -24,7 +24,7 @@ export interface TestNode {
 }
 
 export interface TestNodeInit {
-  /** `models:` entries as a user writes them; the embedded default when absent. */
+  /** `models:` entries as a user writes them; the embedded default's speech.vad entries when absent (no OCR). */
   readonly models?: unknown[];
   readonly maxMessageBytes?: number;
   readonly maxStreamInFlight?: number;
@@ -43,7 +43,7 @@ export async function startTestNode(init: TestNodeInit = {}): Promise<TestNode> 
     dataDir: mkdtempSync(path.join(tmpdir(), 'plexus-grpc-test-')),
     logLevel: 'silent',
     shutdownGraceMs: init.shutdownGraceMs ?? 5000,
-    models: init.models ? compileModelSpecs(init.models, process.cwd()) : defaultModelSpecs(),
+    models: compileModelSpecs(init.models ?? vadModelEntries(), process.cwd()),
     ...(init.limits === undefined ? {} : { limits: { ...DEFAULT_LIMITS, ...init.limits } }),
   };
   const node = createPlexusNode(options, { logger: silentLogger() });

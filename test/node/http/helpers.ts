@@ -3,7 +3,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { compileModelSpecs, defaultModelSpecs } from '../../../src/inference/index.ts';
+import { compileModelSpecs, vadModelEntries } from '../../../src/inference/index.ts';
 import { silentLogger } from '../../../src/logger.ts';
 import { createPlexusNode, type PlexusNode } from '../../../src/node/daemon.ts';
 import type { NodeOptions } from '../../../src/node/options.ts';
@@ -17,7 +17,7 @@ export interface HttpTestNode {
 }
 
 export interface HttpTestNodeInit {
-  /** `models:` entries as a user writes them; the embedded default when absent. */
+  /** `models:` entries as a user writes them; the embedded default's speech.vad entries when absent (no OCR). */
   readonly models?: unknown[];
   readonly maxMessageBytes?: number;
   /** Peers to join through (static: only these are dialled). */
@@ -32,7 +32,7 @@ export async function startHttpNode(init: HttpTestNodeInit = {}): Promise<HttpTe
     dataDir: mkdtempSync(path.join(tmpdir(), 'plexus-http-test-')),
     logLevel: 'silent',
     shutdownGraceMs: 5000,
-    models: init.noModels === true ? [] : init.models ? compileModelSpecs(init.models, process.cwd()) : defaultModelSpecs(),
+    models: init.noModels === true ? [] : compileModelSpecs(init.models ?? vadModelEntries(), process.cwd()),
     p2p: {
       listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: init.bootstrap ?? [], static: true, noModels: init.noModels ?? false,
       routing: { policy: 'plexus', refreshMs: 1000 },

@@ -36,7 +36,7 @@ function packageDist(name: string): string {
 
 /** Asset name under /dashboard/assets/ -> file on disk. */
 function assetFiles(): ReadonlyMap<string, string> {
-  const own = ['index.html', 'app.js', 'graph.js', 'charts.js', 'routes-table.js', 'jobs-table.js', 'query.js', 'style.css'];
+  const own = ['index.html', 'app.js', 'graph.js', 'charts.js', 'routes-table.js', 'jobs-table.js', 'query.js', 'query-answer.js', 'style.css'];
   return new Map([
     ...own.map((f) => [f, path.join(ASSET_DIR, f)] as const),
     // cytoscape's require entry is dist/cytoscape.cjs.js; chart.js's is dist/chart.cjs.

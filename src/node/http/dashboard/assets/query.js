@@ -1,8 +1,10 @@
 // The test-query form: POSTs a KServe v2 REST request to this node's /v2/models/{name}/infer
 // and shows the answer with the route the node took (plexus.route, served_by, cost, hop ms).
-// A file becomes one BYTES element ({"b64": ...}); JSON mode takes an `inputs` array or a
-// whole request object.
+// A file becomes one BYTES element ({"b64": ...}), sent as the input its type picks (an image
+// to `image`, a WAV to `audio`); JSON mode takes an `inputs` array or a whole request object.
+// OCR text and a pipeline's steps are shown by query-answer.js.
 import { shortId } from './graph.js';
+import { fileKind, inputForKind, renderSteps, renderText } from './query-answer.js';
 
 const PREVIEW_ELEMENTS = 16;
 
@@ -43,6 +45,26 @@ export function attachQueryForm({ form, onRoute }) {
     const bytesInput = meta?.inputs?.find((i) => i.datatype === 'BYTES');
     if (bytesInput !== undefined) inputName.value = bytesInput.name;
   });
+  // A chosen file picks the input named for its type (PNG/JPEG: image, WAV: audio) when the
+  // model has one; an image is previewed.
+  let imageUrl;
+  $('query-file').addEventListener('change', async () => {
+    const file = $('query-file').files[0];
+    const img = $('query-image');
+    if (imageUrl !== undefined) URL.revokeObjectURL(imageUrl);
+    imageUrl = undefined;
+    img.hidden = true;
+    if (file === undefined) return;
+    const kind = await fileKind(file);
+    if (kind === 'png' || kind === 'jpeg') {
+      imageUrl = URL.createObjectURL(file);
+      img.src = imageUrl;
+      img.hidden = false;
+    }
+    const meta = await metadata(model.value.trim()).catch(() => undefined);
+    const name = inputForKind(kind, meta);
+    if (name !== undefined) inputName.value = name;
+  });
   $('query-template').addEventListener('click', async () => {
     const meta = await metadata(model.value.trim()).catch(() => undefined);
     if (meta === undefined) return;
@@ -69,8 +91,10 @@ export function attachQueryForm({ form, onRoute }) {
     return body;
   }
 
-  function show(rows, outputs, ok) {
+  function show(rows, outputs, ok, answer) {
     result.hidden = false;
+    renderText($('query-text-block'), $('query-text'), answer?.outputs);
+    renderSteps($('query-steps'), answer?.parameters?.['plexus.steps']);
     result.classList.toggle('bad', !ok);
     $('query-route').replaceChildren(...rows.flatMap(([k, v]) => {
       const dt = document.createElement('dt');
@@ -109,7 +133,7 @@ export function attachQueryForm({ form, onRoute }) {
         ['cost', String(p['plexus.cost'] ?? '')],
         ['hop ms', String(p['plexus.hop_ms'] ?? '')],
         ['took', took],
-      ], answer.outputs.map(preview).join('\n'), true);
+      ], answer.outputs.map(preview).join('\n'), true, answer);
       onRoute(route);
     } catch (err) {
       show([['error', err instanceof Error ? err.message : String(err)]], '', false);
