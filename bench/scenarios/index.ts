@@ -11,9 +11,11 @@ import { jobsScenario } from './jobs.ts';
 import { tracingScenario } from './tracing.ts';
 import { trustScenario } from './trust.ts';
 import { soakScenario } from './soak.ts';
+import { ocrScenario } from './ocr.ts';
 
 export const SCENARIOS: readonly Scenario[] = [
   limitsScenario, plexusScenario, batchingScenario, eventLoopScenario, routingQualityScenario, convergenceScenario, scaleScenario, footprintScenario,
   tracingScenario, trustScenario, jobsScenario,
+  ocrScenario,
   soakScenario, // opt-in: only with --only soak
 ];
