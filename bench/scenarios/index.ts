@@ -12,9 +12,11 @@ import { tracingScenario } from './tracing.ts';
 import { trustScenario } from './trust.ts';
 import { soakScenario } from './soak.ts';
 import { defaultModelsScenario } from './default-models.ts';
+import { ocrScenario } from './ocr.ts';
 
 export const SCENARIOS: readonly Scenario[] = [
   limitsScenario, plexusScenario, batchingScenario, eventLoopScenario, routingQualityScenario, convergenceScenario, scaleScenario, footprintScenario,
   tracingScenario, trustScenario, jobsScenario, defaultModelsScenario,
+  ocrScenario,
   soakScenario, // opt-in: only with --only soak
 ];
