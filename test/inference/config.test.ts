@@ -83,7 +83,7 @@ describe('compileModelSpecs', () => {
       ['ppocr-rec', 'onnx', []],
       ['ocr-detect', 'adapter', ['ocr.detect']],
       ['ocr-recognize', 'adapter', ['ocr.recognize']],
-      ['ocr-read', 'adapter', ['ocr.read']],
+      ['ocr-read', 'pipeline', ['ocr.read']],
     ]);
   });
 });
