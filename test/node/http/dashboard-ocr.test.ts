@@ -7,7 +7,8 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeTempDirs, tempDir, waitFor } from '../../cluster/helpers.ts';
-import { HAS_CONVERT, OCR_MODELS, squash, textImage } from '../../inference/ocr-images.ts';
+import { ocrModelEntries } from '../../../src/inference/adapters/ocr/ocr-config.ts';
+import { HAS_CONVERT, squash, textImage } from '../../inference/ocr-images.ts';
 import { startHttpNode, type HttpTestNode } from './helpers.ts';
 
 const CHROMIUM = process.env.PLEXUS_CHROMIUM ?? '/usr/bin/chromium';
@@ -24,7 +25,8 @@ describe.skipIf(!RUN)('dashboard test query with an image, in headless Chromium'
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    node = await startHttpNode({ models: OCR_MODELS });
+    // ocrModelEntries(): ocr.read as the pipeline, its steps on this node's own models.
+    node = await startHttpNode({ models: ocrModelEntries() });
     image = path.join(tempDir('plexus-dashboard-ocr-'), 'receipt.png');
     writeFileSync(image, textImage(['HELLO WORLD', 'PLEXUS 2026']));
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
@@ -58,6 +60,8 @@ describe.skipIf(!RUN)('dashboard test query with an image, in headless Chromium'
     // The steps table mirrors the answer's plexus.steps (a pipeline's), and is hidden without it.
     const raw = answer.parameters?.['plexus.steps'];
     const steps = typeof raw === 'string' ? JSON.parse(raw) as StepRecord[] : undefined;
+    // ocr.read is a pipeline: its answer lists its steps (detect, then recognize).
+    expect(steps?.map((s) => s.capability)).toEqual(expect.arrayContaining(['ocr.detect', 'ocr.recognize']));
     expect(await page.locator('#query-steps').isVisible()).toBe(steps !== undefined);
     const rows = await page.locator('#query-steps tbody tr').allTextContents();
     expect(rows).toHaveLength(steps?.length ?? 0);
