@@ -2,7 +2,7 @@
 // through plexus/client's PlexusJobs.
 import { parseArgs } from 'node:util';
 import { PlexusClient } from '../client/index.ts';
-import { parseHostPort } from '../node/grpc/address.ts';
+import { parseHostPort } from '../wire/address.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from './cli-error.ts';
 import { AUTH_HELP, AUTH_OPTIONS, clientAuth } from './connect-auth.ts';
 import { finishedCount, formatItems, formatJob, formatJobList, itemJson, jobJson, progressLine } from './job-format.ts';

@@ -7,6 +7,7 @@ import { AUTH_HELP, AUTH_OPTIONS, clientAuth } from './connect-auth.ts';
 import { connect, unary } from './client.ts';
 import { formatOutputs, formatRoute, formatTrace, plainOutputs, plainParams, segmentsOf, type WireInferResponse } from './format.ts';
 import { parseTimeout } from './node-info.ts';
+import { PARAM } from '../wire/params.ts';
 
 export const QUERY_HELP = `Usage: plexus query --target HOST:PORT --model NAME --input FILE|DIR [--concurrency N] [--json] [--verify] [--timeout-ms N]
 
@@ -85,7 +86,7 @@ export async function runQuery(args: readonly string[]): Promise<number> {
     const request = {
       model_name: model,
       inputs: [{ name: first.name, datatype: 'BYTES', shape: [1], contents: { bytes_contents: [bytes] } }],
-      ...(values.verify ? { parameters: { 'plexus.verify': { bool_param: true } } } : {}),
+      ...(values.verify ? { parameters: { [PARAM.verify]: { bool_param: true } } } : {}),
     };
     const response = await unary<object, WireInferResponse>(clients.inference, 'ModelInfer', request, Math.max(1, deadline - Date.now()));
     const outputs = plainOutputs(response);

@@ -2,11 +2,10 @@
 // one HTTP/2 channel shared by both services. Every call has a deadline (the client's
 // timeoutMs unless the call gives one) and may be cancelled with an AbortSignal.
 import * as grpc from '@grpc/grpc-js';
-import { parseHostPort } from '../node/grpc/address.ts';
-import type { WireInferResponse } from '../node/grpc/messages.ts';
-import { loadServices } from '../node/grpc/protos.ts';
-import { channelCredentials, tokenInterceptor } from './auth.ts';
-import { cancelledError, fromServiceError, PlexusClientError } from './errors.ts';
+import { parseHostPort } from '../wire/address.ts';
+import type { WireInferResponse } from '../wire/messages.ts';
+import { openConnection, unary, type Connection } from './connection.ts';
+import { PlexusClientError } from './errors.ts';
 import { PlexusJobs } from './jobs.ts';
 import { openStream, type StreamDeps } from './stream.ts';
 import type {
@@ -17,10 +16,6 @@ import { decodeInferResponse, encodeInferRequest } from './wire.ts';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_STREAM_TIMEOUT_MS = 300_000;
-const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
-
-type Callback<Res> = (error: grpc.ServiceError | null, response?: Res) => void;
-type UnaryMethod<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<Res>) => grpc.ClientUnaryCall;
 
 interface WireTensorInfo { name: string; datatype: string; shape: (string | number)[] }
 interface WireHostedModel {
@@ -32,6 +27,7 @@ const tensorInfo = (t: WireTensorInfo): TensorInfo => ({ name: t.name, datatype:
 
 export class PlexusClient {
   readonly target: string;
+  readonly #connection: Connection;
   readonly #inference: grpc.Client;
   readonly #plexus: grpc.Client;
   readonly #jobs: grpc.Client;
@@ -41,7 +37,6 @@ export class PlexusClient {
   readonly #streamTimeoutMs: number;
   readonly #metadata = new Map<string, Promise<ModelMetadata>>();
   #nextId = 0;
-  #closed = false;
 
   /** @param target the node's gRPC address, HOST:PORT (e.g. '127.0.0.1:8001') */
   constructor(target: string, options: PlexusClientOptions = {}) {
@@ -53,16 +48,10 @@ export class PlexusClient {
     this.target = target;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#streamTimeoutMs = options.streamTimeoutMs ?? DEFAULT_STREAM_TIMEOUT_MS;
-    const max = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    const channelOptions: grpc.ChannelOptions = {
-      'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': max, ...options.channelOptions,
-    };
-    const credentials = options.credentials ?? channelCredentials(options.tls);
-    const services = loadServices();
-    const auth: grpc.ClientOptions = options.token === undefined ? {} : { interceptors: [tokenInterceptor(options.token)] };
-    this.#inference = new services.inference(target, credentials, { ...channelOptions, ...auth });
-    this.#plexus = new services.plexus(target, credentials, { ...channelOptions, ...auth, channelOverride: this.#inference.getChannel() });
-    this.#jobs = new services.jobs(target, credentials, { ...channelOptions, ...auth, channelOverride: this.#inference.getChannel() });
+    this.#connection = openConnection(target, options);
+    this.#inference = this.#connection.client('inference');
+    this.#plexus = this.#connection.client('plexus');
+    this.#jobs = this.#connection.client('jobs');
     this.jobs = new PlexusJobs(this.#jobs, this.#timeoutMs);
   }
 
@@ -176,11 +165,7 @@ export class PlexusClient {
 
   /** Close the channel; calls in flight fail with CANCELLED or UNAVAILABLE. Idempotent. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#jobs.close();
-    this.#plexus.close();
-    this.#inference.close();
+    this.#connection.close();
   }
 
   #newId(): string {
@@ -189,19 +174,6 @@ export class PlexusClient {
   }
 
   #unary<Res>(client: grpc.Client, method: string, request: object, options: CallOptions): Promise<Res> {
-    const fn = (client as unknown as Record<string, UnaryMethod<object, Res> | undefined>)[method];
-    if (!fn) return Promise.reject(new PlexusClientError(grpc.status.UNIMPLEMENTED, `no method ${method}`));
-    const { signal } = options;
-    if (signal?.aborted === true) return Promise.reject(cancelledError(method));
-    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
-    return new Promise<Res>((resolve, reject) => {
-      const onAbort = (): void => call.cancel();
-      const call = fn.call(client, request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (error, response) => {
-        signal?.removeEventListener('abort', onAbort);
-        if (error) reject(signal?.aborted === true ? cancelledError(method) : fromServiceError(error));
-        else resolve(response as Res);
-      });
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return unary<Res>(client, method, request, { timeoutMs: options.timeoutMs ?? this.#timeoutMs, signal: options.signal });
   }
 }

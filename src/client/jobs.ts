@@ -1,7 +1,7 @@
 // PlexusJobs: the plexus.v1.Jobs API of one node (PlexusClient.jobs shares its channel).
 // watchJob is an async iterator of progress events that ends when the job ends.
 import * as grpc from '@grpc/grpc-js';
-import type { WireInferRequest, WireInferResponse } from '../node/grpc/messages.ts';
+import type { WireInferRequest, WireInferResponse } from '../wire/messages.ts';
 import { cancelledError, fromServiceError, PlexusClientError } from './errors.ts';
 import type { GetJobOptions, ItemResult, ItemState, JobDetails, JobEvent, JobSpec, JobState, JobStatus, SubmittedJob } from './jobs-types.ts';
 import type { CallOptions, InferRequest } from './types.ts';
