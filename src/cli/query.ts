@@ -7,6 +7,7 @@ import { AUTH_HELP, AUTH_OPTIONS, clientAuth } from './connect-auth.ts';
 import { connect, unary } from './client.ts';
 import { formatOutputs, formatRoute, formatTrace, plainOutputs, plainParams, segmentsOf, type WireInferResponse } from './format.ts';
 import { parseTimeout } from './node-info.ts';
+import type { WireModelMetadataResponse } from '../wire/messages.ts';
 import { PARAM } from '../wire/params.ts';
 
 export const QUERY_HELP = `Usage: plexus query --target HOST:PORT --model NAME --input FILE|DIR [--concurrency N] [--json] [--verify] [--timeout-ms N]
@@ -31,8 +32,6 @@ Options:
   --timeout-ms N       deadline for the query, or each file's (default 30000)
 ${AUTH_HELP}  -h, --help           show this help
 `;
-
-interface WireMetadata { name: string; inputs: { name: string; datatype: string; shape: string[] }[] }
 
 export async function runQuery(args: readonly string[]): Promise<number> {
   const { values } = parseArgs({
@@ -77,7 +76,7 @@ export async function runQuery(args: readonly string[]): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   const clients = connect(target, clientAuth(values));
   try {
-    const meta = await unary<object, WireMetadata>(clients.inference, 'ModelMetadata', { name: model }, timeoutMs);
+    const meta = await unary<object, WireModelMetadataResponse>(clients.inference, 'ModelMetadata', { name: model }, timeoutMs);
     const first = meta.inputs[0];
     if (!first) throw new UsageError(`model '${model}' declares no inputs`);
     if (first.datatype !== 'BYTES') {

@@ -3,7 +3,10 @@
 // timeoutMs unless the call gives one) and may be cancelled with an AbortSignal.
 import * as grpc from '@grpc/grpc-js';
 import { parseHostPort } from '../wire/address.ts';
-import type { WireInferResponse } from '../wire/messages.ts';
+import type { WireInferResponse, WireModelMetadataResponse } from '../wire/messages.ts';
+import type {
+  WireGetNodeResponse, WireGetRoutesResponse, WireListCapabilitiesResponse, WireListPeersResponse, WireTensorInfo,
+} from '../wire/plexus-messages.ts';
 import { openConnection, unary, type Connection } from './connection.ts';
 import { PlexusClientError } from './errors.ts';
 import { PlexusJobs } from './jobs.ts';
@@ -16,12 +19,6 @@ import { decodeInferResponse, encodeInferRequest } from './wire.ts';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_STREAM_TIMEOUT_MS = 300_000;
-
-interface WireTensorInfo { name: string; datatype: string; shape: (string | number)[] }
-interface WireHostedModel {
-  name: string; version: string; capabilities: string[]; platform: string; requested_provider: string; provider: string;
-  price: number; ready: boolean; inputs: WireTensorInfo[]; outputs: WireTensorInfo[];
-}
 
 const tensorInfo = (t: WireTensorInfo): TensorInfo => ({ name: t.name, datatype: t.datatype, shape: t.shape.map(Number) });
 
@@ -103,7 +100,7 @@ export class PlexusClient {
   async modelMetadata(model: string, options: CallOptions = {}): Promise<ModelMetadata> {
     let cached = this.#metadata.get(model);
     if (!cached) {
-      cached = this.#unary<{ name: string; versions: string[]; platform: string; inputs: WireTensorInfo[]; outputs: WireTensorInfo[] }>(
+      cached = this.#unary<WireModelMetadataResponse>(
         this.#inference, 'ModelMetadata', { name: model }, options,
       ).then((m) => ({ name: m.name, versions: m.versions, platform: m.platform, inputs: m.inputs.map(tensorInfo), outputs: m.outputs.map(tensorInfo) }));
       this.#metadata.set(model, cached);
@@ -115,8 +112,7 @@ export class PlexusClient {
 
   /** Capabilities the cluster offers as seen from this node (only its own with localOnly). */
   async listCapabilities(options: CallOptions & { capability?: string; localOnly?: boolean } = {}): Promise<Capability[]> {
-    interface W { capabilities: { name: string; providers: { peer_id: string; model: string; version: string; provider: string; price: number; local: boolean; ready: boolean; hops: number; expected_ms: number; next_hop: string }[] }[] }
-    const res = await this.#unary<W>(this.#plexus, 'ListCapabilities', { capability: options.capability ?? '', local_only: options.localOnly ?? false }, options);
+    const res = await this.#unary<WireListCapabilitiesResponse>(this.#plexus, 'ListCapabilities', { capability: options.capability ?? '', local_only: options.localOnly ?? false }, options);
     return res.capabilities.map((c) => ({
       name: c.name,
       providers: c.providers.map((p) => ({
@@ -128,11 +124,7 @@ export class PlexusClient {
 
   /** The node's routing table, only routes to `model` when given. */
   async routes(model?: string, options: CallOptions = {}): Promise<Route[]> {
-    interface W {
-      routes: { origin: string; model: string; version: string; capabilities: string[]; next_hop: string; hops: number; path_latency_ms: number; compute_ms: number;
-        queue_wait_ms: number; expected_ms: number; price: number; provider: string; seqno: string; expires_in_ms: number; local: boolean }[]
-    }
-    const res = await this.#unary<W>(this.#plexus, 'GetRoutes', { model: model ?? '' }, options);
+    const res = await this.#unary<WireGetRoutesResponse>(this.#plexus, 'GetRoutes', { model: model ?? '' }, options);
     return res.routes.map((r) => ({
       origin: r.origin, model: r.model, version: r.version, capabilities: r.capabilities, nextHop: r.next_hop, hops: r.hops,
       pathLatencyMs: r.path_latency_ms, computeMs: r.compute_ms, queueWaitMs: r.queue_wait_ms, expectedMs: r.expected_ms,
@@ -142,17 +134,13 @@ export class PlexusClient {
 
   /** Peers the node has a libp2p connection to. */
   async peers(options: CallOptions = {}): Promise<Peer[]> {
-    const res = await this.#unary<{ peers: { peer_id: string; neighbour: boolean; rtt_ms: number; addrs: string[] }[] }>(this.#plexus, 'ListPeers', {}, options);
+    const res = await this.#unary<WireListPeersResponse>(this.#plexus, 'ListPeers', {}, options);
     return res.peers.map((p) => ({ peerId: p.peer_id, neighbour: p.neighbour, rttMs: p.rtt_ms, addrs: p.addrs }));
   }
 
   /** What the node is and hosts. */
   async node(options: CallOptions = {}): Promise<NodeInfo> {
-    interface W {
-      peer_id: string; version: string; uptime_seconds: number; grpc_address: string; models: WireHostedModel[];
-      listen_addrs: string[]; capabilities: string[]; routing_policy: string; route_only: boolean;
-    }
-    const n = await this.#unary<W>(this.#plexus, 'GetNode', {}, options);
+    const n = await this.#unary<WireGetNodeResponse>(this.#plexus, 'GetNode', {}, options);
     return {
       peerId: n.peer_id, version: n.version, uptimeSeconds: n.uptime_seconds, grpcAddress: n.grpc_address,
       models: n.models.map((m) => ({
