@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'coverage/', 'bench/results/', 'test-artifacts/', 'deploy/'] },
+  { ignores: ['node_modules/', 'dist/', 'coverage/', 'bench/results/', 'test-artifacts/', 'deploy/', '.dependency-cruiser.cjs'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

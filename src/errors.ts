@@ -1,5 +1,5 @@
 // One error class per condition, each with a stable `name` and a transport-neutral `kind`.
-// The gRPC adapter (src/node/grpc/status.ts) maps kinds to status codes; the forwarding
+// The gRPC adapter (src/wire/status.ts) maps kinds to status codes; the forwarding
 // protocol carries `kind` + message across hops so a remote failure keeps its meaning.
 
 export type ErrorKind =

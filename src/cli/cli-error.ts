@@ -1,6 +1,6 @@
 // Errors the CLI reports and the exit code each gets: 2 for usage/config, 1 for the rest.
 import { isPlexusError, ConfigError } from '../errors.ts';
-import { statusName } from '../node/grpc/status.ts';
+import { statusName } from '../wire/status.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;

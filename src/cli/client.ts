@@ -1,10 +1,9 @@
-// gRPC clients for the CLI: one channel per target, promise-returning unary calls.
-import * as grpc from '@grpc/grpc-js';
-import { loadServices } from '../node/grpc/protos.ts';
-import { parseHostPort } from '../node/grpc/address.ts';
-import { DEFAULT_MAX_MESSAGE_BYTES } from '../node/options.ts';
+// The CLI's gRPC calls go through plexus/client's connection stack (src/client/connection.ts):
+// one channel per target, promise-returning unary calls rejecting with PlexusClientError.
+import type * as grpc from '@grpc/grpc-js';
+import { openConnection, unary as call } from '../client/connection.ts';
+import { parseHostPort } from '../wire/address.ts';
 import { UsageError } from './cli-error.ts';
-import { channelCredentials, tokenInterceptor } from '../client/auth.ts';
 import type { ClientAuth } from './connect-auth.ts';
 
 export interface PlexusClients {
@@ -15,36 +14,12 @@ export interface PlexusClients {
 
 export function connect(target: string, auth: ClientAuth = {}): PlexusClients {
   if (!parseHostPort(target)) throw new UsageError(`--target: '${target}' is not HOST:PORT`);
-  const services = loadServices();
-  const options: grpc.ClientOptions = {
-    'grpc.max_receive_message_length': DEFAULT_MAX_MESSAGE_BYTES,
-    ...(auth.token === undefined ? {} : { interceptors: [tokenInterceptor(auth.token)] }),
-  };
-  const credentials = channelCredentials(auth.tls);
-  const inference = new services.inference(target, credentials, options);
-  // Share the channel: the second client reuses the first one's connection.
-  const plexus = new services.plexus(target, credentials, { ...options, channelOverride: inference.getChannel() });
-  return {
-    inference,
-    plexus,
-    close() {
-      plexus.close();
-      inference.close();
-    },
-  };
+  // No send limit of our own: the node's limit answers RESOURCE_EXHAUSTED for a file too large.
+  const connection = openConnection(target, { ...auth, channelOptions: { 'grpc.max_send_message_length': -1 } });
+  return { inference: connection.client('inference'), plexus: connection.client('plexus'), close: () => connection.close() };
 }
 
-type UnaryMethod<Req, Res> = (request: Req, metadata: grpc.Metadata, options: grpc.CallOptions,
-  callback: (error: grpc.ServiceError | null, response?: Res) => void) => grpc.ClientUnaryCall;
-
-/** Calls `method` on `client`; rejects with the grpc ServiceError (code + details). */
-export function unary<Req, Res>(client: grpc.Client, method: string, request: Req, timeoutMs: number): Promise<Res> {
-  const fn = (client as unknown as Record<string, UnaryMethod<Req, Res> | undefined>)[method];
-  if (!fn) throw new Error(`client has no method ${method}`);
-  return new Promise((resolve, reject) => {
-    fn.call(client, request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (error, response) => {
-      if (error) reject(error);
-      else resolve(response as Res);
-    });
-  });
+/** Calls `method` on `client`; rejects with a PlexusClientError (code + details, as a grpc ServiceError has). */
+export function unary<Req extends object, Res>(client: grpc.Client, method: string, request: Req, timeoutMs: number): Promise<Res> {
+  return call<Res>(client, method, request, { timeoutMs });
 }

@@ -5,6 +5,7 @@ import { EXIT_OK, UsageError } from './cli-error.ts';
 import { AUTH_HELP, clientAuth } from './connect-auth.ts';
 import { connect, unary } from './client.ts';
 import { parseTimeout, TARGET_OPTIONS } from './node-info.ts';
+import type { WireCapability, WireListCapabilitiesResponse, WireGetRoutesResponse, WireListPeersResponse, WirePeer, WireRoute } from '../wire/plexus-messages.ts';
 
 const COMMON_OPTIONS = `  --target HOST:PORT   the node's gRPC address (required)
   --json               print the response as one JSON line
@@ -39,17 +40,6 @@ Options:
 ${COMMON_OPTIONS}
 `;
 
-interface WirePeer { peer_id: string; neighbour: boolean; rtt_ms: number; addrs: string[]; trust?: string }
-interface WireRoute {
-  origin: string; model: string; version: string; capabilities: string[]; next_hop: string; hops: number;
-  path_latency_ms: number; compute_ms: number; queue_wait_ms: number; expected_ms: number; price: number;
-  provider: string; seqno: string; expires_in_ms: number; local: boolean; trust?: string;
-}
-interface WireProvider {
-  peer_id: string; model: string; version: string; provider: string; price: number; local: boolean; ready: boolean;
-  hops: number; expected_ms: number; next_hop: string;
-}
-interface WireCapability { name: string; providers: WireProvider[] }
 
 type Kind = 'peers' | 'routes' | 'caps';
 const HELP: Record<Kind, string> = { peers: PEERS_HELP, routes: ROUTES_HELP, caps: CAPS_HELP };
@@ -115,16 +105,16 @@ export async function runClusterCommand(kind: Kind, args: readonly string[]): Pr
     let text: string;
     let body: unknown;
     if (kind === 'peers') {
-      const res = await unary<object, { peers: WirePeer[] }>(clients.plexus, 'ListPeers', {}, timeoutMs);
+      const res = await unary<object, WireListPeersResponse>(clients.plexus, 'ListPeers', {}, timeoutMs);
       body = res;
       text = formatPeers(res.peers);
     } else if (kind === 'routes') {
       const model = typeof values.model === 'string' ? values.model : '';
-      const res = await unary<object, { routes: WireRoute[] }>(clients.plexus, 'GetRoutes', { model }, timeoutMs);
+      const res = await unary<object, WireGetRoutesResponse>(clients.plexus, 'GetRoutes', { model }, timeoutMs);
       body = res;
       text = formatRoutes(res.routes);
     } else {
-      const res = await unary<object, { capabilities: WireCapability[] }>(clients.plexus, 'ListCapabilities', { local_only: values.local === true }, timeoutMs);
+      const res = await unary<object, WireListCapabilitiesResponse>(clients.plexus, 'ListCapabilities', { local_only: values.local === true }, timeoutMs);
       body = res;
       text = formatCaps(res.capabilities);
     }

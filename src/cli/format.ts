@@ -1,21 +1,16 @@
 // Turns a ModelInferResponse into plain values and readable text for `plexus query`.
-import { decodeRawTensor, isDataType } from '../inference/tensor.ts';
+import type { WireInferResponse } from '../wire/messages.ts';
+import { PARAM } from '../wire/params.ts';
+import { decodeRawTensor, isDataType } from '../wire/tensor.ts';
 import { formatOcr } from './ocr-format.ts';
 
-interface WireTensorContents { [field: string]: unknown[] | undefined }
-export interface WireOutput { name: string; datatype: string; shape: string[]; contents?: WireTensorContents | null }
-export interface WireInferParameter { parameter_choice?: string; [choice: string]: unknown }
-export interface WireInferResponse {
-  model_name: string; model_version: string; id: string;
-  outputs: WireOutput[]; raw_output_contents: Uint8Array[];
-  parameters?: Record<string, WireInferParameter>;
-}
+export type { WireInferResponse } from '../wire/messages.ts';
 
 /** The response's parameters as plain values (int64 beyond 2^53 as decimal strings). */
 export function plainParams(res: WireInferResponse): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
   for (const [key, p] of Object.entries(res.parameters ?? {})) {
-    let v = p.parameter_choice === undefined ? undefined : p[p.parameter_choice];
+    let v: unknown = p.parameter_choice === undefined ? undefined : p[p.parameter_choice];
     // int64 arrives as a decimal string (longs: String); small ones read better as numbers.
     if ((p.parameter_choice === 'int64_param' || p.parameter_choice === 'uint64_param') && typeof v === 'string' && Number.isSafeInteger(Number(v))) v = Number(v);
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[key] = v;
@@ -28,24 +23,25 @@ export function plainParams(res: WireInferResponse): Record<string, string | num
  * node routed the query; '' otherwise.
  */
 export function formatRoute(params: Readonly<Record<string, string | number | boolean>>): string {
-  const route = params['plexus.route'];
+  const route = params[PARAM.route];
   if (typeof route !== 'string' || route === '') return '';
   const short = (id: string): string => (id.length > 12 ? `…${id.slice(-8)}` : id);
   const hops = route.split(',').map(short).join(' → ');
-  const hopMs = typeof params['plexus.hop_ms'] === 'string' ? params['plexus.hop_ms'].split(',')[0] : undefined;
-  const verifiedBy = params['plexus.verified_by'];
+  const hopList = params[PARAM.hopMs];
+  const hopMs = typeof hopList === 'string' ? hopList.split(',')[0] : undefined;
+  const verifiedBy = params[PARAM.verifiedBy];
   const extras = [
-    `cost ${String(params['plexus.cost'] ?? 0)}`, ...(hopMs === undefined ? [] : [`${hopMs} ms at the entry node`]),
+    `cost ${String(params[PARAM.cost] ?? 0)}`, ...(hopMs === undefined ? [] : [`${hopMs} ms at the entry node`]),
     ...(typeof verifiedBy === 'string' && verifiedBy !== '' ? [`verified by ${short(verifiedBy)}`] : []),
   ];
-  const by = short(String(params['plexus.served_by'] ?? ''));
+  const by = short(String(params[PARAM.servedBy] ?? ''));
   const path = route.includes(',') ? ` via ${hops}` : ' (the node asked)';
   return `served by ${by}${path}, ${extras.join(', ')}\n`;
 }
 
 /** "trace 4bf9…" when the node traced the query (plexus.trace_id); '' otherwise. */
 export function formatTrace(params: Readonly<Record<string, string | number | boolean>>): string {
-  const id = params['plexus.trace_id'];
+  const id = params[PARAM.traceId];
   return typeof id === 'string' && id !== '' ? `trace ${id}\n` : '';
 }
 
@@ -68,7 +64,7 @@ export function plainOutputs(res: WireInferResponse): PlainOutput[] {
         : Array.from(t.data as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? v.toString() : v));
       return { name: o.name, datatype: o.datatype, shape, data };
     }
-    const values = Object.values(o.contents ?? {}).find((v) => Array.isArray(v) && v.length > 0) ?? [];
+    const values = (Object.values(o.contents ?? {}) as unknown[]).find((v): v is unknown[] => Array.isArray(v) && v.length > 0) ?? [];
     const data = values.map((v) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v as number | boolean | string));
     return { name: o.name, datatype: o.datatype, shape, data };
   });

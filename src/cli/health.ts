@@ -2,10 +2,8 @@
 // cannot speak gRPC. Exit 0 only when SERVING, so a draining node (NOT_SERVING) fails it.
 // Kept light (no options, inference or libp2p imports): a HEALTHCHECK runs it every few seconds.
 import { parseArgs } from 'node:util';
-import * as grpc from '@grpc/grpc-js';
-import { parseHostPort } from '../node/grpc/address.ts';
-import { loadServices } from '../node/grpc/protos.ts';
-import { channelCredentials } from '../client/auth.ts';
+import { openConnection, unary } from '../client/connection.ts';
+import { parseHostPort } from '../wire/address.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from './cli-error.ts';
 import { clientAuth } from './connect-auth.ts';
 
@@ -25,9 +23,7 @@ Options:
   -h, --help           show this help
 `;
 
-interface HealthCheckResponse { status: string }
-type CheckMethod = (request: { service: string }, options: grpc.CallOptions,
-  callback: (error: grpc.ServiceError | null, response?: HealthCheckResponse) => void) => grpc.ClientUnaryCall;
+interface HealthCheckResponse { status?: string }
 
 export async function runHealth(args: readonly string[]): Promise<number> {
   const { values } = parseArgs({
@@ -54,17 +50,13 @@ export async function runHealth(args: readonly string[]): Promise<number> {
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000) {
     throw new UsageError(`--timeout-ms: expected an integer 1..600000, got '${values['timeout-ms']}'`);
   }
-  const client = new (loadServices().health)(values.target, channelCredentials(clientAuth(values).tls)) as unknown as grpc.Client & { Check: CheckMethod };
+  const connection = openConnection(values.target, { tls: clientAuth(values).tls });
   try {
-    const status = await new Promise<string>((resolve, reject) => {
-      client.Check({ service: values.service }, { deadline: Date.now() + timeoutMs }, (error, response) => {
-        if (error) reject(error);
-        else resolve(response?.status ?? 'UNKNOWN');
-      });
-    });
+    const response = await unary<HealthCheckResponse>(connection.client('health'), 'Check', { service: values.service }, { timeoutMs });
+    const status = response.status ?? 'UNKNOWN';
     process.stdout.write(`${status}\n`);
     return status === 'SERVING' ? EXIT_OK : EXIT_FAILURE;
   } finally {
-    client.close();
+    connection.close();
   }
 }

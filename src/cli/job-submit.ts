@@ -6,7 +6,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { InferRequest, JobSpec, PlexusClient } from '../client/index.ts';
 import { EXIT_OK, UsageError } from './cli-error.ts';
-import { number, type JobArgs } from './job.ts';
+import { number, type JobArgs } from './job-args.ts';
 
 export const MAX_CALL_ITEMS = 1000;
 export const MAX_CALL_BYTES = 32 * 1024 * 1024;

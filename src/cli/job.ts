@@ -1,10 +1,10 @@
 // `plexus job submit|watch|get|cancel|list|delete`: durable async jobs on a node (plexus.v1.Jobs)
 // through plexus/client's PlexusJobs.
-import { parseArgs } from 'node:util';
 import { PlexusClient } from '../client/index.ts';
-import { parseHostPort } from '../node/grpc/address.ts';
+import { parseHostPort } from '../wire/address.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from './cli-error.ts';
-import { AUTH_HELP, AUTH_OPTIONS, clientAuth } from './connect-auth.ts';
+import { AUTH_HELP, clientAuth } from './connect-auth.ts';
+import { parseJobArgs } from './job-args.ts';
 import { finishedCount, formatItems, formatJob, formatJobList, itemJson, jobJson, progressLine } from './job-format.ts';
 import { parseTimeout } from './node-info.ts';
 
@@ -31,28 +31,7 @@ Common options:
 ${AUTH_HELP}  -h, --help           show this help
 `;
 
-const OPTIONS = {
-  target: { type: 'string' }, model: { type: 'string' }, input: { type: 'string' }, 'max-cost': { type: 'string' },
-  'deadline-s': { type: 'string' }, concurrency: { type: 'string' }, 'max-retries': { type: 'string' }, 'idempotency-key': { type: 'string' },
-  label: { type: 'string' }, state: { type: 'string' }, items: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
-  'timeout-ms': { type: 'string', default: '30000' }, help: { type: 'boolean', short: 'h', default: false },
-  ...AUTH_OPTIONS,
-} as const;
-
-export type JobArgs = ReturnType<typeof parseJobArgs>;
-
-function parseJobArgs(args: readonly string[]) {
-  return parseArgs({ args: [...args], options: OPTIONS, strict: true, allowPositionals: true });
-}
-
-export function number(flag: string, text: string | undefined, min: number, max: number, integer = false): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`--${flag}: expected ${integer ? 'an integer' : 'a number'} ${min}..${max}, got '${text}'`);
-  }
-  return n;
-}
+export { number, type JobArgs } from './job-args.ts';
 
 export async function runJob(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { EXIT_OK, UsageError } from './cli-error.ts';
 import { AUTH_HELP, AUTH_OPTIONS, clientAuth } from './connect-auth.ts';
 import { connect, unary } from './client.ts';
+import type { WireGetNodeResponse } from '../wire/plexus-messages.ts';
 
 export const NODE_INFO_HELP = `Usage: plexus node info --target HOST:PORT [--json] [--timeout-ms N]
 
@@ -15,16 +16,6 @@ Options:
 ${AUTH_HELP}  -h, --help           show this help
 `;
 
-interface WireTensor { name: string; datatype: string; shape: string[] }
-interface WireHostedModel {
-  name: string; version: string; capabilities: string[]; platform: string;
-  requested_provider: string; provider: string; price: number; ready: boolean;
-  inputs: WireTensor[]; outputs: WireTensor[];
-}
-interface WireGetNodeResponse {
-  peer_id: string; version: string; uptime_seconds: number; grpc_address: string;
-  models: WireHostedModel[]; listen_addrs: string[];
-}
 
 /** The flags every command that asks one node something shares. */
 export const TARGET_OPTIONS = {

@@ -4,7 +4,7 @@ import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { createLogger } from '../logger.ts';
 import { createPlexusNode } from '../node/daemon.ts';
 import { ROUTING_POLICIES } from '../routing/policies.ts';
-import { formatHostPort } from '../node/grpc/address.ts';
+import { formatHostPort } from '../wire/address.ts';
 import { compileNodeOptions, DEFAULT_GRPC, DEFAULT_LISTEN, type NodeFlags, type NodeOptions } from '../node/options.ts';
 import { EXIT_OK } from './cli-error.ts';
 import { trustFlags } from './trust-flags.ts';

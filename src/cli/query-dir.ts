@@ -7,7 +7,7 @@ import { PlexusClient } from '../client/index.ts';
 import type { ClientAuth } from './connect-auth.ts';
 import { fromServiceError } from '../client/errors.ts';
 import type { InferResult, Tensor } from '../client/types.ts';
-import { parseHostPort } from '../node/grpc/address.ts';
+import { parseHostPort } from '../wire/address.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from './cli-error.ts';
 import { shortId, table } from './cluster.ts';
 import { describeOcr, ocrJson, type OutputValues } from './ocr-format.ts';

@@ -10,6 +10,8 @@ import { formatSteps } from './format-steps.ts';
 import { parseTimeout } from './node-info.ts';
 import { ocrJson } from './ocr-format.ts';
 import { pickInput, sniffFile } from './query-input.ts';
+import type { WireModelMetadataResponse } from '../wire/messages.ts';
+import { PARAM } from '../wire/params.ts';
 
 export const QUERY_HELP = `Usage: plexus query --target HOST:PORT --model NAME --input FILE|DIR [--concurrency N] [--json] [--verify] [--timeout-ms N]
 
@@ -36,8 +38,6 @@ Options:
   --timeout-ms N       deadline for the query, or each file's (default 30000)
 ${AUTH_HELP}  -h, --help           show this help
 `;
-
-interface WireMetadata { name: string; inputs: { name: string; datatype: string; shape: string[] }[] }
 
 export async function runQuery(args: readonly string[]): Promise<number> {
   const { values } = parseArgs({
@@ -82,12 +82,12 @@ export async function runQuery(args: readonly string[]): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   const clients = connect(target, clientAuth(values));
   try {
-    const meta = await unary<object, WireMetadata>(clients.inference, 'ModelMetadata', { name: model }, timeoutMs);
+    const meta = await unary<object, WireModelMetadataResponse>(clients.inference, 'ModelMetadata', { name: model }, timeoutMs);
     const inputName = pickInput(model, meta.inputs, sniffFile(bytes));
     const request = {
       model_name: model,
       inputs: [{ name: inputName, datatype: 'BYTES', shape: [1], contents: { bytes_contents: [bytes] } }],
-      ...(values.verify ? { parameters: { 'plexus.verify': { bool_param: true } } } : {}),
+      ...(values.verify ? { parameters: { [PARAM.verify]: { bool_param: true } } } : {}),
     };
     const response = await unary<object, WireInferResponse>(clients.inference, 'ModelInfer', request, Math.max(1, deadline - Date.now()));
     const outputs = plainOutputs(response);

@@ -2,11 +2,13 @@
 // one HTTP/2 channel shared by both services. Every call has a deadline (the client's
 // timeoutMs unless the call gives one) and may be cancelled with an AbortSignal.
 import * as grpc from '@grpc/grpc-js';
-import { parseHostPort } from '../node/grpc/address.ts';
-import type { WireInferResponse } from '../node/grpc/messages.ts';
-import { loadServices } from '../node/grpc/protos.ts';
-import { channelCredentials, tokenInterceptor } from './auth.ts';
-import { cancelledError, fromServiceError, PlexusClientError } from './errors.ts';
+import { parseHostPort } from '../wire/address.ts';
+import type { WireInferResponse, WireModelMetadataResponse } from '../wire/messages.ts';
+import type {
+  WireGetNodeResponse, WireGetRoutesResponse, WireListCapabilitiesResponse, WireListPeersResponse, WireTensorInfo,
+} from '../wire/plexus-messages.ts';
+import { openConnection, unary, type Connection } from './connection.ts';
+import { PlexusClientError } from './errors.ts';
 import { PlexusJobs } from './jobs.ts';
 import { openStream, type StreamDeps } from './stream.ts';
 import type {
@@ -17,21 +19,12 @@ import { decodeInferResponse, encodeInferRequest } from './wire.ts';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_STREAM_TIMEOUT_MS = 300_000;
-const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
-
-type Callback<Res> = (error: grpc.ServiceError | null, response?: Res) => void;
-type UnaryMethod<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<Res>) => grpc.ClientUnaryCall;
-
-interface WireTensorInfo { name: string; datatype: string; shape: (string | number)[] }
-interface WireHostedModel {
-  name: string; version: string; capabilities: string[]; platform: string; requested_provider: string; provider: string;
-  price: number; ready: boolean; inputs: WireTensorInfo[]; outputs: WireTensorInfo[];
-}
 
 const tensorInfo = (t: WireTensorInfo): TensorInfo => ({ name: t.name, datatype: t.datatype, shape: t.shape.map(Number) });
 
 export class PlexusClient {
   readonly target: string;
+  readonly #connection: Connection;
   readonly #inference: grpc.Client;
   readonly #plexus: grpc.Client;
   readonly #jobs: grpc.Client;
@@ -41,7 +34,6 @@ export class PlexusClient {
   readonly #streamTimeoutMs: number;
   readonly #metadata = new Map<string, Promise<ModelMetadata>>();
   #nextId = 0;
-  #closed = false;
 
   /** @param target the node's gRPC address, HOST:PORT (e.g. '127.0.0.1:8001') */
   constructor(target: string, options: PlexusClientOptions = {}) {
@@ -53,16 +45,10 @@ export class PlexusClient {
     this.target = target;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#streamTimeoutMs = options.streamTimeoutMs ?? DEFAULT_STREAM_TIMEOUT_MS;
-    const max = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    const channelOptions: grpc.ChannelOptions = {
-      'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': max, ...options.channelOptions,
-    };
-    const credentials = options.credentials ?? channelCredentials(options.tls);
-    const services = loadServices();
-    const auth: grpc.ClientOptions = options.token === undefined ? {} : { interceptors: [tokenInterceptor(options.token)] };
-    this.#inference = new services.inference(target, credentials, { ...channelOptions, ...auth });
-    this.#plexus = new services.plexus(target, credentials, { ...channelOptions, ...auth, channelOverride: this.#inference.getChannel() });
-    this.#jobs = new services.jobs(target, credentials, { ...channelOptions, ...auth, channelOverride: this.#inference.getChannel() });
+    this.#connection = openConnection(target, options);
+    this.#inference = this.#connection.client('inference');
+    this.#plexus = this.#connection.client('plexus');
+    this.#jobs = this.#connection.client('jobs');
     this.jobs = new PlexusJobs(this.#jobs, this.#timeoutMs);
   }
 
@@ -114,7 +100,7 @@ export class PlexusClient {
   async modelMetadata(model: string, options: CallOptions = {}): Promise<ModelMetadata> {
     let cached = this.#metadata.get(model);
     if (!cached) {
-      cached = this.#unary<{ name: string; versions: string[]; platform: string; inputs: WireTensorInfo[]; outputs: WireTensorInfo[] }>(
+      cached = this.#unary<WireModelMetadataResponse>(
         this.#inference, 'ModelMetadata', { name: model }, options,
       ).then((m) => ({ name: m.name, versions: m.versions, platform: m.platform, inputs: m.inputs.map(tensorInfo), outputs: m.outputs.map(tensorInfo) }));
       this.#metadata.set(model, cached);
@@ -126,8 +112,7 @@ export class PlexusClient {
 
   /** Capabilities the cluster offers as seen from this node (only its own with localOnly). */
   async listCapabilities(options: CallOptions & { capability?: string; localOnly?: boolean } = {}): Promise<Capability[]> {
-    interface W { capabilities: { name: string; providers: { peer_id: string; model: string; version: string; provider: string; price: number; local: boolean; ready: boolean; hops: number; expected_ms: number; next_hop: string }[] }[] }
-    const res = await this.#unary<W>(this.#plexus, 'ListCapabilities', { capability: options.capability ?? '', local_only: options.localOnly ?? false }, options);
+    const res = await this.#unary<WireListCapabilitiesResponse>(this.#plexus, 'ListCapabilities', { capability: options.capability ?? '', local_only: options.localOnly ?? false }, options);
     return res.capabilities.map((c) => ({
       name: c.name,
       providers: c.providers.map((p) => ({
@@ -139,11 +124,7 @@ export class PlexusClient {
 
   /** The node's routing table, only routes to `model` when given. */
   async routes(model?: string, options: CallOptions = {}): Promise<Route[]> {
-    interface W {
-      routes: { origin: string; model: string; version: string; capabilities: string[]; next_hop: string; hops: number; path_latency_ms: number; compute_ms: number;
-        queue_wait_ms: number; expected_ms: number; price: number; provider: string; seqno: string; expires_in_ms: number; local: boolean }[]
-    }
-    const res = await this.#unary<W>(this.#plexus, 'GetRoutes', { model: model ?? '' }, options);
+    const res = await this.#unary<WireGetRoutesResponse>(this.#plexus, 'GetRoutes', { model: model ?? '' }, options);
     return res.routes.map((r) => ({
       origin: r.origin, model: r.model, version: r.version, capabilities: r.capabilities, nextHop: r.next_hop, hops: r.hops,
       pathLatencyMs: r.path_latency_ms, computeMs: r.compute_ms, queueWaitMs: r.queue_wait_ms, expectedMs: r.expected_ms,
@@ -153,17 +134,13 @@ export class PlexusClient {
 
   /** Peers the node has a libp2p connection to. */
   async peers(options: CallOptions = {}): Promise<Peer[]> {
-    const res = await this.#unary<{ peers: { peer_id: string; neighbour: boolean; rtt_ms: number; addrs: string[] }[] }>(this.#plexus, 'ListPeers', {}, options);
+    const res = await this.#unary<WireListPeersResponse>(this.#plexus, 'ListPeers', {}, options);
     return res.peers.map((p) => ({ peerId: p.peer_id, neighbour: p.neighbour, rttMs: p.rtt_ms, addrs: p.addrs }));
   }
 
   /** What the node is and hosts. */
   async node(options: CallOptions = {}): Promise<NodeInfo> {
-    interface W {
-      peer_id: string; version: string; uptime_seconds: number; grpc_address: string; models: WireHostedModel[];
-      listen_addrs: string[]; capabilities: string[]; routing_policy: string; route_only: boolean;
-    }
-    const n = await this.#unary<W>(this.#plexus, 'GetNode', {}, options);
+    const n = await this.#unary<WireGetNodeResponse>(this.#plexus, 'GetNode', {}, options);
     return {
       peerId: n.peer_id, version: n.version, uptimeSeconds: n.uptime_seconds, grpcAddress: n.grpc_address,
       models: n.models.map((m) => ({
@@ -176,11 +153,7 @@ export class PlexusClient {
 
   /** Close the channel; calls in flight fail with CANCELLED or UNAVAILABLE. Idempotent. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#jobs.close();
-    this.#plexus.close();
-    this.#inference.close();
+    this.#connection.close();
   }
 
   #newId(): string {
@@ -189,19 +162,6 @@ export class PlexusClient {
   }
 
   #unary<Res>(client: grpc.Client, method: string, request: object, options: CallOptions): Promise<Res> {
-    const fn = (client as unknown as Record<string, UnaryMethod<object, Res> | undefined>)[method];
-    if (!fn) return Promise.reject(new PlexusClientError(grpc.status.UNIMPLEMENTED, `no method ${method}`));
-    const { signal } = options;
-    if (signal?.aborted === true) return Promise.reject(cancelledError(method));
-    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
-    return new Promise<Res>((resolve, reject) => {
-      const onAbort = (): void => call.cancel();
-      const call = fn.call(client, request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (error, response) => {
-        signal?.removeEventListener('abort', onAbort);
-        if (error) reject(signal?.aborted === true ? cancelledError(method) : fromServiceError(error));
-        else resolve(response as Res);
-      });
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return unary<Res>(client, method, request, { timeoutMs: options.timeoutMs ?? this.#timeoutMs, signal: options.signal });
   }
 }

@@ -3,24 +3,11 @@
 // it, as in src/errors.ts), so callers can branch without parsing messages.
 import * as grpc from '@grpc/grpc-js';
 import type { ErrorKind } from '../errors.ts';
-import { statusName } from '../node/grpc/status.ts';
+import type { WireStreamInferResponse } from '../wire/messages.ts';
+import { ERROR_KIND_KEY, isErrorKind, kindForStatus, parseStreamError, statusName } from '../wire/status.ts';
 
 /** The node's error kinds plus what only a client sees (a status with no Plexus meaning). */
 export type ClientErrorKind = ErrorKind | 'unknown';
-
-const STATUS_TO_KIND: Readonly<Partial<Record<number, ErrorKind>>> = {
-  [grpc.status.INVALID_ARGUMENT]: 'invalid_argument',
-  [grpc.status.NOT_FOUND]: 'not_found',
-  [grpc.status.FAILED_PRECONDITION]: 'failed_precondition',
-  [grpc.status.RESOURCE_EXHAUSTED]: 'resource_exhausted',
-  [grpc.status.DEADLINE_EXCEEDED]: 'deadline_exceeded',
-  [grpc.status.UNAVAILABLE]: 'unavailable',
-  [grpc.status.CANCELLED]: 'cancelled',
-  [grpc.status.INTERNAL]: 'internal',
-  [grpc.status.UNIMPLEMENTED]: 'unimplemented',
-  [grpc.status.UNAUTHENTICATED]: 'unauthenticated',
-  [grpc.status.PERMISSION_DENIED]: 'permission_denied',
-};
 
 export class PlexusClientError extends Error {
   override readonly name = 'PlexusClientError';
@@ -31,11 +18,12 @@ export class PlexusClientError extends Error {
   readonly kind: ClientErrorKind;
   /** The node's message, without the status prefix. */
   readonly details: string;
-  constructor(code: number, details: string, options?: { cause?: unknown }) {
+  /** @param kind the node's own kind when it sent one (trailing metadata, stream item); else the status's */
+  constructor(code: number, details: string, options?: { cause?: unknown; kind?: ErrorKind | undefined }) {
     super(`${statusName(code)}: ${details}`, options);
     this.code = code;
     this.codeName = statusName(code);
-    this.kind = STATUS_TO_KIND[code] ?? 'unknown';
+    this.kind = options?.kind ?? kindForStatus(code) ?? 'unknown';
     this.details = details;
   }
 }
@@ -49,16 +37,22 @@ export function fromServiceError(e: unknown): PlexusClientError {
   if (e instanceof PlexusClientError) return e;
   const code = (e as { code?: unknown } | null)?.code;
   const details = (e as { details?: unknown } | null)?.details;
-  if (typeof code === 'number' && typeof details === 'string') return new PlexusClientError(code, details, { cause: e });
+  if (typeof code === 'number' && typeof details === 'string') return new PlexusClientError(code, details, { cause: e, kind: sentKind(e) });
   return new PlexusClientError(grpc.status.INTERNAL, e instanceof Error ? e.message : String(e), { cause: e });
 }
 
-/** ModelStreamInfer reports failures in-band as "STATUS_NAME: message" (see streamErrorMessage). */
-export function fromStreamErrorMessage(text: string): PlexusClientError {
-  const m = /^([A-Z_]+): ([\s\S]*)$/.exec(text);
-  const code = m ? (grpc.status as unknown as Record<string, number | undefined>)[m[1] ?? ''] : undefined;
-  if (m && typeof code === 'number') return new PlexusClientError(code, m[2] ?? '');
-  return new PlexusClientError(grpc.status.UNKNOWN, text);
+/** The kind in a failed call's trailing metadata (src/wire/status.ts), when the node sent one. */
+function sentKind(e: unknown): ErrorKind | undefined {
+  const metadata = (e as { metadata?: unknown } | null)?.metadata;
+  if (!(metadata instanceof grpc.Metadata)) return undefined;
+  const kind = metadata.get(ERROR_KIND_KEY)[0];
+  return isErrorKind(kind) ? kind : undefined;
+}
+
+/** A failed ModelStreamInfer item: error_message text plus the kind parameter (see streamErrorResponse). */
+export function fromStreamError(msg: WireStreamInferResponse): PlexusClientError {
+  const { code, details } = parseStreamError(msg);
+  return new PlexusClientError(code, details);
 }
 
 export function cancelledError(what: string): PlexusClientError {

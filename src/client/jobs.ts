@@ -1,18 +1,13 @@
 // PlexusJobs: the plexus.v1.Jobs API of one node (PlexusClient.jobs shares its channel).
 // watchJob is an async iterator of progress events that ends when the job ends.
 import * as grpc from '@grpc/grpc-js';
-import type { WireInferRequest, WireInferResponse } from '../node/grpc/messages.ts';
+import type { WireItem, WireJobStatus } from '../wire/jobs-messages.ts';
+import type { WireInferRequest } from '../wire/messages.ts';
 import { cancelledError, fromServiceError, PlexusClientError } from './errors.ts';
 import type { GetJobOptions, ItemResult, ItemState, JobDetails, JobEvent, JobSpec, JobState, JobStatus, SubmittedJob } from './jobs-types.ts';
 import type { CallOptions, InferRequest } from './types.ts';
 import { decodeInferResponse, encodeInferRequest } from './wire.ts';
 
-interface WireJobStatus {
-  job_id: string; state: string; stop_reason: string; label: string; idempotency_key: string; items: number; done: number; failed: number;
-  pending: number; running: number; cancelled: number; skipped: number; cost: number; max_cost?: number; _max_cost?: string;
-  created_ms: string; updated_ms: string; ended_ms: string; deadline_ms: string; open: boolean; failures: Record<string, number>; concurrency: number;
-}
-interface WireItem { index: number; state: string; status: string; message: string; attempts: number; cost: number; served_by: string; latency_ms: number; response?: WireInferResponse | null }
 
 type Callback<Res> = (error: grpc.ServiceError | null, response?: Res) => void;
 type UnaryMethod = (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<unknown>) => grpc.ClientUnaryCall;

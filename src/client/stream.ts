@@ -3,8 +3,8 @@
 // waits while `maxInFlight` requests are sent but not yet taken by the reader (and on the
 // HTTP/2 write buffer), so a slow consumer slows the producer instead of growing a queue.
 import * as grpc from '@grpc/grpc-js';
-import type { WireInferRequest, WireInferResponse, WireStreamInferResponse } from '../node/grpc/messages.ts';
-import { cancelledError, fromServiceError, fromStreamErrorMessage, PlexusClientError } from './errors.ts';
+import type { WireInferRequest, WireInferResponse, WireStreamInferResponse } from '../wire/messages.ts';
+import { cancelledError, fromServiceError, fromStreamError, PlexusClientError } from './errors.ts';
 import type { InferRequest, StreamItem, StreamOptions } from './types.ts';
 import { decodeInferResponse, encodeInferRequest } from './wire.ts';
 
@@ -63,7 +63,7 @@ export function openStream(
     waiting.delete(id);
     let item: StreamItem;
     if (msg.error_message) {
-      item = { ok: false, id, index, error: fromStreamErrorMessage(msg.error_message) };
+      item = { ok: false, id, index, error: fromStreamError(msg) };
     } else {
       try {
         item = { ok: true, id, index, result: decodeInferResponse(msg.infer_response as WireInferResponse) };

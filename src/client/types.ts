@@ -1,6 +1,6 @@
 // The client's public shapes: camelCase, numbers as numbers, tensors as typed arrays.
 import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
-import type { DataType, Tensor, TensorData } from '../inference/types.ts';
+import type { DataType, Tensor, TensorData } from '../wire/types.ts';
 import type { ClientTls } from './auth.ts';
 import type { PlexusClientError } from './errors.ts';
 

@@ -2,11 +2,11 @@
 // view per typed array; the node then answers raw too), outputs come back as typed arrays
 // decoded by the same tensor codec the node uses.
 import * as grpc from '@grpc/grpc-js';
-import { decodeRawTensor, encodeRawTensor, isDataType } from '../inference/tensor.ts';
-import type { DataType, Params, Tensor, TensorData } from '../inference/types.ts';
-import type { WireInferRequest, WireInferResponse } from '../node/grpc/messages.ts';
-import { decodeParams, encodeParams } from '../node/grpc/params.ts';
-import { decodeTypedContents } from '../node/grpc/typed-contents.ts';
+import type { WireInferRequest, WireInferResponse } from '../wire/messages.ts';
+import { decodeParams, encodeParams, PARAM } from '../wire/params.ts';
+import { decodeRawTensor, encodeRawTensor, isDataType } from '../wire/tensor.ts';
+import { decodeTypedContents } from '../wire/typed-contents.ts';
+import type { DataType, Params, Tensor, TensorData } from '../wire/types.ts';
 import { PlexusClientError } from './errors.ts';
 import type { InferRequest, InferResult, InputTensor, QueryConstraints, RouteInfo } from './types.ts';
 
@@ -53,13 +53,13 @@ export function toTensorData(input: InputTensor): TensorData {
 }
 
 const CONSTRAINT_PARAMS: Readonly<Record<keyof QueryConstraints, string>> = {
-  deadlineMs: 'plexus.deadline_ms',
-  maxCost: 'plexus.max_cost',
-  prefer: 'plexus.prefer',
-  maxHops: 'plexus.max_hops',
-  peer: 'plexus.peer',
-  provider: 'plexus.provider',
-  hedgeMs: 'plexus.hedge_ms',
+  deadlineMs: PARAM.deadlineMs,
+  maxCost: PARAM.maxCost,
+  prefer: PARAM.prefer,
+  maxHops: PARAM.maxHops,
+  peer: PARAM.peer,
+  provider: PARAM.provider,
+  hedgeMs: PARAM.hedgeMs,
 };
 
 /** Constraints as plexus.* parameters; values go unchecked so the node's own rules apply. */
@@ -110,7 +110,7 @@ export function decodeInferResponse(res: WireInferResponse): InferResult {
     throw new PlexusClientError(grpc.status.INTERNAL, `malformed response from the node: ${(e as Error).message}`, { cause: e });
   }
   const route = routeInfo(parameters);
-  const traceId = parameters['plexus.trace_id'];
+  const traceId = parameters[PARAM.traceId];
   return {
     model: res.model_name,
     version: res.model_version,
@@ -129,15 +129,15 @@ export function decodeInferResponse(res: WireInferResponse): InferResult {
 
 /** plexus.served_by / route / cost / hop_ms (and verified_by when cross-checked), set by a routing node. */
 export function routeInfo(params: Readonly<Record<string, string | number | boolean>>): RouteInfo | undefined {
-  const servedBy = params['plexus.served_by'];
+  const servedBy = params[PARAM.servedBy];
   if (typeof servedBy !== 'string' || servedBy === '') return undefined;
   const list = (v: unknown): string[] => (typeof v === 'string' && v !== '' ? v.split(',') : []);
-  const verifiedBy = params['plexus.verified_by'];
+  const verifiedBy = params[PARAM.verifiedBy];
   return {
     servedBy,
-    route: list(params['plexus.route']),
-    cost: Number(params['plexus.cost'] ?? 0),
-    hopMs: list(params['plexus.hop_ms']).map(Number),
+    route: list(params[PARAM.route]),
+    cost: Number(params[PARAM.cost] ?? 0),
+    hopMs: list(params[PARAM.hopMs]).map(Number),
     ...(typeof verifiedBy === 'string' && verifiedBy !== '' ? { verifiedBy } : {}),
   };
 }

@@ -3,38 +3,10 @@
 import type { BatchStats } from './batch-stats.ts';
 import type { ModelSpec } from './config.ts';
 import type { TraceSpan } from '../trace.ts';
+import type { DataType, ExecutionProvider, Params, Tensor, TensorSpec } from '../wire/types.ts';
+export type { DataType, ExecutionProvider, ParamValue, Params, Tensor, TensorData } from '../wire/types.ts';
 
-export type DataType =
-  | 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64'
-  | 'INT8' | 'INT16' | 'INT32' | 'INT64'
-  | 'FP16' | 'FP32' | 'FP64' | 'BF16' | 'BYTES';
-
-/**
- * Element storage per datatype (row-major):
- * BOOL/UINT8 Uint8Array, INT8 Int8Array, UINT16/FP16/BF16 Uint16Array, INT16 Int16Array,
- * UINT32 Uint32Array, INT32 Int32Array, UINT64 BigUint64Array, INT64 BigInt64Array,
- * FP32 Float32Array, FP64 Float64Array, BYTES Uint8Array[] (one buffer per element).
- */
-export type TensorData =
-  | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array
-  | BigUint64Array | BigInt64Array | Float32Array | Float64Array | Uint8Array[];
-
-export interface Tensor {
-  readonly name: string;
-  readonly datatype: DataType;
-  readonly shape: readonly number[];
-  readonly data: TensorData;
-}
-
-/** A tensor's declared form; -1 marks a dynamic dimension. */
-export interface TensorSpec {
-  readonly name: string;
-  readonly datatype: DataType;
-  readonly shape: readonly number[];
-}
-
-export type ParamValue = string | number | boolean;
-export type Params = Readonly<Record<string, ParamValue>>;
+export type { TensorSpec } from '../wire/types.ts';
 
 export interface InferRequest {
   /** A concrete model name or a capability name. */
@@ -61,8 +33,6 @@ export interface InferResult {
   readonly outputs: readonly Tensor[];
   readonly parameters: Params;
 }
-
-export type ExecutionProvider = 'cuda' | 'cpu';
 
 export interface ModelInfo {
   readonly name: string;

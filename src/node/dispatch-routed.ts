@@ -28,6 +28,7 @@ import { suspectOf as suspectFor, type TryGuard } from './verify/guard.ts';
 import { createVerifier, verifyRequested, witnessesIn, type Verifier, type VerifierInit } from './verify/verifier.ts';
 import { sealRequested } from './verify/seal.ts';
 import type { Reputation } from '../routing/reputation.ts';
+import { PARAM } from '../wire/params.ts';
 
 export interface ForwardSender {
   send(peer: string, req: ForwardRequest, signal?: AbortSignal): Promise<ForwardResult>;
@@ -164,11 +165,11 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
       model: res.model, version: res.version, id: res.id, outputs: res.outputs,
       parameters: {
         ...res.parameters,
-        'plexus.served_by': hops[hops.length - 1]?.peer ?? self,
-        'plexus.route': hops.map((h) => h.peer).join(','),
+        [PARAM.servedBy]: hops[hops.length - 1]?.peer ?? self,
+        [PARAM.route]: hops.map((h) => h.peer).join(','),
         // A pipeline's provider reports what its steps cost (src/inference/pipeline/); else 0.
-        'plexus.cost': cand.price + reportedCost(res.parameters),
-        'plexus.hop_ms': hops.map((h) => fmtMs(h.ms)).join(','),
+        [PARAM.cost]: cand.price + reportedCost(res.parameters),
+        [PARAM.hopMs]: hops.map((h) => fmtMs(h.ms)).join(','),
       },
     };
   }
@@ -312,7 +313,7 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
         attempt(req, cand, deadline, ctls[k].signal, k + 1, k === 1).then((res) => {
           if (settled) return;
           finish(k);
-          resolve(launchedSecond ? { ...res, parameters: { ...res.parameters, 'plexus.hedged': true } } : res);
+          resolve(launchedSecond ? { ...res, parameters: { ...res.parameters, [PARAM.hedged]: true } } : res);
         }, (e: unknown) => {
           running--;
           if (settled) return;

@@ -19,13 +19,14 @@ import { ONLY_FLAG, parseOnly, selectModelsFor } from './host-only.ts';
 import { compileMembership, compileSecurity, NODE_SECURITY_FIELDS, P2P_SECURITY_FIELDS, type MembershipOptions, type SecurityFlags, type SecurityOptions } from './auth/options.ts';
 import { DEFAULT_VERIFY_RATE } from './verify/verifier.ts';
 import { compileJobsOptions, jobsSectionSchema, type JobsOptions } from './jobs/options.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../wire/limits.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const DEFAULT_GRPC = '127.0.0.1:8001';
 export const DEFAULT_DATA_DIR = '~/.plexus';
-export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+export { DEFAULT_MAX_MESSAGE_BYTES };
 export const DEFAULT_P2P_PORT = 4001;
 // Loopback: a node reachable from other machines must say who may join (--swarm-key,
 // --allow-peer) or that it is open (--open); see src/node/auth/exposure.ts.

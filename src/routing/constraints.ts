@@ -3,7 +3,8 @@
 // the parameter and what was expected. Unknown `plexus.*` keys are left to other layers.
 
 import { InvalidInputError } from '../errors.ts';
-import type { ExecutionProvider, ParamValue, Params } from '../inference/types.ts';
+import { PARAM } from '../wire/params.ts';
+import type { ExecutionProvider, ParamValue, Params } from '../wire/types.ts';
 import type { PreferPolicy, QueryConstraints } from './types.ts';
 
 const PREFERS: readonly PreferPolicy[] = ['latency', 'cost', 'balanced'];
@@ -37,14 +38,14 @@ function oneOf<T extends string>(params: Params, key: string, allowed: readonly 
  * @param now epoch ms; the result's deadlineMs is the time left, the tighter of both deadlines
  */
 export function parseConstraints(params: Params, grpcDeadline: number | undefined, now: number): QueryConstraints {
-  const budget = number(params, 'plexus.deadline_ms', 'a positive number of milliseconds', (n) => n > 0);
-  const maxCost = number(params, 'plexus.max_cost', 'a non-negative number (cost units per call)', (n) => n >= 0);
-  const maxHops = number(params, 'plexus.max_hops', `an integer from 0 to ${MAX_HOPS}`, (n) => Number.isInteger(n) && n >= 0 && n <= MAX_HOPS);
-  const hedgeMs = number(params, 'plexus.hedge_ms', 'a positive number of milliseconds', (n) => n > 0);
-  const prefer = oneOf(params, 'plexus.prefer', PREFERS) ?? 'balanced';
-  const provider = oneOf(params, 'plexus.provider', PROVIDERS);
+  const budget = number(params, PARAM.deadlineMs, 'a positive number of milliseconds', (n) => n > 0);
+  const maxCost = number(params, PARAM.maxCost, 'a non-negative number (cost units per call)', (n) => n >= 0);
+  const maxHops = number(params, PARAM.maxHops, `an integer from 0 to ${MAX_HOPS}`, (n) => Number.isInteger(n) && n >= 0 && n <= MAX_HOPS);
+  const hedgeMs = number(params, PARAM.hedgeMs, 'a positive number of milliseconds', (n) => n > 0);
+  const prefer = oneOf(params, PARAM.prefer, PREFERS) ?? 'balanced';
+  const provider = oneOf(params, PARAM.provider, PROVIDERS);
   let peer: string | undefined;
-  const p = params['plexus.peer'];
+  const p = params[PARAM.peer];
   if (p !== undefined) {
     if (typeof p !== 'string' || p.trim() === '' || p.length > MAX_PEER_ID_LENGTH || /\s/.test(p.trim())) {
       throw new InvalidInputError(`parameter plexus.peer must be a peer id (non-empty, no spaces, at most ${MAX_PEER_ID_LENGTH} chars), got ${describe(p)}`);

@@ -2,7 +2,7 @@
 // passed in as `now`, epoch ms), so a simulator can drive thousands of tables in one process.
 // The libp2p layer (src/node/p2p) verifies signatures and feeds verified updates in here.
 
-import type { ExecutionProvider } from '../inference/types.ts';
+import type { ExecutionProvider } from '../wire/types.ts';
 
 export type PeerIdString = string;
 

@@ -4,26 +4,21 @@
 // is inside (a pipeline met again on it is a loop), and the per-call records of plexus.steps.
 import { NoFeasibleRouteError, PipelineLoopError } from '../../errors.ts';
 import type { ParamValue, Params } from '../types.ts';
+import { PARAM } from '../../wire/params.ts';
+import type { StepRecord } from '../../wire/steps.ts';
 
 /** Internal parameter: the pipelines (model names) a step query is running inside, outermost first. */
-export const CHAIN_PARAM = 'plexus.pipeline';
+export const CHAIN_PARAM = PARAM.pipeline;
 /** Pipelines nested at most this deep on one query. */
 export const MAX_PIPELINE_DEPTH = 8;
 /** Not passed to steps: the pipeline owns them (deadline, budget, cross-checks of the whole answer). */
-const OWNED = new Set(['plexus.deadline_ms', 'plexus.max_cost', 'plexus.verify', CHAIN_PARAM]);
+const OWNED: ReadonlySet<string> = new Set([PARAM.deadlineMs, PARAM.maxCost, PARAM.verify, CHAIN_PARAM]);
 
-/** One step call, as `plexus.steps` lists it. */
-export interface StepRecord {
-  readonly capability: string;
-  readonly served_by: string;
-  readonly route: string;
-  readonly ms: number;
-  readonly cost: number;
-}
+export type { StepRecord } from '../../wire/steps.ts';
 
 /** The caller's cost bound (`plexus.max_cost`), Infinity when none (the entry node has already refused a malformed one). */
 export function maxCostOf(params: Params): number {
-  const v = params['plexus.max_cost'];
+  const v = params[PARAM.maxCost];
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
   return Number.isFinite(n) && n >= 0 ? n : Infinity;
 }
@@ -42,7 +37,7 @@ export function stepParameters(params: Params, chain: readonly string[], budget:
   const out: Record<string, ParamValue> = {};
   for (const [k, v] of Object.entries(params)) if (!OWNED.has(k)) out[k] = v;
   out[CHAIN_PARAM] = chain.join(',');
-  if (Number.isFinite(budget)) out['plexus.max_cost'] = budget;
+  if (Number.isFinite(budget)) out[PARAM.maxCost] = budget;
   return out;
 }
 
@@ -59,11 +54,11 @@ export function shareOf(left: number, calls: number, what: string): number {
 
 /** A step call's record from the routed answer's parameters. */
 export function recordOf(capability: string, params: Params, ms: number): StepRecord {
-  const cost = Number(params['plexus.cost'] ?? 0);
+  const cost = Number(params[PARAM.cost] ?? 0);
   return {
     capability,
-    served_by: String(params['plexus.served_by'] ?? ''),
-    route: String(params['plexus.route'] ?? ''),
+    served_by: String(params[PARAM.servedBy] ?? ''),
+    route: String(params[PARAM.route] ?? ''),
     ms: Math.round(ms * 10) / 10,
     cost: Number.isFinite(cost) && cost > 0 ? cost : 0,
   };
@@ -71,6 +66,6 @@ export function recordOf(capability: string, params: Params, ms: number): StepRe
 
 /** The cost a provider reports for its own work behind a call (a pipeline's steps), clamped to a finite, non-negative number. */
 export function reportedCost(params: Params): number {
-  const n = Number(params['plexus.cost'] ?? 0);
+  const n = Number(params[PARAM.cost] ?? 0);
   return Number.isFinite(n) && n > 0 ? n : 0;
 }

@@ -5,7 +5,7 @@
 // the path (models[i].pipeline...).
 import { z } from 'zod';
 import { ConfigError } from '../../errors.ts';
-import type { TensorSpec } from '../types.ts';
+import type { TensorSpec } from '../../wire/types.ts';
 
 const CAPABILITY_NAME = /^[a-z0-9]+(\.[a-z0-9_-]+)+$/;
 const STEP_NAME = /^[a-z][a-z0-9_-]{0,63}$/;

@@ -11,6 +11,7 @@ import type { RunOptions } from '../run-phases.ts';
 import type { ModelInfo, Tensor } from '../types.ts';
 import { enterChain } from './budget.ts';
 import { runPipeline, type StepDispatcher } from './runner.ts';
+import { PARAM } from '../../wire/params.ts';
 
 export function createPipelineModel(spec: PipelineModelSpec, dispatch: StepDispatcher): HostedModel {
   const compute = createEwma(0.2);
@@ -36,8 +37,8 @@ export function createPipelineModel(spec: PipelineModelSpec, dispatch: StepDispa
       compute.add(ended - started);
       if (opts.phases !== undefined) opts.phases.executeMs = ended - started;
       if (opts.answer !== undefined) {
-        opts.answer['plexus.steps'] = JSON.stringify(answer.steps);
-        opts.answer['plexus.cost'] = answer.cost;
+        opts.answer[PARAM.steps] = JSON.stringify(answer.steps);
+        opts.answer[PARAM.cost] = answer.cost;
       }
       return outputs.length === 0 ? answer.outputs : answer.outputs.filter((t) => outputs.includes(t.name));
     } finally {

@@ -9,6 +9,7 @@ import type { QueryDispatcher } from '../dispatch.ts';
 import { statusName, toServiceError } from '../grpc/status.ts';
 import type { Budgets } from './budgets.ts';
 import type { Principal, TenantLimits } from './tokens.ts';
+import { PARAM } from '../../wire/params.ts';
 
 /** The decoded request with the caller's tenant (when authenticated). */
 export function withTenant<T extends { readonly request: InferRequest }>(decoded: T, principal: Principal | undefined): T {
@@ -46,7 +47,7 @@ export function createTenantAccounting(init: TenantDispatchInit): TenantAccounti
           try {
             init.budgets.admit(tenant, limits);
             const result = await inner.infer(req);
-            const cost = Number(result.parameters['plexus.cost'] ?? 0);
+            const cost = Number(result.parameters[PARAM.cost] ?? 0);
             init.budgets.charge(tenant, limits, cost);
             if (cost > 0) spent.inc({ tenant }, cost);
             return result;

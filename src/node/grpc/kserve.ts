@@ -15,7 +15,7 @@ import { decodeInferRequest, encodeInferResponse } from './codec.ts';
 import type {
   WireInferRequest, WireInferResponse, WireModelMetadataResponse, WireModelRef, WireStreamInferResponse, WireTensorMetadata,
 } from './messages.ts';
-import { streamErrorMessage, toServiceError } from './status.ts';
+import { streamErrorResponse, toServiceError } from './status.ts';
 
 export const SERVER_NAME = 'plexus';
 export const SERVER_EXTENSIONS: readonly string[] = ['binary_tensor_data', 'parameters', 'model_repository', 'model_repository(unload_dependents)', 'model_configuration', 'statistics'];
@@ -86,7 +86,7 @@ export function createKServeService(deps: KServeDeps): KServeService {
         (error: unknown) => {
           logger.debug({ err: error, model: msg.model_name, id: msg.id }, 'stream query failed');
           // Triton keeps the stream open and reports the failure in-band; echo id for matching.
-          return { error_message: streamErrorMessage(error), infer_response: { model_name: msg.model_name, id: msg.id } };
+          return streamErrorResponse(error, msg);
         },
       ).then((response) => {
         if (!finished && !call.cancelled) call.write(response);

@@ -5,6 +5,7 @@ import type { ModelInfo } from '../../inference/types.ts';
 import type { ModelCatalog } from '../dispatch.ts';
 import type { PeerView, RouteView } from '../p2p/service.ts';
 import { tensorMetadata } from './kserve.ts';
+import type { WireCapabilityProvider, WireGetRoutesRequest, WireListCapabilitiesRequest } from '../../wire/plexus-messages.ts';
 
 export interface NodeIdentity {
   /** libp2p peer id; '' while the node runs without libp2p. */
@@ -30,13 +31,9 @@ export interface PlexusDeps {
   readonly cluster?: ClusterView;
 }
 
-interface ListCapabilitiesRequest { capability: string; local_only: boolean }
-interface GetRoutesRequest { model: string }
-
-interface WireProvider {
-  peer_id: string; model: string; version: string; provider: string; price: number;
-  local: boolean; ready: boolean; hops: number; expected_ms: number; next_hop: string;
-}
+type ListCapabilitiesRequest = WireListCapabilitiesRequest;
+type GetRoutesRequest = WireGetRoutesRequest;
+type WireProvider = WireCapabilityProvider;
 
 export function createPlexusService(deps: PlexusDeps): grpc.UntypedServiceImplementation {
   const { catalog, identity, cluster } = deps;

@@ -9,9 +9,10 @@ import { MAX_PARAMETER_KEY, MAX_PARAMETER_STRING, MAX_PARAMETERS } from '../grpc
 import { decodeJsonTensor, encodeJsonData, type JsonElement } from './json-tensors.ts';
 import { isRecord } from '../wire-guards.ts';
 import { newTally, type ElementTally, type InputLimits } from '../input-limits.ts';
+import { PARAM } from '../../wire/params.ts';
 
 /** Request parameter naming the time budget in ms; the HTTP layer turns it into a deadline too. */
-export const DEADLINE_PARAM = 'plexus.deadline_ms';
+export const DEADLINE_PARAM = PARAM.deadlineMs;
 
 export interface RestInferResponse {
   readonly model_name: string;

@@ -8,15 +8,16 @@ import { decodeInferRequest, encodeInferResponse } from '../grpc/codec.ts';
 import type { WireInferRequest } from '../grpc/messages.ts';
 import { toServiceError } from '../grpc/status.ts';
 import { decodeAnswer, type StoredQuery } from './codec.ts';
-import { compileSettings, LIMITS, type WireJobSettings } from './policy.ts';
+import { compileSettings, LIMITS } from './policy.ts';
+import type { WireAddItemsRequest, WireGetJobRequest, WireJobIdRequest, WireListJobsRequest, WireSubmitJobRequest } from '../../wire/jobs-messages.ts';
 import type { JobEvent, JobService, JobView } from './service.ts';
 import type { ItemRow } from './store.ts';
 
-interface SubmitJobRequest { settings: WireJobSettings | null; items: WireInferRequest[]; more_items: boolean }
-interface AddItemsRequest { job_id: string; first_index: number; items: WireInferRequest[]; last: boolean }
-interface GetJobRequest { job_id: string; include_items: boolean; page_start: number; page_size: number; include_results: boolean }
-interface JobIdRequest { job_id: string }
-interface ListJobsRequest { limit: number; state: string }
+type SubmitJobRequest = WireSubmitJobRequest;
+type AddItemsRequest = WireAddItemsRequest;
+type GetJobRequest = WireGetJobRequest;
+type JobIdRequest = WireJobIdRequest;
+type ListJobsRequest = WireListJobsRequest;
 
 export function decodeItems(items: readonly WireInferRequest[], firstIndex = 0): StoredQuery[] {
   return items.map((msg, i) => {

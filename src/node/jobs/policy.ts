@@ -2,6 +2,7 @@
 // (INVALID_ARGUMENT naming the field), which failures are worth another try and how long to
 // wait first, and whether the budget lets one more item start.
 import { InvalidInputError, type ErrorKind } from '../../errors.ts';
+import type { WireJobSettings } from '../../wire/jobs-messages.ts';
 
 export const JOB_STATES = ['RUNNING', 'COMPLETED', 'CANCELLED', 'BUDGET_EXHAUSTED', 'DEADLINE_EXCEEDED'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -23,18 +24,7 @@ export const LIMITS = {
   backoffMaxMs: 5000,
 } as const;
 
-export interface WireJobSettings {
-  deadline_s?: number;
-  max_cost?: number | null;
-  concurrency?: number;
-  max_retries?: number | null;
-  idempotency_key?: string;
-  item_timeout_s?: number;
-  label?: string;
-  /** proto-loader's name of the set field of each proto3 `optional` (synthetic oneof). */
-  _max_cost?: string;
-  _max_retries?: string;
-}
+export type { WireJobSettings } from '../../wire/jobs-messages.ts';
 
 export interface JobSettings {
   /** Absolute, epoch ms. */

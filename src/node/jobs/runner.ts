@@ -11,6 +11,7 @@ import { statusName, statusForKind } from '../grpc/status.ts';
 import { decodeQuery, encodeAnswer } from './codec.ts';
 import { backoffMs, budgetDecision, isRetryableKind, type JobState } from './policy.ts';
 import type { ItemOutcome, JobRow, JobStore } from './store.ts';
+import { PARAM } from '../../wire/params.ts';
 
 export interface RunnerDeps {
   readonly store: JobStore;
@@ -90,8 +91,8 @@ export function startJobRun(deps: RunnerDeps, row: JobRow): JobRun {
 
   function paramsFor(base: Params, cap: number | undefined): Params {
     if (cap === undefined) return base;
-    const own = Number(base['plexus.max_cost']);
-    return { ...base, 'plexus.max_cost': Number.isFinite(own) ? Math.min(own, cap) : Math.max(0, cap) };
+    const own = Number(base[PARAM.maxCost]);
+    return { ...base, [PARAM.maxCost]: Number.isFinite(own) ? Math.min(own, cap) : Math.max(0, cap) };
   }
 
   async function runItem(index: number, cap: number | undefined): Promise<void> {
@@ -117,8 +118,8 @@ export function startJobRun(deps: RunnerDeps, row: JobRow): JobRun {
         };
         try {
           const result = await dispatcher.infer(request);
-          const cost = Number(result.parameters['plexus.cost'] ?? 0) || 0;
-          outcome = { state: 'DONE', status: 'OK', message: '', attempts, cost, servedBy: String(result.parameters['plexus.served_by'] ?? ''), latencyMs: now() - started, answer: encodeAnswer(result) };
+          const cost = Number(result.parameters[PARAM.cost] ?? 0) || 0;
+          outcome = { state: 'DONE', status: 'OK', message: '', attempts, cost, servedBy: String(result.parameters[PARAM.servedBy] ?? ''), latencyMs: now() - started, answer: encodeAnswer(result) };
           break;
         } catch (e) {
           const reason: unknown = controller.signal.reason;

@@ -15,9 +15,10 @@ import type { ForwardRequest } from '../p2p/forward-codec.ts';
 import type { ForwardHandler } from '../p2p/forward-protocol.ts';
 import { OtelSpan } from './otel-span.ts';
 import { parseTraceparent } from './traceparent.ts';
+import { PARAM } from '../../wire/params.ts';
 
 /** Response parameter carrying the query's trace id (gRPC and REST). */
-export const TRACE_ID_PARAM = 'plexus.trace_id';
+export const TRACE_ID_PARAM = PARAM.traceId;
 /** How often the batch processor exports (spans are also flushed on stop). */
 export const DEFAULT_EXPORT_DELAY_MS = 1000;
 /** One export's bound, so a stop never waits long on an unreachable collector. */

@@ -10,8 +10,9 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { InvalidInputError, ProtocolError } from '../../errors.ts';
 import { decodeRawTensor, encodeRawTensor, isDataType } from '../../inference/tensor.ts';
 import type { Params, Tensor } from '../../inference/types.ts';
+import { PARAM } from '../../wire/params.ts';
 
-export const SEAL_PARAM = 'plexus.seal';
+export const SEAL_PARAM = PARAM.seal;
 
 /** The caller asked for its inputs and outputs to be sealed end to end: plexus.seal=true. InvalidInputError for a bad value. */
 export function sealRequested(params: Params): boolean {

@@ -12,11 +12,12 @@ import type { Reputation } from '../../routing/reputation.ts';
 import type { VerificationOutcome } from '../route-events.ts';
 import type { RouteCandidate, RoutingTableApi } from '../../routing/types.ts';
 import { compareOutputs, toleranceFor } from './compare.ts';
+import { PARAM } from '../../wire/params.ts';
 
-export const VERIFY_PARAM = 'plexus.verify';
+export const VERIFY_PARAM = PARAM.verify;
 /** Fraction of remote answers re-run elsewhere unprompted (node.verify.rate's default). */
 export const DEFAULT_VERIFY_RATE = 0.02;
-export const VERIFIED_BY_PARAM = 'plexus.verified_by';
+export const VERIFIED_BY_PARAM = PARAM.verifiedBy;
 
 export type VerificationEvent = VerificationOutcome;
 
@@ -128,7 +129,7 @@ export function createVerifier(init: VerifierInit): Verifier {
 
   return {
     check(req, res, deadline) {
-      const servedBy = res.parameters['plexus.served_by'];
+      const servedBy = res.parameters[PARAM.servedBy];
       const origin = typeof servedBy === 'string' ? servedBy : self;
       const forced = verifyRequested(req.parameters);
       if (origin === self) return Promise.resolve(forced ? stamp(res, self) : res);

@@ -106,3 +106,18 @@ describe('ModelStreamInfer', () => {
     expect(status.code).toBe(grpc.status.OK);
   });
 });
+
+describe('structured error details (src/wire/status.ts)', () => {
+  it('a failed stream item carries its kind as plexus.error_kind; a failed call has it in trailing metadata', async () => {
+    const { responses } = await streamAll([vadRequest(SPEECH_WAV, { id: 'gone', model_name: 'no-such-model' })]);
+    const r = responses[0] as unknown as { error_message: string; infer_response: { id: string; parameters: Record<string, { string_param?: string }> } };
+    expect(r.error_message).toMatch(/^NOT_FOUND: /);
+    expect(r.infer_response.id).toBe('gone');
+    expect(r.infer_response.parameters['plexus.error_kind']?.string_param).toBe('not_found');
+    const fn = (t.inference as unknown as Record<string, ((req: unknown, cb: (e: grpc.ServiceError | null) => void) => void) | undefined>).ModelInfer;
+    const error = await new Promise<grpc.ServiceError | null>((resolve) => { fn?.call(t.inference, vadRequest(SPEECH_WAV, { model_name: 'no-such-model' }), resolve); });
+    expect(error?.code).toBe(grpc.status.NOT_FOUND);
+    expect(error?.metadata.get('plexus-error-kind')).toEqual(['not_found']);
+    expect(error?.metadata.get('plexus-error-name')).toEqual(['ModelNotFoundError']);
+  });
+});
