@@ -11,13 +11,11 @@
 // provider), plexus.hop_ms (for each node on the route, entry first, the ms the query spent
 // at that node and everything after it; the last value is the provider's own time), and
 // plexus.verified_by when the answer was cross-checked (src/node/verify/).
-import {
-  CancelledError, DeadlineExceededError, ModelNotFoundError, NoFeasibleRouteError, PeerUnavailableError, RemoteError, isPlexusError,
-} from '../errors.ts';
+import { DeadlineExceededError, NoFeasibleRouteError, PeerUnavailableError, RemoteError } from '../errors.ts';
 import { reportedCost } from '../inference/pipeline/budget.ts';
 import type { InferRequest, InferResult, LocalInference } from '../inference/types.ts';
 import type { Logger } from '../logger.ts';
-import type { QueryConstraints, RouteCandidate, RoutingTableApi, Selection, SelectionFailure } from '../routing/types.ts';
+import type { QueryConstraints, RouteCandidate, RoutingTableApi, Selection } from '../routing/types.ts';
 import { parseConstraints } from '../routing/constraints.ts';
 import type { QueryDispatcher } from './dispatch.ts';
 import type { ForwardRequest, ForwardResult, HopTiming } from './p2p/forward-codec.ts';
@@ -29,6 +27,11 @@ import { createVerifier, verifyRequested, witnessesIn, type Verifier, type Verif
 import { sealRequested } from './verify/seal.ts';
 import type { Reputation } from '../routing/reputation.ts';
 import { PARAM } from '../wire/params.ts';
+import { arrivalError, hedgePair, isRetryable, passedOn, relayCandidate, selectionError } from './routed/checks.ts';
+import { runFailover } from './routed/failover.ts';
+import { runHedged } from './routed/hedge.ts';
+
+export { selectionError } from './routed/checks.ts';
 
 export interface ForwardSender {
   send(peer: string, req: ForwardRequest, signal?: AbortSignal): Promise<ForwardResult>;
@@ -62,20 +65,6 @@ export interface RoutedDispatcherInit {
 export interface RoutedDispatcher extends QueryDispatcher {
   /** Handle a query that arrived over /plexus/forward from a neighbour. */
   handleForwarded(req: ForwardRequest, signal: AbortSignal): Promise<ForwardResult>;
-}
-
-export function selectionError(model: string, f: SelectionFailure): Error {
-  switch (f.reason) {
-    case 'unknown': return new ModelNotFoundError(model, `model or capability '${model}' is not served anywhere in the cluster: ${f.message}`);
-    case 'constraints': return new NoFeasibleRouteError(f.message);
-    case 'deadline': return new DeadlineExceededError(f.message);
-  }
-}
-
-/** Errors after which another provider may well succeed. */
-function isRetryable(e: unknown): boolean {
-  if (!isPlexusError(e)) return false;
-  return e.kind === 'unavailable' || e.kind === 'resource_exhausted' || e.kind === 'deadline_exceeded' || (e instanceof RemoteError && e.kind === 'not_found');
 }
 
 const fmtMs = (ms: number): string => (Math.round(ms * 10) / 10).toString();
@@ -120,15 +109,14 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
         // or is marked down here) is a path failure the entry can route around: UNAVAILABLE.
         throw new PeerUnavailableError(`query ${req.queryId}: ${self} has no route to provider ${req.origin} any more: ${sel.failure.message}`);
       }
-      const cand = sel.candidates.find((c) => c.origin === req.origin && c.nextHop !== self && !failed.has(c.nextHop));
+      const cand = relayCandidate(sel.candidates, req.origin, self, failed);
       if (cand === undefined) break;
       const remainingMs = deadline - Date.now();
       if (remainingMs <= 0) throw new DeadlineExceededError(`query ${req.queryId}: deadline passed at ${self} before reaching ${req.origin}`);
       const span = req.trace?.child('plexus.forward', attemptAttributes(cand, i + 1, false), 'client');
       try {
-        return await traced(span, () => forward.send(cand.nextHop, {
-          ...req, ttl: req.ttl - 1, remainingMs, route: [...req.route, self], ...(span === undefined ? {} : { traceparent: span.traceparent() }),
-        }, signal));
+        const next = passedOn(req, self, remainingMs);
+        return await traced(span, () => forward.send(cand.nextHop, span === undefined ? next : { ...next, traceparent: span.traceparent() }, signal));
       } catch (e) {
         last = e;
         if (!(e instanceof PeerUnavailableError)) throw e;
@@ -141,9 +129,8 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
 
   async function handleForwarded(req: ForwardRequest, signal: AbortSignal): Promise<ForwardResult> {
     const t0 = performance.now();
-    if (req.ttl <= 0) throw new NoFeasibleRouteError(`query ${req.queryId}: TTL exhausted at ${self} (route ${req.route.join(',')})`);
-    if (req.remainingMs <= 0) throw new DeadlineExceededError(`query ${req.queryId}: no time left on arrival at ${self}`);
-    if (req.route.includes(self)) throw new NoFeasibleRouteError(`query ${req.queryId}: routing loop through ${self} (route ${req.route.join(',')})`);
+    const refused = arrivalError(req, self);
+    if (refused !== undefined) throw refused;
     // The entry node's query id travels in the frame, so every hop's log lines carry it.
     log.debug({ queryId: req.queryId, tenant: req.tenant, model: req.model, origin: req.origin, from: req.route[req.route.length - 1], ttl: req.ttl, remainingMs: req.remainingMs }, req.origin === self ? 'forwarded query: running here' : 'forwarded query: passing on');
     try {
@@ -246,89 +233,33 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
     return sel;
   }
 
-  /** Try candidates one after another while the deadline allows (failover). */
-  async function sequential(req: InferRequest, candidates: readonly RouteCandidate[], start: number, deadline: number, constraints: QueryConstraints): Promise<InferResult> {
-    const failed = new Set<string>();
-    let last: unknown;
-    let tries = 0;
-    let list = candidates;
-    for (let round = 0; round < 2; round++) {
-      for (const cand of list) {
-        if (tries >= maxAttempts) break;
-        if (failed.has(cand.nextHop) || failed.has(cand.origin)) continue;
-        if (req.signal?.aborted === true) throw new CancelledError(`query ${req.id} was cancelled`);
-        if (deadline - Date.now() <= 0) break;
-        tries++;
-        init.events?.attempt?.({ model: req.model, attempt: tries, local: cand.origin === self });
-        if (tries > 1) req.trace?.event('plexus.failover', { 'plexus.attempt': tries, 'plexus.origin': cand.origin, 'plexus.last_error': (last as Error | undefined)?.message ?? '' });
-        try {
-          return await attempt(req, cand, deadline, req.signal, tries);
-        } catch (e) {
-          last = e;
-          if (!isRetryable(e)) throw e;
-          failed.add(suspectOf(e, cand));
-        }
-      }
-      // Our own link died under the query: the table drops that neighbour at once, so a fresh
-      // selection may offer the same provider over another next hop (failed ones are skipped).
-      if (!(last instanceof PeerUnavailableError) || tries >= maxAttempts || Date.now() >= deadline || req.signal?.aborted === true) break;
-      const again = await selectOrWait(req.model, constraints, deadline, req.signal).catch(() => undefined);
-      if (again?.ok !== true) break;
-      list = again.candidates;
-    }
-    if (last === undefined || Date.now() >= deadline) {
-      throw new DeadlineExceededError(`query ${req.id}: deadline of ${deadline - start} ms passed after ${tries} attempt(s)${last === undefined ? '' : `; last error: ${(last as Error).message}`}`);
-    }
-    throw last as Error;
+  /** Try candidates one after another while the deadline allows (failover order: src/node/routed/failover.ts). */
+  function sequential(req: InferRequest, candidates: readonly RouteCandidate[], start: number, deadline: number, constraints: QueryConstraints): Promise<InferResult> {
+    return runFailover(candidates, {
+      queryId: req.id, start, deadline, maxAttempts, signal: req.signal,
+      attempt: (cand, n, last) => {
+        init.events?.attempt?.({ model: req.model, attempt: n, local: cand.origin === self });
+        if (n > 1) req.trace?.event('plexus.failover', { 'plexus.attempt': n, 'plexus.origin': cand.origin, 'plexus.last_error': (last as Error | undefined)?.message ?? '' });
+        return attempt(req, cand, deadline, req.signal, n);
+      },
+      suspectOf,
+      reselect: async () => {
+        const again = await selectOrWait(req.model, constraints, deadline, req.signal).catch(() => undefined);
+        return again?.ok === true ? again.candidates : undefined;
+      },
+    });
   }
 
-  /**
-   * Hedged request (The Tail at Scale): the best route first; when it has not answered within
-   * hedgeMs (or failed retryably), the next best provider too. The first answer wins and the
-   * other try is cancelled, so a hedge costs at most one extra run.
-   */
+  /** Hedged request (src/node/routed/hedge.ts): the second provider too when the first is slow or fails. */
   function hedged(req: InferRequest, first: RouteCandidate, second: RouteCandidate, hedgeMs: number, deadline: number): Promise<InferResult> {
-    const ctls = [new AbortController(), new AbortController()] as const;
-    const onCallerAbort = (): void => { for (const c of ctls) c.abort(new CancelledError(`query ${req.id} was cancelled`)); };
-    req.signal?.addEventListener('abort', onCallerAbort, { once: true });
-    return new Promise<InferResult>((resolve, reject) => {
-      let running = 0;
-      let launchedSecond = false;
-      let settled = false;
-      const finish = (winner: number | undefined): void => {
-        settled = true;
-        clearTimeout(timer);
-        req.signal?.removeEventListener('abort', onCallerAbort);
-        ctls.forEach((c, k) => { if (k !== winner) c.abort(new CancelledError(`query ${req.id}: the hedged twin answered first`)); });
-      };
-      const launchSecond = (): void => {
-        if (settled || launchedSecond || deadline - Date.now() <= 0) return;
-        launchedSecond = true;
-        launch(second, 1);
-      };
-      const launch = (cand: RouteCandidate, k: 0 | 1): void => {
-        running++;
+    return runHedged({
+      queryId: req.id, first, second, hedgeMs, deadline, signal: req.signal,
+      attempt: (cand, k, signal) => {
         init.events?.attempt?.({ model: req.model, attempt: k + 1, local: cand.origin === self });
         if (k === 1) req.trace?.event('plexus.hedge', { 'plexus.origin': cand.origin, 'plexus.hedge_ms': hedgeMs });
-        attempt(req, cand, deadline, ctls[k].signal, k + 1, k === 1).then((res) => {
-          if (settled) return;
-          finish(k);
-          resolve(launchedSecond ? { ...res, parameters: { ...res.parameters, [PARAM.hedged]: true } } : res);
-        }, (e: unknown) => {
-          running--;
-          if (settled) return;
-          if (isRetryable(e) && !launchedSecond) {
-            launchSecond();
-            if (launchedSecond) return;
-          }
-          if (!isRetryable(e) || running === 0) {
-            finish(undefined);
-            reject(e instanceof Error ? e : new Error(String(e)));
-          }
-        });
-      };
-      const timer = setTimeout(launchSecond, hedgeMs);
-      launch(first, 0);
+        return attempt(req, cand, deadline, signal, k + 1, k === 1);
+      },
+      mark: (res, hedgedToo) => (hedgedToo ? { ...res, parameters: { ...res.parameters, [PARAM.hedged]: true } } : res),
     });
   }
 
@@ -343,10 +274,9 @@ export function createRoutedDispatcher(init: RoutedDispatcherInit): RoutedDispat
     const sel = await selectOrWait(req.model, constraints, deadline, req.signal);
     req.trace?.phase('plexus.route', s0, performance.now(), routeAttributes(sel));
     if (!sel.ok) throw selectionError(req.model, sel.failure);
-    const [first] = sel.candidates;
-    const second = sel.candidates.find((c) => c.origin !== first?.origin);
-    const res = constraints.hedgeMs !== undefined && first !== undefined && second !== undefined && constraints.hedgeMs < deadline - start
-      ? await hedged(req, first, second, constraints.hedgeMs, deadline)
+    const pair = hedgePair(sel.candidates, constraints.hedgeMs, deadline - start);
+    const res = pair !== undefined
+      ? await hedged(req, pair.first, pair.second, pair.hedgeMs, deadline)
       : await sequential(req, sel.candidates, start, deadline, constraints);
     return verifier === undefined ? res : verifier.check(req, res, deadline);
   }

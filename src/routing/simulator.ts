@@ -4,8 +4,14 @@
 // a loop check over every (node, origin) pair. Used by tests and by the benchmark.
 
 import { randInt, seededRng, type Rng } from './rng.ts';
+import type { SeqnoRequestMsg } from './routes-messages.ts';
+import { forwardedRequest } from './routes-seqno.ts';
+import { routesTiming } from './routes-timing.ts';
 import { RoutingTable, type RoutingTableOptions } from './table.ts';
 import type { AdvertisedModel, PeerIdString, RouteUpdate } from './types.ts';
+
+/** Hops a seqno request may travel, as in the routes protocol. */
+const SEQNO_HOPS = routesTiming().seqnoRequestHops;
 
 /** Undirected edges [a, b, one-way latency ms]. */
 export interface Topology {
@@ -132,7 +138,7 @@ export class Simulation {
   readonly #index = new Map<PeerIdString, number>();
   readonly #opts: SimulationOptions;
   #inbox: { from: number; to: number; updates: RouteUpdate[] }[] = [];
-  #requests: { from: number; to: number; origin: PeerIdString; seq: number; ttl: number }[] = [];
+  #requests: (SeqnoRequestMsg & { from: number; to: number })[] = [];
 
   constructor(opts: SimulationOptions) {
     this.#opts = opts;
@@ -242,7 +248,7 @@ export class Simulation {
       if (this.#opts.seqnoRequests ?? true) {
         for (const r of t.takeSeqnoRequests(this.now)) {
           const to = this.#index.get(r.to);
-          if (to !== undefined) this.#requests.push({ from: i, to, origin: r.origin, seq: r.seq, ttl: 16 });
+          if (to !== undefined) this.#requests.push({ from: i, to, origin: r.origin, seq: r.seq, hopsLeft: SEQNO_HOPS });
         }
       }
     }
@@ -255,9 +261,10 @@ export class Simulation {
     for (const r of pending) {
       if (!this.#alive[r.to] || !this.#adj[r.to]?.has(r.from)) continue;
       const action = this.#table(r.to).onSeqnoRequest(this.#id(r.from), r.origin, r.seq, this.now);
-      if (action.kind !== 'forward' || r.ttl <= 1) continue;
-      const next = this.#index.get(action.to);
-      if (next !== undefined) this.#requests.push({ from: r.to, to: next, origin: r.origin, seq: r.seq, ttl: r.ttl - 1 });
+      // The same decision as the routes protocol core's (src/routing/routes-seqno.ts).
+      const fwd = forwardedRequest(action, r);
+      const next = fwd === undefined ? undefined : this.#index.get(fwd.to);
+      if (fwd !== undefined && next !== undefined) this.#requests.push({ ...fwd.req, from: r.to, to: next });
     }
   }
 
