@@ -68,6 +68,12 @@ export class InputLimitError extends PlexusError {
   readonly kind = 'invalid_argument';
 }
 
+/** One request's inputs hold more bytes than one request may (limits.maxRequestInputBytes): the same request never fits. */
+export class RequestInputBudgetError extends PlexusError {
+  override readonly name = 'RequestInputBudgetError';
+  readonly kind = 'resource_exhausted';
+}
+
 /** The node's budget for the inputs of accepted, unanswered requests is spent: retry later or elsewhere. */
 export class InputBudgetError extends PlexusError {
   override readonly name = 'InputBudgetError';

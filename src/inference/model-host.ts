@@ -3,6 +3,7 @@
 // them on worker threads so no model run or decode holds the node's event loop. Everything
 // around a run (limiter, batcher, VAD step group, faults, deadlines) stays on the main thread.
 import { CancelledError, DeadlineExceededError } from '../errors.ts';
+import type { OcrOut, OcrTask } from './adapters/ocr/ocr-work.ts';
 import type { Logger } from '../logger.ts';
 import type { AudioLimits, OnnxModelSpec } from './config.ts';
 import type { ValueMeta } from './ort-session.ts';
@@ -28,6 +29,8 @@ export interface ModelHost {
   openSession(spec: OnnxModelSpec, logger: Logger): Promise<ModelSession>;
   /** WAV bytes -> mono samples at `targetRate`, within the audio limits, deadline and signal checked between chunks. */
   decodeAudio(wav: Uint8Array, targetRate: number, opts: AcquireOptions): Promise<Float32Array>;
+  /** One step of an OCR adapter's image work (ocr-work.ts), deadline and signal checked before it and, off this thread, during it. */
+  ocr<T extends OcrTask>(task: T, opts: AcquireOptions): Promise<OcrOut<T>>;
   close(): Promise<void>;
 }
 
@@ -78,6 +81,12 @@ export function createInProcessHost(audioLimits: AudioLimits): ModelHost {
       const check = (): void => checkLive('audio decoding', opts.deadline, () => opts.signal?.aborted === true);
       check();
       return runSteps(decodeWavMonoSteps(wav, targetRate, audioLimits), check);
+    },
+    // Runs to the end on this thread. Imported here: a worker (which imports checkLive) never maps sharp with it.
+    async ocr(task, opts) {
+      checkLive('image processing', opts.deadline, () => opts.signal?.aborted === true);
+      const { runOcrTask } = await import('./adapters/ocr/ocr-work.ts');
+      return runOcrTask(task, false);
     },
     close: () => Promise.resolve(),
   };

@@ -119,7 +119,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
   const metrics = createNodeMetrics(options.p2p === undefined ? {} : { policy: options.p2p.routing.policy });
   metrics.setSources({ inference: () => inference, connectedPeers: () => p2p?.peers().length ?? 0, routes: () => p2p?.routes() });
   const limits = options.limits ?? DEFAULT_LIMITS;
-  const inputBudget = createInputBudget(limits.maxInflightInputBytes);
+  const inputBudget = createInputBudget(limits.maxInflightInputBytes, limits.maxRequestInputBytes);
   const listenAddrs = (): string[] => (state === 'running' || state === 'stopping' ? p2p?.multiaddrs() ?? [] : []);
   // Only with an OTLP endpoint (set in start()): without it no request ever holds a span.
   let tracing: NodeTracing | undefined;

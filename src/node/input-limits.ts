@@ -1,6 +1,6 @@
 // Limits on what one client request may make the node hold, and the node-wide budget for the
 // inputs of requests accepted and not yet answered. The defaults live in options.ts.
-import { InputBudgetError, InputLimitError } from '../errors.ts';
+import { InputBudgetError, InputLimitError, RequestInputBudgetError } from '../errors.ts';
 import type { Tensor } from '../inference/types.ts';
 
 export interface InputLimits {
@@ -10,6 +10,8 @@ export interface InputLimits {
   readonly maxBytesElements: number;
   /** Bytes of inputs of accepted requests not yet answered, node-wide (gRPC and REST). */
   readonly maxInflightInputBytes: number;
+  /** Bytes of inputs one request may hold while it is answered (gRPC and REST). */
+  readonly maxRequestInputBytes: number;
 }
 
 /** Counts a request's elements against the limits while its tensors are built (REST). */
@@ -46,15 +48,22 @@ export function inputBytes(inputs: readonly Tensor[]): number {
 }
 
 export interface InputBudget {
-  /** Reserves `bytes`, or throws InputBudgetError at once; call the returned function when answered. */
+  /**
+   * Reserves one request's `bytes`, or throws at once: RequestInputBudgetError past the per-request
+   * budget, InputBudgetError past what the node has left. Call the returned function when answered.
+   */
   acquire(bytes: number): () => void;
   inUse(): number;
 }
 
-export function createInputBudget(maxBytes: number): InputBudget {
+/** `maxRequestBytes`: what one request may hold (absent: only the node's budget bounds it). */
+export function createInputBudget(maxBytes: number, maxRequestBytes = Number.POSITIVE_INFINITY): InputBudget {
   let used = 0;
   return {
     acquire(bytes) {
+      if (bytes > maxRequestBytes) {
+        throw new RequestInputBudgetError(`the request's inputs hold ${bytes} bytes; at most ${maxRequestBytes} are allowed per request (limits.maxRequestInputBytes): send less per request`);
+      }
       if (used + bytes > maxBytes) {
         throw new InputBudgetError(`the node holds ${used} bytes of inputs of unanswered requests; ${bytes} more would pass its budget of ${maxBytes} (limits.maxInflightInputBytes): retry later or ask another node`);
       }
@@ -70,7 +79,7 @@ export function createInputBudget(maxBytes: number): InputBudget {
   };
 }
 
-/** Runs `work` (the dispatch of one request) holding its inputs' bytes against the node's budget, when there is one. */
+/** Runs `work` (the dispatch of one request) holding its inputs' bytes against the request's and the node's budgets, when there are some. */
 export async function withinInputBudget<T>(budget: InputBudget | undefined, inputs: readonly Tensor[], work: () => Promise<T>): Promise<T> {
   const release = budget?.acquire(inputBytes(inputs));
   try {

@@ -3,7 +3,8 @@
 // - origins that come and expire, 5 cycles of 60 fat ones: every cache keyed by origin is
 //   pruned when the table forgets the origin, and the post-GC heap does not grow across cycles
 //   (before: signature and verified-advert caches kept every origin forever);
-// - 200 signed fake origins × 16 address hints pointing at local TCP listeners: the node dials
+// - 500 signed fake origins × 16 address hints (the issue's size) pointing at local TCP
+//   listeners: the node dials
 //   at most 2 addresses per origin, within the node-wide dial budget (before: a connection
 //   attempt to every hinted address of every origin, hundreds within seconds).
 import { createServer, type Server } from 'node:net';
@@ -19,6 +20,7 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 const REFRESH = 200;
+const HINTED_ORIGINS = 500;
 let a: ClusterNode;
 const rogues: Rogue[] = [];
 const servers: Server[] = [];
@@ -81,14 +83,14 @@ async function countingServer(): Promise<{ port: number; accepts: () => number }
 }
 
 describe('address hints', () => {
-  it('200 fake origins × 16 hints: at most 2 addresses per origin, within the node-wide budget', async () => {
+  it(`${HINTED_ORIGINS} fake origins × 16 hints: at most 2 addresses per origin, within the node-wide budget`, async () => {
     const rogue = await startRogue();
     rogues.push(rogue);
     await rogue.connect(a.addrs[0] ?? '');
     const first = await Promise.all([countingServer(), countingServer()]);
     const rest = await Promise.all(Array.from({ length: 14 }, () => countingServer()));
     const hint = [...first, ...rest].map((s) => `/ip4/127.0.0.1/tcp/${s.port}`);
-    const origins = await fakeOrigins(200);
+    const origins = await fakeOrigins(HINTED_ORIGINS);
     const updates = await signedUpdates(origins, () => []);
     const started = Date.now();
     const stop = rogue.keepSending(updates, REFRESH); // (hints ride with the first send only)

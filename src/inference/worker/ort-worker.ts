@@ -1,7 +1,7 @@
-// A model worker thread: holds ONNX Runtime sessions and runs them, and decodes audio, so none
-// of that work runs on the node's event loop. Audio decoding yields to this thread's own event
-// loop between chunks, so session runs interleave with a long decode, and checks the request's
-// deadline and cancellation there.
+// A model worker thread: holds ONNX Runtime sessions and runs them, decodes audio, and does the
+// OCR adapters' image work (ocr-work.ts), so none of that work runs on the node's event loop.
+// Audio decoding yields to this thread's own event loop between chunks, so session runs
+// interleave with a long decode, and checks the request's deadline and cancellation there.
 import { parentPort } from 'node:worker_threads';
 import type { InferenceSession } from 'onnxruntime-node';
 import { InferenceFailedError } from '../../errors.ts';
@@ -19,6 +19,10 @@ const MAX_CANCELLED = 10_000;
 // ONNX Runtime is loaded with the first session: the decode worker never maps it.
 let ortSession: Promise<typeof import('../ort-session.ts')> | undefined;
 const ort = (): Promise<typeof import('../ort-session.ts')> => (ortSession ??= import('../ort-session.ts'));
+
+// The OCR tasks (and sharp with them) are loaded with the first one: model workers never map them.
+let ocrWork: Promise<typeof import('../adapters/ocr/ocr-work.ts')> | undefined;
+const ocr = (): Promise<typeof import('../adapters/ocr/ocr-work.ts')> => (ocrWork ??= import('../adapters/ocr/ocr-work.ts'));
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => { setImmediate(resolve); });
 
@@ -79,6 +83,13 @@ async function handle(m: WorkerRequest): Promise<void> {
         sessions.delete(m.session);
         await s?.release();
         post({ id: m.id, ok: true, value: null });
+        return;
+      }
+      case 'ocr': {
+        const { runOcrTask, ocrResultTransferables } = await ocr();
+        const value = await runOcrTask(m.task, true);
+        const transfer = ocrResultTransferables(value).map((a) => a.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+        post({ id: m.id, ok: true, value }, transfer);
         return;
       }
       case 'decode': {

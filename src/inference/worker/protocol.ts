@@ -1,5 +1,6 @@
 // Messages between the main thread (worker-host.ts) and a model worker (ort-worker.ts). Plain
 // data only; tensor bytes travel as transferred ArrayBuffers wherever the sender may give them up.
+import type { OcrOut, OcrTask } from '../adapters/ocr/ocr-work.ts';
 import type { AudioLimits } from '../config.ts';
 import type { SessionSpecOf, ValueMeta } from '../ort-session.ts';
 import type { ExecutionProvider, Tensor } from '../types.ts';
@@ -9,6 +10,7 @@ export type WorkerRequest =
   | { readonly op: 'run'; readonly id: number; readonly session: number; readonly model: string; readonly feeds: readonly Tensor[]; readonly fetches: readonly string[] }
   | { readonly op: 'release'; readonly id: number; readonly session: number }
   | { readonly op: 'decode'; readonly id: number; readonly wav: Uint8Array; readonly targetRate: number; readonly limits: AudioLimits; readonly deadline?: number }
+  | { readonly op: 'ocr'; readonly id: number; readonly task: OcrTask }
   | { readonly op: 'cancel'; readonly id: number };
 
 export interface LoadedReply {
@@ -26,7 +28,7 @@ export interface WireError {
 }
 
 export type WorkerReply =
-  | { readonly id: number; readonly ok: true; readonly value: LoadedReply | readonly Tensor[] | Float32Array | null }
+  | { readonly id: number; readonly ok: true; readonly value: LoadedReply | readonly Tensor[] | Float32Array | OcrOut<OcrTask> | null }
   | { readonly id: number; readonly ok: false; readonly error: WireError };
 
 /** Push the ArrayBuffer behind `a` to `transfer` when `a` covers all of it; else return a copy that does. */

@@ -1,9 +1,10 @@
 // A small pool of model worker threads (ort-worker.ts). Each session lives in one worker: a new
 // worker while fewer than `workers` run (measured: two sessions at c=32, one worker each 410
-// queries/s vs 261 sharing one), else the one holding the fewest sessions. Audio decoding has a worker of its own (started with
-// the first decode, ORT never loaded there): a model worker interleaves a decode's chunks with
-// its session runs, so a long decode there delayed every step of every VAD query beside it by a
-// chunk (measured: a 5 s query beside a 15-minute WAV took 4.2 s instead of 0.2 s). Input
+// queries/s vs 261 sharing one), else the one holding the fewest sessions. Audio decoding and the
+// OCR adapters' image work (ocr-work.ts) have a worker of their own, the input worker (started
+// with the first such task, ORT never loaded there): a model worker interleaves a decode's chunks
+// with its session runs, so a long decode there delayed every step of every VAD query beside it
+// by a chunk (measured: a 5 s query beside a 15-minute WAV took 4.2 s instead of 0.2 s). Input
 // tensors cross as transferred buffers: arrays the caller gave away (giveAway) are moved,
 // views over someone else's buffer (a gRPC message) are copied once.
 // Outputs come back transferred. A worker that dies fails its in-flight work with
@@ -11,10 +12,12 @@
 import { CancelledError, DeadlineExceededError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { AudioLimits } from '../config.ts';
-import { createInProcessHost, isGivenAway, logFallback, type ModelHost, type ModelSession } from '../model-host.ts';
+import type { OcrOut, OcrTask } from '../adapters/ocr/ocr-work.ts';
+import { checkLive, createInProcessHost, isGivenAway, logFallback, type ModelHost, type ModelSession } from '../model-host.ts';
+import type { AcquireOptions } from '../run-limiter.ts';
 import { decodeWavCost } from '../wav.ts';
 import type { Tensor } from '../types.ts';
-import { packTensor, type LoadedReply } from './protocol.ts';
+import { packTensor, transferable, type LoadedReply } from './protocol.ts';
 import { createWorkerSlot, type WorkerSlot } from './worker-slot.ts';
 
 /**
@@ -24,6 +27,16 @@ import { createWorkerSlot, type WorkerSlot } from './worker-slot.ts';
  */
 const INLINE_MAX_BYTES = 64 * 1024;
 const INLINE_MAX_COST = 500_000;
+
+/** An OCR task ready to post: the file's bytes copied once (a view over a gRPC message), the model outputs it consumes moved. */
+function packOcrTask(t: OcrTask, transfer: ArrayBuffer[]): OcrTask {
+  switch (t.kind) {
+    case 'image': return { ...t, bytes: transferable(t.bytes, false, transfer) };
+    case 'detBoxes': return { ...t, prob: transferable(t.prob, true, transfer) };
+    case 'ctc': return { ...t, probs: transferable(t.probs, true, transfer) };
+    default: return t; // pixels in shared memory, and small plain data
+  }
+}
 
 /** `logger` hears of a worker that stops while the host is open. */
 export function createWorkerHost(workers: number, audioLimits: AudioLimits, logger?: Logger): ModelHost {
@@ -47,6 +60,27 @@ export function createWorkerHost(workers: number, audioLimits: AudioLimits, logg
   };
 
   let nextSession = 1;
+
+  /** The worker for inputs (audio decoding, OCR image work): started with the first, replaced when it died. */
+  const inputSlot = (): WorkerSlot => {
+    if (decoder?.dead !== undefined) decoder = undefined;
+    return (decoder ??= createWorkerSlot('plexus-decode', closing, logger));
+  };
+
+  /** `done`, or the request's own error at its deadline or cancellation (the worker is told to stop). */
+  const answerInTime = <T>(id: number, done: Promise<T>, opts: AcquireOptions, what: string): Promise<T> => {
+    const slot = decoder;
+    if (slot === undefined) return done;
+    const timer = opts.deadline === undefined ? undefined
+      : setTimeout(() => slot.abandon(id, new DeadlineExceededError(`deadline passed during ${what}`)), Math.max(0, opts.deadline - Date.now()));
+    const onAbort = (): void => slot.abandon(id, new CancelledError(`request was cancelled during ${what}`));
+    if (opts.signal?.aborted === true) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
+    return done.finally(() => {
+      if (timer !== undefined) clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+    });
+  };
 
   return {
     workers,
@@ -86,23 +120,21 @@ export function createWorkerHost(workers: number, audioLimits: AudioLimits, logg
         }
         if (cost <= INLINE_MAX_COST) return inline.decodeAudio(wav, targetRate, opts);
       }
-      if (decoder?.dead !== undefined) decoder = undefined; // a new one for the next request
-      const slot = (decoder ??= createWorkerSlot('plexus-decode', closing, logger));
       const transfer: ArrayBuffer[] = [];
       const bytes = packTensor({ name: 'audio', datatype: 'BYTES', shape: [1], data: [wav] }, false, transfer).data as Uint8Array[];
-      const { id, done } = slot.send<Float32Array>({
+      const { id, done } = inputSlot().send<Float32Array>({
         op: 'decode', wav: bytes[0] as Uint8Array, targetRate, limits: audioLimits, ...(opts.deadline !== undefined ? { deadline: opts.deadline } : {}),
       }, transfer);
       // The worker checks both between chunks; the caller hears at once.
-      const timer = opts.deadline === undefined ? undefined
-        : setTimeout(() => slot.abandon(id, new DeadlineExceededError('deadline passed during audio decoding')), Math.max(0, opts.deadline - Date.now()));
-      const onAbort = (): void => slot.abandon(id, new CancelledError('request was cancelled during audio decoding'));
-      if (opts.signal?.aborted === true) onAbort();
-      else opts.signal?.addEventListener('abort', onAbort, { once: true });
-      return done.finally(() => {
-        if (timer !== undefined) clearTimeout(timer);
-        opts.signal?.removeEventListener('abort', onAbort);
-      });
+      return answerInTime(id, done, opts, 'audio decoding');
+    },
+    async ocr(task, opts) {
+      checkLive('image processing', opts.deadline, () => opts.signal?.aborted === true);
+      const transfer: ArrayBuffer[] = [];
+      // The file's bytes are copied once (a view over a gRPC message); arrays the caller is done with move.
+      const packed = packOcrTask(task, transfer);
+      const { id, done } = inputSlot().send<OcrOut<typeof task>>({ op: 'ocr', task: packed }, transfer);
+      return await answerInTime(id, done, opts, 'image processing');
     },
     async close() {
       closed = true;

@@ -3,7 +3,7 @@
 // A worker that dies fails its in-flight work with InferenceFailedError, and refuses more.
 import { Worker } from 'node:worker_threads';
 import {
-  CancelledError, ConfigError, DeadlineExceededError, InferenceFailedError, InvalidInputError, ShuttingDownError,
+  CancelledError, ConfigError, DeadlineExceededError, InferenceFailedError, InvalidInputError, MessageTooLargeError, ShuttingDownError,
 } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { WireError, WorkerReply, WorkerRequest } from './protocol.ts';
@@ -29,7 +29,7 @@ export interface WorkerSlot {
 }
 
 const KNOWN_ERRORS: Readonly<Record<string, new (message: string, options?: { cause?: unknown }) => Error>> = {
-  InvalidInputError, DeadlineExceededError, CancelledError, ConfigError, InferenceFailedError, ShuttingDownError,
+  InvalidInputError, DeadlineExceededError, CancelledError, ConfigError, InferenceFailedError, ShuttingDownError, MessageTooLargeError,
 };
 
 function fromWire(e: WireError): Error {

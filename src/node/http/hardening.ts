@@ -29,36 +29,39 @@ export interface Refusal {
   readonly message: string;
 }
 
-const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data'];
-
 function mediaType(req: IncomingMessage): string | undefined {
   const ct = req.headers['content-type'];
   return ct === undefined ? undefined : (ct.split(';')[0] ?? '').trim().toLowerCase();
 }
 
+/** True when the request declares no body: no chunked encoding and Content-Length absent or 0. */
+function emptyBody(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return false;
+  const len = req.headers['content-length'];
+  return len === undefined || Number(len) === 0;
+}
+
 /**
  * Cross-site checks for state-changing admin endpoints. A browser marks its requests with
  * `Origin` (every cross-origin POST) or `Sec-Fetch-Site`: those must come from the node's own
- * origin (Origin's host:port equal to Host) and be `application/json`, which a page cannot send
- * cross-site without a CORS preflight this server never grants. Requests with neither header
- * come from programs, not pages; they may send JSON, text/plain or no body, never a form type.
+ * origin (Origin's host:port equal to Host). Every request must be `application/json`, which a
+ * page cannot send cross-site without a CORS preflight this server never grants, or carry no
+ * Content-Type and no body at all: text/plain and form types, the "simple" types a cross-site
+ * form or fetch may send without asking, are refused (415) whoever sends them.
  */
 export function refuseCrossSite(req: IncomingMessage): Refusal | undefined {
   const origin = req.headers.origin;
   const site = req.headers['sec-fetch-site'];
   const type = mediaType(req);
-  const fromBrowser = origin !== undefined || site !== undefined;
   if (origin !== undefined && !sameOrigin(origin, req.headers.host)) {
     return { status: 403, message: `cross-site request refused: Origin '${origin.slice(0, 100)}' is not this node (Host '${(req.headers.host ?? '').slice(0, 100)}')` };
   }
   if (site !== undefined && site !== 'same-origin' && site !== 'none') {
     return { status: 403, message: `cross-site request refused: Sec-Fetch-Site is '${site.slice(0, 40)}'` };
   }
-  if (type !== undefined && FORM_TYPES.includes(type)) {
-    return { status: 415, message: `Content-Type '${type}' is not accepted here; send application/json` };
-  }
-  if (fromBrowser && type !== 'application/json' && type !== undefined) {
-    return { status: 415, message: `Content-Type '${type}' is not accepted from a browser; send application/json` };
+  if (type === undefined ? !emptyBody(req) : type !== 'application/json') {
+    const what = type === undefined ? 'a body without Content-Type' : `Content-Type '${type.slice(0, 100)}'`;
+    return { status: 415, message: `${what} is not accepted here; send Content-Type: application/json (or no body)` };
   }
   return undefined;
 }

@@ -157,6 +157,8 @@ describe('model repository in a 2-node cluster', () => {
 });
 
 describe('model repository over REST', () => {
+  // fetch sends a string body as text/plain unless told: the repository accepts only JSON.
+  const JSON_TYPE = { 'content-type': 'application/json' };
   let h: HttpTestNode;
   beforeAll(async () => { h = await startHttpNode(); });
   afterAll(async () => { await h.close(); });
@@ -169,11 +171,11 @@ describe('model repository over REST', () => {
       { name: 'silero-vad-segments', version: '1', state: 'READY', reason: '' },
     ]);
     const body = JSON.stringify({ parameters: { config: JSON.stringify({ path: 'builtin:silero-vad', capabilities: ['speech.vad.rest'] }) } });
-    const loaded = await request(`${h.base}/v2/repository/models/rest-vad/load`, { method: 'POST', body });
+    const loaded = await request(`${h.base}/v2/repository/models/rest-vad/load`, { method: 'POST', headers: JSON_TYPE, body });
     expect(loaded.status).toBe(200);
     expect((await request(`${h.base}/v2/models/rest-vad/ready`)).status).toBe(200);
     const bad = await request(`${h.base}/v2/repository/models/rest-bad/load`, {
-      method: 'POST', body: JSON.stringify({ parameters: { config: JSON.stringify({ path: 'builtin:silero-vad', price: -1 }) } }),
+      method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ parameters: { config: JSON.stringify({ path: 'builtin:silero-vad', price: -1 }) } }),
     });
     expect(bad.status).toBe(400);
     expect(bad.json?.error).toMatch(/^config\.price: expected >= 0/);
@@ -182,7 +184,7 @@ describe('model repository over REST', () => {
     const unloaded = await request(`${h.base}/v2/repository/models/rest-vad/unload`, { method: 'POST' });
     expect(unloaded.status).toBe(200);
     expect((await request(`${h.base}/v2/models/rest-vad/ready`)).status).not.toBe(200);
-    const ready = await request(`${h.base}/v2/repository/index`, { method: 'POST', body: JSON.stringify({ ready: true }) });
+    const ready = await request(`${h.base}/v2/repository/index`, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ ready: true }) });
     expect((ready.json as unknown as IndexEntry[]).map((m) => m.name)).toEqual(['silero-vad', 'silero-vad-segments']);
   });
 });

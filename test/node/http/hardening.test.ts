@@ -70,6 +70,21 @@ describe('HTTP port hardening', () => {
     expect(index.json).toEqual([]); // nothing was loaded
   });
 
+  it('accepts only application/json (or no body) on repository POSTs, from any client', async () => {
+    const load = `${base}/v2/repository/models/evil/load`;
+    const body = JSON.stringify({ parameters: { config: JSON.stringify({ path: 'builtin:silero-vad' }) } });
+    // No Origin: a program, or a browser's simple form post that strips it; text/plain is refused either way.
+    const plain = await request(load, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8' }, body });
+    expect(plain.status).toBe(415);
+    expect(plain.json?.error).toMatch(/Content-Type 'text\/plain' is not accepted here; send Content-Type: application\/json/);
+    const untyped = await request(load, { method: 'POST', body: new Uint8Array(Buffer.from(body)) });
+    expect(untyped.status).toBe(415);
+    expect(untyped.json?.error).toMatch(/a body without Content-Type is not accepted here/);
+    const empty = await request(`${base}/v2/repository/index`, { method: 'POST' });
+    expect(empty.status).toBe(200);
+    expect(empty.json).toEqual([]); // nothing was loaded by the refused calls
+  });
+
   it('answers 400 for a float that overflows to Infinity (1e400 in FP32, 1e39 too)', async () => {
     for (const value of ['1e400', '1e39', '-1e400']) {
       const res = await request(`${base}/v2/models/anything/infer`, {

@@ -11,11 +11,13 @@ import type { OrtModel } from '../../ort-model.ts';
 import type { AcquireOptions } from '../../run-limiter.ts';
 import type { RunOptions } from '../../run-phases.ts';
 import type { ModelInfo, Tensor, TensorSpec } from '../../types.ts';
-import { dbBoxes, detInput, type DetectedBox } from './detect.ts';
+import { giveAway } from '../../model-host.ts';
+import type { DetectedBox } from './detect.ts';
 import type { Quad } from './geometry.ts';
-import { decodeImage, resizeRgb, type RgbImage } from './image.ts';
+import type { RgbImage } from './image.ts';
 import { builtinOcrDictionaryPath, type OcrAdapterSpec } from './ocr-config.ts';
-import { cropLine, ctcDecode, lineShape, loadDictionary, recBatch, REC_HEIGHT } from './recognize.ts';
+import { ocrDictionary, type RecognizedLine } from './ocr-work.ts';
+import { lineShape, REC_HEIGHT } from './recognize.ts';
 
 type OcrModelSpec = AdapterModelSpec & { readonly adapter: OcrAdapterSpec };
 
@@ -57,27 +59,32 @@ async function runOn(raw: OrtModel, feed: Float32Array, shape: number[], opts: A
   }
 }
 
+// The image work runs where the models run (raw.host.ocr: the input worker thread with a worker
+// host), so none of it holds the event loop; the arrays it hands back are given to the model run.
 async function detect(det: OrtModel, img: RgbImage, a: OcrAdapterSpec, opts: AcquireOptions): Promise<DetectedBox[]> {
-  const input = await detInput(img, a.maxSide, resizeRgb);
-  const out = await runOn(det, input.data, [1, 3, input.h, input.w], opts);
+  const input = await det.host.ocr({ kind: 'detInput', image: img, maxSide: a.maxSide }, opts);
+  const out = await runOn(det, giveAway(input.data), [1, 3, input.h, input.w], opts);
   if (out.data.length !== input.w * input.h) throw new InferenceFailedError(`model '${det.spec.name}' returned a ${out.shape.join('x')} map for a ${input.w}x${input.h} input`);
-  return dbBoxes(out.data as Float32Array, input.w, input.h, img.width, img.height, a);
+  const options = { maxSide: a.maxSide, threshold: a.threshold, boxThreshold: a.boxThreshold, unclipRatio: a.unclipRatio };
+  return det.host.ocr({ kind: 'detBoxes', prob: out.data as Float32Array, w: input.w, h: input.h, srcW: img.width, srcH: img.height, options }, opts);
 }
 
-async function recognize(rec: OrtModel, chars: readonly string[], img: RgbImage, quads: readonly Quad[], opts: AcquireOptions): Promise<{ text: string; score: number }[]> {
+async function recognize(rec: OrtModel, img: RgbImage, quads: readonly Quad[], opts: AcquireOptions): Promise<RecognizedLine[]> {
   // Lines of similar width batch together with little padding; each batch is cropped when it runs.
   const widths = quads.map((q) => lineShape(q).width);
   const order = quads.map((_, i) => i).sort((x, y) => (widths[x] ?? 0) - (widths[y] ?? 0));
-  const results = new Array<{ text: string; score: number }>(quads.length);
+  const results = new Array<RecognizedLine>(quads.length);
+  const dictionary = builtinOcrDictionaryPath();
   for (let k = 0; k < order.length; k += REC_BATCH) {
     const idx = order.slice(k, k + REC_BATCH);
-    const batch = recBatch(idx.map((i) => cropLine(img, quads[i] as Quad)));
-    const out = await runOn(rec, batch.data, [idx.length, 3, REC_HEIGHT, batch.width], opts);
+    const batch = await rec.host.ocr({ kind: 'recBatch', image: img, quads: idx.map((i) => quads[i] as Quad) }, opts);
+    const out = await runOn(rec, giveAway(batch.data), [idx.length, 3, REC_HEIGHT, batch.width], opts);
     const [n, steps, classes] = out.shape as [number, number, number];
-    if (out.shape.length !== 3 || n !== idx.length || classes !== chars.length) {
-      throw new InferenceFailedError(`model '${rec.spec.name}' returned [${out.shape.join(',')}]; expected [${idx.length}, T, ${chars.length}] for its dictionary`);
+    if (out.shape.length !== 3 || n !== idx.length || classes !== ocrDictionary(dictionary).length) {
+      throw new InferenceFailedError(`model '${rec.spec.name}' returned [${out.shape.join(',')}]; expected [${idx.length}, T, ${ocrDictionary(dictionary).length}] for its dictionary`);
     }
-    ctcDecode(out.data as Float32Array, n, steps, classes, chars).forEach((r, j) => { results[idx[j] as number] = r; });
+    const lines = await rec.host.ocr({ kind: 'ctc', probs: out.data as Float32Array, n, steps, classes, dictionary }, opts);
+    lines.forEach((r, j) => { results[idx[j] as number] = r; });
   }
   return results;
 }
@@ -109,7 +116,7 @@ export function createOcrAdapter(spec: OcrModelSpec, raws: readonly OrtModel[]):
   const rec = a.task === 'detect' ? undefined : raws[a.task === 'read' ? 1 : 0];
   if (det !== undefined) checkRaw(spec, det, 'detector');
   if (rec !== undefined) checkRaw(spec, rec, 'recognizer');
-  const chars = rec === undefined ? [] : loadDictionary(builtinOcrDictionaryPath());
+  if (rec !== undefined) ocrDictionary(builtinOcrDictionaryPath()); // read once at load: a missing dictionary is a load error
   const primary = raws[0] as OrtModel;
   const compute = createEwma(0.2);
   const info: ModelInfo = {
@@ -122,19 +129,19 @@ export function createOcrAdapter(spec: OcrModelSpec, raws: readonly OrtModel[]):
     const image = inputs.find((t) => t.name === 'image');
     const bytes = image !== undefined && Array.isArray(image.data) ? image.data[0] : undefined;
     if (bytes === undefined) throw new InvalidInputError(`input 'image': expected one BYTES element holding a PNG or JPEG file`);
-    const img = await decodeImage(bytes, a.maxPixels);
+    const img = await primary.host.ocr({ kind: 'image', bytes, maxPixels: a.maxPixels }, opts);
     if (opts.phases !== undefined) opts.phases.inputMs += performance.now() - i0;
     await applyFault(spec.name, spec.fault, opts);
     if (a.task === 'recognize') {
       const boxes = inputs.find((t) => t.name === 'boxes');
       if (boxes === undefined) throw new InvalidInputError(`input 'boxes': missing; expected FP32 [N,4,2]`);
-      const lines = await recognize(rec as OrtModel, chars, img, quadsOf(boxes, img), opts);
+      const lines = await recognize(rec as OrtModel, img, quadsOf(boxes, img), opts);
       return [textTensor(lines.map((l) => l.text)), scoresTensor(lines.map((l) => l.score))];
     }
     const found = await detect(det as OrtModel, img, a, opts);
     const quads = found.map((b) => b.quad);
     if (a.task === 'detect') return [boxesTensor(quads), scoresTensor(found.map((b) => b.score))];
-    const lines = await recognize(rec as OrtModel, chars, img, quads, opts);
+    const lines = await recognize(rec as OrtModel, img, quads, opts);
     return [textTensor(lines.map((l) => l.text)), boxesTensor(quads), scoresTensor(lines.map((l) => l.score))];
   }
 
