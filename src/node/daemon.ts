@@ -31,6 +31,7 @@ import { JOBS_DEFAULTS } from './jobs/options.ts';
 import { createJobService, type JobService } from './jobs/service.ts';
 import { createModelRepository } from './model-repository.ts';
 import { createInputBudget } from './input-limits.ts';
+import { forwardFrameBytes } from './node-defaults.ts';
 import { DEFAULT_LIMITS, type NodeOptions, type P2POptions } from './options.ts';
 import { createP2PService, type P2PService, type P2PServiceInit } from './p2p/service.ts';
 import { loadNodeTracing } from './tracing/load.ts';
@@ -75,9 +76,11 @@ export interface PlexusNode {
   readonly health: HealthState;
 }
 
-function p2pInit(p2p: P2POptions, dataDir: string, extra: Partial<P2PServiceInit> | undefined): P2PServiceInit {
+function p2pInit(p2p: P2POptions, dataDir: string, maxMessageBytes: number, extra: Partial<P2PServiceInit> | undefined): P2PServiceInit {
   return {
     dataDir,
+    // One limit: a request this node accepts fits the frame that forwards it.
+    maxForwardFrameBytes: forwardFrameBytes(maxMessageBytes),
     listen: p2p.listen,
     bootstrap: p2p.bootstrap,
     static: p2p.static,
@@ -150,7 +153,7 @@ export function createPlexusNode(options: NodeOptions, components: NodeComponent
         let catalog: ModelCatalog = inference;
         let dispatcher: QueryDispatcher = createLocalDispatcher(inference);
         if (options.p2p !== undefined) {
-          p2p = createP2PService(p2pInit(options.p2p, options.dataDir, { events: metrics.routeEvents, ...traced, ...components.p2p }))({ logger, local: inference });
+          p2p = createP2PService(p2pInit(options.p2p, options.dataDir, options.grpc.maxMessageBytes, { events: metrics.routeEvents, ...traced, ...components.p2p }))({ logger, local: inference });
           await p2p.start();
           const peers = p2p;
           t.watchPeerLists((allow, deny) => peers.updatePeerLists(allow, deny));

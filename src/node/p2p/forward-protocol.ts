@@ -3,7 +3,7 @@
 // the same stream. A stream that dies fails its in-flight queries at once.
 import type { Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { CancelledError, DeadlineExceededError, PeerUnavailableError, RemoteError, ShuttingDownError, isPlexusError } from '../../errors.ts';
+import { CancelledError, DeadlineExceededError, MessageTooLargeError, PeerUnavailableError, RemoteError, ShuttingDownError, isPlexusError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import {
   decodeFrame, encodeCancel, encodeError, encodeRequest, encodeResult, FRAME_CANCEL, FRAME_ERROR, FRAME_REQUEST, FRAME_RESULT,
@@ -11,6 +11,7 @@ import {
 import type { ForwardRequest, ForwardResult, HopTiming } from './forward-codec.ts';
 import { readFrames, sendFrame } from './framing.ts';
 import type { P2PHost } from './host.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, forwardFrameBytes } from '../node-defaults.ts';
 
 export const FORWARD_PROTOCOL = '/plexus/forward/1.0.0';
 
@@ -21,6 +22,7 @@ export interface ForwardProtocolInit {
   readonly host: P2PHost;
   readonly logger: Logger;
   readonly handler: ForwardHandler;
+  /** Largest frame sent or accepted; default forwardFrameBytes(DEFAULT_MAX_MESSAGE_BYTES). A larger one to send fails only its query. */
   readonly maxFrameBytes?: number;
   /** In-flight queries accepted per inbound stream. */
   readonly maxInFlight?: number;
@@ -56,6 +58,12 @@ function describeError(e: unknown): string {
   return String(e);
 }
 
+function frameBytes(parts: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const p of parts) n += p.byteLength;
+  return n;
+}
+
 interface Pending {
   resolve(r: ForwardResult): void;
   reject(e: Error): void;
@@ -70,13 +78,21 @@ interface Channel {
 export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtocol {
   const { host, logger: log } = init;
   const libp2p = host.libp2p;
-  const maxFrameBytes = init.maxFrameBytes ?? 64 * 1024 * 1024;
+  const maxFrameBytes = init.maxFrameBytes ?? forwardFrameBytes(DEFAULT_MAX_MESSAGE_BYTES);
   const maxInFlight = init.maxInFlight ?? 1024;
   const maxStrikes = init.maxStrikes ?? 3;
   const channels = new Map<string, Promise<Channel>>();
   const inbound = new Set<Stream>();
   let running = false;
   let handling = 0;
+
+  /** An answer too large for a frame goes back as RESOURCE_EXHAUSTED rather than breaking the stream. */
+  function resultFrame(corr: number, res: ForwardResult): Uint8Array[] {
+    const parts = encodeResult(corr, res);
+    const size = frameBytes(parts);
+    if (size <= maxFrameBytes) return parts;
+    return encodeError(corr, { kind: 'resource_exhausted', message: `the answer's forward frame of ${size} bytes exceeds the limit of ${maxFrameBytes} bytes`, hops: res.hops });
+  }
 
   function failAll(peer: string, ch: Channel, why: string): void {
     const err = new PeerUnavailableError(`neighbour ${peer}: ${why}`);
@@ -132,6 +148,10 @@ export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtoco
     const ch = await openChannel(peer);
     const corr = ch.nextCorr;
     ch.nextCorr = ch.nextCorr >= 0xffffffff ? 1 : ch.nextCorr + 1;
+    // The neighbour would abort the whole stream (every query on it) for a frame over the limit.
+    const frame = encodeRequest(corr, req);
+    const size = frameBytes(frame);
+    if (size > maxFrameBytes) throw new MessageTooLargeError(`query ${req.queryId}: a forward frame of ${size} bytes exceeds the limit of ${maxFrameBytes} bytes`);
     return new Promise<ForwardResult>((resolve, reject) => {
       const cleanup = (): void => {
         clearTimeout(timer);
@@ -152,7 +172,7 @@ export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtoco
       });
       if (signal?.aborted === true) { onAbort(); return; }
       signal?.addEventListener('abort', onAbort, { once: true });
-      sendFrame(ch.stream, encodeRequest(corr, req)).catch((e: unknown) => {
+      sendFrame(ch.stream, frame).catch((e: unknown) => {
         const p = ch.pending.get(corr);
         ch.pending.delete(corr);
         p?.reject(new PeerUnavailableError(`sending query ${req.queryId} to ${peer} failed: ${describeError(e)}`));
@@ -213,7 +233,7 @@ export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtoco
           (res) => {
             const at = replied && performance.now();
             const sent = running.delete(corr);
-            if (sent) reply(encodeResult(corr, res));
+            if (sent) reply(resultFrame(corr, res));
             replied?.(body, sent ? at : undefined);
           },
           (err: unknown) => {

@@ -11,6 +11,7 @@ import type { Logger } from '../../logger.ts';
 import type { RoutingTable } from '../../routing/table.ts';
 import type { AdvertisedModel, PeerIdString, ProviderAdvert, RouteUpdate, RoutingTableApi } from '../../routing/types.ts';
 import { advertChange } from '../../routing/advert-diff.ts';
+import { DEFAULT_REFRESH_MS } from '../node-defaults.ts';
 import { advertViolation, DEFAULT_PEER_LIMITS, TokenBucket, type PeerLimits } from '../../routing/peer-limits.ts';
 import { canonicalAdvert, decodeRoutesFrame, encodeRoutesFrame, signAdvert, verifyAdvert, MAX_ADDRS_PER_ORIGIN } from './advert-codec.ts';
 import type { SignedAdvert, WireSeqnoRequest, WireUpdate } from './advert-codec.ts';
@@ -88,7 +89,7 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
   const { host, table, logger: log } = init;
   const libp2p = host.libp2p;
   const self = host.peerId;
-  const refreshMs = init.refreshMs ?? 1000;
+  const refreshMs = init.refreshMs ?? DEFAULT_REFRESH_MS;
   // Re-sign at least this often even when nothing changed, so issuedAt stays recent.
   const maxAdvertAgeMs = refreshMs * 30;
   // Load and compute time alone re-sign at most this often: under load they move every poll,

@@ -15,6 +15,7 @@ import { createRoutedDispatcher } from '../dispatch-routed.ts';
 import type { RoutedDispatcher } from '../dispatch-routed.ts';
 import type { QueryDispatcher } from '../dispatch.ts';
 import type { RoutedDispatcherEvents } from '../route-events.ts';
+import { DEFAULT_REFRESH_MS } from '../node-defaults.ts';
 import type { NodeTracing } from '../tracing/node-tracing.ts';
 import { createTryGuard } from '../verify/guard.ts';
 import { DEFAULT_VERIFY_RATE } from '../verify/verifier.ts';
@@ -41,7 +42,7 @@ export interface P2PServiceInit {
   readonly maxConnections?: number;
   /** Connection limits (per IP, per peer, reserve, eviction); default DEFAULT_CONNECTION_LIMITS. */
   readonly connections?: Partial<ConnectionLimits>;
-  /** Full-dump and re-sign period; routes expire after holdMs (default 3 refreshes). */
+  /** Full-dump and re-sign period; routes expire after holdMs (default 3 refreshes). Default DEFAULT_REFRESH_MS. */
   readonly refreshMs?: number;
   /** RTT and liveness ping period per neighbour (default 5 s; two missed pings hang up). */
   readonly pingEveryMs?: number;
@@ -49,6 +50,8 @@ export interface P2PServiceInit {
   /** Bounds on peer state and traffic (frames, adverts, origins, dial hints); default DEFAULT_PEER_LIMITS. */
   readonly limits?: PeerLimits;
   readonly maxAttempts?: number;
+  /** Largest forward frame, sent and accepted: forwardFrameBytes(the node's maxMessageBytes) (node-defaults.ts). */
+  readonly maxForwardFrameBytes?: number;
   /** Observer of route tries (metrics), passed to the routed dispatcher. */
   readonly events?: RoutedDispatcherEvents;
   /** Tracing: a span per forwarded query, parented by its frame's traceparent; absent when off. */
@@ -135,7 +138,7 @@ export function localAdvertModels(local: LocalInference): AdvertisedModel[] {
 export function createP2PService(init: P2PServiceInit) {
   return (components: P2PServiceComponents): P2PService => {
     const { logger: log, local } = components;
-    const refreshMs = init.refreshMs ?? 1000;
+    const refreshMs = init.refreshMs ?? DEFAULT_REFRESH_MS;
     const holdMs = init.table?.holdMs ?? refreshMs * 3;
     let host: P2PHost | undefined;
     let routes: RoutesProtocol | undefined;
@@ -213,6 +216,7 @@ export function createP2PService(init: P2PServiceInit) {
         const tracing = init.tracing;
         const f = createForwardProtocol({
           host: h, logger: log, handler: tracing?.forwardHandler(handler) ?? handler,
+          ...(init.maxForwardFrameBytes === undefined ? {} : { maxFrameBytes: init.maxForwardFrameBytes }),
           ...(tracing === undefined ? {} : { onReplied: (req, at, err) => { tracing.replied(req, at, err); } }),
         });
         const r = createRoutesProtocol({ host: h, table: t, privateKey: key, logger: log, localModels: models, refreshMs, limits, ...(init.pingEveryMs === undefined ? {} : { pingEveryMs: init.pingEveryMs }) });
