@@ -21,7 +21,6 @@ export type ForwardHandler = (req: ForwardRequest, signal: AbortSignal, received
 export interface ForwardProtocolInit {
   readonly host: P2PHost;
   readonly logger: Logger;
-  readonly handler: ForwardHandler;
   /** Largest frame sent or accepted; default forwardFrameBytes(DEFAULT_MAX_MESSAGE_BYTES). A larger one to send fails only its query. */
   readonly maxFrameBytes?: number;
   /** In-flight queries accepted per inbound stream. */
@@ -43,6 +42,11 @@ export class ForwardFailure extends RemoteError {
 export interface ForwardProtocol {
   /** Send a query to a neighbour. Rejects with RemoteError (the remote's kind), PeerUnavailableError, DeadlineExceededError or CancelledError. */
   send(peer: string, req: ForwardRequest, signal?: AbortSignal): Promise<ForwardResult>;
+  /**
+   * Queries from neighbours are handed to this handler (the routed dispatcher, built with this
+   * protocol as its forward path); until one is set they are refused UNAVAILABLE. Returns an unsubscribe.
+   */
+  onQuery(handler: ForwardHandler): () => void;
   /** Queries from neighbours being answered right now. */
   inFlight(): number;
   start(): Promise<void>;
@@ -85,6 +89,9 @@ export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtoco
   const inbound = new Set<Stream>();
   let running = false;
   let handling = 0;
+  let handler: ForwardHandler | undefined;
+  const serve: ForwardHandler = (req, signal, receivedAt) =>
+    (handler === undefined ? Promise.reject(new PeerUnavailableError('this node does not answer forwarded queries yet')) : handler(req, signal, receivedAt));
 
   /** An answer too large for a frame goes back as RESOURCE_EXHAUSTED rather than breaking the stream. */
   function resultFrame(corr: number, res: ForwardResult): Uint8Array[] {
@@ -229,7 +236,7 @@ export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtoco
         handling++;
         const body = f.body;
         const replied = init.onReplied;
-        init.handler(body, ctl.signal, receivedAt).finally(() => { handling--; }).then(
+        serve(body, ctl.signal, receivedAt).finally(() => { handling--; }).then(
           (res) => {
             const at = replied && performance.now();
             const sent = running.delete(corr);
@@ -261,6 +268,10 @@ export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtoco
 
   return {
     send,
+    onQuery(h) {
+      handler = h;
+      return () => { if (handler === h) handler = undefined; };
+    },
     inFlight: () => handling,
     async start() {
       running = true;

@@ -135,6 +135,9 @@ export function localAdvertModels(local: LocalInference): AdvertisedModel[] {
   });
 }
 
+/** Least time between two looks at the local models' load while queries run. */
+const LOAD_LOOK_MS = 100;
+
 export function createP2PService(init: P2PServiceInit) {
   return (components: P2PServiceComponents): P2PService => {
     const { logger: log, local } = components;
@@ -158,7 +161,7 @@ export function createP2PService(init: P2PServiceInit) {
     };
 
     async function withdraw(): Promise<void> {
-      if (watch !== undefined) clearInterval(watch);
+      if (watch !== undefined) clearTimeout(watch);
       watch = undefined;
       unsubscribe?.();
       unsubscribe = undefined;
@@ -198,9 +201,16 @@ export function createP2PService(init: P2PServiceInit) {
           for (const [p, at] of forwarders) if (now - at > holdMs) forwarders.delete(p); else inUse.add(p);
           return inUse;
         });
-        const fwdRef: { send: ForwardProtocol['send'] } = { send: (peer, req, signal) => started(forward).send(peer, req, signal) };
+        const tracing = init.tracing;
+        // The dispatcher forwards through the protocol it is built with; the protocol hands it
+        // the queries neighbours send (onQuery), so neither needs a late-bound reference.
+        const f = createForwardProtocol({
+          host: h, logger: log,
+          ...(init.maxForwardFrameBytes === undefined ? {} : { maxFrameBytes: init.maxForwardFrameBytes }),
+          ...(tracing === undefined ? {} : { onReplied: (req, at, err) => { tracing.replied(req, at, err); } }),
+        });
         const d = createRoutedDispatcher({
-          table: t, local, forward: fwdRef, logger: log, ...(init.maxAttempts === undefined ? {} : { maxAttempts: init.maxAttempts }),
+          table: t, local, forward: f, logger: log, ...(init.maxAttempts === undefined ? {} : { maxAttempts: init.maxAttempts }),
           ...(init.events === undefined ? {} : { events: init.events }), guard,
           verify: {
             reputation, rate: init.verify?.rate ?? DEFAULT_VERIFY_RATE, ...(init.verify?.tolerances === undefined ? {} : { tolerances: init.verify.tolerances }),
@@ -213,12 +223,7 @@ export function createP2PService(init: P2PServiceInit) {
           if (from !== undefined && t.linkCost(from, Date.now()) !== undefined) forwarders.set(from, Date.now());
           return d.handleForwarded(req, signal);
         };
-        const tracing = init.tracing;
-        const f = createForwardProtocol({
-          host: h, logger: log, handler: tracing?.forwardHandler(handler) ?? handler,
-          ...(init.maxForwardFrameBytes === undefined ? {} : { maxFrameBytes: init.maxForwardFrameBytes }),
-          ...(tracing === undefined ? {} : { onReplied: (req, at, err) => { tracing.replied(req, at, err); } }),
-        });
+        f.onQuery(tracing?.forwardHandler(handler) ?? handler);
         const r = createRoutesProtocol({ host: h, table: t, privateKey: key, logger: log, localModels: models, refreshMs, limits, ...(init.pingEveryMs === undefined ? {} : { pingEveryMs: init.pingEveryMs }) });
         host = h; table = t; routed = d; forward = f; routes = r; membership = m;
         m.attach({ connectedPeers: () => h.connectedPeers(), hangUp: async (p) => { await h.libp2p.hangUp(peerIdFromString(p)); } });
@@ -234,12 +239,17 @@ export function createP2PService(init: P2PServiceInit) {
           host = undefined; routes = undefined; forward = undefined; routed = undefined; table = undefined;
           throw e;
         }
-        // Load and compute time move all the time: look every 100 ms, and re-advertise before the
-        // next refresh when they moved enough to matter (the rule lives in advertChange).
-        watch = setInterval(() => { r.localChanged(); }, 100);
-        watch.unref();
-        // A model loaded or unloaded: re-advertise now rather than at the next poll.
-        unsubscribe = local.onChange(() => { r.localChanged(); });
+        // Load and compute time move as runs start and end: look once per LOAD_LOOK_MS while they
+        // do (nothing while idle), and re-advertise before the next refresh when they moved enough
+        // to matter (the rule lives in advertChange).
+        const offActivity = local.onActivity(() => {
+          if (watch !== undefined) return;
+          watch = setTimeout(() => { watch = undefined; r.localChanged(); }, LOAD_LOOK_MS);
+          watch.unref();
+        });
+        // A model loaded or unloaded: re-advertise now.
+        const offChange = local.onChange(() => { r.localChanged(); });
+        unsubscribe = () => { offActivity(); offChange(); };
         log.info({ peerId: h.peerId, addrs: h.multiaddrs() }, 'p2p started');
       },
       withdraw,
