@@ -137,6 +137,8 @@ export function localAdvertModels(local: LocalInference): AdvertisedModel[] {
 
 /** Least time between two looks at the local models' load while queries run. */
 const LOAD_LOOK_MS = 100;
+/** Quiet time after the last run start or end before a last look (just over the routes protocol's 1 s between load adverts). */
+const QUIET_LOOK_MS = 1100;
 
 export function createP2PService(init: P2PServiceInit) {
   return (components: P2PServiceComponents): P2PService => {
@@ -149,6 +151,7 @@ export function createP2PService(init: P2PServiceInit) {
     let table: RoutingTable | undefined;
     let routed: RoutedDispatcher | undefined;
     let watch: NodeJS.Timeout | undefined;
+    let quiet: NodeJS.Timeout | undefined;
     let unsubscribe: (() => void) | undefined;
     let membership: Membership | undefined;
     let trustRef: Reputation | undefined;
@@ -162,7 +165,9 @@ export function createP2PService(init: P2PServiceInit) {
 
     async function withdraw(): Promise<void> {
       if (watch !== undefined) clearTimeout(watch);
+      if (quiet !== undefined) clearTimeout(quiet);
       watch = undefined;
+      quiet = undefined;
       unsubscribe?.();
       unsubscribe = undefined;
       await routes?.stop();
@@ -242,7 +247,17 @@ export function createP2PService(init: P2PServiceInit) {
         // Load and compute time move as runs start and end: look once per LOAD_LOOK_MS while they
         // do (nothing while idle), and re-advertise before the next refresh when they moved enough
         // to matter (the rule lives in advertChange).
+        // A last look once runs have been quiet for QUIET_LOOK_MS sends the final load, which the
+        // routes protocol may have held back (at most one load advert per second).
+        let lastActivity = 0;
+        const quietLook = (): void => {
+          const quietFor = Date.now() - lastActivity;
+          quiet = setTimeout(quietFor >= QUIET_LOOK_MS ? () => { quiet = undefined; r.localChanged(); } : quietLook, Math.max(0, QUIET_LOOK_MS - quietFor));
+          quiet.unref();
+        };
         const offActivity = local.onActivity(() => {
+          lastActivity = Date.now();
+          if (quiet === undefined) quietLook();
           if (watch !== undefined) return;
           watch = setTimeout(() => { watch = undefined; r.localChanged(); }, LOAD_LOOK_MS);
           watch.unref();
