@@ -25,6 +25,7 @@ import type { ForwardHandler, ForwardProtocol } from './forward-protocol.ts';
 import { createHost } from './host.ts';
 import type { P2PHost } from './host.ts';
 import { loadOrCreatePeerKey } from './identity.ts';
+import { watchLocalModels } from './local-watch.ts';
 import { createMembership, type Membership } from './membership.ts';
 import type { MembershipOptions } from '../auth/options.ts';
 import { createRoutesProtocol } from './routes-protocol.ts';
@@ -135,11 +136,6 @@ export function localAdvertModels(local: LocalInference): AdvertisedModel[] {
   });
 }
 
-/** Least time between two looks at the local models' load while queries run. */
-const LOAD_LOOK_MS = 100;
-/** Quiet time after the last run start or end before a last look (just over the routes protocol's 1 s between load adverts). */
-const QUIET_LOOK_MS = 1100;
-
 export function createP2PService(init: P2PServiceInit) {
   return (components: P2PServiceComponents): P2PService => {
     const { logger: log, local } = components;
@@ -150,8 +146,6 @@ export function createP2PService(init: P2PServiceInit) {
     let forward: ForwardProtocol | undefined;
     let table: RoutingTable | undefined;
     let routed: RoutedDispatcher | undefined;
-    let watch: NodeJS.Timeout | undefined;
-    let quiet: NodeJS.Timeout | undefined;
     let unsubscribe: (() => void) | undefined;
     let membership: Membership | undefined;
     let trustRef: Reputation | undefined;
@@ -164,10 +158,6 @@ export function createP2PService(init: P2PServiceInit) {
     };
 
     async function withdraw(): Promise<void> {
-      if (watch !== undefined) clearTimeout(watch);
-      if (quiet !== undefined) clearTimeout(quiet);
-      watch = undefined;
-      quiet = undefined;
       unsubscribe?.();
       unsubscribe = undefined;
       await routes?.stop();
@@ -244,27 +234,8 @@ export function createP2PService(init: P2PServiceInit) {
           host = undefined; routes = undefined; forward = undefined; routed = undefined; table = undefined;
           throw e;
         }
-        // Load and compute time move as runs start and end: look once per LOAD_LOOK_MS while they
-        // do (nothing while idle), and re-advertise before the next refresh when they moved enough
-        // to matter (the rule lives in advertChange).
-        // A last look once runs have been quiet for QUIET_LOOK_MS sends the final load, which the
-        // routes protocol may have held back (at most one load advert per second).
-        let lastActivity = 0;
-        const quietLook = (): void => {
-          const quietFor = Date.now() - lastActivity;
-          quiet = setTimeout(quietFor >= QUIET_LOOK_MS ? () => { quiet = undefined; r.localChanged(); } : quietLook, Math.max(0, QUIET_LOOK_MS - quietFor));
-          quiet.unref();
-        };
-        const offActivity = local.onActivity(() => {
-          lastActivity = Date.now();
-          if (quiet === undefined) quietLook();
-          if (watch !== undefined) return;
-          watch = setTimeout(() => { watch = undefined; r.localChanged(); }, LOAD_LOOK_MS);
-          watch.unref();
-        });
-        // A model loaded or unloaded: re-advertise now.
-        const offChange = local.onChange(() => { r.localChanged(); });
-        unsubscribe = () => { offActivity(); offChange(); };
+        // Re-advertise when the local models change in a way routing cares about (advertChange), on the engine's events.
+        unsubscribe = watchLocalModels(local, () => { r.localChanged(); });
         log.info({ peerId: h.peerId, addrs: h.multiaddrs() }, 'p2p started');
       },
       withdraw,
