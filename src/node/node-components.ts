@@ -1,7 +1,8 @@
 // The parts of a node as components (src/node/lifecycle.ts), in the order they start: trust
 // (refuses an exposed, unprotected node before anything loads), the job store (a corrupt one
 // stops the start before models load), tracing, inference (+ the model repository), the libp2p
-// cluster, then the servers (node-servers.ts), the config watch, and the job runs.
+// cluster, the job service (on the dispatcher those built), then the servers (node-servers.ts),
+// the config watch, and the job runs.
 import path from 'node:path';
 import { createLocalInference } from '../inference/index.ts';
 import { createNodeTrust } from './auth/node-trust.ts';
@@ -10,7 +11,8 @@ import { createConfigWatch } from './config-watch.ts';
 import { createLocalDispatcher } from './dispatch-local.ts';
 import { createJobMetrics } from './jobs/metrics.ts';
 import { JOBS_DEFAULTS } from './jobs/options.ts';
-import { createJobService } from './jobs/service.ts';
+import { createJobService, STORE_FILE } from './jobs/service.ts';
+import { openJobStore } from './jobs/store.ts';
 import type { Component } from './lifecycle.ts';
 import { createModelRepository } from './model-repository.ts';
 import { forwardFrameBytes } from './node-defaults.ts';
@@ -47,14 +49,16 @@ export function nodeComponents(ctx: NodeContext): Component[] {
   const withP2P = options.p2p !== undefined;
   const watchFile = options.configFile !== undefined && options.p2p?.noModels !== true;
   const optional = (on: boolean, name: string): string[] => (on ? [name] : []);
-  const core = ['trust', ...optional(jobsOn, 'jobs'), ...optional(options.tracing !== undefined, 'tracing')];
-  const cluster = [...core, 'inference', ...optional(withP2P, 'p2p')];
+  const core = ['trust', ...optional(jobsOn, 'jobStore'), ...optional(options.tracing !== undefined, 'tracing')];
+  const dispatch = [...core, 'inference', ...optional(withP2P, 'p2p')];
+  const cluster = [...dispatch, ...optional(jobsOn, 'jobs')];
   return [
     trustComponent(ctx),
     ...(jobsOn ? [jobStoreComponent(ctx)] : []),
     ...(options.tracing === undefined ? [] : [tracingComponent(ctx)]),
     inferenceComponent(ctx, core),
     ...(withP2P ? [p2pComponent(ctx, [...core, 'inference'])] : []),
+    ...(jobsOn ? [jobsComponent(ctx, dispatch)] : []),
     grpcComponent(ctx, cluster),
     ...(options.http === undefined ? [] : [httpComponent(ctx, cluster)]),
     ...(watchFile ? [configWatchComponent(ctx)] : []),
@@ -70,15 +74,28 @@ function trustComponent({ options, logger, metrics, parts }: NodeContext): Compo
   };
 }
 
-function jobStoreComponent({ options, logger, metrics, parts }: NodeContext): Component {
+function jobStoreComponent({ options, parts }: NodeContext): Component {
+  return {
+    name: 'jobStore',
+    dependsOn: ['trust'],
+    start() {
+      const jobsOptions = options.jobs ?? JOBS_DEFAULTS;
+      parts.jobStore = openJobStore(path.join(options.dataDir, STORE_FILE), jobsOptions.maxStoreBytes);
+    },
+    // The job service closes it when it stops; this closes it when the service was never built.
+    stop() { if (parts.jobs === undefined) parts.jobStore?.close(); },
+  };
+}
+
+/** The job service, built on the node's dispatcher (local or the cluster's); its runs start last (jobRuns). */
+function jobsComponent({ options, logger, metrics, parts }: NodeContext, dependsOn: readonly string[]): Component {
   return {
     name: 'jobs',
-    dependsOn: ['trust'],
+    dependsOn,
     start() {
       parts.jobs = createJobService({
         dataDir: options.dataDir, options: options.jobs ?? JOBS_DEFAULTS, logger, metrics: createJobMetrics(metrics.registry),
-        // Jobs run (jobRuns, below) only once the node's dispatcher is in place.
-        dispatcher: { infer: (r) => need(parts.dispatcher, 'dispatcher').infer(r) },
+        store: need(parts.jobStore, 'jobStore'), dispatcher: need(parts.dispatcher, 'dispatcher'),
       });
     },
     async stop() {

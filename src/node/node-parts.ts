@@ -11,6 +11,7 @@ import type { GrpcServer } from './grpc/server.ts';
 import type { HttpServer } from './http/server.ts';
 import type { InputBudget } from './input-limits.ts';
 import type { JobService } from './jobs/service.ts';
+import type { JobStore } from './jobs/store.ts';
 import type { NodeMetrics } from './metrics.ts';
 import type { ModelRepository } from './model-repository.ts';
 import type { NodeLimits } from './node-defaults.ts';
@@ -40,6 +41,8 @@ export interface NodeContext {
 /** Set by the components as they start; read by those started after them. */
 export interface NodeParts {
   trust?: NodeTrust;
+  /** Opened first; the job service owns (and closes) it once built. */
+  jobStore?: JobStore;
   jobs?: JobService;
   jobsStopped?: boolean;
   tracing?: NodeTracing;
