@@ -4,7 +4,8 @@
 // request has waited maxQueueDelayUs; the batch then waits for one slot of the model's limiter
 // (a batch occupies one run slot) and takes everything of its group that fits at that moment.
 // A request may leave the queue (deadline, abort) until its batch is dispatched.
-import { CancelledError, DeadlineExceededError, InjectedFaultError, QueueFullError, ShuttingDownError } from '../errors.ts';
+import { InjectedFaultError, ShuttingDownError } from '../errors.ts';
+import { createAdmission, type AdmissionClock } from './admission.ts';
 import { createBatchRecorder, type BatchListener, type BatchStats } from './batch-stats.ts';
 import { requestRows, shapeKey, splitOutputs, stackInputs } from './batch-tensors.ts';
 import type { BatchingSpec, FaultSpec } from './config.ts';
@@ -26,6 +27,8 @@ export interface BatcherInit {
   readonly fault?: FaultSpec;
   readonly onBatch?: BatchListener;
   readonly random?: () => number;
+  /** Deadlines of waiting requests (tests pass a fake clock). */
+  readonly clock?: AdmissionClock;
 }
 
 export interface Batcher {
@@ -71,6 +74,14 @@ export function createBatcher(init: BatcherInit): Batcher {
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   let soloSeq = 0;
+  const admission = createAdmission({
+    closed: `model '${model}' is shutting down`,
+    cancelled: `request to model '${model}' was cancelled`,
+    expired: `deadline passed before model '${model}' could run`,
+    full: () => `model '${model}' batch queue is full (${pending} waiting, ${limiter.inFlight} batches running)`,
+    cancelledWaiting: `request to model '${model}' was cancelled while queued`,
+    expiredWaiting: `deadline passed while queued for a batch of model '${model}'`,
+  }, init.clock);
 
   function remove(p: Pending): boolean {
     const g = groups.get(p.key);
@@ -210,24 +221,10 @@ export function createBatcher(init: BatcherInit): Batcher {
   }
 
   function submit(inputs: readonly Tensor[], outputNames: readonly string[], opts: RunOptions = {}): Promise<Tensor[]> {
-    if (closed) return Promise.reject(new ShuttingDownError(`model '${model}' is shutting down`));
-    if (opts.signal?.aborted === true) return Promise.reject(new CancelledError(`request to model '${model}' was cancelled`));
-    if (opts.deadline !== undefined && Date.now() >= opts.deadline) {
-      return Promise.reject(new DeadlineExceededError(`deadline passed before model '${model}' could run`));
-    }
-    if (pending >= init.maxQueue) {
-      return Promise.reject(new QueueFullError(`model '${model}' batch queue is full (${pending} waiting, ${limiter.inFlight} batches running)`));
-    }
+    const refused = admission.refuse(opts, { closed, full: pending >= init.maxQueue });
+    if (refused !== undefined) return Promise.reject(refused);
     const rows = requestRows(inputs);
     return new Promise<Tensor[]>((resolve, reject) => {
-      let deadlineTimer: NodeJS.Timeout | undefined;
-      const leave = (e: Error): void => {
-        if (!remove(p)) return;
-        p.detach();
-        reject(e);
-        pump(); // its group may have changed which timer is next
-      };
-      const onAbort = (): void => leave(new CancelledError(`request to model '${model}' was cancelled while queued`));
       const p: Pending = {
         inputs, outputNames,
         // Inputs that disagree on dim 0 cannot be stacked: such a request runs alone, at once.
@@ -237,15 +234,12 @@ export function createBatcher(init: BatcherInit): Batcher {
         ...(opts.trace === undefined ? {} : { trace: opts.trace }),
         ...(opts.phases === undefined ? {} : { phases: opts.phases }),
         resolve, reject,
-        detach: () => {
-          if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
-          opts.signal?.removeEventListener('abort', onAbort);
-        },
+        detach: admission.watch(opts, (e) => {
+          if (!remove(p)) return;
+          reject(e);
+          pump(); // its group may have changed which timer is next
+        }),
       };
-      if (opts.deadline !== undefined) {
-        deadlineTimer = setTimeout(() => leave(new DeadlineExceededError(`deadline passed while queued for a batch of model '${model}'`)), Math.max(0, opts.deadline - Date.now()));
-      }
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
       let g = groups.get(p.key);
       if (g === undefined) {
         g = { items: [], rows: 0 };

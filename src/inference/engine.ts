@@ -62,6 +62,7 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
   /** Names being unloaded: a load of the same name waits for the release first. */
   const unloading = new Map<string, Promise<void>>();
   const listeners = new Set<() => void>();
+  const activity = new Set<() => void>();
   let closing = false;
   const settings = init.settings ?? DEFAULT_INFERENCE_SETTINGS;
   /** Made with the first raw model: a pure router starts no worker and never loads ORT. */
@@ -93,8 +94,8 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
     return { spec, hosted, active: 0 };
   }
 
-  function changed(): void {
-    for (const listener of listeners) {
+  function changed(set: ReadonlySet<() => void> = listeners): void {
+    for (const listener of set) {
       try {
         listener();
       } catch (e) {
@@ -157,10 +158,12 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
     // Counted on the entry itself while the run lasts (past a deadline that answered the caller
     // too), so a query that started before an unload keeps it alive.
     entry.active++;
+    changed(activity);
     // The model applies its configured fault once it holds a run slot.
     const run = entry.hosted.run(req.inputs, req.outputs, opts).finally(() => {
       entry.active--;
       if (entry.active === 0) entry.onIdle?.();
+      changed(activity);
     });
     const ran = await untilDeadline(run, req.deadline, `model '${info.name}'`);
     const o0 = performance.now();
@@ -259,6 +262,10 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
     onChange(listener) {
       listeners.add(listener);
       return () => { listeners.delete(listener); };
+    },
+    onActivity(listener) {
+      activity.add(listener);
+      return () => { activity.delete(listener); };
     },
     close,
   };

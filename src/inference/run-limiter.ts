@@ -1,8 +1,9 @@
 // Per-model concurrency limit with a bounded FIFO queue. A full queue refuses at once
 // (QueueFullError) so routing can go elsewhere; a waiter whose deadline passes or whose signal
 // aborts leaves the queue without ever taking a slot.
-import { CancelledError, DeadlineExceededError, QueueFullError, ShuttingDownError } from '../errors.ts';
+import { ShuttingDownError } from '../errors.ts';
 import type { TraceSpan } from '../trace.ts';
+import { createAdmission, type AdmissionClock } from './admission.ts';
 
 export interface AcquireOptions {
   /** Absolute deadline, epoch ms. */
@@ -33,15 +34,24 @@ export interface RunLimiter {
 interface Waiter {
   resolve(release: Release): void;
   reject(e: Error): void;
+  /** Detach its deadline timer and abort listener. */
   cleanup(): void;
 }
 
 /** `onGranted` sees how long each granted acquire waited for its slot, ms (0 when one was free): a metrics hook. */
-export function createRunLimiter(name: string, maxConcurrent: number, maxQueue: number, onGranted?: (waitMs: number) => void): RunLimiter {
+export function createRunLimiter(name: string, maxConcurrent: number, maxQueue: number, onGranted?: (waitMs: number) => void, clock?: AdmissionClock): RunLimiter {
   let inFlight = 0;
   let closed = false;
   const waiters: Waiter[] = [];
   let onIdle: (() => void) | undefined;
+  const admission = createAdmission({
+    closed: `model '${name}' is shutting down`,
+    cancelled: `request to model '${name}' was cancelled`,
+    expired: `deadline passed before model '${name}' could run`,
+    full: () => `model '${name}' queue is full (${maxQueue} waiting, ${inFlight} running)`,
+    cancelledWaiting: `request to model '${name}' was cancelled while queued`,
+    expiredWaiting: `deadline passed while queued for model '${name}'`,
+  }, clock);
 
   function makeRelease(): Release {
     let released = false;
@@ -61,41 +71,25 @@ export function createRunLimiter(name: string, maxConcurrent: number, maxQueue: 
   }
 
   function acquire(opts: AcquireOptions = {}): Promise<Release> {
-    if (closed) return Promise.reject(new ShuttingDownError(`model '${name}' is shutting down`));
-    if (opts.signal?.aborted === true) return Promise.reject(new CancelledError(`request to model '${name}' was cancelled`));
-    if (opts.deadline !== undefined && Date.now() >= opts.deadline) {
-      return Promise.reject(new DeadlineExceededError(`deadline passed before model '${name}' could run`));
-    }
-    if (inFlight < maxConcurrent) {
+    const free = inFlight < maxConcurrent;
+    const refused = admission.refuse(opts, { closed, full: !free && waiters.length >= maxQueue && opts.bypassQueueLimit !== true });
+    if (refused !== undefined) return Promise.reject(refused);
+    if (free) {
       inFlight++;
       onGranted?.(0);
       return Promise.resolve(makeRelease());
     }
-    if (waiters.length >= maxQueue && opts.bypassQueueLimit !== true) {
-      return Promise.reject(new QueueFullError(`model '${name}' queue is full (${maxQueue} waiting, ${inFlight} running)`));
-    }
     const queuedAt = performance.now();
     return new Promise<Release>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const leave = (e: Error): void => {
-        const i = waiters.indexOf(waiter);
-        if (i >= 0) waiters.splice(i, 1);
-        waiter.cleanup();
-        reject(e);
-      };
-      const onAbort = (): void => leave(new CancelledError(`request to model '${name}' was cancelled while queued`));
       const waiter: Waiter = {
         resolve: (release) => { onGranted?.(performance.now() - queuedAt); resolve(release); },
         reject,
-        cleanup: () => {
-          if (timer !== undefined) clearTimeout(timer);
-          opts.signal?.removeEventListener('abort', onAbort);
-        },
+        cleanup: admission.watch(opts, (e) => {
+          const i = waiters.indexOf(waiter);
+          if (i >= 0) waiters.splice(i, 1);
+          reject(e);
+        }),
       };
-      if (opts.deadline !== undefined) {
-        timer = setTimeout(() => leave(new DeadlineExceededError(`deadline passed while queued for model '${name}'`)), Math.max(0, opts.deadline - Date.now()));
-      }
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
       waiters.push(waiter);
     });
   }

@@ -88,6 +88,8 @@ export interface LocalInference {
   unload(name: string, opts?: UnloadOptions): Promise<void>;
   /** Called (synchronously) whenever the list of models changes; returns an unsubscribe. */
   onChange(listener: () => void): () => void;
+  /** Called (synchronously) when a run starts or ends, so load and compute time may have moved; returns an unsubscribe. */
+  onActivity(listener: () => void): () => void;
   /** Stop accepting work, wait for in-flight runs, release sessions. */
   close(): Promise<void>;
 }

@@ -1,42 +1,22 @@
 // The Plexus node: local inference and the libp2p cluster behind a QueryDispatcher, served
-// over gRPC (KServe v2, Health, Plexus). start() loads models, joins the cluster, then binds
-// gRPC. stop() drains: health NOT_SERVING, refuse new work, withdraw our routes so
-// neighbours stop sending, let in-flight requests finish (bounded grace), then leave the
-// cluster and close inference.
-import path from 'node:path';
-import { ShuttingDownError } from '../errors.ts';
-import { createLocalInference } from '../inference/index.ts';
+// over gRPC (KServe v2, Health, Plexus). Its parts are components (node-components.ts,
+// node-servers.ts) run by one lifecycle (lifecycle.ts): start() starts them in dependency order
+// (trust, job store, tracing, inference, cluster, gRPC, HTTP, config watch, job runs) and
+// undoes a partial start; stop() drains: health NOT_SERVING, every part refuses new work
+// (routes withdrawn so neighbours stop sending), in-flight requests finish (bounded grace), then
+// the parts stop in reverse order.
 import type { LocalInference, ModelInfo } from '../inference/types.ts';
 import { createLogger, type Logger } from '../logger.ts';
-import { createNodeTrust, type NodeTrust } from './auth/node-trust.ts';
-import { createClusterCatalog } from './catalog-cluster.ts';
-import { createConfigWatch, type ConfigWatch } from './config-watch.ts';
-import { createLocalDispatcher } from './dispatch-local.ts';
-import type { ModelCatalog, QueryDispatcher } from './dispatch.ts';
 import { createHealthService, type HealthState } from './grpc/health.ts';
-import { createKServeService } from './grpc/kserve.ts';
-import { createPlexusService, type ClusterView } from './grpc/plexus-service.ts';
-import { createRepositoryHandlers } from './grpc/repository.ts';
-import { createTritonConfigHandlers } from './grpc/triton-config.ts';
 import { SERVICE_NAMES } from './grpc/protos.ts';
-import { createGrpcServer, type GrpcServer } from './grpc/server.ts';
-import { createDashboardHandler } from './http/dashboard/handler.ts';
-import { createRepositoryRoutes } from './http/repository-routes.ts';
-import { createTritonRoutes } from './http/triton-routes.ts';
-import { createHttpServer, type HttpServer } from './http/server.ts';
-import { createNodeMetrics, type NodeMetrics } from './metrics.ts';
-import { createJobsHandlers } from './jobs/grpc.ts';
-import { createJobsApi } from './jobs/http.ts';
-import { createJobMetrics } from './jobs/metrics.ts';
-import { JOBS_DEFAULTS } from './jobs/options.ts';
-import { createJobService, type JobService } from './jobs/service.ts';
-import { createModelRepository } from './model-repository.ts';
 import { createInputBudget } from './input-limits.ts';
-import { DEFAULT_LIMITS, type NodeOptions, type P2POptions } from './options.ts';
-import { createP2PService, type P2PService, type P2PServiceInit } from './p2p/service.ts';
-import { loadNodeTracing } from './tracing/load.ts';
-import type { NodeTracing } from './tracing/node-tracing.ts';
-import { PLEXUS_VERSION } from './version.ts';
+import { createLifecycle } from './lifecycle.ts';
+import { createNodeMetrics, type NodeMetrics } from './metrics.ts';
+import { DEFAULT_LIMITS } from './node-defaults.ts';
+import { nodeComponents } from './node-components.ts';
+import type { NodeParts } from './node-parts.ts';
+import type { NodeOptions } from './options.ts';
+import type { P2PService, P2PServiceInit } from './p2p/service.ts';
 
 export interface NodeComponents {
   readonly logger?: Logger;
@@ -76,201 +56,60 @@ export interface PlexusNode {
   readonly health: HealthState;
 }
 
-function p2pInit(p2p: P2POptions, dataDir: string, extra: Partial<P2PServiceInit> | undefined): P2PServiceInit {
-  return {
-    dataDir,
-    listen: p2p.listen,
-    bootstrap: p2p.bootstrap,
-    static: p2p.static,
-    noModels: p2p.noModels,
-    refreshMs: p2p.routing.refreshMs,
-    ...(p2p.members === undefined ? {} : { members: p2p.members }),
-    ...(p2p.verify === undefined ? {} : { verify: p2p.verify }),
-    ...(p2p.limits === undefined ? {} : { limits: p2p.limits }),
-    ...(p2p.connections === undefined ? {} : { connections: p2p.connections }),
-    ...extra,
-    table: { policy: p2p.routing.policy, ...extra?.table },
-  };
-}
-
 export function createPlexusNode(options: NodeOptions, components: NodeComponents = {}): PlexusNode {
   const logger = components.logger ?? createLogger({ level: options.logLevel, destination: 'stderr' });
   const health = createHealthService(Object.values(SERVICE_NAMES));
-  let inference: LocalInference | undefined;
-  let p2p: P2PService | undefined;
-  let server: GrpcServer | undefined;
-  let http: HttpServer | undefined;
-  let httpBound: string | undefined;
-  let drain: (() => void) | undefined;
-  let configWatch: ConfigWatch | undefined;
-  let trust: NodeTrust | undefined;
-  let jobs: JobService | undefined;
-  const jobsOptions = options.jobs ?? JOBS_DEFAULTS;
-  let bound: string | undefined;
-  let peerId = '';
+  const parts: NodeParts = { peerId: '', stopDeadline: 0 };
   let state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
-  const startedAt = performance.now();
-  const clusterView = (opts: P2POptions): ClusterView => ({
-    peers: () => p2p?.peers() ?? [],
-    routes: () => p2p?.routes() ?? [],
-    policy: opts.routing.policy,
-    routeOnly: opts.noModels,
-  });
   const metrics = createNodeMetrics(options.p2p === undefined ? {} : { policy: options.p2p.routing.policy });
-  metrics.setSources({ inference: () => inference, connectedPeers: () => p2p?.peers().length ?? 0, routes: () => p2p?.routes() });
+  metrics.setSources({ inference: () => parts.inference, connectedPeers: () => parts.p2p?.peers().length ?? 0, routes: () => parts.p2p?.routes() });
   const limits = options.limits ?? DEFAULT_LIMITS;
-  const inputBudget = createInputBudget(limits.maxInflightInputBytes, limits.maxRequestInputBytes);
-  const listenAddrs = (): string[] => (state === 'running' || state === 'stopping' ? p2p?.multiaddrs() ?? [] : []);
-  // Only with an OTLP endpoint (set in start()): without it no request ever holds a span.
-  let tracing: NodeTracing | undefined;
+  const listenAddrs = (): string[] => (state === 'running' || state === 'stopping' ? parts.p2p?.multiaddrs() ?? [] : []);
+  const models = (): readonly ModelInfo[] => parts.inference?.list() ?? [];
+  const cluster = (): P2PService | undefined => (state === 'running' || state === 'stopping' ? parts.p2p : undefined);
+  const lifecycle = createLifecycle(nodeComponents({
+    options, logger, health, metrics, limits, inputBudget: createInputBudget(limits.maxInflightInputBytes, limits.maxRequestInputBytes), startedAt: performance.now(),
+    inference: components.inference, p2p: components.p2p, models, cluster, listenAddrs, parts,
+  }), { onError: (component, phase, err) => { logger.warn({ err, component }, `${phase} of a node part failed`); } });
 
-  const node: PlexusNode = {
+  return {
     health: health.state,
     async start() {
       if (state !== 'new') throw new Error(`node cannot start: it is ${state}`);
       state = 'starting';
       try {
-        // First: an exposed, unprotected node or an unreadable key/token/cert file fails here.
-        const t = createNodeTrust(options, { logger, registry: metrics.registry });
-        trust = t;
-        // Then the job store: a corrupt or unwritable one stops the start before anything loads.
-        const jobDispatch: { current?: QueryDispatcher } = {};
-        if (jobsOptions.enabled) {
-          jobs = createJobService({
-            dataDir: options.dataDir, options: jobsOptions, logger, metrics: createJobMetrics(metrics.registry),
-            dispatcher: { infer: (r) => (jobDispatch.current === undefined ? Promise.reject(new Error('job dispatcher not ready')) : jobDispatch.current.infer(r)) },
-          });
-        }
-        if (options.tracing !== undefined) {
-          tracing = await loadNodeTracing(options.tracing, { instanceId: () => peerId || (bound ?? ''), version: PLEXUS_VERSION, logger });
-        }
-        const traced = tracing === undefined ? {} : { tracing };
-        // Pipelines send their steps through the node's dispatcher (routed once libp2p is up), like jobs.
-        const steps: QueryDispatcher = { infer: (r) => (jobDispatch.current === undefined ? Promise.reject(new ShuttingDownError('node is not serving yet')) : jobDispatch.current.infer(r)) };
-        inference = components.inference ?? await createLocalInference({
-          models: options.models, logger, ...metrics.inferenceHooks, ...(options.inference !== undefined ? { settings: options.inference } : {}), steps,
-        });
-        let catalog: ModelCatalog = inference;
-        let dispatcher: QueryDispatcher = createLocalDispatcher(inference);
-        if (options.p2p !== undefined) {
-          p2p = createP2PService(p2pInit(options.p2p, options.dataDir, { events: metrics.routeEvents, ...traced, ...components.p2p }))({ logger, local: inference });
-          await p2p.start();
-          const peers = p2p;
-          t.watchPeerLists((allow, deny) => peers.updatePeerLists(allow, deny));
-          peerId = p2p.peerId();
-          dispatcher = p2p.dispatcher;
-          const cluster = p2p;
-          catalog = createClusterCatalog({ local: inference, adverts: () => cluster.adverts(), self: () => peerId });
-        }
-        jobDispatch.current = dispatcher;
-        const kserve = createKServeService({
-          dispatcher: metrics.instrument(t.account(dispatcher), catalog, 'grpc'), catalog, logger, version: PLEXUS_VERSION, maxStreamInFlight: options.grpc.maxStreamInFlight,
-          ...traced, inputBudget,
-        });
-        drain = () => kserve.drain();
-        // Model repository extension (gRPC + REST); relative paths in a load's config resolve like the file's.
-        const repository = createModelRepository({
-          inference, models: options.models, logger,
-          baseDir: options.configFile === undefined ? process.cwd() : path.dirname(options.configFile),
-          ...(options.security === undefined ? {} : { modelDirs: options.security.modelDirs }),
-        });
-        const repositoryRoutes = createRepositoryRoutes({ repository, logger });
-        const local = inference;
-        const triton = { catalog, localStats: (name: string) => local.stats(name), stats: metrics.modelStats };
-        const tritonRoutes = createTritonRoutes({ view: triton, logger });
-        const plexus = createPlexusService({
-          catalog, version: PLEXUS_VERSION, startedAt,
-          identity: { peerId: () => peerId, grpcAddress: () => bound ?? '', listenAddrs },
-          ...(options.p2p === undefined ? {} : { cluster: clusterView(options.p2p) }),
-        });
-        server = createGrpcServer({
-          address: options.grpc.address,
-          maxReceiveMessageBytes: options.grpc.maxMessageBytes,
-          decodeLimits: limits,
-          handlers: {
-            inference: t.guard('inference', { ...kserve.handlers, ...createRepositoryHandlers({ repository, logger }), ...createTritonConfigHandlers({ view: triton, logger }) }),
-            health: health.handlers,
-            plexus: t.guard('plexus', plexus),
-            ...(jobs === undefined ? {} : { jobs: t.guard('jobs', createJobsHandlers(jobs, logger, jobsOptions.defaultDeadlineMs)) }),
-          },
-          logger, ...(t.grpcCredentials === undefined ? {} : { credentials: t.grpcCredentials }),
-        });
-        bound = await server.start();
-        if (options.http !== undefined) {
-          const jobsApi = createJobsApi(() => jobs);
-          const dashboard = createDashboardHandler({
-            logger, peerId: () => peerId, models: () => node.models(), cluster: () => node.cluster(),
-            ...(options.p2p === undefined ? {} : { policy: options.p2p.routing.policy }), registry: () => metrics.registry,
-          });
-          http = createHttpServer({
-            address: options.http.address, maxBodyBytes: options.grpc.maxMessageBytes,
-            dispatcher: metrics.instrument(t.account(dispatcher), catalog, 'http'), catalog, version: PLEXUS_VERSION, logger, scrape: () => metrics.scrape(),
-            extraRoutes: (req, res) => t.httpGate(req, res) || repositoryRoutes(req, res) || tritonRoutes(req, res) || jobsApi(req, res) || dashboard(req, res), ...traced,
-            limits, inputLimits: limits, inputBudget,
-            ...(t.httpsOptions === undefined ? {} : { tls: t.httpsOptions }),
-          });
-          httpBound = await http.start();
-        }
-        // A pure router loads nothing, whatever the file says.
-        if (options.configFile !== undefined && options.p2p?.noModels !== true) {
-          configWatch = createConfigWatch({ file: options.configFile, repository, logger, only: options.only });
-          configWatch.start();
-        }
-        // Unfinished jobs resume once the cluster has shown us some route (a restarted entry
-        // node knows none at first), or after a few seconds (src/node/jobs/service.ts).
-        const bootstraps = (options.p2p?.bootstrap.length ?? 0) > 0;
-        jobs?.start(() => !bootstraps || (p2p?.routes().some((r) => !r.local) ?? true));
+        await lifecycle.start();
       } catch (e) {
         state = 'stopped';
-        await jobs?.stop();
-        await configWatch?.stop();
-        await server?.stop(0);
-        await p2p?.stop();
-        await inference?.close();
-        await tracing?.shutdown();
-        trust?.stop();
         throw e;
       }
       health.state.set('', 'SERVING');
       state = 'running';
+      const grpc = parts.bound ?? '';
+      const { httpBound: http, peerId } = parts;
       const multiaddrs = listenAddrs();
-      logger.info({ grpc: bound, http: httpBound, peerId, multiaddrs, models: inference.list().map((m) => m.name) }, 'node ready');
-      return { grpc: bound, ...(httpBound === undefined ? {} : { http: httpBound }), peerId, multiaddrs };
+      logger.info({ grpc, http, peerId, multiaddrs, models: models().map((m) => m.name) }, 'node ready');
+      return { grpc, ...(http === undefined ? {} : { http }), peerId, multiaddrs };
     },
     async stop() {
       if (state !== 'running') return;
       state = 'stopping';
       logger.info('node stopping: draining in-flight requests');
-      const deadline = Date.now() + options.shutdownGraceMs;
+      parts.stopDeadline = Date.now() + options.shutdownGraceMs;
       health.state.shutdown();
-      drain?.();
-      // Tries in flight are aborted unrecorded: they stay PENDING and run again after a restart.
-      await jobs?.stop();
-      // No more config edits; one being applied finishes before inference closes.
-      const watchStopped = configWatch?.stop();
-      http?.drain();
-      // Neighbours stop routing through us while our own callers finish.
-      const withdrawn = p2p?.withdraw().catch((e: unknown) => { logger.warn({ err: e }, 'route withdrawal failed'); });
-      await Promise.all([server?.stop(options.shutdownGraceMs), http?.stop(options.shutdownGraceMs)]);
-      await withdrawn;
-      await p2p?.stop(Math.max(0, deadline - Date.now()));
-      await watchStopped;
-      await inference?.close();
-      await tracing?.shutdown();
-      trust?.stop();
+      await lifecycle.stop();
       state = 'stopped';
       logger.info('node stopped');
     },
     grpcAddress() {
-      if (bound === undefined) throw new Error('node is not started');
-      return bound;
+      if (parts.bound === undefined) throw new Error('node is not started');
+      return parts.bound;
     },
-    httpAddress: () => httpBound,
+    httpAddress: () => parts.httpBound,
     metrics,
-    peerId: () => peerId,
+    peerId: () => parts.peerId,
     listenAddrs,
-    models: () => inference?.list() ?? [],
-    cluster: () => (state === 'running' || state === 'stopping' ? p2p : undefined),
+    models,
+    cluster,
   };
-  return node;
 }

@@ -44,9 +44,12 @@ export interface RoutesTiming {
   readonly reopenDelayMs: number;
 }
 
+/** How often a node re-sends its routes when nothing changed (node.p2p.refreshMs); node-defaults.ts re-exports it. */
+export const DEFAULT_REFRESH_MS = 5000;
+
 /** The compiled timing: every default of the routes protocol is here. */
 export function routesTiming(input: RoutesTimingInput = {}): RoutesTiming {
-  const refreshMs = input.refreshMs ?? 1000;
+  const refreshMs = input.refreshMs ?? DEFAULT_REFRESH_MS;
   return {
     refreshMs,
     // Load and compute time alone re-sign at most this often: under load they move every poll,

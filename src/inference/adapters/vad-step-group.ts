@@ -5,7 +5,8 @@
 // segments. An idle group waits up to maxQueueDelayUs for company before its first step, as a
 // dynamic batcher waits to fill a batch. A request may leave at any moment (deadline, abort);
 // the others go on. A failed step fails exactly the requests that were in it.
-import { CancelledError, DeadlineExceededError, InjectedFaultError, QueueFullError, ShuttingDownError } from '../../errors.ts';
+import { InjectedFaultError, ShuttingDownError } from '../../errors.ts';
+import { createAdmission, type AdmissionClock } from '../admission.ts';
 import { createBatchRecorder, type BatchListener, type BatchStats } from '../batch-stats.ts';
 import type { BatchingSpec, FaultSpec } from '../config.ts';
 import { applyFault } from '../fault.ts';
@@ -31,6 +32,8 @@ export interface VadStepGroupInit<S extends Stepper> {
   readonly step: (raw: OrtModel, steppers: readonly S[]) => Promise<void>;
   readonly onBatch?: BatchListener;
   readonly random?: () => number;
+  /** Deadlines of its requests (tests pass a fake clock). */
+  readonly clock?: AdmissionClock;
 }
 
 export interface VadStepGroup<S extends Stepper> {
@@ -72,6 +75,15 @@ export function createVadStepGroup<S extends Stepper>(init: VadStepGroupInit<S>)
   let closed = false;
   /** Ends the idle wait for company early (the group filled, or closed). */
   let wakeEarly: (() => void) | undefined;
+  const admission = createAdmission({
+    closed: `model '${name}' is shutting down`,
+    cancelled: `request to '${name}' was cancelled`,
+    expired: `deadline passed before '${name}' could run`,
+    full: () => `model '${name}' queue is full (${waiting.length} waiting, ${active.length} stepping)`,
+    // A request is watched until it ends, stepping or not.
+    cancelledWaiting: `request to '${name}' was cancelled`,
+    expiredWaiting: `deadline passed while '${name}' was running`,
+  }, init.clock);
 
   function removeFrom(list: Member<S>[], m: Member<S>): boolean {
     const i = list.indexOf(m);
@@ -181,34 +193,16 @@ export function createVadStepGroup<S extends Stepper>(init: VadStepGroupInit<S>)
   }
 
   function run(stepper: S, opts: AcquireOptions): Promise<number> {
-    if (closed) return Promise.reject(new ShuttingDownError(`model '${name}' is shutting down`));
-    if (opts.signal?.aborted === true) return Promise.reject(new CancelledError(`request to '${name}' was cancelled`));
-    if (opts.deadline !== undefined && Date.now() >= opts.deadline) {
-      return Promise.reject(new DeadlineExceededError(`deadline passed before '${name}' could run`));
-    }
-    if (waiting.length >= init.maxQueue) {
-      return Promise.reject(new QueueFullError(`model '${name}' queue is full (${waiting.length} waiting, ${active.length} stepping)`));
-    }
+    const refused = admission.refuse(opts, { closed, full: waiting.length >= init.maxQueue });
+    if (refused !== undefined) return Promise.reject(refused);
     if (stepper.done) return Promise.resolve(0);
     return new Promise<number>((resolve, reject) => {
-      let deadlineTimer: NodeJS.Timeout | undefined;
-      // Leaving is immediate; a step already running with this request just advances it for nothing.
-      const leave = (e: Error): void => {
-        if (removeFrom(waiting, m) || removeFrom(active, m)) settle(m, e);
-      };
-      const onAbort = (): void => leave(new CancelledError(`request to '${name}' was cancelled`));
       const m: Member<S> = {
         stepper, joinedAt: performance.now(), resolve, reject,
         ...(opts.trace === undefined ? {} : { trace: { span: opts.trace, queuedAt: performance.now(), steps: 0, largest: 0 } }),
-        detach: () => {
-          if (deadlineTimer !== undefined) clearTimeout(deadlineTimer);
-          opts.signal?.removeEventListener('abort', onAbort);
-        },
+        // Leaving is immediate; a step already running with this request just advances it for nothing.
+        detach: admission.watch(opts, (e) => { if (removeFrom(waiting, m) || removeFrom(active, m)) settle(m, e); }),
       };
-      if (opts.deadline !== undefined) {
-        deadlineTimer = setTimeout(() => leave(new DeadlineExceededError(`deadline passed while '${name}' was running`)), Math.max(0, opts.deadline - Date.now()));
-      }
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
       waiting.push(m);
       if (!running) void loop();
       else if (waiting.length >= maxBatchSize) wakeEarly?.();

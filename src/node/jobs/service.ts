@@ -37,6 +37,8 @@ export interface JobServiceInit {
   readonly logger: Logger;
   readonly metrics?: JobMetrics;
   readonly now?: () => number;
+  /** The store, opened already (the daemon opens it first, so a bad one fails the start early); default: open <dataDir>/jobs.sqlite. The service closes it on stop. */
+  readonly store?: JobStore;
 }
 
 export interface JobService {
@@ -61,7 +63,7 @@ const RESUME_POLL_MS = 100;
 
 export function createJobService(init: JobServiceInit): JobService {
   const now = init.now ?? Date.now;
-  const store = openJobStore(path.join(init.dataDir, STORE_FILE), init.options.maxStoreBytes);
+  const store = init.store ?? openJobStore(path.join(init.dataDir, STORE_FILE), init.options.maxStoreBytes);
   init.metrics?.setStore(store);
   const runs = new Map<string, JobRun>();
   const watchers = new Map<string, Set<(e: JobEvent) => void>>();

@@ -3,7 +3,7 @@
 // the same stream. A stream that dies fails its in-flight queries at once.
 import type { Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { CancelledError, DeadlineExceededError, PeerUnavailableError, RemoteError, ShuttingDownError, isPlexusError } from '../../errors.ts';
+import { CancelledError, DeadlineExceededError, MessageTooLargeError, PeerUnavailableError, RemoteError, ShuttingDownError, isPlexusError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import {
   decodeFrame, encodeCancel, encodeError, encodeRequest, encodeResult, FRAME_CANCEL, FRAME_ERROR, FRAME_REQUEST, FRAME_RESULT,
@@ -11,6 +11,7 @@ import {
 import type { ForwardRequest, ForwardResult, HopTiming } from './forward-codec.ts';
 import { readFrames, sendFrame } from './framing.ts';
 import type { P2PHost } from './host.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, forwardFrameBytes } from '../node-defaults.ts';
 
 export const FORWARD_PROTOCOL = '/plexus/forward/1.0.0';
 
@@ -20,7 +21,7 @@ export type ForwardHandler = (req: ForwardRequest, signal: AbortSignal, received
 export interface ForwardProtocolInit {
   readonly host: P2PHost;
   readonly logger: Logger;
-  readonly handler: ForwardHandler;
+  /** Largest frame sent or accepted; default forwardFrameBytes(DEFAULT_MAX_MESSAGE_BYTES). A larger one to send fails only its query. */
   readonly maxFrameBytes?: number;
   /** In-flight queries accepted per inbound stream. */
   readonly maxInFlight?: number;
@@ -41,6 +42,11 @@ export class ForwardFailure extends RemoteError {
 export interface ForwardProtocol {
   /** Send a query to a neighbour. Rejects with RemoteError (the remote's kind), PeerUnavailableError, DeadlineExceededError or CancelledError. */
   send(peer: string, req: ForwardRequest, signal?: AbortSignal): Promise<ForwardResult>;
+  /**
+   * Queries from neighbours are handed to this handler (the routed dispatcher, built with this
+   * protocol as its forward path); until one is set they are refused UNAVAILABLE. Returns an unsubscribe.
+   */
+  onQuery(handler: ForwardHandler): () => void;
   /** Queries from neighbours being answered right now. */
   inFlight(): number;
   start(): Promise<void>;
@@ -54,6 +60,12 @@ function describeError(e: unknown): string {
     return typeof m === 'string' && m !== '' ? m : e.name;
   }
   return String(e);
+}
+
+function frameBytes(parts: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const p of parts) n += p.byteLength;
+  return n;
 }
 
 interface Pending {
@@ -70,13 +82,24 @@ interface Channel {
 export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtocol {
   const { host, logger: log } = init;
   const libp2p = host.libp2p;
-  const maxFrameBytes = init.maxFrameBytes ?? 64 * 1024 * 1024;
+  const maxFrameBytes = init.maxFrameBytes ?? forwardFrameBytes(DEFAULT_MAX_MESSAGE_BYTES);
   const maxInFlight = init.maxInFlight ?? 1024;
   const maxStrikes = init.maxStrikes ?? 3;
   const channels = new Map<string, Promise<Channel>>();
   const inbound = new Set<Stream>();
   let running = false;
   let handling = 0;
+  let handler: ForwardHandler | undefined;
+  const serve: ForwardHandler = (req, signal, receivedAt) =>
+    (handler === undefined ? Promise.reject(new PeerUnavailableError('this node does not answer forwarded queries yet')) : handler(req, signal, receivedAt));
+
+  /** An answer too large for a frame goes back as RESOURCE_EXHAUSTED rather than breaking the stream. */
+  function resultFrame(corr: number, res: ForwardResult): Uint8Array[] {
+    const parts = encodeResult(corr, res);
+    const size = frameBytes(parts);
+    if (size <= maxFrameBytes) return parts;
+    return encodeError(corr, { kind: 'resource_exhausted', message: `the answer's forward frame of ${size} bytes exceeds the limit of ${maxFrameBytes} bytes`, hops: res.hops });
+  }
 
   function failAll(peer: string, ch: Channel, why: string): void {
     const err = new PeerUnavailableError(`neighbour ${peer}: ${why}`);
@@ -132,6 +155,10 @@ export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtoco
     const ch = await openChannel(peer);
     const corr = ch.nextCorr;
     ch.nextCorr = ch.nextCorr >= 0xffffffff ? 1 : ch.nextCorr + 1;
+    // The neighbour would abort the whole stream (every query on it) for a frame over the limit.
+    const frame = encodeRequest(corr, req);
+    const size = frameBytes(frame);
+    if (size > maxFrameBytes) throw new MessageTooLargeError(`query ${req.queryId}: a forward frame of ${size} bytes exceeds the limit of ${maxFrameBytes} bytes`);
     return new Promise<ForwardResult>((resolve, reject) => {
       const cleanup = (): void => {
         clearTimeout(timer);
@@ -152,7 +179,7 @@ export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtoco
       });
       if (signal?.aborted === true) { onAbort(); return; }
       signal?.addEventListener('abort', onAbort, { once: true });
-      sendFrame(ch.stream, encodeRequest(corr, req)).catch((e: unknown) => {
+      sendFrame(ch.stream, frame).catch((e: unknown) => {
         const p = ch.pending.get(corr);
         ch.pending.delete(corr);
         p?.reject(new PeerUnavailableError(`sending query ${req.queryId} to ${peer} failed: ${describeError(e)}`));
@@ -209,11 +236,11 @@ export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtoco
         handling++;
         const body = f.body;
         const replied = init.onReplied;
-        init.handler(body, ctl.signal, receivedAt).finally(() => { handling--; }).then(
+        serve(body, ctl.signal, receivedAt).finally(() => { handling--; }).then(
           (res) => {
             const at = replied && performance.now();
             const sent = running.delete(corr);
-            if (sent) reply(encodeResult(corr, res));
+            if (sent) reply(resultFrame(corr, res));
             replied?.(body, sent ? at : undefined);
           },
           (err: unknown) => {
@@ -241,6 +268,10 @@ export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtoco
 
   return {
     send,
+    onQuery(h) {
+      handler = h;
+      return () => { if (handler === h) handler = undefined; };
+    },
     inFlight: () => handling,
     async start() {
       running = true;

@@ -15,6 +15,7 @@ import { createRoutedDispatcher } from '../dispatch-routed.ts';
 import type { RoutedDispatcher } from '../dispatch-routed.ts';
 import type { QueryDispatcher } from '../dispatch.ts';
 import type { RoutedDispatcherEvents } from '../route-events.ts';
+import { DEFAULT_REFRESH_MS } from '../node-defaults.ts';
 import type { NodeTracing } from '../tracing/node-tracing.ts';
 import { createTryGuard } from '../verify/guard.ts';
 import { DEFAULT_VERIFY_RATE } from '../verify/verifier.ts';
@@ -24,6 +25,7 @@ import type { ForwardHandler, ForwardProtocol } from './forward-protocol.ts';
 import { createHost } from './host.ts';
 import type { P2PHost } from './host.ts';
 import { loadOrCreatePeerKey } from './identity.ts';
+import { watchLocalModels } from './local-watch.ts';
 import { createMembership, type Membership } from './membership.ts';
 import type { MembershipOptions } from '../auth/options.ts';
 import { createRoutesProtocol } from './routes-protocol.ts';
@@ -41,7 +43,7 @@ export interface P2PServiceInit {
   readonly maxConnections?: number;
   /** Connection limits (per IP, per peer, reserve, eviction); default DEFAULT_CONNECTION_LIMITS. */
   readonly connections?: Partial<ConnectionLimits>;
-  /** Full-dump and re-sign period; routes expire after holdMs (default 3 refreshes). */
+  /** Full-dump and re-sign period; routes expire after holdMs (default 3 refreshes). Default DEFAULT_REFRESH_MS. */
   readonly refreshMs?: number;
   /** RTT and liveness ping period per neighbour (default 5 s; two missed pings hang up). */
   readonly pingEveryMs?: number;
@@ -49,6 +51,8 @@ export interface P2PServiceInit {
   /** Bounds on peer state and traffic (frames, adverts, origins, dial hints); default DEFAULT_PEER_LIMITS. */
   readonly limits?: PeerLimits;
   readonly maxAttempts?: number;
+  /** Largest forward frame, sent and accepted: forwardFrameBytes(the node's maxMessageBytes) (node-defaults.ts). */
+  readonly maxForwardFrameBytes?: number;
   /** Observer of route tries (metrics), passed to the routed dispatcher. */
   readonly events?: RoutedDispatcherEvents;
   /** Tracing: a span per forwarded query, parented by its frame's traceparent; absent when off. */
@@ -135,14 +139,13 @@ export function localAdvertModels(local: LocalInference): AdvertisedModel[] {
 export function createP2PService(init: P2PServiceInit) {
   return (components: P2PServiceComponents): P2PService => {
     const { logger: log, local } = components;
-    const refreshMs = init.refreshMs ?? 1000;
+    const refreshMs = init.refreshMs ?? DEFAULT_REFRESH_MS;
     const holdMs = init.table?.holdMs ?? refreshMs * 3;
     let host: P2PHost | undefined;
     let routes: RoutesProtocol | undefined;
     let forward: ForwardProtocol | undefined;
     let table: RoutingTable | undefined;
     let routed: RoutedDispatcher | undefined;
-    let watch: NodeJS.Timeout | undefined;
     let unsubscribe: (() => void) | undefined;
     let membership: Membership | undefined;
     let trustRef: Reputation | undefined;
@@ -155,8 +158,6 @@ export function createP2PService(init: P2PServiceInit) {
     };
 
     async function withdraw(): Promise<void> {
-      if (watch !== undefined) clearInterval(watch);
-      watch = undefined;
       unsubscribe?.();
       unsubscribe = undefined;
       await routes?.stop();
@@ -195,9 +196,16 @@ export function createP2PService(init: P2PServiceInit) {
           for (const [p, at] of forwarders) if (now - at > holdMs) forwarders.delete(p); else inUse.add(p);
           return inUse;
         });
-        const fwdRef: { send: ForwardProtocol['send'] } = { send: (peer, req, signal) => started(forward).send(peer, req, signal) };
+        const tracing = init.tracing;
+        // The dispatcher forwards through the protocol it is built with; the protocol hands it
+        // the queries neighbours send (onQuery), so neither needs a late-bound reference.
+        const f = createForwardProtocol({
+          host: h, logger: log,
+          ...(init.maxForwardFrameBytes === undefined ? {} : { maxFrameBytes: init.maxForwardFrameBytes }),
+          ...(tracing === undefined ? {} : { onReplied: (req, at, err) => { tracing.replied(req, at, err); } }),
+        });
         const d = createRoutedDispatcher({
-          table: t, local, forward: fwdRef, logger: log, ...(init.maxAttempts === undefined ? {} : { maxAttempts: init.maxAttempts }),
+          table: t, local, forward: f, logger: log, ...(init.maxAttempts === undefined ? {} : { maxAttempts: init.maxAttempts }),
           ...(init.events === undefined ? {} : { events: init.events }), guard,
           verify: {
             reputation, rate: init.verify?.rate ?? DEFAULT_VERIFY_RATE, ...(init.verify?.tolerances === undefined ? {} : { tolerances: init.verify.tolerances }),
@@ -210,11 +218,7 @@ export function createP2PService(init: P2PServiceInit) {
           if (from !== undefined && t.linkCost(from, Date.now()) !== undefined) forwarders.set(from, Date.now());
           return d.handleForwarded(req, signal);
         };
-        const tracing = init.tracing;
-        const f = createForwardProtocol({
-          host: h, logger: log, handler: tracing?.forwardHandler(handler) ?? handler,
-          ...(tracing === undefined ? {} : { onReplied: (req, at, err) => { tracing.replied(req, at, err); } }),
-        });
+        f.onQuery(tracing?.forwardHandler(handler) ?? handler);
         const r = createRoutesProtocol({ host: h, table: t, privateKey: key, logger: log, localModels: models, refreshMs, limits, ...(init.pingEveryMs === undefined ? {} : { pingEveryMs: init.pingEveryMs }) });
         host = h; table = t; routed = d; forward = f; routes = r; membership = m;
         m.attach({ connectedPeers: () => h.connectedPeers(), hangUp: async (p) => { await h.libp2p.hangUp(peerIdFromString(p)); } });
@@ -230,12 +234,8 @@ export function createP2PService(init: P2PServiceInit) {
           host = undefined; routes = undefined; forward = undefined; routed = undefined; table = undefined;
           throw e;
         }
-        // Load and compute time move all the time: look every 100 ms, and re-advertise before the
-        // next refresh when they moved enough to matter (the rule lives in advertChange).
-        watch = setInterval(() => { r.localChanged(); }, 100);
-        watch.unref();
-        // A model loaded or unloaded: re-advertise now rather than at the next poll.
-        unsubscribe = local.onChange(() => { r.localChanged(); });
+        // Re-advertise when the local models change in a way routing cares about (advertChange), on the engine's events.
+        unsubscribe = watchLocalModels(local, () => { r.localChanged(); });
         log.info({ peerId: h.peerId, addrs: h.multiaddrs() }, 'p2p started');
       },
       withdraw,
