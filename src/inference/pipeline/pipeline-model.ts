@@ -8,6 +8,7 @@ import { createEwma } from '../ewma.ts';
 import { applyFault } from '../fault.ts';
 import type { HostedModel } from '../hosted-model.ts';
 import type { RunOptions } from '../run-phases.ts';
+import { PIPELINE_PLATFORM } from '../../routing/pipeline-scope.ts';
 import type { ModelInfo, Tensor } from '../types.ts';
 import { enterChain } from './budget.ts';
 import { runPipeline, type StepDispatcher } from './runner.ts';
@@ -16,7 +17,7 @@ export function createPipelineModel(spec: PipelineModelSpec, dispatch: StepDispa
   const compute = createEwma(0.2);
   let inFlight = 0;
   const info: ModelInfo = {
-    name: spec.name, version: spec.version, platform: 'plexus_pipeline', capabilities: spec.capabilities,
+    name: spec.name, version: spec.version, platform: PIPELINE_PLATFORM, capabilities: spec.capabilities,
     inputs: spec.pipeline.inputs, outputs: spec.pipeline.outputs.map((o) => ({ name: o.name, datatype: o.datatype, shape: o.shape })),
     requestedProvider: 'cpu', provider: 'cpu', price: spec.price, ready: true,
   };
