@@ -100,7 +100,10 @@ export function createStepCaller(label: string, price: number, chain: readonly s
         if (k > 0) await new Promise<void>((resolve) => { setImmediate(resolve); });
         if (ctl.signal.aborted) break;
         const part = inputs.map((t) => (t === cut ? sliceRows(t, s, e) : t));
-        calls.push(once(capability, name, part, outs, share, k, ctl.signal).catch((err: unknown) => { ctl.abort(err); throw err; }));
+        const c = once(capability, name, part, outs, share, k, ctl.signal).catch((err: unknown) => { ctl.abort(err); throw err; });
+        // Handled by Promise.all below; until the loop gets there, a chunk that fails early must not count as unhandled.
+        c.catch(() => undefined);
+        calls.push(c);
       }
       const answers = await Promise.all(calls);
       const names = [...new Set(answers.flatMap((a) => a.res.outputs.map((t) => t.name)))];
