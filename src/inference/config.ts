@@ -70,6 +70,9 @@ export const modelSpecSchema = z.strictObject({
       if (m[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'not allowed on a pipeline (its steps run wherever they are routed)' });
     }
   }
+  if (m.ocr?.recognizeVia !== undefined && [m.name, ...m.capabilities].includes(m.ocr.recognizeVia)) {
+    ctx.addIssue({ code: 'custom', path: ['ocr', 'recognizeVia'], message: `'${m.ocr.recognizeVia}' is this entry itself: its recognition would call itself` });
+  }
   if (m.ocr !== undefined && m.batching !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['batching'], message: 'not supported on an OCR adapter (its lines are batched per image)' });
   }

@@ -90,7 +90,7 @@ export async function createLocalInference(init: LocalInferenceInit): Promise<Lo
       return target;
     });
     const { adapter } = spec;
-    const hosted = adapter.type === 'ocr' ? createOcrAdapter({ ...spec, adapter }, targets) : createSileroVadAdapter({ ...spec, adapter }, targets[0] as OrtModel, hooks);
+    const hosted = adapter.type === 'ocr' ? createOcrAdapter({ ...spec, adapter }, targets, init.steps ?? { infer }) : createSileroVadAdapter({ ...spec, adapter }, targets[0] as OrtModel, hooks);
     return { spec, hosted, active: 0 };
   }
 

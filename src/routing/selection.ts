@@ -3,6 +3,7 @@
 // RouteCandidates, filters them by the caller's constraints, and orders them by policy.
 
 import { Ewma, estimateQueueWaitMs } from './ewma.ts';
+import { hopConstraints } from './pipeline-scope.ts';
 import { orderCandidates, type RoutingPolicy, type ScoredCandidate } from './policies.ts';
 import type { Rng } from './rng.ts';
 import type { AdvertisedModel, PeerIdString, ProviderAdvert, QueryConstraints, RouteCandidate, Selection } from './types.ts';
@@ -104,10 +105,12 @@ export function selectRoutes(name: string, c: QueryConstraints, views: Iterable<
     for (const m of v.advert.models) {
       if (!matches(m, name)) continue;
       served++;
-      if (c.peer !== undefined && v.origin !== c.peer) { excluded.peer++; continue; }
-      if (c.provider !== undefined && m.provider !== c.provider) { excluded.provider++; continue; }
+      // A pipeline's per-step constraints (peer, provider, max_hops) bind its steps, not this hop.
+      const h = hopConstraints(m, c);
+      if (h.peer !== undefined && v.origin !== h.peer) { excluded.peer++; continue; }
+      if (h.provider !== undefined && m.provider !== h.provider) { excluded.provider++; continue; }
       if (c.maxCost !== undefined && m.price > c.maxCost) { excluded.cost++; cheapest = Math.min(cheapest, m.price); continue; }
-      if (c.maxHops !== undefined && v.hops > c.maxHops) { excluded.hops++; fewestHops = Math.min(fewestHops, v.hops); continue; }
+      if (h.maxHops !== undefined && v.hops > h.maxHops) { excluded.hops++; fewestHops = Math.min(fewestHops, v.hops); continue; }
       if (ctx.trust?.quarantined(v.origin, ctx.now) === true) { excluded.quarantined++; continue; }
       // A peer is marked down as a provider that failed or as a next hop whose link failed:
       // routes through it are skipped while any other route is usable.

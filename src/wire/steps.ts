@@ -1,6 +1,9 @@
 // `plexus.steps`, the response parameter a pipeline answers with: a JSON array, one record per
 // step call. The node writes it (src/inference/pipeline/), the CLI and dashboard read it.
 
+/** The platform a pipeline entry reports (model metadata, advertised as io.platform). */
+export const PIPELINE_PLATFORM = 'plexus_pipeline';
+
 /** One step call, as `plexus.steps` lists it. */
 export interface StepRecord {
   readonly capability: string;

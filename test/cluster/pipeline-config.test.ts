@@ -67,9 +67,9 @@ describe('a config-only pipeline of two tensor models on two daemons', () => {
     removeTempDirs();
   });
 
-  const ask = (model: string, params: Record<string, number> = {}): Record<string, unknown> => ({
+  const ask = (model: string, params: Record<string, number | string> = {}): Record<string, unknown> => ({
     model_name: model, inputs: [{ name: 'x', datatype: 'FP32', shape: [3], contents: { fp32_contents: [1, 2, 3] } }],
-    parameters: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, { double_param: v }])),
+    parameters: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === 'number' ? { double_param: v } : { string_param: v }])),
   });
 
   it('runs affine on A then square on B, wherever the query enters, and totals the cost', async () => {
@@ -102,5 +102,21 @@ describe('a config-only pipeline of two tensor models on two daemons', () => {
     const err = await callError(b.inference, 'ModelInfer', ask('demo.orphan'), 10_000);
     expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
     expect(err.details).toMatch(/pipeline 'orphan' step 's1' \(demo\.nowhere\): .*'demo\.nowhere' is not served anywhere/);
+  }, 15_000);
+
+  it('plexus.max_hops, peer and provider pass the hop from A to the pipeline at B and bind each step', async () => {
+    // Each of these excluded the pipeline itself at A before (it is 1 hop away, on B, cpu); now
+    // the pipeline runs at B and the step that cannot meet the constraint is named.
+    const hops = await callError(a.inference, 'ModelInfer', ask('demo.affine-square', { 'plexus.max_hops': 0 }), 10_000);
+    expect(hops.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(hops.details).toMatch(/pipeline 'affine-square' step 's0' \(demo\.affine\): .*beyond plexus\.max_hops 0/);
+    const peer = await callError(a.inference, 'ModelInfer', ask('demo.affine-square', { 'plexus.peer': a.peerId }), 10_000);
+    expect(peer.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(peer.details).toMatch(/pipeline 'affine-square' step 's1' \(demo\.square\): .*not on the pinned plexus\.peer/);
+    const cuda = await callError(a.inference, 'ModelInfer', ask('demo.affine-square', { 'plexus.provider': 'cuda' }), 10_000);
+    expect(cuda.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(cuda.details).toMatch(/pipeline 'affine-square' step 's0' \(demo\.affine\): .*not on plexus\.provider cuda/);
+    const res = await call<Response>(a.inference, 'ModelInfer', ask('demo.affine-square', { 'plexus.max_hops': 1, 'plexus.provider': 'cpu' }), 10_000);
+    expect(res.outputs[0]?.contents?.fp32_contents).toEqual([9, 25, 49]);
   }, 15_000);
 });

@@ -8,39 +8,33 @@ import { createEwma } from '../ewma.ts';
 import { applyFault } from '../fault.ts';
 import type { HostedModel } from '../hosted-model.ts';
 import type { RunOptions } from '../run-phases.ts';
+import { PIPELINE_PLATFORM } from '../../wire/steps.ts';
 import type { ModelInfo, Tensor } from '../types.ts';
-import { enterChain } from './budget.ts';
-import { runPipeline, type StepDispatcher } from './runner.ts';
-import { PARAM } from '../../wire/params.ts';
+import { runPipeline } from './runner.ts';
+import { stepsFor, type StepDispatcher } from './step-caller.ts';
 
 export function createPipelineModel(spec: PipelineModelSpec, dispatch: StepDispatcher): HostedModel {
   const compute = createEwma(0.2);
   let inFlight = 0;
   const info: ModelInfo = {
-    name: spec.name, version: spec.version, platform: 'plexus_pipeline', capabilities: spec.capabilities,
+    name: spec.name, version: spec.version, platform: PIPELINE_PLATFORM, capabilities: spec.capabilities,
     inputs: spec.pipeline.inputs, outputs: spec.pipeline.outputs.map((o) => ({ name: o.name, datatype: o.datatype, shape: o.shape })),
     requestedProvider: 'cpu', provider: 'cpu', price: spec.price, ready: true,
   };
 
   async function run(inputs: readonly Tensor[], outputs: readonly string[], opts: RunOptions): Promise<Tensor[]> {
-    const request = opts.request ?? { id: '', parameters: {} };
-    const chain = enterChain(request.parameters, spec.name);
+    const { caller, report } = stepsFor(`pipeline '${spec.name}'`, spec, dispatch, opts);
     if (inFlight >= spec.maxConcurrent) throw new QueueFullError(`pipeline '${spec.name}' runs ${inFlight} queries already (maxConcurrent ${spec.maxConcurrent})`);
     inFlight++;
     const started = performance.now();
     try {
       await applyFault(spec.name, spec.fault, opts);
-      const answer = await runPipeline(spec.name, spec.pipeline, spec.price, chain, dispatch, {
-        id: request.id, parameters: request.parameters, deadline: opts.deadline, signal: opts.signal, trace: opts.trace, tenant: request.tenant,
-      }, inputs);
+      const answer = await runPipeline(spec.name, spec.pipeline, caller, inputs);
       const ended = performance.now();
       compute.add(ended - started);
       if (opts.phases !== undefined) opts.phases.executeMs = ended - started;
-      if (opts.answer !== undefined) {
-        opts.answer[PARAM.steps] = JSON.stringify(answer.steps);
-        opts.answer[PARAM.cost] = answer.cost;
-      }
-      return outputs.length === 0 ? answer.outputs : answer.outputs.filter((t) => outputs.includes(t.name));
+      report();
+      return outputs.length === 0 ? answer : answer.filter((t) => outputs.includes(t.name));
     } finally {
       inFlight--;
     }

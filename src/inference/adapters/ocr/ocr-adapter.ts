@@ -1,13 +1,16 @@
 // Capabilities ocr.detect, ocr.recognize and ocr.read on the PP-OCRv4 det and rec models.
 // `recognize` takes the image plus the boxes to read (any subset of what detect found), so the
 // lines of one image can be spread over several providers. `read` is detect then recognize in
-// one adapter. Each model step holds one slot of its raw model's limiter (queue and limit).
+// one adapter, or detect here and recognition routed to a capability anywhere in the cluster
+// (`recognizeVia`, routed-recognize.ts). Each model step holds one slot of its raw model's
+// limiter (queue and limit).
 import { CancelledError, ConfigError, DeadlineExceededError, InferenceFailedError, InvalidInputError, MessageTooLargeError } from '../../../errors.ts';
 import type { AdapterModelSpec } from '../../config.ts';
 import { createEwma } from '../../ewma.ts';
 import { applyFault } from '../../fault.ts';
 import type { HostedModel } from '../../hosted-model.ts';
 import type { OrtModel } from '../../ort-model.ts';
+import { stepsFor, type StepDispatcher } from '../../pipeline/step-caller.ts';
 import type { AcquireOptions } from '../../run-limiter.ts';
 import type { RunOptions } from '../../run-phases.ts';
 import type { ModelInfo, Tensor, TensorSpec } from '../../types.ts';
@@ -18,6 +21,7 @@ import type { RgbImage } from './image.ts';
 import { builtinOcrDictionaryPath, type OcrAdapterSpec } from './ocr-config.ts';
 import { ocrDictionary, type RecognizedLine } from './ocr-work.ts';
 import { lineShape, REC_HEIGHT } from './recognize.ts';
+import { recognizeRouted } from './routed-recognize.ts';
 
 type OcrModelSpec = AdapterModelSpec & { readonly adapter: OcrAdapterSpec };
 
@@ -110,10 +114,12 @@ const boxesTensor = (quads: readonly Quad[]): Tensor => ({ name: 'boxes', dataty
 const scoresTensor = (s: readonly number[]): Tensor => ({ name: 'scores', datatype: 'FP32', shape: [s.length], data: Float32Array.from(s) });
 const textTensor = (t: readonly string[]): Tensor => ({ name: 'text', datatype: 'BYTES', shape: [t.length], data: t.map((x) => new TextEncoder().encode(x)) });
 
-export function createOcrAdapter(spec: OcrModelSpec, raws: readonly OrtModel[]): HostedModel {
+/** `steps`: where a read adapter with `recognizeVia` sends recognition (the node's router). */
+export function createOcrAdapter(spec: OcrModelSpec, raws: readonly OrtModel[], steps?: StepDispatcher): HostedModel {
   const a = spec.adapter;
   const det = a.task === 'recognize' ? undefined : raws[0];
-  const rec = a.task === 'detect' ? undefined : raws[a.task === 'read' ? 1 : 0];
+  const rec = a.task === 'detect' || a.recognizeVia !== undefined ? undefined : raws[a.task === 'read' ? 1 : 0];
+  if (a.recognizeVia !== undefined && steps === undefined) throw new ConfigError(`models: OCR adapter '${spec.name}' routes recognition to '${a.recognizeVia}' but has no step dispatcher`);
   if (det !== undefined) checkRaw(spec, det, 'detector');
   if (rec !== undefined) checkRaw(spec, rec, 'recognizer');
   if (rec !== undefined) ocrDictionary(builtinOcrDictionaryPath()); // read once at load: a missing dictionary is a load error
@@ -141,8 +147,18 @@ export function createOcrAdapter(spec: OcrModelSpec, raws: readonly OrtModel[]):
     const found = await detect(det as OrtModel, img, a, opts);
     const quads = found.map((b) => b.quad);
     if (a.task === 'detect') return [boxesTensor(quads), scoresTensor(found.map((b) => b.score))];
-    const lines = await recognize(rec as OrtModel, img, quads, opts);
+    const lines = a.recognizeVia === undefined || steps === undefined ? await recognize(rec as OrtModel, img, quads, opts) : await routed(a.recognizeVia, steps, image as Tensor, quads, opts);
     return [textTensor(lines.map((l) => l.text)), boxesTensor(quads), scoresTensor(lines.map((l) => l.score))];
+  }
+
+  /** Recognition through the router: recorded in plexus.steps, within the query's deadline and plexus.max_cost. */
+  async function routed(capability: string, dispatch: StepDispatcher, image: Tensor, quads: readonly Quad[], opts: RunOptions): Promise<{ text: string; score: number }[]> {
+    const { caller, report } = stepsFor(`adapter '${spec.name}'`, spec, dispatch, opts);
+    try {
+      return await recognizeRouted(caller, capability, image, quads);
+    } finally {
+      report();
+    }
   }
 
   async function run(inputs: readonly Tensor[], outputs: readonly string[], opts: RunOptions): Promise<Tensor[]> {

@@ -36,11 +36,18 @@ export function builtinOcrDictionaryPath(): string {
 export const DEFAULT_OCR_MAX_PIXELS = 25_000_000;
 
 const modelName = z.string().regex(MODEL_NAME, 'expected a model name like "ppocr-det"');
+const capabilityName = z.string().regex(/^[a-z0-9]+(\.[a-z0-9_-]+)+$/, 'expected a dotted capability name like "ocr.recognize"');
 
 export const ocrSchema = z.strictObject({
   task: z.enum(['detect', 'recognize', 'read']),
   detector: modelName.optional(),
   recognizer: modelName.optional(),
+  /**
+   * Task 'read' only, instead of `recognizer`: the capability recognition is asked of through the
+   * node's router (src/inference/pipeline/step-caller.ts), the lines cut into chunks of
+   * OCR_READ_CHUNK sent at once; detection stays on the local `detector`.
+   */
+  recognizeVia: capabilityName.optional(),
   /** Detection input: the longer side is scaled down to this (PaddleOCR det_limit_side_len). */
   maxSide: z.int().min(32).max(4096).default(960),
   /** Binarisation threshold of the probability map (det_db_thresh). */
@@ -53,7 +60,9 @@ export const ocrSchema = z.strictObject({
   maxPixels: z.int().min(1).max(400_000_000).default(DEFAULT_OCR_MAX_PIXELS),
 }).superRefine((o, ctx) => {
   if (o.task !== 'recognize' && o.detector === undefined) ctx.addIssue({ code: 'custom', path: ['detector'], message: `task '${o.task}' needs a detector model` });
-  if (o.task !== 'detect' && o.recognizer === undefined) ctx.addIssue({ code: 'custom', path: ['recognizer'], message: `task '${o.task}' needs a recognizer model` });
+  if (o.recognizeVia !== undefined && o.task !== 'read') ctx.addIssue({ code: 'custom', path: ['recognizeVia'], message: 'only task \'read\' routes its recognition' });
+  if (o.recognizeVia !== undefined && o.recognizer !== undefined) ctx.addIssue({ code: 'custom', path: ['recognizeVia'], message: 'expected either a local "recognizer" model or "recognizeVia" (a capability), not both' });
+  if (o.task !== 'detect' && o.recognizer === undefined && o.recognizeVia === undefined) ctx.addIssue({ code: 'custom', path: ['recognizer'], message: `task '${o.task}' needs a recognizer model` });
   if (o.task === 'detect' && o.recognizer !== undefined) ctx.addIssue({ code: 'custom', path: ['recognizer'], message: 'not used by task \'detect\'' });
   if (o.task === 'recognize' && o.detector !== undefined) ctx.addIssue({ code: 'custom', path: ['detector'], message: 'not used by task \'recognize\'' });
 });
@@ -70,7 +79,7 @@ export function compileOcrAdapter(o: OcrOptions): OcrAdapterSpec {
   return { ...o, type: 'ocr', model: (o.task === 'recognize' ? o.recognizer : o.detector) ?? '' };
 }
 
-/** The raw models an OCR adapter runs on, primary first. */
+/** The raw models an OCR adapter runs on (here), primary first. */
 export function ocrTargets(a: OcrAdapterSpec): string[] {
   return a.task === 'read' && a.recognizer !== undefined ? [a.model, a.recognizer] : [a.model];
 }
@@ -117,4 +126,9 @@ export const OCR_READ_PIPELINE: Record<string, unknown> = {
 /** ocr.read as one local adapter (detect then recognize on this node's own models, nothing routed). */
 export function ocrLocalReadEntry(): Record<string, unknown> {
   return { name: 'ocr-read', ocr: { task: 'read', detector: 'ppocr-det', recognizer: 'ppocr-rec' }, capabilities: ['ocr.read'] };
+}
+
+/** ocr.read as a code adapter that detects on this node's `ppocr-det` and routes recognition to ocr.recognize (anywhere in the cluster). */
+export function ocrRoutedReadEntry(): Record<string, unknown> {
+  return { name: 'ocr-read', ocr: { task: 'read', detector: 'ppocr-det', recognizeVia: 'ocr.recognize' }, capabilities: ['ocr.read'] };
 }
