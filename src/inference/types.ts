@@ -3,7 +3,7 @@
 import type { BatchStats } from './batch-stats.ts';
 import type { ModelSpec } from './config.ts';
 import type { TraceSpan } from '../trace.ts';
-import type { DataType, ExecutionProvider, Params, Tensor, TensorSpec } from '../wire/types.ts';
+import type { ExecutionProvider, Params, Tensor, TensorSpec } from '../wire/types.ts';
 export type { DataType, ExecutionProvider, ParamValue, Params, Tensor, TensorData } from '../wire/types.ts';
 
 export type { TensorSpec } from '../wire/types.ts';
