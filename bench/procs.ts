@@ -39,6 +39,8 @@ export interface ChildSpec {
   /** The `inference:` section (model worker threads, audio limits); omitted = defaults. */
   readonly inference?: Readonly<Record<string, unknown>>;
   readonly logLevel?: string;
+  /** Another checkout's bin/plexus (a "before" run beside this tree's "after"); omitted = this tree's. */
+  readonly bin?: string | undefined;
 }
 
 /** `plexus node start --json`'s ready line. */
@@ -125,7 +127,7 @@ export async function spawnDaemonIn(dir: string, spec: ChildSpec, readyTimeoutMs
   if (spec.inference !== undefined) config['inference'] = spec.inference;
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   const args = ['node', 'start', '--config', join(dir, 'config.json'), '--grpc', '127.0.0.1:0', '--data-dir', join(dir, 'data'), '--log-level', spec.logLevel ?? 'warn', '--json'];
-  const child = await spawnUntil<StartLine>(PLEXUS, args, (line) => (line.startsWith('{') ? JSON.parse(line) as StartLine : undefined), readyTimeoutMs);
+  const child = await spawnUntil<StartLine>(spec.bin ?? PLEXUS, args, (line) => (line.startsWith('{') ? JSON.parse(line) as StartLine : undefined), readyTimeoutMs);
   const r = child.ready;
   return {
     pid: child.pid, grpc: r.grpc, peerId: r.peerId ?? '', listenAddrs: r.multiaddrs ?? [], models: r.models.map((m) => m.name),
@@ -158,6 +160,16 @@ export function cpuSeconds(pid: number): number | null {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // After "pid (comm) ", field index 11 = utime, 12 = stime (0-based from state).
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+/** Bytes the process has written with write/send syscalls so far (/proc/<pid>/io wchar); null when unavailable. */
+export function writtenBytes(pid: number): number | null {
+  try {
+    const m = /wchar:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m?.[1] !== undefined ? Number(m[1]) : null;
   } catch {
     return null;
   }

@@ -11,9 +11,10 @@ import { jobsScenario } from './jobs.ts';
 import { tracingScenario } from './tracing.ts';
 import { trustScenario } from './trust.ts';
 import { soakScenario } from './soak.ts';
+import { idleScenario } from './idle.ts';
 
 export const SCENARIOS: readonly Scenario[] = [
   limitsScenario, plexusScenario, batchingScenario, eventLoopScenario, routingQualityScenario, convergenceScenario, scaleScenario, footprintScenario,
-  tracingScenario, trustScenario, jobsScenario,
+  tracingScenario, trustScenario, jobsScenario, idleScenario,
   soakScenario, // opt-in: only with --only soak
 ];

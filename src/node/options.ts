@@ -31,8 +31,9 @@ export const DEFAULT_P2P_PORT = 4001;
 export const DEFAULT_LISTEN = `/ip4/127.0.0.1/tcp/${DEFAULT_P2P_PORT}`;
 // Changes are sent at once (triggered updates); the periodic full dump only keeps routes alive,
 // and at 2 s it was most of an idle node's CPU in a 20-node cluster (20 idle daemons: 1.96 ->
-// 1.25 cores at 5 s). Dead peers are found by disconnects and missed pings, not by expiry.
-export const DEFAULT_REFRESH_MS = 5000;
+// 1.25 cores at 5 s; 30 s: the idle bench scenario). Dead peers are found by disconnects and
+// missed pings, not by expiry (routes are held 3 refreshes).
+export const DEFAULT_REFRESH_MS = 30_000;
 const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024;
 
 /** Limits on client input and on the HTTP port (`node.limits` in the config file; README "Limits"). */

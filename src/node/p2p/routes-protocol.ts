@@ -260,7 +260,7 @@ export function createRoutesProtocol(init: RoutesProtocolInit): RoutesProtocol {
 
   async function measureRtt(peer: PeerIdString): Promise<number | undefined> {
     try {
-      return await libp2p.services.ping.ping(peerIdFromString(peer), { signal: AbortSignal.timeout(2000) });
+      return await host.ping(peer, AbortSignal.timeout(2000));
     } catch {
       return undefined;
     }

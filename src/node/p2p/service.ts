@@ -232,10 +232,16 @@ export function createP2PService(init: P2PServiceInit) {
         }
         // Load and compute time move all the time: look every 100 ms, and re-advertise before the
         // next refresh when they moved enough to matter (the rule lives in advertChange).
-        watch = setInterval(() => { r.localChanged(); }, 100);
-        watch.unref();
+        // Only while a model is hosted: a node with none has no load to watch (10 wake-ups a
+        // second per idle router otherwise; the idle bench scenario).
+        const syncWatch = (): void => {
+          const want = models().length > 0;
+          if (want && watch === undefined) { watch = setInterval(() => { r.localChanged(); }, 100); watch.unref(); }
+          if (!want && watch !== undefined) { clearInterval(watch); watch = undefined; }
+        };
+        syncWatch();
         // A model loaded or unloaded: re-advertise now rather than at the next poll.
-        unsubscribe = local.onChange(() => { r.localChanged(); });
+        unsubscribe = local.onChange(() => { syncWatch(); r.localChanged(); });
         log.info({ peerId: h.peerId, addrs: h.multiaddrs() }, 'p2p started');
       },
       withdraw,
