@@ -1,6 +1,6 @@
 // Daemon subprocesses for the bench and what /proc says about them (Linux): CPU seconds from
 // /proc/<pid>/stat (utime+stime), resident memory from /proc/<pid>/status (VmRSS).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,14 +165,23 @@ export function cpuSeconds(pid: number): number | null {
   }
 }
 
-/** Bytes the process has written with write/send syscalls so far (/proc/<pid>/io wchar); null when unavailable. */
-export function writtenBytes(pid: number): number | null {
-  try {
-    const m = /wchar:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
-    return m?.[1] !== undefined ? Number(m[1]) : null;
-  } catch {
-    return null;
+/**
+ * TCP payload bytes each process has sent on its open sockets (`ss -tinp`: bytes_sent per
+ * socket, summed by owning pid); null when ss is unavailable. Sockets closed since are not counted.
+ */
+export function tcpBytesSent(pids: readonly number[]): Map<number, number> | null {
+  const r = spawnSync('ss', ['-tinpH', 'state', 'established'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0 || typeof r.stdout !== 'string') return null;
+  const out = new Map<number, number>(pids.map((p) => [p, 0]));
+  let owner: number | undefined;
+  for (const line of r.stdout.split('\n')) {
+    const pid = /pid=(\d+)/.exec(line);
+    if (pid?.[1] !== undefined) { owner = Number(pid[1]); continue; }
+    const sent = /bytes_sent:(\d+)/.exec(line);
+    if (sent?.[1] !== undefined && owner !== undefined && out.has(owner)) out.set(owner, (out.get(owner) ?? 0) + Number(sent[1]));
+    if (!line.startsWith('\t') && !line.startsWith(' ')) owner = undefined;
   }
+  return out;
 }
 
 /** Resident set size in MB; null when /proc is unavailable. */

@@ -2,8 +2,8 @@
 // leaf hosting silero-vad so there is a route to lose), joined as a bootstrap tree, no queries.
 // After a settle time, over a window (60 s; 20 s with --quick):
 //  - CPU: utime+stime of every daemon from /proc/<pid>/stat, summed, ÷ window = cores in use;
-//  - control-plane bytes: what each daemon wrote to its sockets (/proc/<pid>/io wchar; the
-//    daemons log at warn, so nothing else is written) ÷ window ÷ daemons = bytes/s per node;
+//  - control-plane bytes: TCP bytes each daemon sent (`ss -tinp` bytes_sent of its sockets)
+//    ÷ window ÷ daemons = bytes/s per node;
 //  - memory: RSS of the no-model daemons at the end of the window;
 // then the model leaf is SIGKILLed and we time until its bootstrap neighbour no longer lists a
 // route to it (and until no node does). PLEXUS_BENCH_BASELINE=<another checkout> runs the same
@@ -11,13 +11,14 @@
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { createPlexusAdminClient, type PlexusAdminClient } from '../plexus-client.ts';
-import { cpuSeconds, requireProjectFiles, rssMb, spawnDaemon, stopAll, writtenBytes, type ChildSpec, type DaemonProc } from '../procs.ts';
+import { cpuSeconds, requireProjectFiles, rssMb, spawnDaemon, stopAll, tcpBytesSent, type ChildSpec, type DaemonProc } from '../procs.ts';
 import { round, summarize } from '../stats.ts';
 import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from '../types.ts';
 import { sileroSpec } from './plexus.ts';
 
 const N = 20;
-const SETTLE_MS = 8000;
+/** Quiet time before the window, counted from the last daemon's start: past the 90 s after which an unscraped node stops its event-loop monitor (src/node/event-loop-metrics.ts), so the window is steady state. */
+const SETTLE_MS = 95_000;
 const CAP = 'bench.idle';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -64,24 +65,28 @@ async function measureCluster(bin: string | undefined, windowMs: number, ctx: Sc
     // A binary tree of bootstrap links (node i knows node floor((i-1)/2)), two started at a time;
     // the last node hosts the model.
     procs.push(await spawnDaemon({ models: [], node: nodeSpec(undefined), bin }));
+    let lastStart = 0;
     for (let i = 1; i < N; i += 2) {
       const batch = [i, i + 1].filter((k) => k < N).map((k) => spawnDaemon({
         models: k === N - 1 ? [sileroSpec({ capabilities: [CAP] })] : [], node: nodeSpec(procs[Math.floor((k - 1) / 2)]), bin,
       }));
       procs.push(...await Promise.all(batch));
+      lastStart = performance.now();
     }
     clients.push(...procs.map((p) => createPlexusAdminClient(p.grpc)));
     const leaf = procs[N - 1] as DaemonProc;
     await untilAllKnow(clients, leaf.peerId, 60_000);
-    await sleep(SETTLE_MS);
+    await sleep(Math.max(0, lastStart + SETTLE_MS - performance.now()));
 
     const cpu0 = procs.map((p) => cpuSeconds(p.pid));
-    const w0 = procs.map((p) => writtenBytes(p.pid));
+    const pids = procs.map((p) => p.pid);
+    const w0 = tcpBytesSent(pids);
     const t0 = performance.now();
     await sleep(windowMs);
     const seconds = (performance.now() - t0) / 1000;
     const cpu = procs.map((p, i) => (cpuSeconds(p.pid) ?? Number.NaN) - (cpu0[i] ?? Number.NaN));
-    const written = procs.map((p, i) => (writtenBytes(p.pid) ?? Number.NaN) - (w0[i] ?? Number.NaN));
+    const w1 = tcpBytesSent(pids);
+    const written = pids.map((p) => (w1?.get(p) ?? Number.NaN) - (w0?.get(p) ?? Number.NaN));
     const rss = procs.slice(0, -1).map((p) => rssMb(p.pid)).filter((v): v is number => v !== null);
     ctx.log(`idle: ${bin ?? 'this tree'}: ${round(cpu.reduce((a, b) => a + b, 0) / seconds)} cores over ${round(seconds)} s`);
 
@@ -134,8 +139,8 @@ export const idleScenario: Scenario = {
       name: 'idle', title: this.title, status: 'ok', durationMs: performance.now() - started,
       columns: ['coresTotal', 'coresMaxDaemon', 'bytesPerNodeS', 'rssMbP50', 'rssMbMax', 'goneAtNeighbourMs', 'goneEverywhereMs'], rows, metrics,
       notes: [
-        `Window ${windowMs / 1000} s after all 20 daemons know the model leaf's route and ${SETTLE_MS / 1000} s more. coresTotal = Σ (utime+stime) over the window ÷ window (/proc/<pid>/stat, 10 ms ticks).`,
-        'bytesPerNodeS = Σ /proc/<pid>/io wchar over the window ÷ window ÷ 20: every byte the daemons wrote (sockets; they log at warn, so nothing else).',
+        `Window ${windowMs / 1000} s, from ${SETTLE_MS / 1000} s after the last daemon started (and all 20 know the model leaf's route). coresTotal = Σ (utime+stime) over the window ÷ window (/proc/<pid>/stat, 10 ms ticks).`,
+        'bytesPerNodeS = Σ TCP bytes_sent of the daemons\' sockets (ss -tinp) over the window ÷ window ÷ 20: libp2p (routes, pings, muxer keepalive, Noise framing); no queries run.',
         `rssMb: the 19 no-model daemons at the end of the window (${windowMs / 1000} s + settle idle; the issue's 10-minute figure needs --only idle with a longer window, not run by default).`,
         'goneAtNeighbourMs: from SIGKILL of the model leaf until its bootstrap parent\'s GetRoutes no longer lists it (polled every 25 ms); goneEverywhereMs: until no node lists it.',
       ],
