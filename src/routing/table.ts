@@ -11,6 +11,7 @@ import type { RoutingPolicy } from './policies.ts';
 import { seededRng, type Rng } from './rng.ts';
 import { PeerStats, selectRoutes, type OriginView, type TrustHook } from './selection.ts';
 import { pickEviction, type EvictionCandidate } from './table-caps.ts';
+import { advertKeys, CapabilityTopK } from './cap-bound.ts';
 import type {
   AdvertisedModel, PeerIdString, ProviderAdvert, QueryConstraints, RouteCandidate, RouteUpdate,
   RoutingTableApi, Selection,
@@ -45,6 +46,8 @@ export interface RoutingTableOptions {
   readonly maxOrigins?: number;
   /** Origins one neighbour may hold routes for (default unbounded); more from it are ignored. */
   readonly maxOriginsPerNeighbour?: number;
+  /** Advertise onward only the k best origins per model name or capability (cap-bound.ts; default unbounded). */
+  readonly maxOriginsPerCapability?: number;
 }
 
 /** A seqno request unanswered after this long is sent again, backing off to SEQNO_RETRY_MAX_MS. */
@@ -149,6 +152,7 @@ export class RoutingTable implements RoutingTableApi {
   #liveOrigins = 0;
   readonly #maxOrigins: number;
   readonly #maxPerNeighbour: number;
+  readonly #capBound: CapabilityTopK | undefined;
   /** Called with each origin the table forgets (GC or eviction), so callers prune what they keep per origin. */
   onOriginGone: ((origin: PeerIdString) => void) | undefined;
 
@@ -166,6 +170,7 @@ export class RoutingTable implements RoutingTableApi {
     this.#trust = options.trust;
     this.#maxOrigins = options.maxOrigins ?? Infinity;
     this.#maxPerNeighbour = options.maxOriginsPerNeighbour ?? Infinity;
+    this.#capBound = options.maxOriginsPerCapability === undefined ? undefined : new CapabilityTopK(options.maxOriginsPerCapability);
   }
 
   // ---- local adverts ----
@@ -307,7 +312,8 @@ export class RoutingTable implements RoutingTableApi {
     const end = this.#logEnd();
     if (full || n.needsFull || n.cursor < this.#logBase) {
       if (this.#local !== undefined) out.push(this.#localUpdate());
-      for (const e of this.#origins.values()) out.push(this.#updateFor(e, neighbour));
+      // Origins outside the per-capability bound were retracted when they left it; a full dump leaves them out.
+      for (const e of this.#origins.values()) if (this.#capBound?.advertised(e.origin) !== false) out.push(this.#updateFor(e, neighbour));
       n.needsFull = false;
     } else {
       for (let pos = n.cursor; pos < end; pos++) {
@@ -565,6 +571,7 @@ export class RoutingTable implements RoutingTableApi {
       if (cur === undefined) return false;
       e.announcedMetric = Infinity;
       e.logPos = this.#logPush(e.origin);
+      this.#bound(e);
       return true;
     }
     this.#seqnoWanted.delete(e);
@@ -575,7 +582,18 @@ export class RoutingTable implements RoutingTableApi {
     e.announcedMetric = bestM;
     e.announcedSeq = best.advert.seq;
     e.logPos = this.#logPush(e.origin);
+    this.#bound(e);
     return true;
+  }
+
+  /** maxOriginsPerCapability: origins that entered or left the advertised set go out as changes. */
+  #bound(e: OriginEntry): void {
+    if (this.#capBound === undefined) return;
+    const metric = e.selected === undefined ? Infinity : e.announcedMetric;
+    for (const o of this.#capBound.update(e.origin, advertKeys(e.latest.models), metric)) {
+      const f = this.#origins.get(o);
+      if (f !== undefined && f !== e) f.logPos = this.#logPush(o);
+    }
   }
 
   #removeRoute(e: OriginEntry, i: number, now: number): void {
@@ -643,6 +661,7 @@ export class RoutingTable implements RoutingTableApi {
 
   #forget(e: OriginEntry): void {
     this.#origins.delete(e.origin);
+    this.#capBound?.update(e.origin, [], Infinity);
     this.#seqnoWanted.delete(e);
     const st = this.#stats.get(e.origin);
     if (st !== undefined && st.outstanding === 0) this.#stats.delete(e.origin);
@@ -652,7 +671,7 @@ export class RoutingTable implements RoutingTableApi {
   #updateFor(e: OriginEntry, neighbour: PeerIdString): RouteUpdate {
     const r = e.selected;
     // Split horizon with poison reverse: the next hop hears "unreachable through me".
-    if (r === undefined || r.neighbour === neighbour || r.hops + 1 > this.#hopLimit) {
+    if (r === undefined || r.neighbour === neighbour || r.hops + 1 > this.#hopLimit || this.#capBound?.advertised(e.origin) === false) {
       return { advert: r?.advert ?? e.latest, metricMs: Infinity, hops: 0, retracted: true };
     }
     const metric = e.announcedMetric;
