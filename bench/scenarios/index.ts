@@ -12,9 +12,10 @@ import { tracingScenario } from './tracing.ts';
 import { trustScenario } from './trust.ts';
 import { soakScenario } from './soak.ts';
 import { idleScenario } from './idle.ts';
+import { scaleBoundScenario } from './scale-bound.ts';
 
 export const SCENARIOS: readonly Scenario[] = [
-  limitsScenario, plexusScenario, batchingScenario, eventLoopScenario, routingQualityScenario, convergenceScenario, scaleScenario, footprintScenario,
+  limitsScenario, plexusScenario, batchingScenario, eventLoopScenario, routingQualityScenario, convergenceScenario, scaleScenario, scaleBoundScenario, footprintScenario,
   tracingScenario, trustScenario, jobsScenario, idleScenario,
   soakScenario, // opt-in: only with --only soak
 ];
