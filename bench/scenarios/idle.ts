@@ -138,6 +138,7 @@ export const idleScenario: Scenario = {
       metrics[`idleBytesPerNodeS${k}`] = Math.round(m.bytesPerNodeS);
       metrics[`idleRssMb${k}`] = round(m.rssP50);
       metrics[`idleDeadGoneMs${k}`] = round(m.goneNeighbourMs);
+      metrics[`idleDaemons${k}`] = n;
     }
     return {
       name: 'idle', title: this.title, status: 'ok', durationMs: performance.now() - started,
