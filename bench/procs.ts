@@ -1,6 +1,6 @@
 // Daemon subprocesses for the bench and what /proc says about them (Linux): CPU seconds from
 // /proc/<pid>/stat (utime+stime), resident memory from /proc/<pid>/status (VmRSS).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,8 @@ export interface ChildSpec {
   /** The `inference:` section (model worker threads, audio limits); omitted = defaults. */
   readonly inference?: Readonly<Record<string, unknown>>;
   readonly logLevel?: string;
+  /** Another checkout's bin/plexus (a "before" run beside this tree's "after"); omitted = this tree's. */
+  readonly bin?: string | undefined;
 }
 
 /** `plexus node start --json`'s ready line. */
@@ -125,7 +127,7 @@ export async function spawnDaemonIn(dir: string, spec: ChildSpec, readyTimeoutMs
   if (spec.inference !== undefined) config['inference'] = spec.inference;
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   const args = ['node', 'start', '--config', join(dir, 'config.json'), '--grpc', '127.0.0.1:0', '--data-dir', join(dir, 'data'), '--log-level', spec.logLevel ?? 'warn', '--json'];
-  const child = await spawnUntil<StartLine>(PLEXUS, args, (line) => (line.startsWith('{') ? JSON.parse(line) as StartLine : undefined), readyTimeoutMs);
+  const child = await spawnUntil<StartLine>(spec.bin ?? PLEXUS, args, (line) => (line.startsWith('{') ? JSON.parse(line) as StartLine : undefined), readyTimeoutMs);
   const r = child.ready;
   return {
     pid: child.pid, grpc: r.grpc, peerId: r.peerId ?? '', listenAddrs: r.multiaddrs ?? [], models: r.models.map((m) => m.name),
@@ -161,6 +163,25 @@ export function cpuSeconds(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * TCP payload bytes each process has sent on its open sockets (`ss -tinp`: bytes_sent per
+ * socket, summed by owning pid); null when ss is unavailable. Sockets closed since are not counted.
+ */
+export function tcpBytesSent(pids: readonly number[]): Map<number, number> | null {
+  const r = spawnSync('ss', ['-tinpH', 'state', 'established'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0 || typeof r.stdout !== 'string') return null;
+  const out = new Map<number, number>(pids.map((p) => [p, 0]));
+  let owner: number | undefined;
+  for (const line of r.stdout.split('\n')) {
+    const pid = /pid=(\d+)/.exec(line);
+    if (pid?.[1] !== undefined) { owner = Number(pid[1]); continue; }
+    const sent = /bytes_sent:(\d+)/.exec(line);
+    if (sent?.[1] !== undefined && owner !== undefined && out.has(owner)) out.set(owner, (out.get(owner) ?? 0) + Number(sent[1]));
+    if (!line.startsWith('\t') && !line.startsWith(' ')) owner = undefined;
+  }
+  return out;
 }
 
 /** Resident set size in MB; null when /proc is unavailable. */

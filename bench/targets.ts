@@ -110,6 +110,16 @@ export function evaluateTargets(results: Results): TargetCheck[] {
     else out.push({ id, description: d, detail: `${f(v)} MB`, pass: v < 120 });
   }
   {
+    const id = 'idle-cores';
+    const d = '20 idle daemons ≤ 0.1 cores in total, a dead neighbour\'s routes gone ≤ 2 s';
+    const v = m('idle', 'idleCores');
+    const n = m('idle', 'idleDaemons');
+    const gone = m('idle', 'idleDeadGoneMs');
+    if (v === null || n === null || gone === null) out.push(na(id, d, 'idle not measured'));
+    else if (n !== 20) out.push(na(id, d, `measured on ${n} daemons (${f(v)} cores, gone in ${f(gone)} ms): --quick; the target needs the full run`));
+    else out.push({ id, description: d, detail: `${f(v)} cores, gone in ${f(gone)} ms`, pass: v <= 0.1 && gone <= 2000 });
+  }
+  {
     const id = 'twenty-daemons';
     const d = '20 daemons run together on this machine';
     const v = m('footprint', 'twentyDaemonsUp');

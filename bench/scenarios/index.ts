@@ -12,11 +12,13 @@ import { tracingScenario } from './tracing.ts';
 import { trustScenario } from './trust.ts';
 import { soakScenario } from './soak.ts';
 import { defaultModelsScenario } from './default-models.ts';
+import { idleScenario } from './idle.ts';
 import { ocrScenario } from './ocr.ts';
+import { scaleBoundScenario } from './scale-bound.ts';
 
 export const SCENARIOS: readonly Scenario[] = [
-  limitsScenario, plexusScenario, batchingScenario, eventLoopScenario, routingQualityScenario, convergenceScenario, scaleScenario, footprintScenario,
-  tracingScenario, trustScenario, jobsScenario, defaultModelsScenario,
+  limitsScenario, plexusScenario, batchingScenario, eventLoopScenario, routingQualityScenario, convergenceScenario, scaleScenario, scaleBoundScenario, footprintScenario,
+  tracingScenario, trustScenario, jobsScenario, idleScenario, defaultModelsScenario,
   ocrScenario,
   soakScenario, // opt-in: only with --only soak
 ];

@@ -6,18 +6,37 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Gauge, type Registry } from 'prom-client';
 
-/** Sampling period of the delay monitor, ms: 50 wake-ups a second, a negligible idle cost. */
+/** Sampling period of the delay monitor, ms: 50 wake-ups a second while it runs. */
 export const EVENT_LOOP_RESOLUTION_MS = 20;
+/**
+ * The monitor stops when nobody scraped for this long, and the next scrape starts it again
+ * (that scrape reports 0, its window being empty). Running, it cost an idle daemon 3.7 ms of
+ * CPU a second (measured: 20 ms resolution vs none, 20 s, Node 22), i.e. 0.075 cores for 20
+ * idle daemons; longer than Prometheus' default 60 s scrape interval, so a scraped node never stops.
+ */
+export const EVENT_LOOP_UNSCRAPED_STOP_MS = 90_000;
 
-export function registerEventLoopDelay(registers: Registry[]): void {
+export function registerEventLoopDelay(registers: Registry[], stopAfterMs = EVENT_LOOP_UNSCRAPED_STOP_MS): void {
   const histogram = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
-  histogram.enable(); // its timer is unref'd: it never keeps a process alive
+  let running = false;
+  let stopTimer: NodeJS.Timeout | undefined;
+  /** (Re)start the monitor and the countdown to stopping it; true when it was already running. */
+  const keepRunning = (): boolean => {
+    const was = running;
+    if (!running) { histogram.reset(); histogram.enable(); running = true; } // its timer is unref'd
+    if (stopTimer !== undefined) clearTimeout(stopTimer);
+    stopTimer = setTimeout(() => { histogram.disable(); running = false; stopTimer = undefined; }, stopAfterMs);
+    stopTimer.unref();
+    return was;
+  };
+  keepRunning();
   let window = { p99: 0, max: 0 };
   let readAt = -Infinity;
   /** Both gauges collect on one scrape: the first reads and resets, the other reuses it (scrapes < 250 ms apart share a window). */
   const take = (): typeof window => {
     const now = performance.now();
     if (now - readAt >= 250) {
+      if (!keepRunning()) { window = { p99: 0, max: 0 }; readAt = now; return window; }
       const ok = histogram.count > 0;
       window = { p99: ok ? histogram.percentile(99) / 1e9 : 0, max: ok ? histogram.max / 1e9 : 0 };
       histogram.reset();

@@ -19,9 +19,6 @@ export const DEFAULT_P2P_PORT = 4001;
 // Loopback: a node reachable from other machines must say who may join (--swarm-key,
 // --allow-peer) or that it is open (--open); see src/node/auth/exposure.ts.
 export const DEFAULT_LISTEN = `/ip4/127.0.0.1/tcp/${DEFAULT_P2P_PORT}`;
-// Changes are sent at once (triggered updates); the periodic full dump only keeps routes alive,
-// and at 2 s it was most of an idle node's CPU in a 20-node cluster (20 idle daemons: 1.96 ->
-// 1.25 cores at 5 s). Dead peers are found by disconnects and missed pings, not by expiry.
 export { DEFAULT_REFRESH_MS } from '../routing/routes-timing.ts';
 
 /** Limits on client input and on the HTTP port (`node.limits` in the config file; README "Limits"). */

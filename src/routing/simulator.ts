@@ -101,6 +101,8 @@ export interface SimulationOptions {
   /** Send seqno requests when a route is lost with only infeasible ones left (default true). */
   readonly seqnoRequests?: boolean;
   readonly table?: RoutingTableOptions;
+  /** Capabilities origin i advertises (its model is named after the first); default ['cap'] with a model of its own. */
+  readonly capabilities?: (i: number) => readonly string[];
 }
 
 export interface StepStats {
@@ -122,8 +124,8 @@ export interface LoopReport {
   readonly badNextHops: number;
 }
 
-const MODEL = (i: number): AdvertisedModel => ({
-  name: `model-${i}`, version: '1', capabilities: ['cap'], provider: 'cpu', price: 1, computeMs: 5, load: 0, capacity: 8,
+const MODEL = (i: number, caps?: readonly string[]): AdvertisedModel => ({
+  name: caps === undefined ? `model-${i}` : `model-${caps[0] ?? i}`, version: '1', capabilities: caps === undefined ? ['cap'] : [...caps], provider: 'cpu', price: 1, computeMs: 5, load: 0, capacity: 8,
 });
 
 export class Simulation {
@@ -163,7 +165,7 @@ export class Simulation {
   #newTable(id: PeerIdString): RoutingTable {
     const t = new RoutingTable(id, { holdMs: 10_000, ...this.#opts.table });
     const i = this.#index.get(id) ?? -1;
-    if (this.#isOrigin.has(i)) t.setLocalModels([MODEL(i)], this.now);
+    if (this.#isOrigin.has(i)) t.setLocalModels([MODEL(i, this.#opts.capabilities?.(i))], this.now);
     return t;
   }
 

@@ -60,6 +60,7 @@ function boundIdle(s: TableState): void {
 /** Forget an origin entirely (its stats too unless a call is outstanding); tell onOriginGone. */
 export function forget(s: TableState, e: OriginEntry): void {
   s.origins.delete(e.origin);
+  s.capBound?.update(e.origin, [], Infinity);
   s.seqnoWanted.delete(e);
   const st = s.stats.get(e.origin);
   if (st !== undefined && st.outstanding === 0) s.stats.delete(e.origin);

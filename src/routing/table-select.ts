@@ -48,6 +48,7 @@ export function reselect(s: TableState, e: OriginEntry, now: number): boolean {
     if (cur === undefined) return false;
     e.announcedMetric = Infinity;
     e.logPos = s.log.push(e.origin);
+    s.bound(e);
     return true;
   }
   s.seqnoWanted.delete(e);
@@ -58,6 +59,7 @@ export function reselect(s: TableState, e: OriginEntry, now: number): boolean {
   e.announcedMetric = m;
   e.announcedSeq = r.advert.seq;
   e.logPos = s.log.push(e.origin);
+  s.bound(e);
   return true;
 }
 

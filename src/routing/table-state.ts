@@ -1,6 +1,7 @@
 // The routing table's state (src/routing/table.ts): its compiled options, the entries per
 // origin and neighbour, and the metric of a heard route (link cost, measured path floors,
 // relays that understate their metric). The table's operations live in table-*.ts beside it.
+import { advertKeys, CapabilityTopK } from './cap-bound.ts';
 import type { Ewma } from './ewma.ts';
 import type { RoutingPolicy } from './policies.ts';
 import { seededRng, type Rng } from './rng.ts';
@@ -37,6 +38,8 @@ export interface RoutingTableOptions {
   readonly maxOrigins?: number;
   /** Origins one neighbour may hold routes for (default unbounded); more from it are ignored. */
   readonly maxOriginsPerNeighbour?: number;
+  /** Advertise onward only the k best origins per model name or capability (cap-bound.ts; default unbounded). */
+  readonly maxOriginsPerCapability?: number;
 }
 
 /** A route heard from one neighbour; mutated in place on refresh to keep 10k tables compact. */
@@ -97,6 +100,7 @@ export interface TableConfig {
   readonly trust: TrustHook | undefined;
   readonly maxOrigins: number;
   readonly maxPerNeighbour: number;
+  readonly maxPerCapability: number | undefined;
 }
 
 /** Every default of the table's options. */
@@ -114,6 +118,7 @@ export function tableConfig(self: PeerIdString, options: RoutingTableOptions): T
     trust: options.trust,
     maxOrigins: options.maxOrigins ?? Infinity,
     maxPerNeighbour: options.maxOriginsPerNeighbour ?? Infinity,
+    maxPerCapability: options.maxOriginsPerCapability,
   };
 }
 
@@ -141,10 +146,23 @@ export class TableState {
 
   readonly self: PeerIdString;
   readonly cfg: TableConfig;
+  /** maxOriginsPerCapability: which origins are advertised onward (undefined = all). */
+  readonly capBound: CapabilityTopK | undefined;
 
   constructor(self: PeerIdString, cfg: TableConfig) {
     this.self = self;
     this.cfg = cfg;
+    this.capBound = cfg.maxPerCapability === undefined ? undefined : new CapabilityTopK(cfg.maxPerCapability);
+  }
+
+  /** maxOriginsPerCapability: origins that entered or left the advertised set go out as changes. */
+  bound(e: OriginEntry): void {
+    if (this.capBound === undefined) return;
+    const metric = e.selected === undefined ? Infinity : e.announcedMetric;
+    for (const o of this.capBound.update(e.origin, advertKeys(e.latest.models), metric)) {
+      const f = this.origins.get(o);
+      if (f !== undefined && f !== e) f.logPos = this.log.push(o);
+    }
   }
 
   /** Replace the local advert (seq = max(prev + 1, now): monotonic across restarts without persisted state). */

@@ -9,7 +9,7 @@ import type { PeerIdString, ProviderAdvert, RouteUpdate } from './types.ts';
 function updateFor(s: TableState, e: OriginEntry, neighbour: PeerIdString): RouteUpdate {
   const r = e.selected;
   // Split horizon with poison reverse: the next hop hears "unreachable through me".
-  if (r === undefined || r.neighbour === neighbour || r.hops + 1 > s.cfg.hopLimit) {
+  if (r === undefined || r.neighbour === neighbour || r.hops + 1 > s.cfg.hopLimit || s.capBound?.advertised(e.origin) === false) {
     return { advert: r?.advert ?? e.latest, metricMs: Infinity, hops: 0, retracted: true };
   }
   const metric = e.announcedMetric;
@@ -29,7 +29,8 @@ export function updatesFor(s: TableState, neighbour: PeerIdString, full: boolean
   const end = s.log.end();
   if (full || n.needsFull || n.cursor < s.log.base) {
     if (s.local !== undefined) out.push(localUpdate(s.local));
-    for (const e of s.origins.values()) out.push(updateFor(s, e, neighbour));
+    // Origins outside the per-capability bound were retracted when they left it; a full dump leaves them out.
+    for (const e of s.origins.values()) if (s.capBound?.advertised(e.origin) !== false) out.push(updateFor(s, e, neighbour));
     n.needsFull = false;
   } else {
     for (let pos = n.cursor; pos < end; pos++) {

@@ -28,4 +28,19 @@ describe('event-loop delay gauges', () => {
     await sleep(400);
     expect(await gauge(registry, 'plexus_event_loop_delay_max_seconds')).toBeLessThan(max);
   });
+
+  it('stop sampling when nobody scrapes, and start again at the next scrape', async () => {
+    const registry = new Registry();
+    registerEventLoopDelay([registry], 400);
+    await sleep(600); // unscraped past stopAfterMs: the monitor is off
+    const block = (ms: number): void => { const until = performance.now() + ms; while (performance.now() < until) { /* hold */ } };
+    block(150);
+    await sleep(50);
+    // Off during the block: this scrape restarts it and has an empty window.
+    expect(await gauge(registry, 'plexus_event_loop_delay_max_seconds')).toBe(0);
+    await sleep(150); // scrapes under 250 ms apart share a window
+    block(150);
+    await sleep(50);
+    expect(await gauge(registry, 'plexus_event_loop_delay_max_seconds')).toBeGreaterThan(0.1);
+  });
 });

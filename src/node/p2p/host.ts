@@ -18,6 +18,7 @@ import { ConfigError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { combineGaters, createConnectionGuard } from './conn-gater.ts';
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './conn-policy.ts';
+import { pingPeer } from './muxer-ping.ts';
 
 export type PlexusLibp2p = Libp2p<{ identify: Identify; ping: Ping }>;
 
@@ -61,6 +62,8 @@ export interface P2PHost {
    * Resolves true once connected, false when the dial failed, undefined when none was tried.
    */
   dialLearned(peer: string, addrs: readonly string[]): Promise<boolean | undefined>;
+  /** RTT to a connected peer in ms over its open connection's muxer (muxer-ping.ts); rejects when it does not answer before `signal`. */
+  ping(peer: string, signal: AbortSignal): Promise<number>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -182,6 +185,10 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
         (err: unknown) => { log.debug({ peer, err: (err as Error).message }, 'learned peer dial failed'); return false; },
       ).finally(() => { dialing.delete(peer); });
     },
+    ping: (peer, signal) => pingPeer({
+      getConnections: (p) => libp2p.getConnections(p),
+      protocolPing: (p, sig) => libp2p.services.ping.ping(p, { signal: sig }),
+    }, peerIdFromString(peer), signal),
     async start() {
       await libp2p.start();
       running = true;

@@ -103,7 +103,7 @@ class RoutesAdapter implements RoutesProtocol {
 
   async #measureRtt(peer: PeerIdString): Promise<number | undefined> {
     try {
-      return await this.#libp2p.services.ping.ping(peerIdFromString(peer), { signal: AbortSignal.timeout(this.#core.timing.pingTimeoutMs) });
+      return await this.#host.ping(peer, AbortSignal.timeout(this.#core.timing.pingTimeoutMs));
     } catch {
       return undefined;
     }

@@ -1,6 +1,7 @@
 // Image decoding for the OCR adapters, with sharp (libvips): the header is read first, so an
 // image that is empty or too large is refused before any pixel is decoded.
-import sharp, { type Metadata } from 'sharp';
+import type sharpFn from 'sharp';
+import type { Metadata } from 'sharp';
 import { InvalidInputError, MessageTooLargeError } from '../../../errors.ts';
 
 /** Row-major RGB, 3 bytes per pixel. */
@@ -9,6 +10,11 @@ export interface RgbImage {
   readonly height: number;
   readonly data: Uint8Array;
 }
+
+type SharpFn = typeof sharpFn;
+let loading: Promise<SharpFn> | undefined;
+/** sharp loads with the first image, not with the daemon: libvips is ~15 MB resident that a node without OCR models never needs. */
+const lib = (): Promise<SharpFn> => (loading ??= import('sharp').then((m) => m.default));
 
 const FORMATS = new Set(['png', 'jpeg', 'webp', 'gif', 'tiff']);
 
@@ -19,6 +25,7 @@ function reason(e: unknown): string {
 /** Decode a PNG/JPEG (or WebP/GIF/TIFF) file to RGB; `input` names the tensor in errors. */
 export async function decodeImage(bytes: Uint8Array, maxPixels: number, input = 'image'): Promise<RgbImage> {
   if (bytes.length === 0) throw new InvalidInputError(`input '${input}': empty; expected a PNG or JPEG file`);
+  const sharp = await lib();
   let meta: Metadata;
   try {
     // limitInputPixels: false here, so an oversized header is reported with its size below.
@@ -45,6 +52,7 @@ export async function decodeImage(bytes: Uint8Array, maxPixels: number, input = 
 /** Resize RGB pixels to exactly w x h (bilinear, as cv2.resize in PaddleOCR). */
 export async function resizeRgb(img: RgbImage, w: number, h: number): Promise<Uint8Array> {
   if (w === img.width && h === img.height) return img.data;
+  const sharp = await lib();
   const out = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
     .resize(w, h, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
