@@ -18,124 +18,144 @@ export interface StreamDeps {
 }
 
 type DuplexMethod = (md: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientDuplexStream<WireInferRequest, WireStreamInferResponse>;
+type Requests = Iterable<InferRequest> | AsyncIterable<InferRequest>;
 
-export function openStream(
-  deps: StreamDeps, requests: Iterable<InferRequest> | AsyncIterable<InferRequest>, options: StreamOptions,
-): AsyncIterableIterator<StreamItem> {
+/** One answer of the stream as an item: its result, or its in-band error; `index` is -1 for an id nobody waits for. */
+function itemOf(msg: WireStreamInferResponse, waiting: Map<string, number>): StreamItem {
+  const id = msg.infer_response?.id ?? '';
+  const index = waiting.get(id) ?? -1;
+  waiting.delete(id);
+  if (msg.error_message) return { ok: false, id, index, error: fromStreamError(msg) };
+  try {
+    return { ok: true, id, index, result: decodeInferResponse(msg.infer_response as WireInferResponse) };
+  } catch (e) {
+    return { ok: false, id, index, error: fromServiceError(e) };
+  }
+}
+
+/** The state of one open stream: answers not yet read, requests not yet answered, who waits for whom. */
+class StreamCall {
+  readonly #call: grpc.ClientDuplexStream<WireInferRequest, WireStreamInferResponse>;
+  readonly #maxInFlight: number;
+  readonly #signal: AbortSignal | undefined;
+  readonly #newId: () => string;
+  readonly #queue: StreamItem[] = [];
+  /** id -> request index, for answers not yet received. */
+  readonly #waiting = new Map<string, number>();
+  #sent = 0;
+  #taken = 0;
+  #sendingDone = false;
+  #ended = false;
+  #failure: PlexusClientError | undefined;
+  #closed = false;
+  #wakeReader: (() => void) | undefined;
+  #wakeSender: (() => void) | undefined;
+  readonly #onAbort = (): void => { this.#fail(cancelledError('stream')); };
+
+  constructor(call: grpc.ClientDuplexStream<WireInferRequest, WireStreamInferResponse>, requests: Requests, newId: () => string, maxInFlight: number, signal: AbortSignal | undefined) {
+    this.#call = call;
+    this.#newId = newId;
+    this.#maxInFlight = maxInFlight;
+    this.#signal = signal;
+    if (signal?.aborted === true) this.#onAbort();
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
+    call.on('data', (msg: WireStreamInferResponse) => {
+      this.#queue.push(itemOf(msg, this.#waiting));
+      this.#wake();
+    });
+    call.on('error', (e) => { this.#fail(fromServiceError(e)); });
+    call.on('end', () => {
+      this.#ended = true;
+      this.#wake();
+    });
+    this.#send(requests).catch((e: unknown) => { this.#fail(fromServiceError(e)); });
+  }
+
+  async next(): Promise<IteratorResult<StreamItem>> {
+    for (;;) {
+      const item = this.#queue.shift();
+      if (item !== undefined) {
+        this.#taken += 1;
+        this.#wake();
+        return { done: false, value: item };
+      }
+      if (this.#failure !== undefined && !this.#closed) {
+        const e = this.#failure;
+        this.#finish();
+        throw e;
+      }
+      if (this.#closed) return { done: true, value: undefined };
+      if (this.#ended) return this.#endedByNode();
+      await new Promise<void>((resolve) => { this.#wakeReader = resolve; });
+    }
+  }
+
+  /** The consumer stopped early (break, throw): stop sending and cancel the call. */
+  return(): Promise<IteratorResult<StreamItem>> {
+    this.#finish();
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  /** The node ended the call and every answer is read: done, unless requests are left unanswered. */
+  #endedByNode(): IteratorResult<StreamItem> {
+    const unanswered = this.#sent - this.#taken;
+    this.#finish();
+    if (!this.#sendingDone || unanswered > 0) {
+      throw new PlexusClientError(grpc.status.UNAVAILABLE, `stream ended by the node with ${unanswered} request(s) unanswered`);
+    }
+    return { done: true, value: undefined };
+  }
+
+  async #send(requests: Requests): Promise<void> {
+    for await (const req of requests) {
+      while (this.#sent - this.#taken >= this.#maxInFlight && this.#failure === undefined && !this.#closed) {
+        await new Promise<void>((resolve) => { this.#wakeSender = resolve; });
+      }
+      if (this.#failure !== undefined || this.#closed) return;
+      const id = req.id ?? this.#newId();
+      if (this.#waiting.has(id)) throw new PlexusClientError(grpc.status.INVALID_ARGUMENT, `stream: request id '${id}' is already waiting for its answer`);
+      const wire = encodeInferRequest(req, id);
+      this.#waiting.set(id, this.#sent);
+      this.#sent += 1;
+      if (!this.#call.write(wire)) await new Promise<void>((resolve) => this.#call.once('drain', resolve));
+    }
+    this.#sendingDone = true;
+    this.#call.end();
+  }
+
+  #wake(): void {
+    this.#wakeReader?.();
+    this.#wakeReader = undefined;
+    this.#wakeSender?.();
+    this.#wakeSender = undefined;
+  }
+
+  #fail(e: PlexusClientError): void {
+    if (this.#failure !== undefined || this.#closed) return;
+    this.#failure = e;
+    this.#call.cancel();
+    this.#wake();
+  }
+
+  #finish(): void {
+    this.#closed = true;
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    if (!this.#ended) this.#call.cancel();
+    this.#wake();
+  }
+}
+
+export function openStream(deps: StreamDeps, requests: Requests, options: StreamOptions): AsyncIterableIterator<StreamItem> {
   const maxInFlight = options.maxInFlight ?? DEFAULT_STREAM_IN_FLIGHT;
   if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new TypeError('stream: maxInFlight must be a positive integer');
-  const { signal } = options;
   const method = (deps.client as unknown as Record<string, DuplexMethod | undefined>)['ModelStreamInfer'];
   if (!method) throw new Error('client has no ModelStreamInfer');
   const call = method.call(deps.client, new grpc.Metadata(), { deadline: Date.now() + deps.timeoutMs });
-
-  const queue: StreamItem[] = [];
-  /** id -> request index, for answers not yet received. */
-  const waiting = new Map<string, number>();
-  let sent = 0;
-  let taken = 0;
-  let sendingDone = false;
-  let ended = false;
-  let failure: PlexusClientError | undefined;
-  let closed = false;
-  let wakeReader: (() => void) | undefined;
-  let wakeSender: (() => void) | undefined;
-
-  const wake = (): void => {
-    wakeReader?.();
-    wakeReader = undefined;
-    wakeSender?.();
-    wakeSender = undefined;
-  };
-  const fail = (e: PlexusClientError): void => {
-    if (failure !== undefined || closed) return;
-    failure = e;
-    call.cancel();
-    wake();
-  };
-  const onAbort = (): void => fail(cancelledError('stream'));
-  if (signal?.aborted === true) onAbort();
-  signal?.addEventListener('abort', onAbort, { once: true });
-
-  call.on('data', (msg: WireStreamInferResponse) => {
-    const id = msg.infer_response?.id ?? '';
-    const index = waiting.get(id) ?? -1;
-    waiting.delete(id);
-    let item: StreamItem;
-    if (msg.error_message) {
-      item = { ok: false, id, index, error: fromStreamError(msg) };
-    } else {
-      try {
-        item = { ok: true, id, index, result: decodeInferResponse(msg.infer_response as WireInferResponse) };
-      } catch (e) {
-        item = { ok: false, id, index, error: fromServiceError(e) };
-      }
-    }
-    queue.push(item);
-    wake();
-  });
-  call.on('error', (e) => fail(fromServiceError(e)));
-  call.on('end', () => {
-    ended = true;
-    wake();
-  });
-
-  async function send(): Promise<void> {
-    for await (const req of requests) {
-      while (sent - taken >= maxInFlight && failure === undefined && !closed) {
-        await new Promise<void>((resolve) => { wakeSender = resolve; });
-      }
-      if (failure !== undefined || closed) return;
-      const id = req.id ?? deps.newId();
-      if (waiting.has(id)) throw new PlexusClientError(grpc.status.INVALID_ARGUMENT, `stream: request id '${id}' is already waiting for its answer`);
-      const wire = encodeInferRequest(req, id);
-      waiting.set(id, sent);
-      sent += 1;
-      if (!call.write(wire)) await new Promise<void>((resolve) => call.once('drain', resolve));
-    }
-    sendingDone = true;
-    call.end();
-  }
-  send().catch((e: unknown) => fail(fromServiceError(e)));
-
-  function finish(): void {
-    closed = true;
-    signal?.removeEventListener('abort', onAbort);
-    if (!ended) call.cancel();
-    wake();
-  }
-
+  const stream = new StreamCall(call, requests, () => deps.newId(), maxInFlight, options.signal);
+  // A plain object, as before: its methods work unbound too.
   const iterator: AsyncIterableIterator<StreamItem> = {
-    async next(): Promise<IteratorResult<StreamItem>> {
-      for (;;) {
-        const item = queue.shift();
-        if (item !== undefined) {
-          taken += 1;
-          wake();
-          return { done: false, value: item };
-        }
-        if (failure !== undefined && !closed) {
-          const e = failure;
-          finish();
-          throw e;
-        }
-        if (closed) return { done: true, value: undefined };
-        if (ended) {
-          const unanswered = sent - taken;
-          finish();
-          if (!sendingDone || unanswered > 0) {
-            throw new PlexusClientError(grpc.status.UNAVAILABLE, `stream ended by the node with ${unanswered} request(s) unanswered`);
-          }
-          return { done: true, value: undefined };
-        }
-        await new Promise<void>((resolve) => { wakeReader = resolve; });
-      }
-    },
-    return(): Promise<IteratorResult<StreamItem>> {
-      // The consumer stopped early (break, throw): stop sending and cancel the call.
-      finish();
-      return Promise.resolve({ done: true, value: undefined });
-    },
+    next: () => stream.next(),
+    return: () => stream.return(),
     [Symbol.asyncIterator]() {
       return iterator;
     },

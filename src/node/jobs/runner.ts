@@ -42,151 +42,185 @@ const HALT_WAIT_MS = 1000;
 const errorOf = (e: unknown): { kind: Parameters<typeof statusForKind>[0]; message: string } =>
   isPlexusError(e) ? { kind: e.kind, message: e.message } : { kind: 'internal', message: e instanceof Error ? e.message : String(e) };
 
-export function startJobRun(deps: RunnerDeps, row: JobRow): JobRun {
-  const { store, dispatcher, logger, now } = deps;
-  const id = row.id;
-  const queue = store.pendingIndices(id);
-  const inFlight = new Map<number, AbortController>();
-  const settled = new Set<Promise<void>>();
-  let open = row.open;
-  let spent = row.cost;
-  let itemCost: number | undefined;
-  let stop: Stop | undefined;
-  let ended = false;
-  let halted = false;
+type Kind = ReturnType<typeof errorOf>['kind'];
 
-  const end = (s: Stop): JobRow => {
-    ended = true;
-    clearTimeout(deadlineTimer);
-    const job = store.endJob(id, s.state, s.reason, s.rest, now());
-    logger.info({ job: id, state: job.state, done: job.done, failed: job.failed, reason: s.reason }, 'job ended');
-    deps.onEnd(job);
+function paramsFor(base: Params, cap: number | undefined): Params {
+  if (cap === undefined) return base;
+  const own = Number(base[PARAM.maxCost]);
+  return { ...base, [PARAM.maxCost]: Number.isFinite(own) ? Math.min(own, cap) : Math.max(0, cap) };
+}
+
+/** The state of one running job: its queue, the tries in flight, what it has spent, why it stops. */
+class JobRunner implements JobRun {
+  readonly id: string;
+  readonly #deps: RunnerDeps;
+  readonly #row: JobRow;
+  readonly #queue: number[];
+  readonly #inFlight = new Map<number, AbortController>();
+  readonly #settled = new Set<Promise<void>>();
+  readonly #deadlineTimer: NodeJS.Timeout;
+  #open: boolean;
+  #spent: number;
+  #itemCost: number | undefined;
+  #stop: Stop | undefined;
+  #ended = false;
+  #halted = false;
+
+  constructor(deps: RunnerDeps, row: JobRow) {
+    this.#deps = deps;
+    this.#row = row;
+    this.id = row.id;
+    this.#queue = deps.store.pendingIndices(row.id);
+    this.#open = row.open;
+    this.#spent = row.cost;
+    this.#deadlineTimer = setTimeout(() => { this.#deadlinePassed(); }, Math.max(0, Math.min(row.deadlineMs - deps.now(), 2 ** 31 - 1)));
+    this.#deadlineTimer.unref();
+    queueMicrotask(() => { this.#pump(); });
+  }
+
+  running(): number {
+    return this.#inFlight.size;
+  }
+
+  added(indices: readonly number[], stillOpen: boolean): void {
+    this.#queue.push(...indices);
+    this.#open = stillOpen;
+    this.#pump();
+  }
+
+  cancel(): JobRow {
+    if (this.#ended) return this.#deps.store.job(this.id);
+    const job = this.#end({ state: 'CANCELLED', reason: 'cancelled by the caller', rest: { state: 'CANCELLED', status: 'CANCELLED', message: 'the job was cancelled' } });
+    for (const c of this.#inFlight.values()) c.abort(new CancelledError('the job was cancelled'));
     return job;
-  };
+  }
 
-  const pump = (): void => {
-    if (ended || halted) return;
-    if (now() >= row.deadlineMs && queue.length > 0) stopFor('DEADLINE_EXCEEDED', `deadline: the job's deadline passed with ${queue.length + inFlight.size} items unfinished`);
-    while (stop === undefined && inFlight.size < row.concurrency && queue.length > 0) {
-      const d = budgetDecision({ ...(row.maxCost === undefined ? {} : { maxCost: row.maxCost }), spent, inFlight: inFlight.size, ...(itemCost === undefined ? {} : { itemCost }) });
+  async halt(): Promise<void> {
+    this.#halted = true;
+    clearTimeout(this.#deadlineTimer);
+    for (const c of this.#inFlight.values()) c.abort(new CancelledError('the node is shutting down'));
+    // Nothing is recorded after this point (halted), so a try that ignores its abort (an ORT run
+    // in progress) need not hold the shutdown up for long.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all([...this.#settled]), new Promise((r) => { timer = setTimeout(r, HALT_WAIT_MS); })]);
+    clearTimeout(timer);
+  }
+
+  #end(s: Stop): JobRow {
+    this.#ended = true;
+    clearTimeout(this.#deadlineTimer);
+    const job = this.#deps.store.endJob(this.id, s.state, s.reason, s.rest, this.#deps.now());
+    this.#deps.logger.info({ job: this.id, state: job.state, done: job.done, failed: job.failed, reason: s.reason }, 'job ended');
+    this.#deps.onEnd(job);
+    return job;
+  }
+
+  #deadlinePassed(): void {
+    if (this.#ended) return;
+    this.#stopFor('DEADLINE_EXCEEDED', `deadline: the job's deadline passed with ${this.#queue.length + this.#inFlight.size} items unfinished`);
+    for (const c of this.#inFlight.values()) c.abort(new DeadlineExceededError('the job deadline passed'));
+    this.#pump();
+  }
+
+  /** Starts items while the concurrency, the budget and the deadline allow; ends the job when nothing is left to wait for. */
+  #pump(): void {
+    if (this.#ended || this.#halted) return;
+    const row = this.#row;
+    const queue = this.#queue;
+    if (this.#deps.now() >= row.deadlineMs && queue.length > 0) this.#stopFor('DEADLINE_EXCEEDED', `deadline: the job's deadline passed with ${queue.length + this.#inFlight.size} items unfinished`);
+    while (this.#stop === undefined && this.#inFlight.size < row.concurrency && queue.length > 0) {
+      const itemCost = this.#itemCost;
+      const d = budgetDecision({ ...(row.maxCost === undefined ? {} : { maxCost: row.maxCost }), spent: this.#spent, inFlight: this.#inFlight.size, ...(itemCost === undefined ? {} : { itemCost }) });
       if (!d.start) {
-        if (d.stop) stopFor('BUDGET_EXHAUSTED', `budget: ${spent} of max_cost ${row.maxCost ?? 0} spent; the next item would pass it`);
+        if (d.stop) this.#stopFor('BUDGET_EXHAUSTED', `budget: ${this.#spent} of max_cost ${row.maxCost ?? 0} spent; the next item would pass it`);
         break;
       }
-      const index = queue.shift() ?? 0;
-      const p = runItem(index, d.cap).catch((e: unknown) => { logger.error({ err: e, job: id, index }, 'job item bookkeeping failed'); });
-      settled.add(p);
-      void p.finally(() => { settled.delete(p); });
+      this.#launch(queue.shift() ?? 0, d.cap);
     }
-    if (inFlight.size > 0) return;
-    if (stop !== undefined) end(stop);
-    else if (queue.length === 0 && !open) end({ state: 'COMPLETED', reason: '', rest: { state: 'SKIPPED', status: 'OK', message: '' } });
-  };
+    if (this.#inFlight.size > 0) return;
+    if (this.#stop !== undefined) this.#end(this.#stop);
+    else if (queue.length === 0 && !this.#open) this.#end({ state: 'COMPLETED', reason: '', rest: { state: 'SKIPPED', status: 'OK', message: '' } });
+  }
 
-  function stopFor(state: JobState, reason: string): void {
-    if (stop !== undefined) return;
+  #launch(index: number, cap: number | undefined): void {
+    const p = this.#runItem(index, cap).catch((e: unknown) => { this.#deps.logger.error({ err: e, job: this.id, index }, 'job item bookkeeping failed'); });
+    this.#settled.add(p);
+    void p.finally(() => { this.#settled.delete(p); });
+  }
+
+  #stopFor(state: JobState, reason: string): void {
+    if (this.#stop !== undefined) return;
     const status = state === 'DEADLINE_EXCEEDED' ? 'DEADLINE_EXCEEDED' : 'RESOURCE_EXHAUSTED';
-    stop = { state, reason, rest: { state: 'SKIPPED', status, message: reason } };
+    this.#stop = { state, reason, rest: { state: 'SKIPPED', status, message: reason } };
   }
 
-  function paramsFor(base: Params, cap: number | undefined): Params {
-    if (cap === undefined) return base;
-    const own = Number(base[PARAM.maxCost]);
-    return { ...base, [PARAM.maxCost]: Number.isFinite(own) ? Math.min(own, cap) : Math.max(0, cap) };
-  }
-
-  async function runItem(index: number, cap: number | undefined): Promise<void> {
+  async #runItem(index: number, cap: number | undefined): Promise<void> {
     const controller = new AbortController();
-    inFlight.set(index, controller);
-    const started = now();
-    let attempts = 0;
+    this.#inFlight.set(index, controller);
     let outcome: ItemOutcome | undefined;
     try {
-      let q: ReturnType<typeof decodeQuery>;
-      try {
-        const stored = store.query(id, index);
-        q = decodeQuery(stored.text, stored.blob);
-      } catch (e) {
-        outcome = { state: 'FAILED', status: 'INTERNAL', message: `stored item unreadable: ${(e as Error).message}`, attempts, cost: 0, servedBy: '', latencyMs: 0 };
-        return;
-      }
-      for (;;) {
-        attempts += 1;
-        const request: InferRequest = {
-          model: q.model, ...(q.version === undefined ? {} : { version: q.version }), id: `${id}.${index}`, inputs: q.inputs, outputs: q.outputs,
-          parameters: paramsFor(q.parameters, cap), deadline: Math.min(row.deadlineMs, now() + row.itemTimeoutMs), signal: controller.signal,
-        };
-        try {
-          const result = await dispatcher.infer(request);
-          const cost = Number(result.parameters[PARAM.cost] ?? 0) || 0;
-          outcome = { state: 'DONE', status: 'OK', message: '', attempts, cost, servedBy: String(result.parameters[PARAM.servedBy] ?? ''), latencyMs: now() - started, answer: encodeAnswer(result) };
-          break;
-        } catch (e) {
-          const reason: unknown = controller.signal.reason;
-          const { kind, message } = errorOf(controller.signal.aborted && isPlexusError(reason) ? reason : e);
-          const wait = backoffMs(attempts);
-          if (isRetryableKind(kind) && attempts <= row.maxRetries && !controller.signal.aborted && now() + wait < row.deadlineMs && stop === undefined) {
-            await sleep(wait, controller.signal);
-            continue;
-          }
-          const budgetRefused = kind === 'failed_precondition' && cap !== undefined;
-          if (budgetRefused) stopFor('BUDGET_EXHAUSTED', `budget: no provider answers within the ${cap} cost units left of max_cost ${row.maxCost ?? 0}`);
-          outcome = {
-            state: budgetRefused ? 'SKIPPED' : kind === 'cancelled' ? 'CANCELLED' : 'FAILED', status: statusName(statusForKind(kind)), message,
-            attempts, cost: 0, servedBy: '', latencyMs: now() - started,
-          };
-          break;
-        }
-      }
+      outcome = await this.#tryItem(index, cap, controller.signal);
     } finally {
-      inFlight.delete(index);
-      if (outcome !== undefined && !halted) record(index, outcome);
+      this.#inFlight.delete(index);
+      if (outcome !== undefined && !this.#halted) this.#record(index, outcome);
     }
   }
 
-  function record(index: number, outcome: ItemOutcome): void {
-    if (store.finishItem(id, index, outcome, now())) {
-      spent += outcome.cost;
-      if (outcome.state === 'DONE') itemCost = Math.max(itemCost ?? 0, outcome.cost);
-      deps.onItem(id, index, outcome);
+  /** Tries the item until it is answered, fails for good, or its retries, the deadline or the job run out. */
+  async #tryItem(index: number, cap: number | undefined, signal: AbortSignal): Promise<ItemOutcome> {
+    const { store, dispatcher, now } = this.#deps;
+    const started = now();
+    let q: ReturnType<typeof decodeQuery>;
+    try {
+      const stored = store.query(this.id, index);
+      q = decodeQuery(stored.text, stored.blob);
+    } catch (e) {
+      return { state: 'FAILED', status: 'INTERNAL', message: `stored item unreadable: ${(e as Error).message}`, attempts: 0, cost: 0, servedBy: '', latencyMs: 0 };
     }
-    pump();
+    for (let attempts = 1; ; attempts += 1) {
+      const request: InferRequest = {
+        model: q.model, ...(q.version === undefined ? {} : { version: q.version }), id: `${this.id}.${index}`, inputs: q.inputs, outputs: q.outputs,
+        parameters: paramsFor(q.parameters, cap), deadline: Math.min(this.#row.deadlineMs, now() + this.#row.itemTimeoutMs), signal,
+      };
+      try {
+        const result = await dispatcher.infer(request);
+        const cost = Number(result.parameters[PARAM.cost] ?? 0) || 0;
+        return { state: 'DONE', status: 'OK', message: '', attempts, cost, servedBy: String(result.parameters[PARAM.servedBy] ?? ''), latencyMs: now() - started, answer: encodeAnswer(result) };
+      } catch (e) {
+        const reason: unknown = signal.reason;
+        const { kind, message } = errorOf(signal.aborted && isPlexusError(reason) ? reason : e);
+        const wait = backoffMs(attempts);
+        if (isRetryableKind(kind) && attempts <= this.#row.maxRetries && !signal.aborted && now() + wait < this.#row.deadlineMs && this.#stop === undefined) {
+          await sleep(wait, signal);
+          continue;
+        }
+        return this.#failed(kind, message, attempts, cap, now() - started);
+      }
+    }
   }
 
-  const deadlineTimer = setTimeout(() => {
-    if (ended) return;
-    stopFor('DEADLINE_EXCEEDED', `deadline: the job's deadline passed with ${queue.length + inFlight.size} items unfinished`);
-    for (const c of inFlight.values()) c.abort(new DeadlineExceededError('the job deadline passed'));
-    pump();
-  }, Math.max(0, Math.min(row.deadlineMs - now(), 2 ** 31 - 1)));
-  deadlineTimer.unref();
+  /** The outcome of an item that failed for good; a try the budget refused stops the job. */
+  #failed(kind: Kind, message: string, attempts: number, cap: number | undefined, latencyMs: number): ItemOutcome {
+    const budgetRefused = kind === 'failed_precondition' && cap !== undefined;
+    if (budgetRefused) this.#stopFor('BUDGET_EXHAUSTED', `budget: no provider answers within the ${cap} cost units left of max_cost ${this.#row.maxCost ?? 0}`);
+    return {
+      state: budgetRefused ? 'SKIPPED' : kind === 'cancelled' ? 'CANCELLED' : 'FAILED', status: statusName(statusForKind(kind)), message,
+      attempts, cost: 0, servedBy: '', latencyMs,
+    };
+  }
 
-  queueMicrotask(pump);
-  return {
-    id,
-    running: () => inFlight.size,
-    added(indices, stillOpen) {
-      queue.push(...indices);
-      open = stillOpen;
-      pump();
-    },
-    cancel() {
-      if (ended) return store.job(id);
-      const job = end({ state: 'CANCELLED', reason: 'cancelled by the caller', rest: { state: 'CANCELLED', status: 'CANCELLED', message: 'the job was cancelled' } });
-      for (const c of inFlight.values()) c.abort(new CancelledError('the job was cancelled'));
-      return job;
-    },
-    async halt() {
-      halted = true;
-      clearTimeout(deadlineTimer);
-      for (const c of inFlight.values()) c.abort(new CancelledError('the node is shutting down'));
-      // Nothing is recorded after this point (halted), so a try that ignores its abort (an ORT run
-      // in progress) need not hold the shutdown up for long.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.all([...settled]), new Promise((r) => { timer = setTimeout(r, HALT_WAIT_MS); })]);
-      clearTimeout(timer);
-    },
-  };
+  #record(index: number, outcome: ItemOutcome): void {
+    if (this.#deps.store.finishItem(this.id, index, outcome, this.#deps.now())) {
+      this.#spent += outcome.cost;
+      if (outcome.state === 'DONE') this.#itemCost = Math.max(this.#itemCost ?? 0, outcome.cost);
+      this.#deps.onItem(this.id, index, outcome);
+    }
+    this.#pump();
+  }
+}
+
+export function startJobRun(deps: RunnerDeps, row: JobRow): JobRun {
+  return new JobRunner(deps, row);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
