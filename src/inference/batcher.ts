@@ -5,8 +5,8 @@
 // (a batch occupies one run slot) and takes everything of its group that fits at that moment.
 // A request may leave the queue (deadline, abort) until its batch is dispatched.
 import { InjectedFaultError, ShuttingDownError } from '../errors.ts';
-import { createAdmission, type AdmissionClock } from './admission.ts';
-import { createBatchRecorder, type BatchListener, type BatchStats } from './batch-stats.ts';
+import { createAdmission, type Admission, type AdmissionClock } from './admission.ts';
+import { createBatchRecorder, type BatchListener, type BatchRecorder, type BatchStats } from './batch-stats.ts';
 import { requestRows, shapeKey, splitOutputs, stackInputs } from './batch-tensors.ts';
 import type { BatchingSpec, FaultSpec } from './config.ts';
 import { applyFault } from './fault.ts';
@@ -63,145 +63,216 @@ interface Group {
 }
 
 export function createBatcher(init: BatcherInit): Batcher {
-  const { model, limiter, runHeld } = init;
-  const { maxBatchSize } = init.batching;
-  const delayMs = init.batching.maxQueueDelayUs / 1000;
-  const random = init.random ?? Math.random;
-  const recorder = createBatchRecorder(model, init.batching, init.onBatch);
-  const groups = new Map<string, Group>();
-  let pending = 0;
-  let waitingForSlot = false;
-  let timer: NodeJS.Timeout | undefined;
-  let closed = false;
-  let soloSeq = 0;
-  const admission = createAdmission({
-    closed: `model '${model}' is shutting down`,
-    cancelled: `request to model '${model}' was cancelled`,
-    expired: `deadline passed before model '${model}' could run`,
-    full: () => `model '${model}' batch queue is full (${pending} waiting, ${limiter.inFlight} batches running)`,
-    cancelledWaiting: `request to model '${model}' was cancelled while queued`,
-    expiredWaiting: `deadline passed while queued for a batch of model '${model}'`,
-  }, init.clock);
+  return new DynamicBatcher(init);
+}
 
-  function remove(p: Pending): boolean {
-    const g = groups.get(p.key);
+class DynamicBatcher implements Batcher {
+  readonly #init: BatcherInit;
+  readonly #model: string;
+  readonly #maxBatchSize: number;
+  readonly #delayMs: number;
+  readonly #random: () => number;
+  readonly #recorder: BatchRecorder;
+  readonly #admission: Admission;
+  readonly #groups = new Map<string, Group>();
+  #pending = 0;
+  #waitingForSlot = false;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #soloSeq = 0;
+
+  constructor(init: BatcherInit) {
+    const { model, limiter } = init;
+    this.#init = init;
+    this.#model = model;
+    this.#maxBatchSize = init.batching.maxBatchSize;
+    this.#delayMs = init.batching.maxQueueDelayUs / 1000;
+    this.#random = init.random ?? Math.random;
+    this.#recorder = createBatchRecorder(model, init.batching, init.onBatch);
+    this.#admission = createAdmission({
+      closed: `model '${model}' is shutting down`,
+      cancelled: `request to model '${model}' was cancelled`,
+      expired: `deadline passed before model '${model}' could run`,
+      full: () => `model '${model}' batch queue is full (${this.#pending} waiting, ${limiter.inFlight} batches running)`,
+      cancelledWaiting: `request to model '${model}' was cancelled while queued`,
+      expiredWaiting: `deadline passed while queued for a batch of model '${model}'`,
+    }, init.clock);
+  }
+
+  get pending(): number { return this.#pending; }
+  get waitingForSlot(): number { return this.#waitingForSlot ? 1 : 0; }
+  stats(): BatchStats { return this.#recorder.snapshot(); }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#failAll(new ShuttingDownError(`model '${this.#model}' is shutting down`));
+  }
+
+  submit(inputs: readonly Tensor[], outputNames: readonly string[], opts: RunOptions = {}): Promise<Tensor[]> {
+    const refused = this.#admission.refuse(opts, { closed: this.#closed, full: this.#pending >= this.#init.maxQueue });
+    if (refused !== undefined) return Promise.reject(refused);
+    const rows = requestRows(inputs);
+    return new Promise<Tensor[]>((resolve, reject) => {
+      const p: Pending = {
+        inputs, outputNames,
+        // Inputs that disagree on dim 0 cannot be stacked: such a request runs alone, at once.
+        rows: rows ?? this.#maxBatchSize,
+        key: rows === undefined ? `solo:${this.#soloSeq++}` : shapeKey(inputs, outputNames),
+        enqueuedAt: performance.now(),
+        ...(opts.trace === undefined ? {} : { trace: opts.trace }),
+        ...(opts.phases === undefined ? {} : { phases: opts.phases }),
+        resolve, reject,
+        detach: this.#admission.watch(opts, (e) => {
+          if (!this.#remove(p)) return;
+          reject(e);
+          this.#pump(); // its group may have changed which timer is next
+        }),
+      };
+      let g = this.#groups.get(p.key);
+      if (g === undefined) {
+        g = { items: [], rows: 0 };
+        this.#groups.set(p.key, g);
+      }
+      g.items.push(p);
+      g.rows += p.rows;
+      this.#pending++;
+      this.#pump();
+    });
+  }
+
+  #remove(p: Pending): boolean {
+    const g = this.#groups.get(p.key);
     const i = g?.items.indexOf(p) ?? -1;
     if (g === undefined || i < 0) return false;
     g.items.splice(i, 1);
     g.rows -= p.rows;
-    if (g.items.length === 0) groups.delete(p.key);
-    pending--;
+    if (g.items.length === 0) this.#groups.delete(p.key);
+    this.#pending--;
     return true;
   }
 
   /** The group to dispatch now: full, or its head waited long enough; oldest head first. */
-  function readyGroup(now: number): Group | undefined {
+  #readyGroup(now: number): Group | undefined {
     let best: Group | undefined;
-    for (const g of groups.values()) {
+    for (const g of this.#groups.values()) {
       const head = g.items[0];
       if (head === undefined) continue;
-      if (g.rows < maxBatchSize && now - head.enqueuedAt < delayMs) continue;
+      if (g.rows < this.#maxBatchSize && now - head.enqueuedAt < this.#delayMs) continue;
       if (best === undefined || head.enqueuedAt < (best.items[0]?.enqueuedAt ?? Infinity)) best = g;
     }
     return best;
   }
 
-  function schedule(now: number): void {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
+  #schedule(now: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
     let next = Infinity;
-    for (const g of groups.values()) next = Math.min(next, (g.items[0]?.enqueuedAt ?? Infinity) + delayMs);
+    for (const g of this.#groups.values()) next = Math.min(next, (g.items[0]?.enqueuedAt ?? Infinity) + this.#delayMs);
     if (next === Infinity) return;
-    timer = setTimeout(() => { timer = undefined; pump(); }, Math.max(0, next - now));
+    this.#timer = setTimeout(() => { this.#timer = undefined; this.#pump(); }, Math.max(0, next - now));
   }
 
-  function pump(): void {
-    if (closed || waitingForSlot) return;
+  #pump(): void {
+    if (this.#closed || this.#waitingForSlot) return;
     const now = performance.now();
-    if (readyGroup(now) === undefined) {
-      schedule(now);
+    if (this.#readyGroup(now) === undefined) {
+      this.#schedule(now);
       return;
     }
-    waitingForSlot = true;
-    limiter.acquire({ bypassQueueLimit: true }).then((release) => {
-      waitingForSlot = false;
+    this.#waitingForSlot = true;
+    this.#init.limiter.acquire({ bypassQueueLimit: true }).then((release) => {
+      this.#waitingForSlot = false;
       // Requests may have left or arrived while we waited: choose again, with what is there now.
-      const g = closed ? undefined : readyGroup(performance.now());
+      const g = this.#closed ? undefined : this.#readyGroup(performance.now());
       if (g === undefined) {
         release();
       } else {
-        void dispatch(g).finally(release);
+        void this.#dispatch(g).finally(release);
       }
-      pump();
+      this.#pump();
     }, (e: unknown) => {
-      waitingForSlot = false;
-      failAll(e);
+      this.#waitingForSlot = false;
+      this.#failAll(e);
     });
   }
 
-  function take(g: Group): Pending[] {
+  #take(g: Group): Pending[] {
     const batch: Pending[] = [];
     let rows = 0;
     for (const p of g.items) {
-      if (batch.length > 0 && rows + p.rows > maxBatchSize) break;
+      if (batch.length > 0 && rows + p.rows > this.#maxBatchSize) break;
       batch.push(p);
       rows += p.rows;
     }
     for (const p of batch) {
-      remove(p);
+      this.#remove(p);
       p.detach();
     }
     return batch;
   }
 
-  async function dispatch(g: Group): Promise<void> {
-    const batch = take(g);
-    const first = batch[0];
-    if (first === undefined) return;
+  async #dispatch(g: Group): Promise<void> {
+    const batch = this.#take(g);
+    if (batch.length === 0) return;
     const d0 = performance.now();
     try {
-      const f0 = d0;
-      if (init.fault !== undefined && init.fault.delayMs > 0) await applyFault(model, { delayMs: init.fault.delayMs, errorRate: 0 }, {});
-      const faultMs = performance.now() - f0;
-      const errorRate = init.fault?.errorRate ?? 0;
-      const live = errorRate > 0 ? batch.filter((p) => {
-        if (random() >= errorRate) return true;
-        p.reject(new InjectedFaultError(`injected fault for model '${model}' (errorRate ${errorRate})`));
-        return false;
-      }) : batch;
+      const { fault } = this.#init;
+      if (fault !== undefined && fault.delayMs > 0) await applyFault(this.#model, { delayMs: fault.delayMs, errorRate: 0 }, {});
+      const faultMs = performance.now() - d0;
+      const live = this.#injectErrors(batch);
       if (live.length === 0) return;
       const rows = live.map((p) => p.rows);
-      recorder.record(rows.reduce((a, b) => a + b, 0));
-      const c0 = performance.now();
-      if (live.length === 1) {
-        const only = live[0] as Pending;
-        const out = await runHeld(only.inputs, only.outputNames, faultMs);
-        traceBatch(live, d0, c0, rows[0] ?? 0);
-        only.resolve(out);
-        return;
-      }
-      const stacked = stackInputs(live.map((p) => p.inputs));
-      const s1 = performance.now();
-      const outputs = await runHeld(stacked, first.outputNames, faultMs);
-      const s2 = performance.now();
-      const split = splitOutputs(model, outputs, rows);
-      const s3 = performance.now();
-      for (const p of live) {
-        if (p.phases === undefined) continue;
-        p.phases.inputMs += s1 - c0;
-        p.phases.outputMs += s3 - s2;
-      }
-      traceBatch(live, d0, c0, rows.reduce((a, b) => a + b, 0));
-      live.forEach((p, k) => p.resolve(split[k] ?? []));
+      this.#recorder.record(rows.reduce((a, b) => a + b, 0));
+      await this.#run(live, rows, d0, faultMs);
     } catch (e) {
       // One run served them all, so its failure is every request's failure.
       for (const p of batch) p.reject(e);
     }
   }
 
+  /** The batch's requests that the configured errorRate spares; the others are failed here. */
+  #injectErrors(batch: Pending[]): Pending[] {
+    const errorRate = this.#init.fault?.errorRate ?? 0;
+    if (errorRate <= 0) return batch;
+    return batch.filter((p) => {
+      if (this.#random() >= errorRate) return true;
+      p.reject(new InjectedFaultError(`injected fault for model '${this.#model}' (errorRate ${errorRate})`));
+      return false;
+    });
+  }
+
+  /** One ORT call on the held slot: a lone request as it is, several stacked and split again. */
+  async #run(live: readonly Pending[], rows: readonly number[], dispatchedAt: number, faultMs: number): Promise<void> {
+    const { runHeld } = this.#init;
+    const c0 = performance.now();
+    const first = live[0] as Pending;
+    if (live.length === 1) {
+      const out = await runHeld(first.inputs, first.outputNames, faultMs);
+      this.#traceBatch(live, dispatchedAt, c0, rows[0] ?? 0);
+      first.resolve(out);
+      return;
+    }
+    const stacked = stackInputs(live.map((p) => p.inputs));
+    const s1 = performance.now();
+    const outputs = await runHeld(stacked, first.outputNames, faultMs);
+    const s2 = performance.now();
+    const split = splitOutputs(this.#model, outputs, rows);
+    const s3 = performance.now();
+    for (const p of live) {
+      if (p.phases === undefined) continue;
+      p.phases.inputMs += s1 - c0;
+      p.phases.outputMs += s3 - s2;
+    }
+    this.#traceBatch(live, dispatchedAt, c0, rows.reduce((a, b) => a + b, 0));
+    live.forEach((p, k) => p.resolve(split[k] ?? []));
+  }
+
   /** Each traced request's queue wait, its batch (size in rows) and the batch's compute. */
-  function traceBatch(live: readonly Pending[], dispatchedAt: number, computeAt: number, size: number): void {
+  #traceBatch(live: readonly Pending[], dispatchedAt: number, computeAt: number, size: number): void {
     const end = performance.now();
+    const model = this.#model;
     for (const p of live) {
       if (p.trace === undefined) continue;
       p.trace.phase('plexus.queue_wait', p.enqueuedAt, dispatchedAt, { 'plexus.model': model });
@@ -210,58 +281,13 @@ export function createBatcher(init: BatcherInit): Batcher {
     }
   }
 
-  function failAll(e: unknown): void {
-    for (const g of [...groups.values()]) {
+  #failAll(e: unknown): void {
+    for (const g of [...this.#groups.values()]) {
       for (const p of [...g.items]) {
-        remove(p);
+        this.#remove(p);
         p.detach();
         p.reject(e);
       }
     }
   }
-
-  function submit(inputs: readonly Tensor[], outputNames: readonly string[], opts: RunOptions = {}): Promise<Tensor[]> {
-    const refused = admission.refuse(opts, { closed, full: pending >= init.maxQueue });
-    if (refused !== undefined) return Promise.reject(refused);
-    const rows = requestRows(inputs);
-    return new Promise<Tensor[]>((resolve, reject) => {
-      const p: Pending = {
-        inputs, outputNames,
-        // Inputs that disagree on dim 0 cannot be stacked: such a request runs alone, at once.
-        rows: rows ?? maxBatchSize,
-        key: rows === undefined ? `solo:${soloSeq++}` : shapeKey(inputs, outputNames),
-        enqueuedAt: performance.now(),
-        ...(opts.trace === undefined ? {} : { trace: opts.trace }),
-        ...(opts.phases === undefined ? {} : { phases: opts.phases }),
-        resolve, reject,
-        detach: admission.watch(opts, (e) => {
-          if (!remove(p)) return;
-          reject(e);
-          pump(); // its group may have changed which timer is next
-        }),
-      };
-      let g = groups.get(p.key);
-      if (g === undefined) {
-        g = { items: [], rows: 0 };
-        groups.set(p.key, g);
-      }
-      g.items.push(p);
-      g.rows += p.rows;
-      pending++;
-      pump();
-    });
-  }
-
-  return {
-    submit,
-    get pending() { return pending; },
-    get waitingForSlot() { return waitingForSlot ? 1 : 0; },
-    stats: () => recorder.snapshot(),
-    close() {
-      closed = true;
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
-      failAll(new ShuttingDownError(`model '${model}' is shutting down`));
-    },
-  };
 }

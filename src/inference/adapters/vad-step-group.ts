@@ -6,8 +6,8 @@
 // dynamic batcher waits to fill a batch. A request may leave at any moment (deadline, abort);
 // the others go on. A failed step fails exactly the requests that were in it.
 import { InjectedFaultError, ShuttingDownError } from '../../errors.ts';
-import { createAdmission, type AdmissionClock } from '../admission.ts';
-import { createBatchRecorder, type BatchListener, type BatchStats } from '../batch-stats.ts';
+import { createAdmission, type Admission, type AdmissionClock } from '../admission.ts';
+import { createBatchRecorder, type BatchListener, type BatchRecorder, type BatchStats } from '../batch-stats.ts';
 import type { BatchingSpec, FaultSpec } from '../config.ts';
 import { applyFault } from '../fault.ts';
 import type { OrtModel } from '../ort-model.ts';
@@ -63,137 +63,64 @@ interface Member<S> {
 }
 
 export function createVadStepGroup<S extends Stepper>(init: VadStepGroupInit<S>): VadStepGroup<S> {
-  const { name, raw, fault, step } = init;
-  const { maxBatchSize } = init.batching;
-  const delayMs = init.batching.maxQueueDelayUs / 1000;
-  const random = init.random ?? Math.random;
-  const recorder = createBatchRecorder(name, init.batching, init.onBatch);
-  const waiting: Member<S>[] = [];
-  const active: Member<S>[] = [];
-  let running = false;
-  let waitingForSlot = false;
-  let closed = false;
+  return new StepGroup(init);
+}
+
+function removeFrom<S>(list: Member<S>[], m: Member<S>): boolean {
+  const i = list.indexOf(m);
+  if (i < 0) return false;
+  list.splice(i, 1);
+  return true;
+}
+
+class StepGroup<S extends Stepper> implements VadStepGroup<S> {
+  readonly #init: VadStepGroupInit<S>;
+  readonly #name: string;
+  readonly #maxBatchSize: number;
+  readonly #delayMs: number;
+  readonly #random: () => number;
+  readonly #recorder: BatchRecorder;
+  readonly #admission: Admission;
+  readonly #waiting: Member<S>[] = [];
+  readonly #active: Member<S>[] = [];
+  #running = false;
+  #waitingForSlot = false;
+  #closed = false;
   /** Ends the idle wait for company early (the group filled, or closed). */
-  let wakeEarly: (() => void) | undefined;
-  const admission = createAdmission({
-    closed: `model '${name}' is shutting down`,
-    cancelled: `request to '${name}' was cancelled`,
-    expired: `deadline passed before '${name}' could run`,
-    full: () => `model '${name}' queue is full (${waiting.length} waiting, ${active.length} stepping)`,
-    // A request is watched until it ends, stepping or not.
-    cancelledWaiting: `request to '${name}' was cancelled`,
-    expiredWaiting: `deadline passed while '${name}' was running`,
-  }, init.clock);
+  #wakeEarly: (() => void) | undefined;
 
-  function removeFrom(list: Member<S>[], m: Member<S>): boolean {
-    const i = list.indexOf(m);
-    if (i < 0) return false;
-    list.splice(i, 1);
-    return true;
+  constructor(init: VadStepGroupInit<S>) {
+    const { name } = init;
+    this.#init = init;
+    this.#name = name;
+    this.#maxBatchSize = init.batching.maxBatchSize;
+    this.#delayMs = init.batching.maxQueueDelayUs / 1000;
+    this.#random = init.random ?? Math.random;
+    this.#recorder = createBatchRecorder(name, init.batching, init.onBatch);
+    this.#admission = createAdmission({
+      closed: `model '${name}' is shutting down`,
+      cancelled: `request to '${name}' was cancelled`,
+      expired: `deadline passed before '${name}' could run`,
+      full: () => `model '${name}' queue is full (${this.#waiting.length} waiting, ${this.#active.length} stepping)`,
+      // A request is watched until it ends, stepping or not.
+      cancelledWaiting: `request to '${name}' was cancelled`,
+      expiredWaiting: `deadline passed while '${name}' was running`,
+    }, init.clock);
   }
 
-  function settle(m: Member<S>, e?: unknown): void {
-    m.detach();
-    if (m.trace !== undefined && e === undefined) {
-      const { span, queuedAt, steps, largest } = m.trace;
-      const end = performance.now();
-      span.phase('plexus.queue_wait', queuedAt, m.joinedAt, { 'plexus.model': name });
-      span.phase('plexus.batch', m.joinedAt, end, { 'plexus.model': name, 'plexus.batch_size': largest, 'plexus.steps': steps })
-        .phase('plexus.compute', m.joinedAt, end, { 'plexus.model': raw.spec.name, 'plexus.steps': steps });
-    }
-    if (e === undefined) m.resolve(performance.now() - m.joinedAt);
-    else m.reject(e);
+  get waiting(): number { return this.#waiting.length; }
+  get active(): number { return this.#active.length; }
+  get waitingForSlot(): number { return this.#waitingForSlot ? 1 : 0; }
+  stats(): BatchStats { return this.#recorder.snapshot(); }
+
+  close(): void {
+    this.#closed = true;
+    this.#wakeEarly?.();
+    this.#failAll(new ShuttingDownError(`model '${this.#name}' is shutting down`));
   }
 
-  function waitForCompany(): Promise<void> {
-    if (delayMs <= 0 || waiting.length >= maxBatchSize) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => { wakeEarly = undefined; resolve(); }, delayMs);
-      wakeEarly = () => {
-        clearTimeout(timer);
-        wakeEarly = undefined;
-        resolve();
-      };
-    });
-  }
-
-  function acquireSlot(): Promise<Release> {
-    waitingForSlot = true;
-    // One waiter stands for the whole group, whose requests its own queue bounds already.
-    return raw.limiter.acquire({ bypassQueueLimit: true }).finally(() => { waitingForSlot = false; });
-  }
-
-  /** Move waiting requests into the group, up to maxBatchSize; returns how many joined. */
-  function admit(): number {
-    let joined = 0;
-    while (active.length < maxBatchSize && waiting.length > 0) {
-      const m = waiting.shift() as Member<S>;
-      if (fault.errorRate > 0 && random() < fault.errorRate) {
-        settle(m, new InjectedFaultError(`injected fault for model '${name}' (errorRate ${fault.errorRate})`));
-        continue;
-      }
-      m.joinedAt = performance.now();
-      active.push(m);
-      joined++;
-    }
-    return joined;
-  }
-
-  async function stepAll(release: Release): Promise<Release> {
-    let held = release;
-    while (!closed) {
-      const joined = admit();
-      if (active.length === 0) break;
-      // The injected delay holds the slot, so a faulted adapter keeps its model busy.
-      if (joined > 0 && fault.delayMs > 0) await applyFault(name, { delayMs: fault.delayMs, errorRate: 0 }, {});
-      const batch = [...active];
-      try {
-        recorder.record(batch.length);
-        await step(raw, batch.map((m) => m.stepper));
-        for (const m of batch) {
-          if (m.trace === undefined) continue;
-          m.trace.steps++;
-          m.trace.largest = Math.max(m.trace.largest, batch.length);
-        }
-      } catch (e) {
-        // One ORT call served them all, so its failure is each one's failure.
-        for (const m of batch) if (removeFrom(active, m)) settle(m, e);
-        continue;
-      }
-      for (const m of batch) if (m.stepper.done && removeFrom(active, m)) settle(m);
-      // Others wait for this model (raw requests, another batcher): let them have the slot for a
-      // turn rather than holding it for as long as VAD traffic keeps coming.
-      if (raw.limiter.queued > 0 && (active.length > 0 || waiting.length > 0)) {
-        held();
-        held = await acquireSlot();
-      }
-    }
-    return held;
-  }
-
-  async function loop(): Promise<void> {
-    running = true;
-    try {
-      await waitForCompany();
-      if (closed || waiting.length === 0) return;
-      const release = await stepAll(await acquireSlot());
-      release();
-    } catch (e) {
-      // The limiter refused (shutting down): nobody in the group can run.
-      failAll(e);
-    } finally {
-      running = false;
-      if (!closed && waiting.length > 0) void loop();
-    }
-  }
-
-  function failAll(e: unknown): void {
-    for (const m of waiting.splice(0)) settle(m, e);
-    for (const m of active.splice(0)) settle(m, e);
-  }
-
-  function run(stepper: S, opts: AcquireOptions): Promise<number> {
-    const refused = admission.refuse(opts, { closed, full: waiting.length >= init.maxQueue });
+  run(stepper: S, opts: AcquireOptions): Promise<number> {
+    const refused = this.#admission.refuse(opts, { closed: this.#closed, full: this.#waiting.length >= this.#init.maxQueue });
     if (refused !== undefined) return Promise.reject(refused);
     if (stepper.done) return Promise.resolve(0);
     return new Promise<number>((resolve, reject) => {
@@ -201,24 +128,119 @@ export function createVadStepGroup<S extends Stepper>(init: VadStepGroupInit<S>)
         stepper, joinedAt: performance.now(), resolve, reject,
         ...(opts.trace === undefined ? {} : { trace: { span: opts.trace, queuedAt: performance.now(), steps: 0, largest: 0 } }),
         // Leaving is immediate; a step already running with this request just advances it for nothing.
-        detach: admission.watch(opts, (e) => { if (removeFrom(waiting, m) || removeFrom(active, m)) settle(m, e); }),
+        detach: this.#admission.watch(opts, (e) => { if (removeFrom(this.#waiting, m) || removeFrom(this.#active, m)) this.#settle(m, e); }),
       };
-      waiting.push(m);
-      if (!running) void loop();
-      else if (waiting.length >= maxBatchSize) wakeEarly?.();
+      this.#waiting.push(m);
+      if (!this.#running) void this.#loop();
+      else if (this.#waiting.length >= this.#maxBatchSize) this.#wakeEarly?.();
     });
   }
 
-  return {
-    run,
-    get waiting() { return waiting.length; },
-    get active() { return active.length; },
-    get waitingForSlot() { return waitingForSlot ? 1 : 0; },
-    stats: () => recorder.snapshot(),
-    close() {
-      closed = true;
-      wakeEarly?.();
-      failAll(new ShuttingDownError(`model '${name}' is shutting down`));
-    },
-  };
+  #settle(m: Member<S>, e?: unknown): void {
+    m.detach();
+    if (m.trace !== undefined && e === undefined) {
+      const { span, queuedAt, steps, largest } = m.trace;
+      const end = performance.now();
+      span.phase('plexus.queue_wait', queuedAt, m.joinedAt, { 'plexus.model': this.#name });
+      span.phase('plexus.batch', m.joinedAt, end, { 'plexus.model': this.#name, 'plexus.batch_size': largest, 'plexus.steps': steps })
+        .phase('plexus.compute', m.joinedAt, end, { 'plexus.model': this.#init.raw.spec.name, 'plexus.steps': steps });
+    }
+    if (e === undefined) m.resolve(performance.now() - m.joinedAt);
+    else m.reject(e);
+  }
+
+  #waitForCompany(): Promise<void> {
+    if (this.#delayMs <= 0 || this.#waiting.length >= this.#maxBatchSize) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { this.#wakeEarly = undefined; resolve(); }, this.#delayMs);
+      this.#wakeEarly = () => {
+        clearTimeout(timer);
+        this.#wakeEarly = undefined;
+        resolve();
+      };
+    });
+  }
+
+  #acquireSlot(): Promise<Release> {
+    this.#waitingForSlot = true;
+    // One waiter stands for the whole group, whose requests its own queue bounds already.
+    return this.#init.raw.limiter.acquire({ bypassQueueLimit: true }).finally(() => { this.#waitingForSlot = false; });
+  }
+
+  /** Move waiting requests into the group, up to maxBatchSize; returns how many joined. */
+  #admit(): number {
+    const { fault } = this.#init;
+    let joined = 0;
+    while (this.#active.length < this.#maxBatchSize && this.#waiting.length > 0) {
+      const m = this.#waiting.shift() as Member<S>;
+      if (fault.errorRate > 0 && this.#random() < fault.errorRate) {
+        this.#settle(m, new InjectedFaultError(`injected fault for model '${this.#name}' (errorRate ${fault.errorRate})`));
+        continue;
+      }
+      m.joinedAt = performance.now();
+      this.#active.push(m);
+      joined++;
+    }
+    return joined;
+  }
+
+  /** One step of every request in the group; those done (or failed with it) leave. True: the step failed. */
+  async #stepOnce(): Promise<boolean> {
+    const batch = [...this.#active];
+    try {
+      this.#recorder.record(batch.length);
+      await this.#init.step(this.#init.raw, batch.map((m) => m.stepper));
+      for (const m of batch) {
+        if (m.trace === undefined) continue;
+        m.trace.steps++;
+        m.trace.largest = Math.max(m.trace.largest, batch.length);
+      }
+    } catch (e) {
+      // One ORT call served them all, so its failure is each one's failure.
+      for (const m of batch) if (removeFrom(this.#active, m)) this.#settle(m, e);
+      return true;
+    }
+    for (const m of batch) if (m.stepper.done && removeFrom(this.#active, m)) this.#settle(m);
+    return false;
+  }
+
+  async #stepAll(release: Release): Promise<Release> {
+    const { name, fault, raw } = this.#init;
+    let held = release;
+    while (!this.#closed) {
+      const joined = this.#admit();
+      if (this.#active.length === 0) break;
+      // The injected delay holds the slot, so a faulted adapter keeps its model busy.
+      if (joined > 0 && fault.delayMs > 0) await applyFault(name, { delayMs: fault.delayMs, errorRate: 0 }, {});
+      if (await this.#stepOnce()) continue;
+      // Others wait for this model (raw requests, another batcher): let them have the slot for a
+      // turn rather than holding it for as long as VAD traffic keeps coming.
+      if (raw.limiter.queued > 0 && (this.#active.length > 0 || this.#waiting.length > 0)) {
+        held();
+        held = await this.#acquireSlot();
+      }
+    }
+    return held;
+  }
+
+  async #loop(): Promise<void> {
+    this.#running = true;
+    try {
+      await this.#waitForCompany();
+      if (this.#closed || this.#waiting.length === 0) return;
+      const release = await this.#stepAll(await this.#acquireSlot());
+      release();
+    } catch (e) {
+      // The limiter refused (shutting down): nobody in the group can run.
+      this.#failAll(e);
+    } finally {
+      this.#running = false;
+      if (!this.#closed && this.#waiting.length > 0) void this.#loop();
+    }
+  }
+
+  #failAll(e: unknown): void {
+    for (const m of this.#waiting.splice(0)) this.#settle(m, e);
+    for (const m of this.#active.splice(0)) this.#settle(m, e);
+  }
 }

@@ -11,7 +11,7 @@
 // InferenceFailedError (worker-slot.ts); its sessions are gone until the model is loaded again.
 import { CancelledError, DeadlineExceededError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
-import type { AudioLimits } from '../config.ts';
+import type { AudioLimits, OnnxModelSpec } from '../config.ts';
 import type { OcrOut, OcrTask } from '../adapters/ocr/ocr-work.ts';
 import { checkLive, createInProcessHost, isGivenAway, logFallback, type ModelHost, type ModelSession } from '../model-host.ts';
 import type { AcquireOptions } from '../run-limiter.ts';
@@ -40,36 +40,113 @@ function packOcrTask(t: OcrTask, transfer: ArrayBuffer[]): OcrTask {
 
 /** `logger` hears of a worker that stops while the host is open. */
 export function createWorkerHost(workers: number, audioLimits: AudioLimits, logger?: Logger): ModelHost {
-  let closed = false;
-  const closing = (): boolean => closed;
+  return new WorkerHost(workers, audioLimits, logger);
+}
+
+/** A session living in `slot` under id `sid`; released once, and only told to a live worker of an open host. */
+function workerSession(slot: WorkerSlot, sid: number, spec: OnnxModelSpec, loaded: LoadedReply, closing: () => boolean): ModelSession {
+  let released = false;
+  return {
+    provider: loaded.provider,
+    inputMetadata: loaded.inputs,
+    outputMetadata: loaded.outputs,
+    run(feeds, fetches) {
+      const transfer: ArrayBuffer[] = [];
+      const packed = feeds.map((t) => packTensor(t, isGivenAway(t.data), transfer));
+      return slot.send<Tensor[]>({ op: 'run', session: sid, model: spec.name, feeds: packed, fetches }, transfer).done;
+    },
+    async release() {
+      if (released) return;
+      released = true;
+      slot.sessions--;
+      if (slot.dead === undefined && !closing()) await slot.send<null>({ op: 'release', session: sid }).done;
+    },
+  };
+}
+
+class WorkerHost implements ModelHost {
+  readonly workers: number;
+  readonly audioLimits: AudioLimits;
+  readonly #logger: Logger | undefined;
+  #closed = false;
+  readonly #closing = (): boolean => this.#closed;
   /** Started as sessions need them: a new session gets a worker of its own while fewer than `workers` run. */
-  const slots: WorkerSlot[] = [];
-  let decoder: WorkerSlot | undefined;
-  const inline = createInProcessHost(audioLimits);
+  readonly #slots: WorkerSlot[] = [];
+  #decoder: WorkerSlot | undefined;
+  readonly #inline: ModelHost;
+  #nextSession = 1;
+
+  constructor(workers: number, audioLimits: AudioLimits, logger?: Logger) {
+    this.workers = workers;
+    this.audioLimits = audioLimits;
+    this.#logger = logger;
+    this.#inline = createInProcessHost(audioLimits);
+  }
+
+  async openSession(spec: OnnxModelSpec, logger: Logger): Promise<ModelSession> {
+    const slot = this.#placeSession();
+    const sid = this.#nextSession++;
+    const sessionSpec = { name: spec.name, path: spec.path, provider: spec.provider, session: spec.session };
+    const loaded = await slot.send<LoadedReply>({ op: 'load', session: sid, spec: sessionSpec }).done;
+    if (loaded.fallback !== undefined) logFallback(logger, spec.name, loaded.fallback);
+    slot.sessions++;
+    return workerSession(slot, sid, spec, loaded, this.#closing);
+  }
+
+  decodeAudio(wav: Uint8Array, targetRate: number, opts: AcquireOptions): Promise<Float32Array> {
+    if (wav.byteLength <= INLINE_MAX_BYTES) {
+      let cost: number;
+      try {
+        cost = decodeWavCost(wav, targetRate, this.audioLimits);
+      } catch {
+        return this.#inline.decodeAudio(wav, targetRate, opts); // the same header error, as a rejection
+      }
+      if (cost <= INLINE_MAX_COST) return this.#inline.decodeAudio(wav, targetRate, opts);
+    }
+    const transfer: ArrayBuffer[] = [];
+    const bytes = packTensor({ name: 'audio', datatype: 'BYTES', shape: [1], data: [wav] }, false, transfer).data as Uint8Array[];
+    const { id, done } = this.#inputSlot().send<Float32Array>({
+      op: 'decode', wav: bytes[0] as Uint8Array, targetRate, limits: this.audioLimits, ...(opts.deadline !== undefined ? { deadline: opts.deadline } : {}),
+    }, transfer);
+    // The worker checks both between chunks; the caller hears at once.
+    return this.#answerInTime(id, done, opts, 'audio decoding');
+  }
+
+  async ocr<T extends OcrTask>(task: T, opts: AcquireOptions): Promise<OcrOut<T>> {
+    checkLive('image processing', opts.deadline, () => opts.signal?.aborted === true);
+    const transfer: ArrayBuffer[] = [];
+    // The file's bytes are copied once (a view over a gRPC message); arrays the caller is done with move.
+    const packed = packOcrTask(task, transfer);
+    const { id, done } = this.#inputSlot().send<OcrOut<T>>({ op: 'ocr', task: packed }, transfer);
+    return await this.#answerInTime(id, done, opts, 'image processing');
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#slots, ...(this.#decoder !== undefined ? [this.#decoder] : [])].map((s) => s.terminate()));
+  }
 
   /** A worker for a new session: a new one while fewer than `workers` live, else the live one with the fewest sessions. */
-  const placeSession = (): WorkerSlot => {
-    const live = slots.filter((s) => s.dead === undefined);
+  #placeSession(): WorkerSlot {
+    const live = this.#slots.filter((s) => s.dead === undefined);
     const first = live[0];
-    if (live.length < workers || first === undefined) {
-      const slot = createWorkerSlot(`plexus-model-${slots.length}`, closing, logger);
-      slots.push(slot);
+    if (live.length < this.workers || first === undefined) {
+      const slot = createWorkerSlot(`plexus-model-${this.#slots.length}`, this.#closing, this.#logger);
+      this.#slots.push(slot);
       return slot;
     }
     return live.reduce((a, b) => (b.sessions < a.sessions ? b : a), first);
-  };
-
-  let nextSession = 1;
+  }
 
   /** The worker for inputs (audio decoding, OCR image work): started with the first, replaced when it died. */
-  const inputSlot = (): WorkerSlot => {
-    if (decoder?.dead !== undefined) decoder = undefined;
-    return (decoder ??= createWorkerSlot('plexus-decode', closing, logger));
-  };
+  #inputSlot(): WorkerSlot {
+    if (this.#decoder?.dead !== undefined) this.#decoder = undefined;
+    return (this.#decoder ??= createWorkerSlot('plexus-decode', this.#closing, this.#logger));
+  }
 
   /** `done`, or the request's own error at its deadline or cancellation (the worker is told to stop). */
-  const answerInTime = <T>(id: number, done: Promise<T>, opts: AcquireOptions, what: string): Promise<T> => {
-    const slot = decoder;
+  #answerInTime<T>(id: number, done: Promise<T>, opts: AcquireOptions, what: string): Promise<T> {
+    const slot = this.#decoder;
     if (slot === undefined) return done;
     const timer = opts.deadline === undefined ? undefined
       : setTimeout(() => slot.abandon(id, new DeadlineExceededError(`deadline passed during ${what}`)), Math.max(0, opts.deadline - Date.now()));
@@ -80,65 +157,5 @@ export function createWorkerHost(workers: number, audioLimits: AudioLimits, logg
       if (timer !== undefined) clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
     });
-  };
-
-  return {
-    workers,
-    audioLimits,
-    async openSession(spec, logger): Promise<ModelSession> {
-      const slot = placeSession();
-      const sid = nextSession++;
-      const sessionSpec = { name: spec.name, path: spec.path, provider: spec.provider, session: spec.session };
-      const loaded = await slot.send<LoadedReply>({ op: 'load', session: sid, spec: sessionSpec }).done;
-      if (loaded.fallback !== undefined) logFallback(logger, spec.name, loaded.fallback);
-      slot.sessions++;
-      let released = false;
-      return {
-        provider: loaded.provider,
-        inputMetadata: loaded.inputs,
-        outputMetadata: loaded.outputs,
-        run(feeds, fetches) {
-          const transfer: ArrayBuffer[] = [];
-          const packed = feeds.map((t) => packTensor(t, isGivenAway(t.data), transfer));
-          return slot.send<Tensor[]>({ op: 'run', session: sid, model: spec.name, feeds: packed, fetches }, transfer).done;
-        },
-        async release() {
-          if (released) return;
-          released = true;
-          slot.sessions--;
-          if (slot.dead === undefined && !closed) await slot.send<null>({ op: 'release', session: sid }).done;
-        },
-      };
-    },
-    decodeAudio(wav, targetRate, opts) {
-      if (wav.byteLength <= INLINE_MAX_BYTES) {
-        let cost: number;
-        try {
-          cost = decodeWavCost(wav, targetRate, audioLimits);
-        } catch {
-          return inline.decodeAudio(wav, targetRate, opts); // the same header error, as a rejection
-        }
-        if (cost <= INLINE_MAX_COST) return inline.decodeAudio(wav, targetRate, opts);
-      }
-      const transfer: ArrayBuffer[] = [];
-      const bytes = packTensor({ name: 'audio', datatype: 'BYTES', shape: [1], data: [wav] }, false, transfer).data as Uint8Array[];
-      const { id, done } = inputSlot().send<Float32Array>({
-        op: 'decode', wav: bytes[0] as Uint8Array, targetRate, limits: audioLimits, ...(opts.deadline !== undefined ? { deadline: opts.deadline } : {}),
-      }, transfer);
-      // The worker checks both between chunks; the caller hears at once.
-      return answerInTime(id, done, opts, 'audio decoding');
-    },
-    async ocr(task, opts) {
-      checkLive('image processing', opts.deadline, () => opts.signal?.aborted === true);
-      const transfer: ArrayBuffer[] = [];
-      // The file's bytes are copied once (a view over a gRPC message); arrays the caller is done with move.
-      const packed = packOcrTask(task, transfer);
-      const { id, done } = inputSlot().send<OcrOut<typeof task>>({ op: 'ocr', task: packed }, transfer);
-      return await answerInTime(id, done, opts, 'image processing');
-    },
-    async close() {
-      closed = true;
-      await Promise.all([...slots, ...(decoder !== undefined ? [decoder] : [])].map((s) => s.terminate()));
-    },
-  };
+  }
 }
