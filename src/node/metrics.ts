@@ -48,12 +48,10 @@ export interface NodeMetrics {
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
 
-export function createNodeMetrics(opts: { readonly policy?: string } = {}): NodeMetrics {
-  const registry = new Registry();
-  const registers = [registry];
-  let sources: MetricsSources = {};
-  const modelStats = createModelStatsRecorder();
+type Registers = Registry[];
 
+/** The node's counters and histograms, registered on `registers`. */
+function createInstruments(registers: Registers) {
   const requests = new Counter({
     name: 'plexus_requests_total', help: 'Queries received by this node (as the entry node), by API, model or capability asked for, and status code.',
     labelNames: ['api', 'model', 'code'] as const, registers,
@@ -99,13 +97,19 @@ export function createNodeMetrics(opts: { readonly policy?: string } = {}): Node
     name: 'plexus_verification_failures_total', help: 'Wrong answers caught by re-execution: the provider disagreed with two others or with this node\'s own run, and is quarantined here.',
     labelNames: ['model', 'peer'] as const, registers,
   });
+  return { requests, duration, queueWait, compute, phase, batchSize, forwarded, failovers, routeChoices, verifications, verificationFailures };
+}
 
+type Instruments = ReturnType<typeof createInstruments>;
+
+/** Gauges read at scrape time from the live sources (`sources()`: the latest set). */
+function registerGauges(registers: Registers, sources: () => MetricsSources): void {
   const perModel = (name: string, help: string, read: (s: { inFlight: number; queued: number }) => number): void => {
     new Gauge({
       name, help, labelNames: ['model'] as const, registers,
       collect() {
         this.reset(); // models come and go with the engine; no stale series
-        const inference = sources.inference?.();
+        const inference = sources().inference?.();
         if (inference === undefined) return;
         for (const m of inference.list()) {
           const s = inference.stats(m.name);
@@ -118,8 +122,83 @@ export function createNodeMetrics(opts: { readonly policy?: string } = {}): Node
   perModel('plexus_in_flight', 'Runs of the model in progress (a batch counts once).', (s) => s.inFlight);
   new Gauge({
     name: 'plexus_peers_connected', help: 'libp2p peers this node has a connection to.', registers,
-    collect() { this.set(sources.connectedPeers?.() ?? 0); },
+    collect() { this.set(sources().connectedPeers?.() ?? 0); },
   });
+}
+
+/** The QueryDispatcher decorator of NodeMetrics.instrument. */
+function instrumented(inner: QueryDispatcher, catalog: ModelCatalog, api: ApiLabel, m: Instruments, modelStats: ModelStatsRecorder): QueryDispatcher {
+  return {
+    async infer(request) {
+      const started = performance.now();
+      const resolved = catalog.resolve(request.model, request.version);
+      const model = resolved === undefined ? UNKNOWN_MODEL_LABEL : request.model;
+      let code = 'OK';
+      let served: { readonly model: string; readonly version: string } | undefined = resolved === undefined ? undefined : { model: resolved.name, version: resolved.version };
+      try {
+        const result = await inner.infer(request);
+        served = result;
+        return result;
+      } catch (e) {
+        code = statusName(toServiceError(e).code);
+        throw e;
+      } finally {
+        const labels = { api, model, code };
+        const ms = performance.now() - started;
+        m.requests.inc(labels);
+        m.duration.observe(labels, ms / 1000);
+        if (served !== undefined) modelStats.request(served.model, served.version, code === 'OK', ms);
+      }
+    },
+  };
+}
+
+function inferenceHooks(m: Instruments, modelStats: ModelStatsRecorder): NodeMetrics['inferenceHooks'] {
+  return {
+    onBatch: (model, size) => m.batchSize.observe({ model }, size),
+    onQueueWait: (model, ms) => {
+      m.queueWait.observe({ model }, ms / 1000);
+      modelStats.queueWait(model, ms);
+    },
+    onCompute: (model, ms) => {
+      m.compute.observe({ model }, ms / 1000);
+      modelStats.compute(model, ms);
+    },
+    // Triton's compute_input/compute_output; an adapter's own executions (its ORT runs count
+    // on its raw model, in plexus_compute_seconds): the same observations as plexus_request_phase_seconds.
+    onPhases: (model, p) => {
+      m.phase.observe({ model, phase: 'input' }, p.inputMs / 1000);
+      m.phase.observe({ model, phase: 'output' }, p.outputMs / 1000);
+      modelStats.phases(model, p.inputMs, p.outputMs);
+      if (p.executeMs !== undefined) {
+        m.phase.observe({ model, phase: 'execute' }, p.executeMs / 1000);
+        modelStats.compute(model, p.executeMs);
+      }
+    },
+  };
+}
+
+function routeEvents(m: Instruments, policy: string): RoutedDispatcherEvents {
+  return {
+    attempt({ model, attempt, local }) {
+      if (attempt === 1) m.routeChoices.inc({ policy, target: local ? 'local' : 'remote' });
+      else m.failovers.inc({ model });
+      if (!local) m.forwarded.inc({ model });
+    },
+    verification({ model, outcome, peer }) {
+      m.verifications.inc({ model, outcome });
+      if (outcome === 'wrong') m.verificationFailures.inc({ model, peer: peer ?? '' });
+    },
+  };
+}
+
+export function createNodeMetrics(opts: { readonly policy?: string } = {}): NodeMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  let sources: MetricsSources = {};
+  const modelStats = createModelStatsRecorder();
+  const instruments = createInstruments(registers);
+  registerGauges(registers, () => sources);
   registerCapabilityRoutes(registry, () => sources.routes?.());
   registerEventLoopDelay(registers);
 
@@ -127,64 +206,9 @@ export function createNodeMetrics(opts: { readonly policy?: string } = {}): Node
   return {
     registry,
     policy,
-    instrument(inner, catalog, api) {
-      return {
-        async infer(request) {
-          const started = performance.now();
-          const resolved = catalog.resolve(request.model, request.version);
-          const model = resolved === undefined ? UNKNOWN_MODEL_LABEL : request.model;
-          let code = 'OK';
-          let served: { readonly model: string; readonly version: string } | undefined = resolved === undefined ? undefined : { model: resolved.name, version: resolved.version };
-          try {
-            const result = await inner.infer(request);
-            served = result;
-            return result;
-          } catch (e) {
-            code = statusName(toServiceError(e).code);
-            throw e;
-          } finally {
-            const labels = { api, model, code };
-            const ms = performance.now() - started;
-            requests.inc(labels);
-            duration.observe(labels, ms / 1000);
-            if (served !== undefined) modelStats.request(served.model, served.version, code === 'OK', ms);
-          }
-        },
-      };
-    },
-    inferenceHooks: {
-      onBatch: (model, size) => batchSize.observe({ model }, size),
-      onQueueWait: (model, ms) => {
-        queueWait.observe({ model }, ms / 1000);
-        modelStats.queueWait(model, ms);
-      },
-      onCompute: (model, ms) => {
-        compute.observe({ model }, ms / 1000);
-        modelStats.compute(model, ms);
-      },
-      // Triton's compute_input/compute_output; an adapter's own executions (its ORT runs count
-      // on its raw model, in plexus_compute_seconds): the same observations as plexus_request_phase_seconds.
-      onPhases: (model, p) => {
-        phase.observe({ model, phase: 'input' }, p.inputMs / 1000);
-        phase.observe({ model, phase: 'output' }, p.outputMs / 1000);
-        modelStats.phases(model, p.inputMs, p.outputMs);
-        if (p.executeMs !== undefined) {
-          phase.observe({ model, phase: 'execute' }, p.executeMs / 1000);
-          modelStats.compute(model, p.executeMs);
-        }
-      },
-    },
-    routeEvents: {
-      attempt({ model, attempt, local }) {
-        if (attempt === 1) routeChoices.inc({ policy, target: local ? 'local' : 'remote' });
-        else failovers.inc({ model });
-        if (!local) forwarded.inc({ model });
-      },
-      verification({ model, outcome, peer }) {
-        verifications.inc({ model, outcome });
-        if (outcome === 'wrong') verificationFailures.inc({ model, peer: peer ?? '' });
-      },
-    },
+    instrument: (inner, catalog, api) => instrumented(inner, catalog, api, instruments, modelStats),
+    inferenceHooks: inferenceHooks(instruments, modelStats),
+    routeEvents: routeEvents(instruments, policy),
     setSources(s) { sources = s; },
     modelStats,
     async scrape() {

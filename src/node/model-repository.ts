@@ -69,182 +69,211 @@ interface Known {
 const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export function createModelRepository(init: ModelRepositoryInit): ModelRepository {
-  const { inference, logger } = init;
-  const known = new Map<string, Known>(init.models.map((spec) => [spec.name, { spec, source: 'config', reason: '' }]));
-  const transient = new Map<string, 'LOADING' | 'UNLOADING'>();
-  let chain: Promise<unknown> = Promise.resolve();
+  return new Repository(init);
+}
+
+const checkName = (name: string): void => {
+  if (name === '') throw new InvalidInputError('model_name is required');
+  if (name.length > MAX_MODEL_NAME_CHARS) throw new InvalidInputError(`model_name is ${name.length} characters; at most ${MAX_MODEL_NAME_CHARS} are allowed`);
+};
+
+/** A load's `config`, compiled as a model entry of the config file (`loaded`: the specs it may refer to). */
+function compileEntry(init: ModelRepositoryInit, name: string, config: string, loaded: readonly ModelSpec[]): ModelSpec {
+  if (config.length > MAX_LOAD_CONFIG_CHARS) throw new ConfigError(`config: ${config.length} characters; at most ${MAX_LOAD_CONFIG_CHARS} are accepted`);
+  let entry: unknown;
+  try {
+    entry = JSON.parse(config);
+  } catch (e) {
+    throw new ConfigError(`config: not valid JSON: ${errorMessage(e)}`);
+  }
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new ConfigError('config: expected a JSON object (one model entry, as under "models:" in the config file)');
+  const named = entry as Record<string, unknown>;
+  if (named.name === undefined) named.name = name;
+  else if (named.name !== name) throw new ConfigError(`config.name: ${JSON.stringify(named.name)} does not match the model name '${name}'`);
+  if (init.modelDirs !== undefined) checkModelPath(named, init.baseDir, init.modelDirs);
+  try {
+    const [spec] = compileModelSpecs([named], init.baseDir, loaded);
+    if (spec === undefined) throw new ConfigError('config: compiled to no model');
+    return spec;
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(e.message.replace(/^models\[0\]/, 'config'));
+    throw e;
+  }
+}
+
+/** What a config file change means for the repository: which models go, come, reload, ride along. */
+interface ConfigChange {
+  readonly next: ReadonlyMap<string, ModelSpec>;
+  readonly added: string[];
+  readonly removed: string[];
+  readonly changed: string[];
+  /** Adapters (not themselves changed) on a removed or changed raw model: they go down with it. */
+  readonly riders: string[];
+  /** Riders whose raw models all stay: they come back. */
+  readonly ridersBack: string[];
+}
+
+function planConfigChange(known: ReadonlyMap<string, Known>, specs: readonly ModelSpec[]): ConfigChange {
+  const next = new Map(specs.map((s) => [s.name, s]));
+  const same = (a: ModelSpec, b: ModelSpec): boolean => JSON.stringify(a) === JSON.stringify(b);
+  const removed = [...known].filter(([n, k]) => k.source === 'config' && !next.has(n)).map(([n]) => n);
+  const added = specs.filter((s) => !known.has(s.name)).map((s) => s.name);
+  const changed = specs.filter((s) => { const k = known.get(s.name); return k !== undefined && !same(k.spec, s); }).map((s) => s.name);
+  // Adapters on a removed or changed raw model go down with it; those still wanted come back.
+  const goingRaw = new Set([...removed, ...changed].filter((n) => known.get(n)?.spec.kind === 'onnx'));
+  const riderSpecs = [...known.values()].map((k) => k.spec)
+    .filter((s) => s.kind === 'adapter' && adapterTargets(s).some((t) => goingRaw.has(t)) && !removed.includes(s.name) && !changed.includes(s.name));
+  const riders = riderSpecs.map((s) => s.name);
+  // Riders whose raw model stays (reloaded) come back; the others stay down.
+  const ridersBack = riderSpecs.filter((s) => s.kind === 'adapter' && adapterTargets(s).every((t) => next.has(t))).map((s) => s.name);
+  return { next, added, removed, changed, riders, ridersBack };
+}
+
+class Repository implements ModelRepository {
+  readonly #init: ModelRepositoryInit;
+  readonly #inference: LocalInference;
+  readonly #logger: Logger;
+  readonly #known: Map<string, Known>;
+  readonly #transient = new Map<string, 'LOADING' | 'UNLOADING'>();
+  #chain: Promise<unknown> = Promise.resolve();
+
+  constructor(init: ModelRepositoryInit) {
+    this.#init = init;
+    this.#inference = init.inference;
+    this.#logger = init.logger;
+    this.#known = new Map<string, Known>(init.models.map((spec) => [spec.name, { spec, source: 'config', reason: '' }]));
+  }
 
   /** Run one repository operation after the previous one settled. */
-  function serial<T>(op: () => Promise<T>): Promise<T> {
-    const run = chain.then(op, op);
-    chain = run.catch(() => undefined);
+  #serial<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.#chain.then(op, op);
+    this.#chain = run.catch(() => undefined);
     return run;
   }
 
-  const checkName = (name: string): void => {
-    if (name === '') throw new InvalidInputError('model_name is required');
-    if (name.length > MAX_MODEL_NAME_CHARS) throw new InvalidInputError(`model_name is ${name.length} characters; at most ${MAX_MODEL_NAME_CHARS} are allowed`);
-  };
-  const isLoaded = (name: string): boolean => inference.list().some((m) => m.name === name);
-  const loadedSpecs = (except: string): ModelSpec[] => [...known.values()].map((k) => k.spec).filter((s) => s.name !== except && isLoaded(s.name));
-  const adaptersOn = (name: string): ModelSpec[] => [...known.values()].map((k) => k.spec)
-    .filter((s) => s.kind === 'adapter' && adapterTargets(s).includes(name));
+  #isLoaded(name: string): boolean {
+    return this.#inference.list().some((m) => m.name === name);
+  }
 
-  function compileEntry(name: string, config: string): ModelSpec {
-    if (config.length > MAX_LOAD_CONFIG_CHARS) throw new ConfigError(`config: ${config.length} characters; at most ${MAX_LOAD_CONFIG_CHARS} are accepted`);
-    let entry: unknown;
-    try {
-      entry = JSON.parse(config);
-    } catch (e) {
-      throw new ConfigError(`config: not valid JSON: ${errorMessage(e)}`);
-    }
-    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new ConfigError('config: expected a JSON object (one model entry, as under "models:" in the config file)');
-    const named = entry as Record<string, unknown>;
-    if (named.name === undefined) named.name = name;
-    else if (named.name !== name) throw new ConfigError(`config.name: ${JSON.stringify(named.name)} does not match the model name '${name}'`);
-    if (init.modelDirs !== undefined) checkModelPath(named, init.baseDir, init.modelDirs);
-    try {
-      const [spec] = compileModelSpecs([named], init.baseDir, loadedSpecs(name));
-      if (spec === undefined) throw new ConfigError('config: compiled to no model');
-      return spec;
-    } catch (e) {
-      if (e instanceof ConfigError) throw new ConfigError(e.message.replace(/^models\[0\]/, 'config'));
-      throw e;
-    }
+  #loadedSpecs(except: string): ModelSpec[] {
+    return [...this.#known.values()].map((k) => k.spec).filter((s) => s.name !== except && this.#isLoaded(s.name));
+  }
+
+  #adaptersOn(name: string): ModelSpec[] {
+    return [...this.#known.values()].map((k) => k.spec).filter((s) => s.kind === 'adapter' && adapterTargets(s).includes(name));
   }
 
   /** Engine load, remembering why it failed for the index. */
-  async function loadSpec(spec: ModelSpec, source: Known['source']): Promise<void> {
-    transient.set(spec.name, 'LOADING');
+  async #loadSpec(spec: ModelSpec, source: Known['source']): Promise<void> {
+    this.#transient.set(spec.name, 'LOADING');
     try {
-      await inference.load(spec);
-      known.set(spec.name, { spec, source, reason: '' });
+      await this.#inference.load(spec);
+      this.#known.set(spec.name, { spec, source, reason: '' });
     } catch (e) {
-      const prev = known.get(spec.name);
+      const prev = this.#known.get(spec.name);
       if (prev !== undefined) prev.reason = `load failed: ${errorMessage(e)}`;
       throw e;
     } finally {
-      transient.delete(spec.name);
+      this.#transient.delete(spec.name);
     }
   }
 
-  async function unloadLoaded(name: string, dependents: boolean): Promise<string[]> {
-    const deps = inference.list().filter((m) => adaptersOn(name).some((s) => s.name === m.name)).map((m) => m.name);
-    transient.set(name, 'UNLOADING');
+  async #unloadLoaded(name: string, dependents: boolean): Promise<string[]> {
+    const deps = this.#inference.list().filter((m) => this.#adaptersOn(name).some((s) => s.name === m.name)).map((m) => m.name);
+    this.#transient.set(name, 'UNLOADING');
     try {
-      await inference.unload(name, { dependents });
+      await this.#inference.unload(name, { dependents });
     } finally {
-      transient.delete(name);
+      this.#transient.delete(name);
     }
     for (const n of [name, ...(dependents ? deps : [])]) {
-      const k = known.get(n);
+      const k = this.#known.get(n);
       if (k !== undefined) k.reason = 'unloaded';
     }
     return dependents ? deps : [];
   }
 
-  /** Load the adapters that went with a reloaded raw model; failures only logged (and indexed). */
-  async function reloadDependents(names: readonly string[]): Promise<{ name: string; reason: string }[]> {
+  /** Load each named model that is known; a failure is logged (`what` starts its line), indexed and returned. */
+  async #loadAll(names: readonly string[], what: (n: string) => string): Promise<{ name: string; reason: string }[]> {
     const failed: { name: string; reason: string }[] = [];
     for (const n of names) {
-      const k = known.get(n);
+      const k = this.#known.get(n);
       if (k === undefined) continue;
       try {
-        await loadSpec(k.spec, k.source);
+        await this.#loadSpec(k.spec, k.source);
       } catch (e) {
-        logger.error({ model: n, err: e }, `could not reload adapter ${n} after its raw model: ${errorMessage(e)}`);
+        this.#logger.error({ model: n, err: e }, `${what(n)}: ${errorMessage(e)}`);
         failed.push({ name: n, reason: errorMessage(e) });
       }
     }
     return failed;
   }
 
-  return {
-    index(readyOnly = false) {
-      const names = new Set([...known.keys(), ...inference.list().map((m) => m.name)]);
-      const out: RepositoryIndexEntry[] = [];
-      for (const name of [...names].sort()) {
-        const k = known.get(name);
-        const info = inference.list().find((m) => m.name === name);
-        const state: RepositoryModelState = transient.get(name) ?? (info?.ready === true ? 'READY' : 'UNAVAILABLE');
-        if (readyOnly && state !== 'READY') continue;
-        out.push({ name, version: info?.version ?? k?.spec.version ?? '', state, reason: state === 'UNAVAILABLE' ? k?.reason ?? '' : '' });
+  index(readyOnly = false): RepositoryIndexEntry[] {
+    const names = new Set([...this.#known.keys(), ...this.#inference.list().map((m) => m.name)]);
+    const out: RepositoryIndexEntry[] = [];
+    for (const name of [...names].sort()) {
+      const k = this.#known.get(name);
+      const info = this.#inference.list().find((m) => m.name === name);
+      const state: RepositoryModelState = this.#transient.get(name) ?? (info?.ready === true ? 'READY' : 'UNAVAILABLE');
+      if (readyOnly && state !== 'READY') continue;
+      out.push({ name, version: info?.version ?? k?.spec.version ?? '', state, reason: state === 'UNAVAILABLE' ? k?.reason ?? '' : '' });
+    }
+    return out;
+  }
+
+  load(name: string, opts: { readonly config?: string } = {}): Promise<void> {
+    return this.#serial(async () => {
+      checkName(name);
+      const prev = this.#known.get(name);
+      let spec: ModelSpec;
+      if (opts.config !== undefined) spec = compileEntry(this.#init, name, opts.config, this.#loadedSpecs(name));
+      else if (prev !== undefined) spec = prev.spec;
+      else throw new ModelNotFoundError(name, `model '${name}' is not in the model repository; give its entry in the 'config' parameter to load it`);
+      // Reload: the adapters on a raw model go with it and come back after.
+      const deps = this.#isLoaded(name) ? await this.#unloadLoaded(name, true) : [];
+      await this.#loadSpec(spec, opts.config !== undefined ? 'runtime' : prev?.source ?? 'runtime');
+      this.#logger.info({ model: name, reloaded: deps }, `repository: model ${name} loaded`);
+      // The adapters that went with a reloaded raw model: failures only logged (and indexed).
+      await this.#loadAll(deps, (n) => `could not reload adapter ${n} after its raw model`);
+    });
+  }
+
+  unload(name: string, opts: { readonly dependents?: boolean } = {}): Promise<void> {
+    return this.#serial(async () => {
+      checkName(name);
+      if (!this.#isLoaded(name)) {
+        if (this.#known.has(name)) return;
+        throw new ModelNotFoundError(name, `model '${name}' is not in the model repository`);
       }
-      return out;
-    },
+      const deps = await this.#unloadLoaded(name, opts.dependents === true);
+      this.#logger.info({ model: name, dependents: deps }, `repository: model ${name} unloaded`);
+    });
+  }
 
-    load(name, opts = {}) {
-      return serial(async () => {
-        checkName(name);
-        const prev = known.get(name);
-        let spec: ModelSpec;
-        if (opts.config !== undefined) spec = compileEntry(name, opts.config);
-        else if (prev !== undefined) spec = prev.spec;
-        else throw new ModelNotFoundError(name, `model '${name}' is not in the model repository; give its entry in the 'config' parameter to load it`);
-        // Reload: the adapters on a raw model go with it and come back after.
-        const deps = isLoaded(name) ? await unloadLoaded(name, true) : [];
-        await loadSpec(spec, opts.config !== undefined ? 'runtime' : prev?.source ?? 'runtime');
-        logger.info({ model: name, reloaded: deps }, `repository: model ${name} loaded`);
-        await reloadDependents(deps);
-      });
-    },
-
-    unload(name, opts = {}) {
-      return serial(async () => {
-        checkName(name);
-        if (!isLoaded(name)) {
-          if (known.has(name)) return;
-          throw new ModelNotFoundError(name, `model '${name}' is not in the model repository`);
-        }
-        const deps = await unloadLoaded(name, opts.dependents === true);
-        logger.info({ model: name, dependents: deps }, `repository: model ${name} unloaded`);
-      });
-    },
-
-    applyConfigModels(specs) {
-      return serial(async () => {
-        const next = new Map(specs.map((s) => [s.name, s]));
-        const same = (a: ModelSpec, b: ModelSpec): boolean => JSON.stringify(a) === JSON.stringify(b);
-        const removed = [...known].filter(([n, k]) => k.source === 'config' && !next.has(n)).map(([n]) => n);
-        const added = specs.filter((s) => !known.has(s.name)).map((s) => s.name);
-        const changed = specs.filter((s) => { const k = known.get(s.name); return k !== undefined && !same(k.spec, s); }).map((s) => s.name);
-        // Adapters on a removed or changed raw model go down with it; those still wanted come back.
-        const goingRaw = new Set([...removed, ...changed].filter((n) => known.get(n)?.spec.kind === 'onnx'));
-        const riderSpecs = [...known.values()].map((k) => k.spec)
-          .filter((s) => s.kind === 'adapter' && adapterTargets(s).some((t) => goingRaw.has(t)) && !removed.includes(s.name) && !changed.includes(s.name));
-        const riders = riderSpecs.map((s) => s.name);
-        // Riders whose raw model stays (reloaded) come back; the others stay down.
-        const ridersBack = riderSpecs.filter((s) => s.kind === 'adapter' && adapterTargets(s).every((t) => next.has(t))).map((s) => s.name);
-        const down = [...removed, ...changed, ...riders];
-        const isAdapter = (n: string): boolean => (next.get(n) ?? known.get(n)?.spec)?.kind === 'adapter';
-        for (const n of [...down.filter(isAdapter), ...down.filter((n) => !isAdapter(n))]) {
-          if (!isLoaded(n)) continue;
-          // Wider than asked only for adapters not listed (loaded at run time on this raw model).
-          await unloadLoaded(n, true);
-        }
-        for (const n of removed) known.delete(n);
-        for (const n of [...added, ...changed]) {
-          const spec = next.get(n);
-          if (spec !== undefined) known.set(n, { spec, source: 'config', reason: 'not loaded yet' });
-        }
-        for (const n of riders) {
-          const k = known.get(n);
-          if (k !== undefined && !ridersBack.includes(n)) k.reason = 'unloaded: its raw model left the config file';
-        }
-        const up = [...added, ...changed, ...ridersBack];
-        const failed: { name: string; reason: string }[] = [];
-        for (const n of [...up.filter((n) => !isAdapter(n)), ...up.filter(isAdapter)]) {
-          const k = known.get(n);
-          if (k === undefined) continue;
-          try {
-            await loadSpec(k.spec, k.source);
-          } catch (e) {
-            logger.error({ model: n, err: e }, `config: could not load model ${n}: ${errorMessage(e)}`);
-            failed.push({ name: n, reason: errorMessage(e) });
-          }
-        }
-        return { added, removed, reloaded: [...changed, ...ridersBack], failed };
-      });
-    },
-  };
+  applyConfigModels(specs: readonly ModelSpec[]): Promise<ApplySummary> {
+    return this.#serial(async () => {
+      const known = this.#known;
+      const { next, added, removed, changed, riders, ridersBack } = planConfigChange(known, specs);
+      const down = [...removed, ...changed, ...riders];
+      const isAdapter = (n: string): boolean => (next.get(n) ?? known.get(n)?.spec)?.kind === 'adapter';
+      for (const n of [...down.filter(isAdapter), ...down.filter((n) => !isAdapter(n))]) {
+        if (!this.#isLoaded(n)) continue;
+        // Wider than asked only for adapters not listed (loaded at run time on this raw model).
+        await this.#unloadLoaded(n, true);
+      }
+      for (const n of removed) known.delete(n);
+      for (const n of [...added, ...changed]) {
+        const spec = next.get(n);
+        if (spec !== undefined) known.set(n, { spec, source: 'config', reason: 'not loaded yet' });
+      }
+      for (const n of riders) {
+        const k = known.get(n);
+        if (k !== undefined && !ridersBack.includes(n)) k.reason = 'unloaded: its raw model left the config file';
+      }
+      const up = [...added, ...changed, ...ridersBack];
+      const failed = await this.#loadAll([...up.filter((n) => !isAdapter(n)), ...up.filter(isAdapter)], (n) => `config: could not load model ${n}`);
+      return { added, removed, reloaded: [...changed, ...ridersBack], failed };
+    });
+  }
 }

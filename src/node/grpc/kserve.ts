@@ -42,19 +42,37 @@ export interface KServeService {
 type Stream = grpc.ServerDuplexStream<WireInferRequest, WireStreamInferResponse>;
 
 export function createKServeService(deps: KServeDeps): KServeService {
-  const { dispatcher, catalog, logger } = deps;
-  let draining = false;
-  const streamsToEnd = new Set<() => void>();
+  return new KServeCore(deps);
+}
 
-  async function runInfer(msg: WireInferRequest, call: Parameters<typeof callContext>[0] & { readonly metadata: grpc.Metadata }, signal: AbortSignal): Promise<WireInferResponse> {
-    if (draining) throw new ShuttingDownError('the node is shutting down and accepts no new queries');
+type CallWithMetadata = Parameters<typeof callContext>[0] & { readonly metadata: grpc.Metadata };
+
+class KServeCore implements KServeService {
+  readonly handlers: grpc.UntypedServiceImplementation;
+  readonly #deps: KServeDeps;
+  #draining = false;
+  readonly #streamsToEnd = new Set<() => void>();
+
+  constructor(deps: KServeDeps) {
+    this.#deps = deps;
+    this.handlers = { ...this.#healthHandlers(), ...this.#inferHandlers() };
+  }
+
+  drain(): void {
+    this.#draining = true;
+    for (const end of [...this.#streamsToEnd]) end();
+  }
+
+  async #runInfer(msg: WireInferRequest, call: CallWithMetadata, signal: AbortSignal): Promise<WireInferResponse> {
+    const deps = this.#deps;
+    if (this.#draining) throw new ShuttingDownError('the node is shutting down and accepts no new queries');
     if (msg.rejected !== undefined) throw msg.rejected;
     const span = deps.tracing?.startQuery('grpc', firstHeaderValue(call.metadata.get(TRACEPARENT)));
     try {
       const { request, rawOutputs } = withTenant(decodeInferRequest(msg, callContext(call, signal)), principalOf(call));
       const started = performance.now();
-      const result = await withinInputBudget(deps.inputBudget, request.inputs, () => dispatcher.infer(span === undefined ? request : span.decoded(request)));
-      logger.debug({ queryId: request.id, tenant: request.tenant, model: result.model, ms: performance.now() - started }, 'query answered');
+      const result = await withinInputBudget(deps.inputBudget, request.inputs, () => deps.dispatcher.infer(span === undefined ? request : span.decoded(request)));
+      deps.logger.debug({ queryId: request.id, tenant: request.tenant, model: result.model, ms: performance.now() - started }, 'query answered');
       const encode = (r: typeof result): WireInferResponse => encodeInferResponse(r, { raw: rawOutputs, id: msg.id });
       return span === undefined ? encode(result) : span.finish(result, encode);
     } catch (e) {
@@ -63,25 +81,26 @@ export function createKServeService(deps: KServeDeps): KServeService {
     }
   }
 
-  function modelStream(call: Stream): void {
+  #modelStream(call: Stream): void {
+    const { logger, maxStreamInFlight } = this.#deps;
     const { signal } = abortOnCancel(call);
     let inFlight = 0;
     let inputEnded = false;
     let finished = false;
     const maybeEnd = (): void => {
-      if (finished || inFlight > 0 || !(inputEnded || draining)) return;
+      if (finished || inFlight > 0 || !(inputEnded || this.#draining)) return;
       finished = true;
-      streamsToEnd.delete(maybeEnd);
+      this.#streamsToEnd.delete(maybeEnd);
       if (!call.cancelled) call.end();
     };
-    streamsToEnd.add(maybeEnd);
-    call.on('cancelled', () => { finished = true; streamsToEnd.delete(maybeEnd); });
+    this.#streamsToEnd.add(maybeEnd);
+    call.on('cancelled', () => { finished = true; this.#streamsToEnd.delete(maybeEnd); });
     call.on('error', (e) => logger.debug({ err: e }, 'ModelStreamInfer stream error'));
     call.on('end', () => { inputEnded = true; maybeEnd(); });
     call.on('data', (msg: WireInferRequest) => {
       inFlight++;
-      if (inFlight >= deps.maxStreamInFlight) call.pause();
-      runInfer(msg, call, signal).then(
+      if (inFlight >= maxStreamInFlight) call.pause();
+      this.#runInfer(msg, call, signal).then(
         (infer_response) => ({ error_message: '', infer_response }),
         (error: unknown) => {
           logger.debug({ err: error, model: msg.model_name, id: msg.id }, 'stream query failed');
@@ -92,59 +111,62 @@ export function createKServeService(deps: KServeDeps): KServeService {
         if (!finished && !call.cancelled) call.write(response);
       }).finally(() => {
         inFlight--;
-        if (call.isPaused() && inFlight < deps.maxStreamInFlight) call.resume();
+        if (call.isPaused() && inFlight < maxStreamInFlight) call.resume();
         maybeEnd();
       }).catch((e: unknown) => logger.error({ err: e }, 'ModelStreamInfer bookkeeping failed'));
     });
   }
 
-  const handlers: grpc.UntypedServiceImplementation = {
-    ServerLive(_call: grpc.ServerUnaryCall<object, object>, cb: grpc.sendUnaryData<object>) {
-      cb(null, { live: true });
-    },
-    ServerReady(_call: grpc.ServerUnaryCall<object, object>, cb: grpc.sendUnaryData<object>) {
-      cb(null, { ready: !draining && catalog.list().every((m) => m.ready) });
-    },
-    ServerMetadata(_call: grpc.ServerUnaryCall<object, object>, cb: grpc.sendUnaryData<object>) {
-      cb(null, { name: SERVER_NAME, version: deps.version, extensions: [...SERVER_EXTENSIONS] });
-    },
-    ModelReady(call: grpc.ServerUnaryCall<WireModelRef, object>, cb: grpc.sendUnaryData<object>) {
-      // Like Triton: an unknown model is simply not ready; only a missing name is an error.
-      if (!call.request.name) {
-        cb(toServiceError(new InvalidInputError('model name is required')));
-        return;
-      }
-      const model = catalog.resolve(call.request.name, call.request.version || undefined);
-      cb(null, { ready: !draining && model?.ready === true });
-    },
-    ModelMetadata(call: grpc.ServerUnaryCall<WireModelRef, WireModelMetadataResponse>, cb: grpc.sendUnaryData<WireModelMetadataResponse>) {
-      try {
-        cb(null, modelMetadata(findModel(catalog, call.request)));
-      } catch (e) {
-        cb(toServiceError(e));
-      }
-    },
-    ModelInfer(call: grpc.ServerUnaryCall<WireInferRequest, WireInferResponse>, cb: grpc.sendUnaryData<WireInferResponse>) {
-      const cancel = abortOnCancel(call);
-      runInfer(call.request, call, cancel.signal).then(
-        (response) => { cancel.release(); cb(null, response); },
-        (error: unknown) => {
-          cancel.release();
-          logger.debug({ err: error, model: call.request.model_name, id: call.request.id }, 'query failed');
-          cb(toServiceError(error));
-        },
-      );
-    },
-    ModelStreamInfer: modelStream,
-  };
+  /** Liveness, readiness and metadata. */
+  #healthHandlers(): grpc.UntypedServiceImplementation {
+    const { catalog, version } = this.#deps;
+    return {
+      ServerLive(_call: grpc.ServerUnaryCall<object, object>, cb: grpc.sendUnaryData<object>) {
+        cb(null, { live: true });
+      },
+      ServerReady: (_call: grpc.ServerUnaryCall<object, object>, cb: grpc.sendUnaryData<object>) => {
+        cb(null, { ready: !this.#draining && catalog.list().every((m) => m.ready) });
+      },
+      ServerMetadata(_call: grpc.ServerUnaryCall<object, object>, cb: grpc.sendUnaryData<object>) {
+        cb(null, { name: SERVER_NAME, version, extensions: [...SERVER_EXTENSIONS] });
+      },
+      ModelReady: (call: grpc.ServerUnaryCall<WireModelRef, object>, cb: grpc.sendUnaryData<object>) => {
+        // Like Triton: an unknown model is simply not ready; only a missing name is an error.
+        if (!call.request.name) {
+          cb(toServiceError(new InvalidInputError('model name is required')));
+          return;
+        }
+        const model = catalog.resolve(call.request.name, call.request.version || undefined);
+        cb(null, { ready: !this.#draining && model?.ready === true });
+      },
+      ModelMetadata(call: grpc.ServerUnaryCall<WireModelRef, WireModelMetadataResponse>, cb: grpc.sendUnaryData<WireModelMetadataResponse>) {
+        try {
+          cb(null, modelMetadata(findModel(catalog, call.request)));
+        } catch (e) {
+          cb(toServiceError(e));
+        }
+      },
+    };
+  }
 
-  return {
-    handlers,
-    drain() {
-      draining = true;
-      for (const end of [...streamsToEnd]) end();
-    },
-  };
+  /** ModelInfer and ModelStreamInfer. */
+  #inferHandlers(): grpc.UntypedServiceImplementation {
+    const { logger } = this.#deps;
+    return {
+      ModelInfer: (call: grpc.ServerUnaryCall<WireInferRequest, WireInferResponse>, cb: grpc.sendUnaryData<WireInferResponse>) => {
+        const cancel = abortOnCancel(call);
+        this.#runInfer(call.request, call, cancel.signal).then(
+          (response) => { cancel.release(); cb(null, response); },
+          (error: unknown) => {
+            cancel.release();
+            logger.debug({ err: error, model: call.request.model_name, id: call.request.id }, 'query failed');
+            cb(toServiceError(error));
+          },
+        );
+      },
+      ModelStreamInfer: (call: Stream) => { this.#modelStream(call); },
+    };
+  }
 }
 
 function findModel(catalog: ModelCatalog, ref: WireModelRef): ModelInfo {

@@ -79,37 +79,59 @@ function send(res: ServerResponse, reply: Reply): void {
 }
 
 export function createHttpServer(init: HttpServerInit): HttpServer {
-  const { logger } = init;
-  const rest = createRestHandlers(init);
-  let inFlight = 0;
-  let onIdle: (() => void) | undefined;
+  return new HttpServerCore(init);
+}
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<Reply> {
+type NodeServer = ReturnType<typeof createServer> | ReturnType<typeof createHttpsServer>;
+
+class HttpServerCore implements HttpServer {
+  readonly #init: HttpServerInit;
+  readonly #logger: Logger;
+  readonly #rest: ReturnType<typeof createRestHandlers>;
+  readonly #server: NodeServer;
+  #inFlight = 0;
+  #onIdle: (() => void) | undefined;
+  #started = false;
+
+  constructor(init: HttpServerInit) {
+    this.#init = init;
+    this.#logger = init.logger;
+    this.#rest = createRestHandlers(init);
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => { this.#onRequest(req, res); };
+    const server = init.tls === undefined ? createServer(onRequest) : createHttpsServer(init.tls, onRequest);
+    // Bound how long a client may take to send its request (slowloris).
+    server.requestTimeout = 60_000;
+    server.headersTimeout = 30_000;
+    if (init.limits !== undefined) applyHttpLimits(server, init.limits);
+    this.#server = server;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<Reply> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/metrics') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return { status: 405, json: { error: 'use GET /metrics' }, headers: { Allow: 'GET, HEAD' } };
-      return { status: 200, text: await init.scrape() };
+      return { status: 200, text: await this.#init.scrape() };
     }
     // The caller leaving aborts its query (and whatever the query forwarded).
     const controller = new AbortController();
     res.on('close', () => { if (!res.writableFinished) controller.abort(); });
-    return rest.handle({
+    return this.#rest.handle({
       method: req.method ?? 'GET',
       path: url.pathname,
       headers: req.headers,
-      body: () => readBody(req, init.maxBodyBytes),
+      body: () => readBody(req, this.#init.maxBodyBytes),
       signal: controller.signal,
     });
   }
 
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    inFlight++;
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    this.#inFlight++;
     res.on('close', () => {
-      inFlight--;
-      if (inFlight === 0) onIdle?.();
+      this.#inFlight--;
+      if (this.#inFlight === 0) this.#onIdle?.();
     });
-    if (init.extraRoutes?.(req, res) === true) return;
-    handle(req, res).then(
+    if (this.#init.extraRoutes?.(req, res) === true) return;
+    this.#handle(req, res).then(
       (reply) => send(res, reply),
       (e: unknown) => {
         if (e instanceof BodyTooLargeError) {
@@ -117,51 +139,50 @@ export function createHttpServer(init: HttpServerInit): HttpServer {
           send(res, { status: 413, json: { error: e.message }, headers: { Connection: 'close' } });
           return;
         }
-        logger.error({ err: e, url: req.url }, 'HTTP handler failed');
+        this.#logger.error({ err: e, url: req.url }, 'HTTP handler failed');
         send(res, { status: 500, json: { error: `internal error: ${e instanceof Error ? e.message : String(e)}` } });
       },
     );
-  };
-  const server = init.tls === undefined ? createServer(onRequest) : createHttpsServer(init.tls, onRequest);
-  // Bound how long a client may take to send its request (slowloris).
-  server.requestTimeout = 60_000;
-  server.headersTimeout = 30_000;
-  if (init.limits !== undefined) applyHttpLimits(server, init.limits);
-  let started = false;
+  }
 
-  return {
-    start() {
-      return new Promise((resolve, reject) => {
-        const onError = (e: Error): void => reject(new Error(`cannot bind HTTP on ${formatHostPort(init.address)}: ${e.message}`, { cause: e }));
-        server.once('error', onError);
-        server.listen(init.address.port, init.address.host, () => {
-          server.off('error', onError);
-          server.on('error', (e) => logger.error({ err: e }, 'HTTP server error'));
-          started = true;
-          const bound = formatHostPort({ host: init.address.host, port: (server.address() as AddressInfo).port });
-          logger.info({ http: bound }, 'HTTP server listening');
-          resolve(bound);
-        });
+  start(): Promise<string> {
+    const { address } = this.#init;
+    const server = this.#server;
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error): void => reject(new Error(`cannot bind HTTP on ${formatHostPort(address)}: ${e.message}`, { cause: e }));
+      server.once('error', onError);
+      server.listen(address.port, address.host, () => {
+        server.off('error', onError);
+        server.on('error', (e) => this.#logger.error({ err: e }, 'HTTP server error'));
+        this.#started = true;
+        const bound = formatHostPort({ host: address.host, port: (server.address() as AddressInfo).port });
+        this.#logger.info({ http: bound }, 'HTTP server listening');
+        resolve(bound);
       });
-    },
-    drain: () => rest.drain(),
-    async stop(graceMs) {
-      if (!started) return;
-      started = false;
-      rest.drain();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      if (inFlight > 0) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            logger.warn({ graceMs, inFlight }, 'HTTP requests still running after the grace period; closing their connections');
-            resolve();
-          }, graceMs);
-          onIdle = () => { clearTimeout(timer); resolve(); };
-        });
-      }
-      server.closeAllConnections();
-      await closed;
-    },
-  };
+    });
+  }
+
+  drain(): void {
+    this.#rest.drain();
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    if (!this.#started) return;
+    this.#started = false;
+    this.#rest.drain();
+    const server = this.#server;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    if (this.#inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.#logger.warn({ graceMs, inFlight: this.#inFlight }, 'HTTP requests still running after the grace period; closing their connections');
+          resolve();
+        }, graceMs);
+        this.#onIdle = () => { clearTimeout(timer); resolve(); };
+      });
+    }
+    server.closeAllConnections();
+    await closed;
+  }
 }

@@ -31,94 +31,113 @@ function ipOf(ma: Multiaddr): string | undefined {
 
 /** `alwaysProtected`: peers protected whatever the table says (bootstrap peers, an allow-list). */
 export function createConnectionGuard(limits: ConnectionLimits, log: Logger, alwaysProtected: (peer: string) => boolean): ConnectionGuard {
-  let node: ConnectionSource | undefined;
-  let inUse: () => ReadonlySet<string> = () => new Set();
-  const evicting = new Set<string>();
-  // Admitted handshakes still in flight: counted, or a burst of them would all see the same count.
-  const pending = new Map<MultiaddrConnection, ConnView>();
-  let refused = 0;
-  let evicted = 0;
+  return new ConnectionGuardCore(limits, log, alwaysProtected);
+}
 
-  const views = (): { list: ConnView[]; byId: Map<string, Connection> } => {
-    const used = inUse();
+class ConnectionGuardCore implements ConnectionGuard {
+  readonly gater: ConnectionGater;
+  readonly #limits: ConnectionLimits;
+  readonly #log: Logger;
+  readonly #alwaysProtected: (peer: string) => boolean;
+  #node: ConnectionSource | undefined;
+  #inUse: () => ReadonlySet<string> = () => new Set();
+  readonly #evicting = new Set<string>();
+  // Admitted handshakes still in flight: counted, or a burst of them would all see the same count.
+  readonly #pending = new Map<MultiaddrConnection, ConnView>();
+  #refused = 0;
+  #evicted = 0;
+
+  constructor(limits: ConnectionLimits, log: Logger, alwaysProtected: (peer: string) => boolean) {
+    this.#limits = limits;
+    this.#log = log;
+    this.#alwaysProtected = alwaysProtected;
+    this.gater = this.#createGater();
+  }
+
+  attach(n: ConnectionSource): void { this.#node = n; }
+
+  setInUse(fn: () => ReadonlySet<string>): void { this.#inUse = fn; }
+
+  sweep(): void {
+    const { list, byId } = this.#views();
+    for (const id of overLimit(list, Date.now(), this.#limits)) this.#evict(byId.get(id), 'over maxConnections');
+  }
+
+  counts(): { refused: number; evicted: number } {
+    return { refused: this.#refused, evicted: this.#evicted };
+  }
+
+  #views(): { list: ConnView[]; byId: Map<string, Connection> } {
+    const used = this.#inUse();
     const byId = new Map<string, Connection>();
     const now = Date.now();
     const list: ConnView[] = [];
-    for (const [k, v] of pending) {
-      if (now - v.openedAt > PENDING_MS) pending.delete(k);
+    for (const [k, v] of this.#pending) {
+      if (now - v.openedAt > PENDING_MS) this.#pending.delete(k);
       else list.push(v);
     }
-    for (const c of node?.getConnections() ?? []) {
-      if (evicting.has(c.id) || c.status !== 'open') continue;
+    for (const c of this.#node?.getConnections() ?? []) {
+      if (this.#evicting.has(c.id) || c.status !== 'open') continue;
       const peer = c.remotePeer.toString();
       byId.set(c.id, c);
       list.push({
         id: c.id, peer, ip: ipOf(c.remoteAddr), inbound: c.direction === 'inbound', openedAt: c.timeline.open,
-        streams: c.streams.length, protected: used.has(peer) || alwaysProtected(peer),
+        streams: c.streams.length, protected: used.has(peer) || this.#alwaysProtected(peer),
       });
     }
     return { list, byId };
-  };
+  }
 
-  const evict = (conn: Connection | undefined, why: string): void => {
+  #evict(conn: Connection | undefined, why: string): void {
     if (conn === undefined) return;
-    evicting.add(conn.id);
-    evicted++;
-    log.info({ peer: conn.remotePeer.toString(), why }, 'closing an idle connection to make room');
+    this.#evicting.add(conn.id);
+    this.#evicted++;
+    this.#log.info({ peer: conn.remotePeer.toString(), why }, 'closing an idle connection to make room');
     conn.close({ signal: AbortSignal.timeout(500) })
       .catch((e: unknown) => { conn.abort(e instanceof Error ? e : new Error(String(e))); })
-      .finally(() => { evicting.delete(conn.id); });
-  };
+      .finally(() => { this.#evicting.delete(conn.id); });
+  }
 
   /** libp2p's gater answers true to DENY. */
-  const apply = (a: Admission, byId: Map<string, Connection>, what: string): boolean => {
+  #apply(a: Admission, byId: Map<string, Connection>, what: string): boolean {
     if (!a.allow) {
-      refused++;
-      log.debug({ what, why: a.why }, 'inbound connection refused');
+      this.#refused++;
+      this.#log.debug({ what, why: a.why }, 'inbound connection refused');
       return true;
     }
-    if (a.evict !== undefined) evict(byId.get(a.evict), `room for ${what}`);
+    if (a.evict !== undefined) this.#evict(byId.get(a.evict), `room for ${what}`);
     return false;
-  };
+  }
 
   /** A handshake in flight, as the policy sees it (never a victim: it is not a connection yet). */
-  const inFlight = (maConn: MultiaddrConnection, peer: string): ConnView => ({
-    id: `pending-${pending.size}`, peer, ip: ipOf(maConn.remoteAddr), inbound: true, openedAt: Date.now(), streams: 0, protected: true,
-  });
+  #inFlight(maConn: MultiaddrConnection, peer: string): ConnView {
+    return { id: `pending-${this.#pending.size}`, peer, ip: ipOf(maConn.remoteAddr), inbound: true, openedAt: Date.now(), streams: 0, protected: true };
+  }
 
-  const gater: ConnectionGater = {
-    denyInboundConnection(maConn: MultiaddrConnection): boolean {
-      const { list, byId } = views();
-      const ip = ipOf(maConn.remoteAddr);
-      const deny = apply(admitAddress(ip, list, Date.now(), limits), byId, `a connection from ${ip ?? '?'}`);
-      if (!deny) pending.set(maConn, inFlight(maConn, ''));
-      return deny;
-    },
-    denyInboundEncryptedConnection(peerId: PeerId, maConn: MultiaddrConnection): boolean {
-      const peer = peerId.toString();
-      pending.delete(maConn);
-      const { list, byId } = views();
-      const prot = alwaysProtected(peer) || inUse().has(peer);
-      const deny = apply(admitPeer(peer, prot, list, Date.now(), limits), byId, peer);
-      if (!deny) pending.set(maConn, inFlight(maConn, peer));
-      return deny;
-    },
-    denyInboundUpgradedConnection(_peerId: PeerId, maConn: MultiaddrConnection): boolean {
-      pending.delete(maConn); // an open connection from now on
-      return false;
-    },
-  };
-
-  return {
-    gater,
-    attach(n) { node = n; },
-    setInUse(fn) { inUse = fn; },
-    sweep() {
-      const { list, byId } = views();
-      for (const id of overLimit(list, Date.now(), limits)) evict(byId.get(id), 'over maxConnections');
-    },
-    counts: () => ({ refused, evicted }),
-  };
+  #createGater(): ConnectionGater {
+    return {
+      denyInboundConnection: (maConn: MultiaddrConnection): boolean => {
+        const { list, byId } = this.#views();
+        const ip = ipOf(maConn.remoteAddr);
+        const deny = this.#apply(admitAddress(ip, list, Date.now(), this.#limits), byId, `a connection from ${ip ?? '?'}`);
+        if (!deny) this.#pending.set(maConn, this.#inFlight(maConn, ''));
+        return deny;
+      },
+      denyInboundEncryptedConnection: (peerId: PeerId, maConn: MultiaddrConnection): boolean => {
+        const peer = peerId.toString();
+        this.#pending.delete(maConn);
+        const { list, byId } = this.#views();
+        const prot = this.#alwaysProtected(peer) || this.#inUse().has(peer);
+        const deny = this.#apply(admitPeer(peer, prot, list, Date.now(), this.#limits), byId, peer);
+        if (!deny) this.#pending.set(maConn, this.#inFlight(maConn, peer));
+        return deny;
+      },
+      denyInboundUpgradedConnection: (_peerId: PeerId, maConn: MultiaddrConnection): boolean => {
+        this.#pending.delete(maConn); // an open connection from now on
+        return false;
+      },
+    };
+  }
 }
 
 type GaterMethod = Exclude<keyof ConnectionGater, 'filterMultiaddrForPeer'>;

@@ -3,12 +3,12 @@
 // the same stream. A stream that dies fails its in-flight queries at once.
 import type { Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { CancelledError, DeadlineExceededError, MessageTooLargeError, PeerUnavailableError, RemoteError, ShuttingDownError, isPlexusError } from '../../errors.ts';
+import { CancelledError, DeadlineExceededError, MessageTooLargeError, PeerUnavailableError, RemoteError, ShuttingDownError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
-import {
-  decodeFrame, encodeCancel, encodeError, encodeRequest, encodeResult, FRAME_CANCEL, FRAME_ERROR, FRAME_REQUEST, FRAME_RESULT,
-} from './forward-codec.ts';
-import type { ForwardRequest, ForwardResult, HopTiming } from './forward-codec.ts';
+import { decodeFrame, encodeCancel, encodeRequest, FRAME_ERROR, FRAME_RESULT } from './forward-codec.ts';
+import type { ForwardRequest, ForwardResult } from './forward-codec.ts';
+import { describeError, ForwardFailure, frameBytes } from './forward-common.ts';
+import { InboundStream, type InboundContext } from './forward-inbound.ts';
 import { readFrames, sendFrame } from './framing.ts';
 import type { P2PHost } from './host.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, forwardFrameBytes } from '../node-defaults.ts';
@@ -30,14 +30,7 @@ export interface ForwardProtocolInit {
   readonly onReplied?: (req: ForwardRequest, encodeStartedAt: number | undefined, error?: unknown) => void;
 }
 
-/** Failure of a forwarded query, with the timings of the hops that answered. */
-export class ForwardFailure extends RemoteError {
-  readonly hops: readonly HopTiming[];
-  constructor(err: RemoteError, hops: readonly HopTiming[]) {
-    super(err.kind, err.message);
-    this.hops = hops;
-  }
-}
+export { ForwardFailure } from './forward-common.ts';
 
 export interface ForwardProtocol {
   /** Send a query to a neighbour. Rejects with RemoteError (the remote's kind), PeerUnavailableError, DeadlineExceededError or CancelledError. */
@@ -53,21 +46,6 @@ export interface ForwardProtocol {
   stop(): Promise<void>;
 }
 
-/** Some libp2p failures (aborted dials) carry no message: name them rather than print 'undefined'. */
-function describeError(e: unknown): string {
-  if (e instanceof Error) {
-    const m: unknown = e.message;
-    return typeof m === 'string' && m !== '' ? m : e.name;
-  }
-  return String(e);
-}
-
-function frameBytes(parts: readonly Uint8Array[]): number {
-  let n = 0;
-  for (const p of parts) n += p.byteLength;
-  return n;
-}
-
 interface Pending {
   resolve(r: ForwardResult): void;
   reject(e: Error): void;
@@ -80,85 +58,94 @@ interface Channel {
 }
 
 export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtocol {
-  const { host, logger: log } = init;
-  const libp2p = host.libp2p;
-  const maxFrameBytes = init.maxFrameBytes ?? forwardFrameBytes(DEFAULT_MAX_MESSAGE_BYTES);
-  const maxInFlight = init.maxInFlight ?? 1024;
-  const maxStrikes = init.maxStrikes ?? 3;
-  const channels = new Map<string, Promise<Channel>>();
-  const inbound = new Set<Stream>();
-  let running = false;
-  let handling = 0;
-  let handler: ForwardHandler | undefined;
-  const serve: ForwardHandler = (req, signal, receivedAt) =>
-    (handler === undefined ? Promise.reject(new PeerUnavailableError('this node does not answer forwarded queries yet')) : handler(req, signal, receivedAt));
+  return new ForwardProtocolCore(init);
+}
 
-  /** An answer too large for a frame goes back as RESOURCE_EXHAUSTED rather than breaking the stream. */
-  function resultFrame(corr: number, res: ForwardResult): Uint8Array[] {
-    const parts = encodeResult(corr, res);
-    const size = frameBytes(parts);
-    if (size <= maxFrameBytes) return parts;
-    return encodeError(corr, { kind: 'resource_exhausted', message: `the answer's forward frame of ${size} bytes exceeds the limit of ${maxFrameBytes} bytes`, hops: res.hops });
+class ForwardProtocolCore implements ForwardProtocol {
+  readonly #log: Logger;
+  readonly #libp2p: P2PHost['libp2p'];
+  readonly #maxFrameBytes: number;
+  readonly #channels = new Map<string, Promise<Channel>>();
+  readonly #inbound = new Set<Stream>();
+  readonly #context: InboundContext;
+  #running = false;
+  #handling = 0;
+  #handler: ForwardHandler | undefined;
+
+  constructor(init: ForwardProtocolInit) {
+    this.#log = init.logger;
+    this.#libp2p = init.host.libp2p;
+    this.#maxFrameBytes = init.maxFrameBytes ?? forwardFrameBytes(DEFAULT_MAX_MESSAGE_BYTES);
+    this.#context = {
+      log: init.logger, maxFrameBytes: this.#maxFrameBytes, maxInFlight: init.maxInFlight ?? 1024, maxStrikes: init.maxStrikes ?? 3,
+      onReplied: init.onReplied,
+      serve: (req, signal, receivedAt) => (this.#handler === undefined
+        ? Promise.reject(new PeerUnavailableError('this node does not answer forwarded queries yet'))
+        : this.#handler(req, signal, receivedAt)),
+      counted: (delta) => { this.#handling += delta; },
+    };
   }
 
-  function failAll(peer: string, ch: Channel, why: string): void {
+  #failAll(peer: string, ch: Channel, why: string): void {
     const err = new PeerUnavailableError(`neighbour ${peer}: ${why}`);
     for (const p of ch.pending.values()) p.reject(err);
     ch.pending.clear();
   }
 
-  function openChannel(peer: string): Promise<Channel> {
-    const existing = channels.get(peer);
+  #openChannel(peer: string): Promise<Channel> {
+    const existing = this.#channels.get(peer);
     if (existing !== undefined) return existing;
-    const p = (async (): Promise<Channel> => {
-      let stream: Stream;
-      try {
-        stream = await libp2p.dialProtocol(peerIdFromString(peer), FORWARD_PROTOCOL, { signal: AbortSignal.timeout(3000) });
-      } catch (e) {
-        throw new PeerUnavailableError(`cannot open a forward stream to ${peer}: ${describeError(e)}`);
-      }
-      stream.inactivityTimeout = 0;
-      const ch: Channel = { stream, pending: new Map(), nextCorr: 1 };
-      const drop = (why: string): void => {
-        if (channels.get(peer) === p) channels.delete(peer);
-        failAll(peer, ch, why);
-      };
-      stream.addEventListener('close', (evt) => { drop(`forward stream closed${evt.error === undefined ? '' : `: ${evt.error.message}`}`); });
-      readFrames(stream, maxFrameBytes, {
-        onOversize: (err) => { stream.abort(err); },
-        onFrame: (bytes) => {
-          let f;
-          try {
-            f = decodeFrame(bytes);
-          } catch (e) {
-            log.warn({ peer, err: (e as Error).message }, 'garbage on a forward stream: closing it');
-            stream.abort(e as Error);
-            return;
-          }
-          const pend = ch.pending.get(f.corr);
-          if (pend === undefined) return; // late answer to a cancelled or timed-out query
-          ch.pending.delete(f.corr);
-          if (f.type === FRAME_RESULT) pend.resolve(f.body);
-          else if (f.type === FRAME_ERROR) pend.reject(new ForwardFailure(new RemoteError(f.body.kind, f.body.message), f.body.hops));
-        },
-      });
-      return ch;
-    })();
-    channels.set(peer, p);
-    p.catch(() => { if (channels.get(peer) === p) channels.delete(peer); });
+    const p: Promise<Channel> = this.#dial(peer, () => { if (this.#channels.get(peer) === p) this.#channels.delete(peer); });
+    this.#channels.set(peer, p);
+    p.catch(() => { if (this.#channels.get(peer) === p) this.#channels.delete(peer); });
     return p;
   }
 
-  async function send(peer: string, req: ForwardRequest, signal?: AbortSignal): Promise<ForwardResult> {
-    if (!running) throw new ShuttingDownError('node is shutting down');
+  /** Open the outbound stream to `peer` and read its answers; `forget` drops the channel when the stream closes. */
+  async #dial(peer: string, forget: () => void): Promise<Channel> {
+    let stream: Stream;
+    try {
+      stream = await this.#libp2p.dialProtocol(peerIdFromString(peer), FORWARD_PROTOCOL, { signal: AbortSignal.timeout(3000) });
+    } catch (e) {
+      throw new PeerUnavailableError(`cannot open a forward stream to ${peer}: ${describeError(e)}`);
+    }
+    stream.inactivityTimeout = 0;
+    const ch: Channel = { stream, pending: new Map(), nextCorr: 1 };
+    stream.addEventListener('close', (evt) => {
+      forget();
+      this.#failAll(peer, ch, `forward stream closed${evt.error === undefined ? '' : `: ${evt.error.message}`}`);
+    });
+    readFrames(stream, this.#maxFrameBytes, {
+      onOversize: (err) => { stream.abort(err); },
+      onFrame: (bytes) => {
+        let f;
+        try {
+          f = decodeFrame(bytes);
+        } catch (e) {
+          this.#log.warn({ peer, err: (e as Error).message }, 'garbage on a forward stream: closing it');
+          stream.abort(e as Error);
+          return;
+        }
+        const pend = ch.pending.get(f.corr);
+        if (pend === undefined) return; // late answer to a cancelled or timed-out query
+        ch.pending.delete(f.corr);
+        if (f.type === FRAME_RESULT) pend.resolve(f.body);
+        else if (f.type === FRAME_ERROR) pend.reject(new ForwardFailure(new RemoteError(f.body.kind, f.body.message), f.body.hops));
+      },
+    });
+    return ch;
+  }
+
+  async send(peer: string, req: ForwardRequest, signal?: AbortSignal): Promise<ForwardResult> {
+    if (!this.#running) throw new ShuttingDownError('node is shutting down');
     if (req.remainingMs <= 0) throw new DeadlineExceededError(`no time left to forward query ${req.queryId} to ${peer}`);
-    const ch = await openChannel(peer);
+    const ch = await this.#openChannel(peer);
     const corr = ch.nextCorr;
     ch.nextCorr = ch.nextCorr >= 0xffffffff ? 1 : ch.nextCorr + 1;
     // The neighbour would abort the whole stream (every query on it) for a frame over the limit.
     const frame = encodeRequest(corr, req);
     const size = frameBytes(frame);
-    if (size > maxFrameBytes) throw new MessageTooLargeError(`query ${req.queryId}: a forward frame of ${size} bytes exceeds the limit of ${maxFrameBytes} bytes`);
+    if (size > this.#maxFrameBytes) throw new MessageTooLargeError(`query ${req.queryId}: a forward frame of ${size} bytes exceeds the limit of ${this.#maxFrameBytes} bytes`);
     return new Promise<ForwardResult>((resolve, reject) => {
       const cleanup = (): void => {
         clearTimeout(timer);
@@ -187,107 +174,44 @@ export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtoco
     });
   }
 
-  function onInbound(stream: Stream, peer: string): void {
-    stream.inactivityTimeout = 0;
-    inbound.add(stream);
-    const running = new Map<number, AbortController>();
-    let strikes = 0;
-    const reply = (parts: Uint8Array[]): void => {
-      if (stream.status === 'open') void sendFrame(stream, parts).catch(() => undefined);
-    };
-    stream.addEventListener('close', () => {
-      inbound.delete(stream);
-      for (const c of running.values()) c.abort(new PeerUnavailableError(`upstream ${peer} went away`));
-      running.clear();
-    });
-    readFrames(stream, maxFrameBytes, {
-      onOversize: (err) => {
-        log.warn({ peer, err: err.message }, 'oversized forward frame: closing the stream');
-        stream.abort(err);
-      },
-      onFrame: (bytes) => {
-        const receivedAt = init.onReplied === undefined ? undefined : performance.now();
-        let f;
-        try {
-          f = decodeFrame(bytes);
-        } catch (e) {
-          strikes++;
-          log.warn({ peer, strikes, err: (e as Error).message }, 'bad forward frame');
-          if (bytes.byteLength >= 5) {
-            const corr = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(1, false);
-            reply(encodeError(corr, { kind: 'invalid_argument', message: (e as Error).message, hops: [] }));
-          }
-          if (strikes >= maxStrikes) stream.abort(new Error('too many bad frames'));
-          return;
-        }
-        if (f.type === FRAME_CANCEL) {
-          running.get(f.corr)?.abort(new CancelledError('cancelled by the upstream hop'));
-          running.delete(f.corr);
-          return;
-        }
-        if (f.type !== FRAME_REQUEST) return;
-        const corr = f.corr;
-        if (running.size >= maxInFlight) {
-          reply(encodeError(corr, { kind: 'resource_exhausted', message: `more than ${maxInFlight} queries in flight on one stream`, hops: [] }));
-          return;
-        }
-        const ctl = new AbortController();
-        running.set(corr, ctl);
-        handling++;
-        const body = f.body;
-        const replied = init.onReplied;
-        serve(body, ctl.signal, receivedAt).finally(() => { handling--; }).then(
-          (res) => {
-            const at = replied && performance.now();
-            const sent = running.delete(corr);
-            if (sent) reply(resultFrame(corr, res));
-            replied?.(body, sent ? at : undefined);
-          },
-          (err: unknown) => {
-            const at = replied && performance.now();
-            const sent = running.delete(corr);
-            if (sent) {
-              const hops = err instanceof ForwardFailure ? err.hops : [];
-              const kind = isPlexusError(err) ? err.kind : 'internal';
-              reply(encodeError(corr, { kind, message: (err as Error).message, hops }));
-            }
-            replied?.(body, sent ? at : undefined, err);
-          },
-        );
-      },
-    });
+  #onInbound(stream: Stream, peer: string): void {
+    this.#inbound.add(stream);
+    stream.addEventListener('close', () => { this.#inbound.delete(stream); });
+    new InboundStream(stream, peer, this.#context); // serves the stream until it closes
   }
 
-  const onDisconnect = (evt: CustomEvent<{ toString(): string }>): void => {
+  readonly #onDisconnect = (evt: CustomEvent<{ toString(): string }>): void => {
     const peer = evt.detail.toString();
-    const p = channels.get(peer);
+    const p = this.#channels.get(peer);
     if (p === undefined) return;
-    channels.delete(peer);
-    void p.then((ch) => { failAll(peer, ch, 'disconnected'); ch.stream.abort(new Error('disconnected')); }, () => undefined);
+    this.#channels.delete(peer);
+    void p.then((ch) => { this.#failAll(peer, ch, 'disconnected'); ch.stream.abort(new Error('disconnected')); }, () => undefined);
   };
 
-  return {
-    send,
-    onQuery(h) {
-      handler = h;
-      return () => { if (handler === h) handler = undefined; };
-    },
-    inFlight: () => handling,
-    async start() {
-      running = true;
-      await libp2p.handle(FORWARD_PROTOCOL, (stream, conn) => { onInbound(stream, conn.remotePeer.toString()); }, { maxInboundStreams: 8 });
-      libp2p.addEventListener('peer:disconnect', onDisconnect);
-    },
-    async stop() {
-      running = false;
-      libp2p.removeEventListener('peer:disconnect', onDisconnect);
-      await libp2p.unhandle(FORWARD_PROTOCOL).catch(() => undefined);
-      for (const [peer, p] of channels) {
-        void p.then((ch) => { failAll(peer, ch, 'node is stopping'); ch.stream.abort(new Error('stopping')); }, () => undefined);
-      }
-      channels.clear();
-      for (const s of inbound) s.abort(new Error('stopping'));
-      inbound.clear();
-    },
-  };
+  onQuery(h: ForwardHandler): () => void {
+    this.#handler = h;
+    return () => { if (this.#handler === h) this.#handler = undefined; };
+  }
+
+  inFlight(): number {
+    return this.#handling;
+  }
+
+  async start(): Promise<void> {
+    this.#running = true;
+    await this.#libp2p.handle(FORWARD_PROTOCOL, (stream, conn) => { this.#onInbound(stream, conn.remotePeer.toString()); }, { maxInboundStreams: 8 });
+    this.#libp2p.addEventListener('peer:disconnect', this.#onDisconnect);
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#libp2p.removeEventListener('peer:disconnect', this.#onDisconnect);
+    await this.#libp2p.unhandle(FORWARD_PROTOCOL).catch(() => undefined);
+    for (const [peer, p] of this.#channels) {
+      void p.then((ch) => { this.#failAll(peer, ch, 'node is stopping'); ch.stream.abort(new Error('stopping')); }, () => undefined);
+    }
+    this.#channels.clear();
+    for (const s of this.#inbound) s.abort(new Error('stopping'));
+    this.#inbound.clear();
+  }
 }

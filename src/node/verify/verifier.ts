@@ -64,88 +64,99 @@ export function witnessesIn(table: Pick<RoutingTableApi, 'select'>, self: string
 interface Opinion { readonly origin: string; readonly res: InferResult }
 
 export function createVerifier(init: VerifierInit): Verifier {
-  const { self, reputation, logger: log } = init;
-  const random = init.random ?? Math.random;
-  const tolerances = init.tolerances ?? {};
+  return new VerifierCore(init);
+}
 
-  function agree(req: InferRequest, a: InferResult, b: InferResult): boolean {
-    const c = compareOutputs(a.outputs, b.outputs, toleranceFor(tolerances, a.model, req.model));
-    if (!c.same) log.debug({ queryId: req.id, model: a.model, why: c.why }, 'answers differ');
+const stamp = (res: InferResult, by: string): InferResult => ({ ...res, parameters: { ...res.parameters, [VERIFIED_BY_PARAM]: by } });
+
+class VerifierCore implements Verifier {
+  readonly #init: VerifierInit;
+  readonly #log: Logger;
+  readonly #random: () => number;
+  readonly #tolerances: Readonly<Record<string, number>>;
+
+  constructor(init: VerifierInit) {
+    this.#init = init;
+    this.#log = init.logger;
+    this.#random = init.random ?? Math.random;
+    this.#tolerances = init.tolerances ?? {};
+  }
+
+  #agree(req: InferRequest, a: InferResult, b: InferResult): boolean {
+    const c = compareOutputs(a.outputs, b.outputs, toleranceFor(this.#tolerances, a.model, req.model));
+    if (!c.same) this.#log.debug({ queryId: req.id, model: a.model, why: c.why }, 'answers differ');
     return c.same;
   }
 
-  function quarantine(req: InferRequest, wrong: Opinion, against: readonly Opinion[]): void {
-    const until = reputation.quarantine(wrong.origin, Date.now());
-    log.warn({ queryId: req.id, model: wrong.res.model, peer: wrong.origin, against: against.map((o) => o.origin), until: new Date(until).toISOString() },
+  #quarantine(req: InferRequest, wrong: Opinion, against: readonly Opinion[]): void {
+    const until = this.#init.reputation.quarantine(wrong.origin, Date.now());
+    this.#log.warn({ queryId: req.id, model: wrong.res.model, peer: wrong.origin, against: against.map((o) => o.origin), until: new Date(until).toISOString() },
       `provider ${wrong.origin} quarantined: its answer disagreed with ${against.length === 1 ? "this node's own run" : `${against.length} other providers`}`);
-    init.onVerification?.({ model: req.model, outcome: 'wrong', peer: wrong.origin });
+    this.#init.onVerification?.({ model: req.model, outcome: 'wrong', peer: wrong.origin });
   }
 
   /** One more opinion from a provider not yet asked; undefined when none could answer. */
-  async function opinion(req: InferRequest, model: string, version: string, asked: Set<string>, deadline: number): Promise<Opinion | undefined> {
+  async #opinion(req: InferRequest, model: string, version: string, asked: Set<string>, deadline: number): Promise<Opinion | undefined> {
     for (;;) {
-      const cand = init.witnesses(model, version, asked, deadline)[0];
+      const cand = this.#init.witnesses(model, version, asked, deadline)[0];
       if (cand === undefined || Date.now() >= deadline) return undefined;
       asked.add(cand.origin);
       try {
-        return { origin: cand.origin, res: await init.run(req, cand, deadline) };
+        return { origin: cand.origin, res: await this.#init.run(req, cand, deadline) };
       } catch (e) {
-        log.debug({ queryId: req.id, witness: cand.origin, err: (e as Error).message }, 'verification run failed');
+        this.#log.debug({ queryId: req.id, witness: cand.origin, err: (e as Error).message }, 'verification run failed');
       }
     }
   }
 
-  const stamp = (res: InferResult, by: string): InferResult => ({ ...res, parameters: { ...res.parameters, [VERIFIED_BY_PARAM]: by } });
-
-  async function crossCheck(req: InferRequest, first: Opinion, deadline: number): Promise<InferResult> {
+  async #crossCheck(req: InferRequest, first: Opinion, deadline: number): Promise<InferResult> {
     const { model, version } = first.res;
     const asked = new Set([first.origin]);
     const unresolved = (why: string): never => {
-      init.onVerification?.({ model: req.model, outcome: 'unresolved' });
+      this.#init.onVerification?.({ model: req.model, outcome: 'unresolved' });
       throw new VerificationFailedError(`query ${req.id}: plexus.verify could not confirm the answer of ${first.origin} for '${model}': ${why}`);
     };
-    const second = await opinion(req, model, version, asked, deadline);
+    const second = await this.#opinion(req, model, version, asked, deadline);
     if (second === undefined) return unresolved('no second provider of this model and version could answer');
-    if (agree(req, first.res, second.res)) {
-      init.onVerification?.({ model: req.model, outcome: 'agreed' });
+    if (this.#agree(req, first.res, second.res)) {
+      this.#init.onVerification?.({ model: req.model, outcome: 'agreed' });
       return stamp(first.res, second.origin);
     }
-    if (second.origin === self) {
-      quarantine(req, first, [second]);
-      return stamp(second.res, self);
+    if (second.origin === this.#init.self) {
+      this.#quarantine(req, first, [second]);
+      return stamp(second.res, this.#init.self);
     }
-    const third = await opinion(req, model, version, asked, deadline);
+    const third = await this.#opinion(req, model, version, asked, deadline);
     if (third === undefined) return unresolved(`its answer and ${second.origin}'s disagree and no third provider could answer`);
-    if (agree(req, third.res, second.res)) {
-      quarantine(req, first, [second, third]);
+    if (this.#agree(req, third.res, second.res)) {
+      this.#quarantine(req, first, [second, third]);
       return stamp(second.res, third.origin);
     }
-    if (agree(req, third.res, first.res)) {
-      quarantine(req, second, [first, third]);
+    if (this.#agree(req, third.res, first.res)) {
+      this.#quarantine(req, second, [first, third]);
       return stamp(first.res, third.origin);
     }
     return unresolved(`the answers of ${first.origin}, ${second.origin} and ${third.origin} all disagree`);
   }
 
-  return {
-    check(req, res, deadline) {
-      const servedBy = res.parameters[PARAM.servedBy];
-      const origin = typeof servedBy === 'string' ? servedBy : self;
-      const forced = verifyRequested(req.parameters);
-      if (origin === self) return Promise.resolve(forced ? stamp(res, self) : res);
-      if (forced) return crossCheck(req, { origin, res }, deadline);
-      if (init.rate > 0 && random() < init.rate) {
-        // A sampled check does not hold the caller's answer back; it has its own time budget.
-        const deadline = Date.now() + 10_000;
-        const background: InferRequest = {
-          model: req.model, ...(req.version === undefined ? {} : { version: req.version }), id: req.id,
-          inputs: req.inputs, outputs: req.outputs, parameters: req.parameters, deadline,
-        };
-        crossCheck(background, { origin, res }, deadline).catch((e: unknown) => {
-          log.debug({ queryId: req.id, err: (e as Error).message }, 'sampled verification gave no verdict');
-        });
-      }
-      return Promise.resolve(res);
-    },
-  };
+  check(req: InferRequest, res: InferResult, deadline: number): Promise<InferResult> {
+    const self = this.#init.self;
+    const servedBy = res.parameters[PARAM.servedBy];
+    const origin = typeof servedBy === 'string' ? servedBy : self;
+    const forced = verifyRequested(req.parameters);
+    if (origin === self) return Promise.resolve(forced ? stamp(res, self) : res);
+    if (forced) return this.#crossCheck(req, { origin, res }, deadline);
+    if (this.#init.rate > 0 && this.#random() < this.#init.rate) {
+      // A sampled check does not hold the caller's answer back; it has its own time budget.
+      const deadline = Date.now() + 10_000;
+      const background: InferRequest = {
+        model: req.model, ...(req.version === undefined ? {} : { version: req.version }), id: req.id,
+        inputs: req.inputs, outputs: req.outputs, parameters: req.parameters, deadline,
+      };
+      this.#crossCheck(background, { origin, res }, deadline).catch((e: unknown) => {
+        this.#log.debug({ queryId: req.id, err: (e as Error).message }, 'sampled verification gave no verdict');
+      });
+    }
+    return Promise.resolve(res);
+  }
 }
