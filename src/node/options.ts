@@ -117,6 +117,27 @@ export interface CompileEnv {
   readonly home?: string;
 }
 
+/** The models to host: none for a pure router, else the file's (or the embedded default), narrowed by --only. */
+function compileModels(
+  file: ConfigFile,
+  ctx: { readonly noModels: boolean; readonly only: ReturnType<typeof parseOnly> | undefined; readonly fileDir: string; readonly configPath: string | undefined },
+): ModelSpec[] {
+  // A pure router loads nothing, whatever the file lists (one config can serve every pod).
+  let models: ModelSpec[];
+  if (ctx.noModels) {
+    models = [];
+  } else if (file.models === undefined) {
+    models = defaultModelSpecs();
+  } else {
+    models = compileModelSpecs(file.models, ctx.fileDir);
+  }
+  if (ctx.only !== undefined) {
+    if (ctx.noModels) throw new ConfigError(`${ONLY_FLAG}: not with --no-models (a pure router hosts nothing)`);
+    models = selectModelsFor(models, ctx.only, ctx.configPath === undefined || file.models === undefined ? 'the embedded default' : ctx.configPath);
+  }
+  return models;
+}
+
 export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: process.cwd() }): NodeOptions {
   const home = env.home ?? homedir();
   let file: ConfigFile = {};
@@ -147,20 +168,8 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
 
   const p2pFile = node.p2p ?? {};
   const noModels = flags.noModels ?? p2pFile.noModels ?? false;
-  // A pure router loads nothing, whatever the file lists (one config can serve every pod).
-  let models: ModelSpec[];
-  if (noModels) {
-    models = [];
-  } else if (file.models === undefined) {
-    models = defaultModelSpecs();
-  } else {
-    models = compileModelSpecs(file.models, fileDir);
-  }
   const only = flags.only === undefined ? undefined : parseOnly(flags.only);
-  if (only !== undefined) {
-    if (noModels) throw new ConfigError(`${ONLY_FLAG}: not with --no-models (a pure router hosts nothing)`);
-    models = selectModelsFor(models, only, configPath === undefined || file.models === undefined ? 'the embedded default' : configPath);
-  }
+  const models = compileModels(file, { noModels, only, fileDir, configPath });
   // An ephemeral gRPC port (tests, several nodes on one host) gets an ephemeral p2p port too.
   const defaultListen = address.port === 0 ? ['/ip4/127.0.0.1/tcp/0'] : [DEFAULT_LISTEN];
   const p2p: P2POptions = {

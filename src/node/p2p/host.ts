@@ -76,21 +76,9 @@ function parseAddr(s: string, what: string): Multiaddr {
   }
 }
 
-export async function createHost(init: HostInit): Promise<P2PHost> {
-  const listen = init.listen ?? ['/ip4/127.0.0.1/tcp/0'];
-  listen.forEach((a) => parseAddr(a, 'listen address'));
-  const bootstrap = (init.bootstrap ?? []).map((a) => parseAddr(a, 'bootstrap address'));
-  const connLimits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...init.connections, ...(init.maxConnections === undefined ? {} : { maxConnections: init.maxConnections }) };
-  const maxConnections = connLimits.maxConnections;
-  // Bootstrap peers are protected from eviction (the list is filled in below).
-  const bootIds = new Set<string>();
-  const guard = createConnectionGuard(connLimits, init.logger, (peer) => bootIds.has(peer) || init.protectedPeers?.(peer) === true);
-  const learnedDialTarget = Math.min(maxConnections, init.learnedDialTarget ?? 8);
-  const minBackoff = init.minBackoffMs ?? 200;
-  const maxBackoff = init.maxBackoffMs ?? 5000;
-  const log = init.logger;
-
-  const libp2p: PlexusLibp2p = await createLibp2p({
+/** The libp2p node itself: transports, encryption, muxer, services, connection limits. */
+async function buildLibp2p(init: HostInit, listen: readonly string[], maxConnections: number, gater: ConnectionGater): Promise<PlexusLibp2p> {
+  return createLibp2p({
     privateKey: init.privateKey,
     start: false,
     addresses: { listen: [...listen] },
@@ -102,7 +90,7 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
     // libp2p's own cap sits a little above ours: the guard (conn-gater.ts) decides who gets the
     // last slots (reserve, per-IP and per-peer limits, eviction of unused connections).
     connectionManager: { maxConnections: maxConnections + 16, inboundConnectionThreshold: 100 },
-    connectionGater: init.connectionGater === undefined ? guard.gater : combineGaters(init.connectionGater, guard.gater),
+    connectionGater: init.connectionGater === undefined ? gater : combineGaters(init.connectionGater, gater),
     // Off: it pinged every connection every 10 s on a new stream each time, beside the routes
     // protocol's own RTT pings, and cost ~40% of an idle node's CPU (10 idle daemons: 0.55 ->
     // 0.32 cores). The routes protocol's pings are the liveness check instead (it hangs up on a
@@ -111,48 +99,135 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
     services: { identify: identify(), ping: ping() },
     ...(init.connectionProtector === undefined ? {} : { connectionProtector: init.connectionProtector }),
   });
+}
+
+/** Unref'd timers, all cleared at stop. */
+class Timers {
+  readonly #set = new Set<NodeJS.Timeout>();
+
+  later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => { this.#set.delete(t); fn(); }, ms);
+    t.unref();
+    this.#set.add(t);
+  }
+
+  every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    this.#set.add(t);
+  }
+
+  clear(): void {
+    for (const t of this.#set) clearTimeout(t);
+    this.#set.clear();
+  }
+}
+
+/**
+ * One reconnect loop per bootstrap address. The peer id is learned on the first success
+ * when the address has none; a closed connection schedules the next dial.
+ */
+class BootstrapDialer {
+  readonly #libp2p: PlexusLibp2p;
+  readonly #addrs: readonly Multiaddr[];
+  readonly #peers: (PeerId | undefined)[];
+  readonly #ids: Set<string>;
+  readonly #timers: Timers;
+  readonly #log: Logger;
+  readonly #minBackoff: number;
+  readonly #maxBackoff: number;
+  #running = false;
+
+  constructor(libp2p: PlexusLibp2p, addrs: readonly Multiaddr[], ids: Set<string>, timers: Timers, log: Logger, backoff: { min: number; max: number }) {
+    this.#libp2p = libp2p;
+    this.#addrs = addrs;
+    this.#ids = ids;
+    this.#timers = timers;
+    this.#log = log;
+    this.#minBackoff = backoff.min;
+    this.#maxBackoff = backoff.max;
+    this.#peers = addrs.map((ma) => {
+      const id = ma.getComponents().find((c) => c.name === 'p2p')?.value;
+      if (id !== undefined) ids.add(id);
+      return id === undefined ? undefined : peerIdFromString(id);
+    });
+    // A bootstrap peer that disconnects is redialed promptly rather than at the next check.
+    libp2p.addEventListener('peer:disconnect', (evt) => {
+      const i = this.#peers.findIndex((p) => p?.equals(evt.detail) === true);
+      if (i >= 0 && this.#running) this.#timers.later(this.#minBackoff, () => { this.#dial(i, this.#minBackoff); });
+    });
+  }
+
+  start(): void {
+    this.#running = true;
+    this.#addrs.forEach((_, i) => { this.#dial(i, this.#minBackoff); });
+  }
+
+  stop(): void {
+    this.#running = false;
+  }
+
+  #dial(i: number, backoff: number): void {
+    if (!this.#running) return;
+    const ma = this.#addrs[i];
+    if (ma === undefined) return;
+    const known = this.#peers[i];
+    const again = (ms: number, next: number): void => { this.#timers.later(ms, () => { this.#dial(i, next); }); };
+    if (known !== undefined && this.#libp2p.getConnections(known).length > 0) {
+      again(this.#maxBackoff, this.#minBackoff);
+      return;
+    }
+    this.#libp2p.dial(ma, { signal: AbortSignal.timeout(5000) }).then((conn) => {
+      this.#peers[i] = conn.remotePeer;
+      this.#ids.add(conn.remotePeer.toString());
+      this.#log.debug({ peer: conn.remotePeer.toString(), addr: ma.toString() }, 'bootstrap peer connected');
+      again(this.#maxBackoff, this.#minBackoff);
+    }, (err: unknown) => {
+      this.#log.debug({ addr: ma.toString(), err: (err as Error).message, backoff }, 'bootstrap dial failed, retrying');
+      again(backoff, Math.min(backoff * 2, this.#maxBackoff));
+    });
+  }
+}
+
+/** The addresses to dial a learned peer at (each with /p2p/<peer>); bad hints are dropped. */
+function learnedAddrs(peer: string, addrs: readonly string[]): Multiaddr[] {
+  const mas: Multiaddr[] = [];
+  for (const a of addrs) {
+    try {
+      const m = multiaddr(a);
+      mas.push(m.getComponents().some((c) => c.name === 'p2p') ? m : m.encapsulate(`/p2p/${peer}`));
+    } catch { /* a bad hint is ignored */ }
+  }
+  return mas;
+}
+
+function parsePeer(peer: string): PeerId | undefined {
+  try {
+    return peerIdFromString(peer);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function createHost(init: HostInit): Promise<P2PHost> {
+  const listen = init.listen ?? ['/ip4/127.0.0.1/tcp/0'];
+  listen.forEach((a) => parseAddr(a, 'listen address'));
+  const bootstrap = (init.bootstrap ?? []).map((a) => parseAddr(a, 'bootstrap address'));
+  const connLimits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...init.connections, ...(init.maxConnections === undefined ? {} : { maxConnections: init.maxConnections }) };
+  const maxConnections = connLimits.maxConnections;
+  // Bootstrap peers are protected from eviction (the set is filled in by the bootstrap dialer).
+  const bootIds = new Set<string>();
+  const guard = createConnectionGuard(connLimits, init.logger, (peer) => bootIds.has(peer) || init.protectedPeers?.(peer) === true);
+  const learnedDialTarget = Math.min(maxConnections, init.learnedDialTarget ?? 8);
+  const log = init.logger;
+
+  const libp2p = await buildLibp2p(init, listen, maxConnections, guard.gater);
   const self = libp2p.peerId.toString();
   guard.attach(libp2p);
 
   let running = false;
-  const timers = new Set<NodeJS.Timeout>();
-  const later = (ms: number, fn: () => void): void => {
-    const t = setTimeout(() => { timers.delete(t); fn(); }, ms);
-    t.unref();
-    timers.add(t);
-  };
-
-  // One reconnect loop per bootstrap address. The peer id is learned on the first success
-  // when the address has none; a closed connection schedules the next dial.
-  const bootPeers: (PeerId | undefined)[] = bootstrap.map((ma) => {
-    const id = ma.getComponents().find((c) => c.name === 'p2p')?.value;
-    if (id !== undefined) bootIds.add(id);
-    return id === undefined ? undefined : peerIdFromString(id);
-  });
-  const dialBootstrap = (i: number, backoff: number): void => {
-    if (!running) return;
-    const ma = bootstrap[i];
-    if (ma === undefined) return;
-    const known = bootPeers[i];
-    if (known !== undefined && libp2p.getConnections(known).length > 0) {
-      later(maxBackoff, () => { dialBootstrap(i, minBackoff); });
-      return;
-    }
-    libp2p.dial(ma, { signal: AbortSignal.timeout(5000) }).then((conn) => {
-      bootPeers[i] = conn.remotePeer;
-      bootIds.add(conn.remotePeer.toString());
-      log.debug({ peer: conn.remotePeer.toString(), addr: ma.toString() }, 'bootstrap peer connected');
-      later(maxBackoff, () => { dialBootstrap(i, minBackoff); });
-    }, (err: unknown) => {
-      log.debug({ addr: ma.toString(), err: (err as Error).message, backoff }, 'bootstrap dial failed, retrying');
-      later(backoff, () => { dialBootstrap(i, Math.min(backoff * 2, maxBackoff)); });
-    });
-  };
-  // A bootstrap peer that disconnects is redialed promptly rather than at the next check.
-  libp2p.addEventListener('peer:disconnect', (evt) => {
-    const i = bootPeers.findIndex((p) => p?.equals(evt.detail) === true);
-    if (i >= 0 && running) later(minBackoff, () => { dialBootstrap(i, minBackoff); });
-  });
+  const timers = new Timers();
+  const boot = new BootstrapDialer(libp2p, bootstrap, bootIds, timers, log, { min: init.minBackoffMs ?? 200, max: init.maxBackoffMs ?? 5000 });
 
   const dialing = new Set<string>();
   return {
@@ -164,20 +239,9 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
     async dialLearned(peer, addrs) {
       if (!running || init.static === true || peer === self || dialing.has(peer)) return undefined;
       if (libp2p.getConnections().length >= learnedDialTarget) return undefined;
-      let id: PeerId;
-      try {
-        id = peerIdFromString(peer);
-      } catch {
-        return undefined;
-      }
-      if (libp2p.getConnections(id).length > 0) return undefined;
-      const mas: Multiaddr[] = [];
-      for (const a of addrs) {
-        try {
-          const m = multiaddr(a);
-          mas.push(m.getComponents().some((c) => c.name === 'p2p') ? m : m.encapsulate(`/p2p/${peer}`));
-        } catch { /* a bad hint is ignored */ }
-      }
+      const id = parsePeer(peer);
+      if (id === undefined || libp2p.getConnections(id).length > 0) return undefined;
+      const mas = learnedAddrs(peer, addrs);
       if (mas.length === 0) return false;
       dialing.add(peer);
       return libp2p.dial(mas, { signal: AbortSignal.timeout(5000) }).then(
@@ -192,14 +256,12 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
     async start() {
       await libp2p.start();
       running = true;
-      bootstrap.forEach((_, i) => { dialBootstrap(i, minBackoff); });
-      const sweep = setInterval(() => { guard.sweep(); }, 5000);
-      sweep.unref();
-      timers.add(sweep);
+      boot.start();
+      timers.every(5000, () => { guard.sweep(); });
     },
     async stop() {
       running = false;
-      for (const t of timers) clearTimeout(t);
+      boot.stop();
       timers.clear();
       await libp2p.stop();
     },

@@ -12,14 +12,14 @@
 import type { Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Logger } from '../../logger.ts';
-import { AdvertCache } from '../../routing/advert-cache.ts';
 import { RoutesCore } from '../../routing/routes-core.ts';
-import type { AdmittedUpdate, SignedUpdate } from '../../routing/routes-messages.ts';
+import type { SignedUpdate } from '../../routing/routes-messages.ts';
 import { routesTiming } from '../../routing/routes-timing.ts';
 import type { PeerIdString } from '../../routing/types.ts';
-import { canonicalAdvert, decodeRoutesFrame, verifyAdvert } from './advert-codec.ts';
+import { decodeRoutesFrame } from './advert-codec.ts';
 import { readFrames } from './framing.ts';
 import type { P2PHost } from './host.ts';
+import { admitUpdates } from './routes-admit.ts';
 import type { NeighbourInfo, RoutesProtocol, RoutesProtocolInit } from './routes-api.ts';
 import { RoutesLinks } from './routes-links.ts';
 import { RoutesSigner } from './routes-signer.ts';
@@ -183,35 +183,6 @@ class RoutesAdapter implements RoutesProtocol {
     this.#hangUp(peer);
   }
 
-  /**
-   * The updates of a frame worth applying: within the advert limits (an oversize advert is
-   * refused here, so it is never relayed), and each signature checked, unless it is a
-   * byte-for-byte repeat, within the neighbour's advert rate. undefined: a forged signature
-   * (the whole frame is dropped and the peer struck).
-   */
-  async #admitted(peer: PeerIdString, updates: readonly SignedUpdate[]): Promise<AdmittedUpdate[] | undefined> {
-    const out: AdmittedUpdate[] = [];
-    let refused = 0;
-    for (const u of updates) {
-      const canonical = canonicalAdvert(u.signed.advert);
-      const digest = AdvertCache.digest(u.signed, canonical);
-      const s = this.#core.screen(peer, u.signed, canonical.byteLength, digest);
-      if (s.kind === 'own') continue;
-      if (s.kind === 'refused') {
-        if (s.why !== undefined) this.#log.debug({ peer, origin: u.signed.advert.origin, why: s.why }, 'advert refused');
-        refused++;
-        continue;
-      }
-      if (s.kind === 'verify' && !(await verifyAdvert(u.signed))) {
-        this.#strike(peer, `bad signature on the advert of ${u.signed.advert.origin} seq ${u.signed.advert.seq}`);
-        return undefined;
-      }
-      out.push({ u, digest });
-    }
-    if (refused > 0) this.#log.debug({ peer, refused }, 'route updates over the advert limits or rate were ignored');
-    return out;
-  }
-
   async #onFrame(peer: PeerIdString, bytes: Uint8Array): Promise<void> {
     let frame;
     try {
@@ -220,7 +191,7 @@ class RoutesAdapter implements RoutesProtocol {
       this.#strike(peer, (e as Error).message);
       return;
     }
-    const updates = await this.#admitted(peer, frame.updates);
+    const updates = await admitUpdates(this.#core, this.#log, peer, frame.updates, (why) => { this.#strike(peer, why); });
     if (updates === undefined) return;
     if (!(await this.#ensureNeighbour(peer)) || !this.#core.running) return;
     const { changed, dials } = this.#core.applyFrame(peer, updates, frame.addrs);

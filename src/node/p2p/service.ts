@@ -6,118 +6,29 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { ShuttingDownError } from '../../errors.ts';
 import type { InferRequest, InferResult, LocalInference, TensorSpec } from '../../inference/types.ts';
 import type { Logger } from '../../logger.ts';
-import { Reputation, type PeerTrust, type ReputationOptions } from '../../routing/reputation.ts';
-import { DEFAULT_PEER_LIMITS, type PeerLimits } from '../../routing/peer-limits.ts';
+import { Reputation, type PeerTrust } from '../../routing/reputation.ts';
+import { DEFAULT_PEER_LIMITS } from '../../routing/peer-limits.ts';
 import { createRoutingTable } from '../../routing/table.ts';
-import type { RoutingTable, RoutingTableOptions } from '../../routing/table.ts';
-import type { AdvertisedModel, AdvertisedTensor, ProviderAdvert, RouteCandidate, RoutingTableApi } from '../../routing/types.ts';
+import type { RoutingTable } from '../../routing/table.ts';
+import type { AdvertisedModel, AdvertisedTensor, ProviderAdvert, RoutingTableApi } from '../../routing/types.ts';
+import type { P2PService, P2PServiceComponents, P2PServiceInit, PeerView, RouteView } from './service-types.ts';
 import { createRoutedDispatcher } from '../dispatch-routed.ts';
 import type { RoutedDispatcher } from '../dispatch-routed.ts';
 import type { QueryDispatcher } from '../dispatch.ts';
-import type { RoutedDispatcherEvents } from '../route-events.ts';
 import { DEFAULT_REFRESH_MS } from '../node-defaults.ts';
-import type { NodeTracing } from '../tracing/node-tracing.ts';
 import { createTryGuard } from '../verify/guard.ts';
 import { DEFAULT_VERIFY_RATE } from '../verify/verifier.ts';
-import type { ConnectionLimits } from './conn-policy.ts';
 import { createForwardProtocol } from './forward-protocol.ts';
 import type { ForwardHandler, ForwardProtocol } from './forward-protocol.ts';
 import { createHost } from './host.ts';
-import type { P2PHost } from './host.ts';
+import type { HostInit, P2PHost } from './host.ts';
 import { loadOrCreatePeerKey } from './identity.ts';
 import { watchLocalModels } from './local-watch.ts';
 import { createMembership, type Membership } from './membership.ts';
-import type { MembershipOptions } from '../auth/options.ts';
 import { createRoutesProtocol } from './routes-protocol.ts';
 import type { RoutesProtocol } from './routes-protocol.ts';
 
-export interface P2PServiceInit {
-  /** Holds the identity key (<dataDir>/peer-key). Ignored when privateKey is given. */
-  readonly dataDir: string;
-  readonly privateKey?: PrivateKey;
-  readonly listen?: readonly string[];
-  readonly bootstrap?: readonly string[];
-  readonly static?: boolean;
-  /** Route only: advertise no local models (still forwards). */
-  readonly noModels?: boolean;
-  readonly maxConnections?: number;
-  /** Connection limits (per IP, per peer, reserve, eviction); default DEFAULT_CONNECTION_LIMITS. */
-  readonly connections?: Partial<ConnectionLimits>;
-  /** Full-dump and re-sign period; routes expire after holdMs (default 3 refreshes). Default DEFAULT_REFRESH_MS. */
-  readonly refreshMs?: number;
-  /** RTT and liveness ping period per neighbour (default 5 s; two missed pings hang up). */
-  readonly pingEveryMs?: number;
-  readonly table?: RoutingTableOptions;
-  /** Bounds on peer state and traffic (frames, adverts, origins, dial hints); default DEFAULT_PEER_LIMITS. */
-  readonly limits?: PeerLimits;
-  readonly maxAttempts?: number;
-  /** Largest forward frame, sent and accepted: forwardFrameBytes(the node's maxMessageBytes) (node-defaults.ts). */
-  readonly maxForwardFrameBytes?: number;
-  /** Observer of route tries (metrics), passed to the routed dispatcher. */
-  readonly events?: RoutedDispatcherEvents;
-  /** Tracing: a span per forwarded query, parented by its frame's traceparent; absent when off. */
-  readonly tracing?: NodeTracing;
-  /** Swarm key and peer allow/deny lists (src/node/p2p/membership.ts). */
-  readonly members?: MembershipOptions;
-  /** Answer re-execution (node.verify): sample rate and float tolerances per model. */
-  readonly verify?: { readonly rate: number; readonly tolerances?: Readonly<Record<string, number>> };
-  /** Back-off and quarantine periods (tests shorten them). */
-  readonly reputation?: ReputationOptions;
-}
-
-export interface P2PServiceComponents {
-  readonly logger: Logger;
-  readonly local: LocalInference;
-}
-
-export interface PeerView {
-  readonly peerId: string;
-  readonly neighbour: boolean;
-  readonly rttMs: number | undefined;
-  readonly addrs: readonly string[];
-  /** This node's view of the peer: ok, demoted or quarantined. */
-  readonly trust?: PeerTrust['state'];
-}
-
-/** A route with everything GetRoutes shows: metric parts, advert seqno and expiry. */
-export interface RouteView extends RouteCandidate {
-  /** The model's capabilities, as its origin advertises them. */
-  readonly capabilities: readonly string[];
-  /** Seqno of the origin's advert this route carries. */
-  readonly seq: number;
-  /** When the route expires unless refreshed, epoch ms; undefined for local models. */
-  readonly expiresAt: number | undefined;
-  readonly local: boolean;
-  /** The provider's standing in this node's view: ok, demoted (back-off) or quarantined (wrong answers). */
-  readonly trust: PeerTrust['state'];
-}
-
-export interface P2PService {
-  start(): Promise<void>;
-  /** Send our withdrawal to every neighbour and stop route exchange; forwarding keeps working. */
-  withdraw(): Promise<void>;
-  /**
-   * Withdraw (if not yet), let queries from neighbours finish for up to graceMs, then close
-   * every connection.
-   */
-  stop(graceMs?: number): Promise<void>;
-  /** Throws before start(). */
-  peerId(): string;
-  multiaddrs(): string[];
-  /** Routes queries through the cluster; usable once started. */
-  readonly dispatcher: QueryDispatcher;
-  peers(): readonly PeerView[];
-  routes(): readonly RouteView[];
-  adverts(): readonly ProviderAdvert[];
-  /** Raw table, for tests and the bench. */
-  table(): RoutingTableApi;
-  /** Replace the peer allow/deny lists; hangs up on newly refused peers and returns them. */
-  updatePeerLists(allow: readonly string[], deny: readonly string[]): Promise<string[]>;
-  /** This node's view of its peers' honesty (measured times, demotions, quarantines). */
-  trust(): readonly PeerTrust[];
-  /** Sizes of the per-origin and per-peer state kept by the routing table and the routes protocol (bounds checks). */
-  peerState(): { readonly table: ReturnType<RoutingTable['stateSizes']>; readonly routes: ReturnType<RoutesProtocol['stateSizes']> } | undefined;
-}
+export type { P2PService, P2PServiceComponents, P2PServiceInit, PeerView, RouteView } from './service-types.ts';
 
 function advertTensor(t: TensorSpec): AdvertisedTensor {
   return { name: t.name, datatype: t.datatype, shape: [...t.shape] };
@@ -136,162 +47,222 @@ export function localAdvertModels(local: LocalInference): AdvertisedModel[] {
   });
 }
 
-export function createP2PService(init: P2PServiceInit) {
-  return (components: P2PServiceComponents): P2PService => {
-    const { logger: log, local } = components;
-    const refreshMs = init.refreshMs ?? DEFAULT_REFRESH_MS;
-    const holdMs = init.table?.holdMs ?? refreshMs * 3;
-    let host: P2PHost | undefined;
-    let routes: RoutesProtocol | undefined;
-    let forward: ForwardProtocol | undefined;
-    let table: RoutingTable | undefined;
-    let routed: RoutedDispatcher | undefined;
-    let unsubscribe: (() => void) | undefined;
-    let membership: Membership | undefined;
-    let trustRef: Reputation | undefined;
-
-    const models = (): AdvertisedModel[] => (init.noModels === true ? [] : localAdvertModels(local));
-
-    const started = <T>(x: T | undefined): T => {
-      if (x === undefined) throw new ShuttingDownError('the p2p service is not running');
-      return x;
-    };
-
-    async function withdraw(): Promise<void> {
-      unsubscribe?.();
-      unsubscribe = undefined;
-      await routes?.stop();
-    }
-
-    return {
-      async start() {
-        if (host !== undefined) throw new Error('the p2p service is already started');
-        const key = init.privateKey ?? await loadOrCreatePeerKey(init.dataDir);
-        const m = createMembership(init.members, log);
-        const h = await createHost({
-          privateKey: key, logger: log, connectionGater: m.connectionGater, protectedPeers: (peer) => m.allowListed(peer),
-          ...(m.connectionProtector === undefined ? {} : { connectionProtector: m.connectionProtector }),
-          ...(init.listen === undefined ? {} : { listen: init.listen }),
-          ...(init.bootstrap === undefined ? {} : { bootstrap: init.bootstrap }),
-          ...(init.static === undefined ? {} : { static: init.static }),
-          ...(init.maxConnections === undefined ? {} : { maxConnections: init.maxConnections }),
-          ...(init.connections === undefined ? {} : { connections: init.connections }),
-        });
-        const limits = init.limits ?? DEFAULT_PEER_LIMITS;
-        const reputation = new Reputation(init.reputation);
-        const t = createRoutingTable(h.peerId, { maxOrigins: limits.maxOrigins, maxOriginsPerNeighbour: limits.maxOriginsPerNeighbour, ...init.table, holdMs, trust: reputation });
-        trustRef = reputation;
-        // A measured path floor that changes a selection goes out as a triggered update at once.
-        const reconsider = (origin: string, now: number): boolean => {
-          const changed = t.reconsider(origin, now);
-          if (changed) routes?.tableChanged();
-          return changed;
-        };
-        const guard = createTryGuard({ self: h.peerId, key, reputation, table: { markDown: (p, until) => { t.markDown(p, until); }, reconsider } });
-        // Neighbours that sent us queries lately are in use too (their connection carries traffic).
-        const forwarders = new Map<string, number>();
-        h.setPeersInUse(() => {
-          const inUse = t.peersInUse();
-          const now = Date.now();
-          for (const [p, at] of forwarders) if (now - at > holdMs) forwarders.delete(p); else inUse.add(p);
-          return inUse;
-        });
-        const tracing = init.tracing;
-        // The dispatcher forwards through the protocol it is built with; the protocol hands it
-        // the queries neighbours send (onQuery), so neither needs a late-bound reference.
-        const f = createForwardProtocol({
-          host: h, logger: log,
-          ...(init.maxForwardFrameBytes === undefined ? {} : { maxFrameBytes: init.maxForwardFrameBytes }),
-          ...(tracing === undefined ? {} : { onReplied: (req, at, err) => { tracing.replied(req, at, err); } }),
-        });
-        const d = createRoutedDispatcher({
-          table: t, local, forward: f, logger: log, ...(init.maxAttempts === undefined ? {} : { maxAttempts: init.maxAttempts }),
-          ...(init.events === undefined ? {} : { events: init.events }), guard,
-          verify: {
-            reputation, rate: init.verify?.rate ?? DEFAULT_VERIFY_RATE, ...(init.verify?.tolerances === undefined ? {} : { tolerances: init.verify.tolerances }),
-            onVerification: (e) => { init.events?.verification?.(e); },
-          },
-        });
-        const handler: ForwardHandler = (req, signal) => {
-          // Neighbours that forward us queries are in use (their connection carries traffic).
-          const from = req.route.at(-1);
-          if (from !== undefined && t.linkCost(from, Date.now()) !== undefined) forwarders.set(from, Date.now());
-          return d.handleForwarded(req, signal);
-        };
-        f.onQuery(tracing?.forwardHandler(handler) ?? handler);
-        const r = createRoutesProtocol({ host: h, table: t, privateKey: key, logger: log, localModels: models, refreshMs, limits, ...(init.pingEveryMs === undefined ? {} : { pingEveryMs: init.pingEveryMs }) });
-        host = h; table = t; routed = d; forward = f; routes = r; membership = m;
-        m.attach({ connectedPeers: () => h.connectedPeers(), hangUp: async (p) => { await h.libp2p.hangUp(peerIdFromString(p)); } });
-        try {
-          await h.start();
-          await f.start();
-          await r.start();
-        } catch (e) {
-          // E.g. the listen port is taken: release what did start.
-          await r.stop().catch(() => undefined);
-          await f.stop().catch(() => undefined);
-          await h.stop().catch(() => undefined);
-          host = undefined; routes = undefined; forward = undefined; routed = undefined; table = undefined;
-          throw e;
-        }
-        // Re-advertise when the local models change in a way routing cares about (advertChange), on the engine's events.
-        unsubscribe = watchLocalModels(local, () => { r.localChanged(); });
-        log.info({ peerId: h.peerId, addrs: h.multiaddrs() }, 'p2p started');
-      },
-      withdraw,
-      async stop(graceMs = 0) {
-        const h = host;
-        if (h === undefined) return;
-        await withdraw();
-        const until = Date.now() + graceMs;
-        while ((forward?.inFlight() ?? 0) > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-        await forward?.stop();
-        await h.stop();
-        host = undefined; routes = undefined; forward = undefined; routed = undefined;
-        log.info('p2p stopped');
-      },
-      peerId: () => started(host).peerId,
-      multiaddrs: () => started(host).multiaddrs(),
-      dispatcher: {
-        infer: (req: InferRequest): Promise<InferResult> => {
-          if (routed === undefined) return Promise.reject(new ShuttingDownError('the p2p service is not running'));
-          return routed.infer(req);
-        },
-      },
-      peers() {
-        const h = host;
-        if (h === undefined) return [];
-        const n = new Map((routes?.neighbours() ?? []).map((x) => [x.peer, x.rttMs]));
-        const now = Date.now();
-        return h.connectedPeers().map((p) => ({
-          peerId: p, neighbour: n.has(p), rttMs: n.get(p), trust: trustRef?.view(p, now).state ?? 'ok',
-          addrs: h.libp2p.getConnections().filter((c) => c.remotePeer.toString() === p).map((c) => c.remoteAddr.toString()),
-        }));
-      },
-      routes(): RouteView[] {
-        const t = table;
-        if (t === undefined) return [];
-        const now = Date.now();
-        const adverts = new Map(t.adverts().map((a) => [a.origin, a]));
-        return t.snapshot(now).map((c) => {
-          const advert = adverts.get(c.origin);
-          const local = c.origin === t.self;
-          const heardAt = local ? undefined : routes?.lastHeard(c.origin, c.nextHop);
-          return {
-            ...c,
-            capabilities: advert?.models.find((m) => m.name === c.model && m.version === c.version)?.capabilities ?? [],
-            seq: advert?.seq ?? 0,
-            expiresAt: heardAt === undefined ? undefined : heardAt + holdMs,
-            local,
-            trust: local ? 'ok' : trustRef?.view(c.origin, now).state ?? 'ok',
-          };
-        });
-      },
-      adverts: () => table?.adverts() ?? [],
-      table: () => started(table),
-      updatePeerLists: (allow, deny) => membership?.update(allow, deny) ?? Promise.resolve([]),
-      trust: () => trustRef?.views(Date.now()) ?? [],
-      peerState: () => (table === undefined || routes === undefined ? undefined : { table: table.stateSizes(), routes: routes.stateSizes() }),
-    };
+/** The host's settings from the service's, with membership's gater, protector and allow-list. */
+function hostInit(init: P2PServiceInit, privateKey: PrivateKey, logger: Logger, m: Membership): HostInit {
+  return {
+    privateKey, logger, connectionGater: m.connectionGater, protectedPeers: (peer) => m.allowListed(peer),
+    ...(m.connectionProtector === undefined ? {} : { connectionProtector: m.connectionProtector }),
+    ...(init.listen === undefined ? {} : { listen: init.listen }),
+    ...(init.bootstrap === undefined ? {} : { bootstrap: init.bootstrap }),
+    ...(init.static === undefined ? {} : { static: init.static }),
+    ...(init.maxConnections === undefined ? {} : { maxConnections: init.maxConnections }),
+    ...(init.connections === undefined ? {} : { connections: init.connections }),
   };
+}
+
+/** The parts built on a started host: table, forward and routes protocols, routed dispatcher. */
+interface Parts {
+  readonly table: RoutingTable;
+  readonly forward: ForwardProtocol;
+  readonly routed: RoutedDispatcher;
+  readonly routes: RoutesProtocol;
+  readonly reputation: Reputation;
+}
+
+class P2PServiceImpl implements P2PService {
+  readonly #init: P2PServiceInit;
+  readonly #log: Logger;
+  readonly #local: LocalInference;
+  readonly #refreshMs: number;
+  readonly #holdMs: number;
+  #host: P2PHost | undefined;
+  #routes: RoutesProtocol | undefined;
+  #forward: ForwardProtocol | undefined;
+  #table: RoutingTable | undefined;
+  #routed: RoutedDispatcher | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #membership: Membership | undefined;
+  #trust: Reputation | undefined;
+
+  readonly dispatcher: QueryDispatcher = {
+    infer: (req: InferRequest): Promise<InferResult> => {
+      if (this.#routed === undefined) return Promise.reject(new ShuttingDownError('the p2p service is not running'));
+      return this.#routed.infer(req);
+    },
+  };
+
+  constructor(init: P2PServiceInit, components: P2PServiceComponents) {
+    this.#init = init;
+    this.#log = components.logger;
+    this.#local = components.local;
+    this.#refreshMs = init.refreshMs ?? DEFAULT_REFRESH_MS;
+    this.#holdMs = init.table?.holdMs ?? this.#refreshMs * 3;
+  }
+
+  async start(): Promise<void> {
+    if (this.#host !== undefined) throw new Error('the p2p service is already started');
+    const init = this.#init;
+    const log = this.#log;
+    const key = init.privateKey ?? await loadOrCreatePeerKey(init.dataDir);
+    const m = createMembership(init.members, log);
+    const h = await createHost(hostInit(init, key, log, m));
+    const { table: t, forward: f, routed: d, routes: r, reputation } = this.#build(h, key);
+    this.#trust = reputation;
+    this.#host = h; this.#table = t; this.#routed = d; this.#forward = f; this.#routes = r; this.#membership = m;
+    m.attach({ connectedPeers: () => h.connectedPeers(), hangUp: async (p) => { await h.libp2p.hangUp(peerIdFromString(p)); } });
+    try {
+      await h.start();
+      await f.start();
+      await r.start();
+    } catch (e) {
+      // E.g. the listen port is taken: release what did start.
+      await r.stop().catch(() => undefined);
+      await f.stop().catch(() => undefined);
+      await h.stop().catch(() => undefined);
+      this.#host = undefined; this.#routes = undefined; this.#forward = undefined; this.#routed = undefined; this.#table = undefined;
+      throw e;
+    }
+    // Re-advertise when the local models change in a way routing cares about (advertChange), on the engine's events.
+    this.#unsubscribe = watchLocalModels(this.#local, () => { r.localChanged(); });
+    log.info({ peerId: h.peerId, addrs: h.multiaddrs() }, 'p2p started');
+  }
+
+  #build(h: P2PHost, key: PrivateKey): Parts {
+    const init = this.#init;
+    const log = this.#log;
+    const local = this.#local;
+    const holdMs = this.#holdMs;
+    const limits = init.limits ?? DEFAULT_PEER_LIMITS;
+    const reputation = new Reputation(init.reputation);
+    const t = createRoutingTable(h.peerId, { maxOrigins: limits.maxOrigins, maxOriginsPerNeighbour: limits.maxOriginsPerNeighbour, ...init.table, holdMs, trust: reputation });
+    // A measured path floor that changes a selection goes out as a triggered update at once.
+    const reconsider = (origin: string, now: number): boolean => {
+      const changed = t.reconsider(origin, now);
+      if (changed) this.#routes?.tableChanged();
+      return changed;
+    };
+    const guard = createTryGuard({ self: h.peerId, key, reputation, table: { markDown: (p, until) => { t.markDown(p, until); }, reconsider } });
+    // Neighbours that sent us queries lately are in use too (their connection carries traffic).
+    const forwarders = new Map<string, number>();
+    h.setPeersInUse(() => {
+      const inUse = t.peersInUse();
+      const now = Date.now();
+      for (const [p, at] of forwarders) if (now - at > holdMs) forwarders.delete(p); else inUse.add(p);
+      return inUse;
+    });
+    const tracing = init.tracing;
+    // The dispatcher forwards through the protocol it is built with; the protocol hands it
+    // the queries neighbours send (onQuery), so neither needs a late-bound reference.
+    const f = createForwardProtocol({
+      host: h, logger: log,
+      ...(init.maxForwardFrameBytes === undefined ? {} : { maxFrameBytes: init.maxForwardFrameBytes }),
+      ...(tracing === undefined ? {} : { onReplied: (req, at, err) => { tracing.replied(req, at, err); } }),
+    });
+    const d = createRoutedDispatcher({
+      table: t, local, forward: f, logger: log, ...(init.maxAttempts === undefined ? {} : { maxAttempts: init.maxAttempts }),
+      ...(init.events === undefined ? {} : { events: init.events }), guard,
+      verify: {
+        reputation, rate: init.verify?.rate ?? DEFAULT_VERIFY_RATE, ...(init.verify?.tolerances === undefined ? {} : { tolerances: init.verify.tolerances }),
+        onVerification: (e) => { init.events?.verification?.(e); },
+      },
+    });
+    const handler: ForwardHandler = (req, signal) => {
+      // Neighbours that forward us queries are in use (their connection carries traffic).
+      const from = req.route.at(-1);
+      if (from !== undefined && t.linkCost(from, Date.now()) !== undefined) forwarders.set(from, Date.now());
+      return d.handleForwarded(req, signal);
+    };
+    f.onQuery(tracing?.forwardHandler(handler) ?? handler);
+    const models = (): AdvertisedModel[] => (init.noModels === true ? [] : localAdvertModels(local));
+    const r = createRoutesProtocol({ host: h, table: t, privateKey: key, logger: log, localModels: models, refreshMs: this.#refreshMs, limits, ...(init.pingEveryMs === undefined ? {} : { pingEveryMs: init.pingEveryMs }) });
+    return { table: t, forward: f, routed: d, routes: r, reputation };
+  }
+
+  async withdraw(): Promise<void> {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    await this.#routes?.stop();
+  }
+
+  async stop(graceMs = 0): Promise<void> {
+    const h = this.#host;
+    if (h === undefined) return;
+    await this.withdraw();
+    const until = Date.now() + graceMs;
+    while ((this.#forward?.inFlight() ?? 0) > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    await this.#forward?.stop();
+    await h.stop();
+    this.#host = undefined; this.#routes = undefined; this.#forward = undefined; this.#routed = undefined;
+    this.#log.info('p2p stopped');
+  }
+
+  peerId(): string {
+    return started(this.#host).peerId;
+  }
+
+  multiaddrs(): string[] {
+    return started(this.#host).multiaddrs();
+  }
+
+  peers(): PeerView[] {
+    const h = this.#host;
+    if (h === undefined) return [];
+    const n = new Map((this.#routes?.neighbours() ?? []).map((x) => [x.peer, x.rttMs]));
+    const now = Date.now();
+    return h.connectedPeers().map((p) => ({
+      peerId: p, neighbour: n.has(p), rttMs: n.get(p), trust: this.#trust?.view(p, now).state ?? 'ok',
+      addrs: h.libp2p.getConnections().filter((c) => c.remotePeer.toString() === p).map((c) => c.remoteAddr.toString()),
+    }));
+  }
+
+  routes(): RouteView[] {
+    const t = this.#table;
+    if (t === undefined) return [];
+    const now = Date.now();
+    const adverts = new Map(t.adverts().map((a) => [a.origin, a]));
+    return t.snapshot(now).map((c) => {
+      const advert = adverts.get(c.origin);
+      const local = c.origin === t.self;
+      const heardAt = local ? undefined : this.#routes?.lastHeard(c.origin, c.nextHop);
+      return {
+        ...c,
+        capabilities: advert?.models.find((m) => m.name === c.model && m.version === c.version)?.capabilities ?? [],
+        seq: advert?.seq ?? 0,
+        expiresAt: heardAt === undefined ? undefined : heardAt + this.#holdMs,
+        local,
+        trust: local ? 'ok' : this.#trust?.view(c.origin, now).state ?? 'ok',
+      };
+    });
+  }
+
+  adverts(): readonly ProviderAdvert[] {
+    return this.#table?.adverts() ?? [];
+  }
+
+  table(): RoutingTableApi {
+    return started(this.#table);
+  }
+
+  updatePeerLists(allow: readonly string[], deny: readonly string[]): Promise<string[]> {
+    return this.#membership?.update(allow, deny) ?? Promise.resolve([]);
+  }
+
+  trust(): readonly PeerTrust[] {
+    return this.#trust?.views(Date.now()) ?? [];
+  }
+
+  peerState(): ReturnType<P2PService['peerState']> {
+    const t = this.#table;
+    const r = this.#routes;
+    return t === undefined || r === undefined ? undefined : { table: t.stateSizes(), routes: r.stateSizes() };
+  }
+}
+
+function started<T>(x: T | undefined): T {
+  if (x === undefined) throw new ShuttingDownError('the p2p service is not running');
+  return x;
+}
+
+export function createP2PService(init: P2PServiceInit) {
+  return (components: P2PServiceComponents): P2PService => new P2PServiceImpl(init, components);
 }
