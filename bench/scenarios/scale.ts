@@ -8,8 +8,8 @@
 // a loop check over every (node, provider) pair after every round, and reconvergence.
 // Every node is a router; `providers` of them advertise a model (a route per provider).
 import { performance } from 'node:perf_hooks';
-import { Simulation, barabasiAlbert } from '../../src/routing/simulator.ts';
-import { randInt, seededRng } from '../../src/routing/rng.ts';
+import { LinkChurn, Simulation, barabasiAlbert } from '../../src/routing/simulator.ts';
+import { seededRng } from '../../src/routing/rng.ts';
 import { round } from '../stats.ts';
 import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from '../types.ts';
 
@@ -44,30 +44,16 @@ function runSize(s: Size, ctx: ScenarioContext): { row: ResultRow; converged: bo
   ctx.log(`scale: ${s.nodes} nodes converged=${initial.converged} in ${initial.rounds} rounds, ${initial.updates} updates`);
 
   // Churn: fail links, bring failed ones back, change live links' latency.
-  const failed: [number, number, number][] = [];
+  const churn = new LinkChurn(sim, rng);
   let loops = 0, bad = 0;
   for (let k = 0; k < s.churnRounds; k++) {
-    for (let e = 0; e < s.eventsPerRound; e++) {
-      const x = rng();
-      const links = sim.links();
-      if (x < 0.4 && links.length > 0) {
-        const l = links[randInt(rng, links.length)] as [number, number, number];
-        sim.linkDown(l[0], l[1]);
-        failed.push(l);
-      } else if (x < 0.7 && failed.length > 0) {
-        const [a, b, lat] = failed.splice(randInt(rng, failed.length), 1)[0] as [number, number, number];
-        sim.linkUp(a, b, lat);
-      } else if (links.length > 0) {
-        const [a, b] = links[randInt(rng, links.length)] as [number, number, number];
-        sim.linkUp(a, b, 1 + rng() * 40);
-      }
-    }
+    churn.events(s.eventsPerRound);
     sim.step();
     const r = sim.checkLoops();
     loops += r.loops;
     bad += r.badNextHops;
   }
-  for (const [a, b, l] of failed) sim.linkUp(a, b, l);
+  churn.restoreAll();
   const reconv = sim.run(500);
   const after = sim.checkLoops();
   loops += after.loops;

@@ -7,3 +7,4 @@
 export { barabasiAlbert, lineTopology, randomGeometric, type Topology } from './sim-topology.ts';
 export { Simulation, type LoopReport, type RunStats, type SimulationOptions, type StepStats } from './simulation.ts';
 export { runScenario, type ScenarioOptions, type ScenarioReport } from './sim-scenario.ts';
+export { LinkChurn, type SimLink } from './sim-churn.ts';

@@ -2,16 +2,9 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileModelSpecs } from '../../src/inference/config.ts';
+import { errorOf } from './config-error.ts';
 
 const raw = [{ name: 'det', path: 'builtin:ppocr-det' }, { name: 'rec', path: 'builtin:ppocr-rec' }];
-function errorOf(models: unknown[]): string {
-  try {
-    compileModelSpecs({ models }, process.cwd());
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return 'no error';
-}
 
 describe('OCR model config', () => {
   it('resolves the PP-OCRv4 builtins and compiles an OCR adapter with PaddleOCR defaults', () => {

@@ -2,16 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { ocrRoutedReadEntry } from '../../src/inference/adapters/ocr/ocr-config.ts';
 import { adapterTargets, compileModelSpecs } from '../../src/inference/config.ts';
+import { errorOf } from './config-error.ts';
 
 const det = { name: 'ppocr-det', path: 'builtin:ppocr-det' };
-function errorOf(models: unknown[]): string {
-  try {
-    compileModelSpecs({ models }, process.cwd());
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return 'no error';
-}
 
 describe('OCR read adapter with routed recognition (config)', () => {
   it('compiles with only the detector as a local model', () => {

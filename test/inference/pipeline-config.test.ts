@@ -3,15 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { OCR_READ_PIPELINE } from '../../src/inference/adapters/ocr/ocr-config.ts';
 import { compileModelSpecs } from '../../src/inference/config.ts';
+import { errorOf } from './config-error.ts';
 
-function errorOf(models: unknown[]): string {
-  try {
-    compileModelSpecs({ models }, process.cwd());
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return 'no error';
-}
 
 const pipe = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
   name: 'twice', capabilities: ['demo.twice'],

@@ -3,9 +3,9 @@
 // providers, while every node still reaches its k best, with no loops and no dead ends, under churn.
 import { describe, expect, it } from 'vitest';
 import { CapabilityTopK, advertKeys } from '../../src/routing/cap-bound.ts';
-import { Simulation, barabasiAlbert } from '../../src/routing/simulator.ts';
+import { LinkChurn, Simulation, barabasiAlbert } from '../../src/routing/simulator.ts';
 import { checkCoverage, tableCost, threeOf } from '../../src/routing/sim-checks.ts';
-import { randInt, seededRng } from '../../src/routing/rng.ts';
+import { seededRng } from '../../src/routing/rng.ts';
 
 describe('CapabilityTopK', () => {
   it('keeps the k lowest metrics per key and reports who entered or left', () => {
@@ -66,30 +66,16 @@ describe('simulated network with maxOriginsPerCapability', () => {
     const { sim, caps } = build(K);
     expect(sim.run(500).converged).toBe(true);
     const rng = seededRng(3);
-    const failed: [number, number, number][] = [];
+    const churn = new LinkChurn(sim, rng);
     let loops = 0;
     for (let round = 0; round < 40; round++) {
-      for (let e = 0; e < 3; e++) {
-        const links = sim.links();
-        const x = rng();
-        if (x < 0.4 && links.length > 0) {
-          const l = links[randInt(rng, links.length)] as [number, number, number];
-          sim.linkDown(l[0], l[1]);
-          failed.push(l);
-        } else if (x < 0.7 && failed.length > 0) {
-          const [a, b, lat] = failed.splice(randInt(rng, failed.length), 1)[0] as [number, number, number];
-          sim.linkUp(a, b, lat);
-        } else if (links.length > 0) {
-          const [a, b] = links[randInt(rng, links.length)] as [number, number, number];
-          sim.linkUp(a, b, 1 + rng() * 40);
-        }
-      }
+      churn.events(3);
       sim.step();
       const r = sim.checkLoops();
       loops += r.loops + r.badNextHops;
     }
     expect(loops).toBe(0);
-    for (const [a, b, l] of failed) sim.linkUp(a, b, l);
+    churn.restoreAll();
     expect(sim.run(500).converged).toBe(true);
     expect(checkCoverage(sim, K, caps)).toMatchObject({ underCovered: 0, deadEnds: 0 });
     expect(sim.checkLoops()).toMatchObject({ loops: 0, badNextHops: 0 });
