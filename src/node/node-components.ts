@@ -40,7 +40,11 @@ export function p2pInit(p2p: P2POptions, dataDir: string, maxMessageBytes: numbe
     ...(p2p.limits === undefined ? {} : { limits: p2p.limits }),
     ...(p2p.connections === undefined ? {} : { connections: p2p.connections }),
     ...extra,
-    table: { policy: p2p.routing.policy, ...extra?.table },
+    table: {
+      policy: p2p.routing.policy,
+      ...(p2p.routing.maxOriginsPerCapability === undefined ? {} : { maxOriginsPerCapability: p2p.routing.maxOriginsPerCapability }),
+      ...extra?.table,
+    },
   };
 }
 

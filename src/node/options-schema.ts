@@ -84,6 +84,7 @@ const p2pSectionSchema = z.strictObject({
 const routingSectionSchema = z.strictObject({
   policy: FIELDS.routingPolicy.optional(),
   refreshMs: z.int().min(100).max(600_000).optional(),
+  maxOriginsPerCapability: z.int().min(1).max(4096).optional(),
 });
 const tracingSectionSchema = z.strictObject({
   otlpEndpoint: FIELDS.otlpEndpoint.optional(),

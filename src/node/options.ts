@@ -79,6 +79,8 @@ export interface P2POptions {
     readonly policy: RoutingPolicy;
     /** Full route dump and advert re-sign period; routes expire after 3 missed refreshes. */
     readonly refreshMs: number;
+    /** Advertise onward only the k best origins per model name or capability (src/routing/cap-bound.ts); absent = all. */
+    readonly maxOriginsPerCapability?: number;
   };
   /** Swarm key, peer allow/deny lists, --open; absent = an open swarm (tests on loopback). */
   readonly members?: MembershipOptions;
@@ -180,6 +182,7 @@ export function compileNodeOptions(flags: NodeFlags, env: CompileEnv = { cwd: pr
     routing: {
       policy: flag('routingPolicy', flags.routingPolicy) ?? node.routing?.policy ?? 'plexus',
       refreshMs: node.routing?.refreshMs ?? DEFAULT_REFRESH_MS,
+      ...(node.routing?.maxOriginsPerCapability === undefined ? {} : { maxOriginsPerCapability: node.routing.maxOriginsPerCapability }),
     },
     members: compileMembership({ flags, node, p2p: p2pFile, fileDir, cwd: env.cwd }),
     verify: { rate: node.verify?.rate ?? DEFAULT_VERIFY_RATE, tolerances: node.verify?.tolerances ?? {} },
