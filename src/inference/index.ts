@@ -6,7 +6,7 @@ export {
   type AudioLimits, type InferenceSettings,
   type AdapterModelSpec, type BatchingSpec, type FaultSpec, type ModelSpec, type OnnxModelSpec, type SessionSpec,
 } from './config.ts';
-export { DATATYPES, checkShape, decodeRawTensor, elementCount, encodeRawTensor, formatShape, isDataType, MAX_ELEMENTS, MAX_RANK } from './tensor.ts';
+export { DATATYPES, checkShape, decodeRawTensor, elementCount, encodeRawTensor, formatShape, isDataType, MAX_ELEMENTS, MAX_RANK } from '../wire/tensor.ts';
 export { validateRequest } from './validate.ts';
 export { decodeWav, decodeWavMono, type DecodedAudio } from './wav.ts';
 export { resample } from './resample.ts';

@@ -14,7 +14,7 @@ import { createInProcessHost, type ModelHost } from './model-host.ts';
 import type { ValueMeta } from './ort-session.ts';
 import { createRunLimiter, type RunLimiter } from './run-limiter.ts';
 import type { RunOptions } from './run-phases.ts';
-import { dataTypeFromOrt } from './tensor.ts';
+import { dataTypeFromOrt } from '../wire/tensor.ts';
 import { DEFAULT_INFERENCE_SETTINGS } from './config.ts';
 import type { ExecutionProvider, Tensor, TensorSpec } from './types.ts';
 

@@ -4,7 +4,7 @@
 import * as ort from 'onnxruntime-node';
 import { ConfigError, InferenceFailedError, InvalidInputError } from '../errors.ts';
 import type { OnnxModelSpec } from './config.ts';
-import { DATATYPES, dataTypeFromOrt } from './tensor.ts';
+import { DATATYPES, dataTypeFromOrt } from '../wire/tensor.ts';
 import type { ExecutionProvider, Tensor } from './types.ts';
 
 /** A value's declared form as ORT reports it (plain data: it crosses threads). */

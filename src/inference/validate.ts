@@ -1,7 +1,7 @@
 // Check a request's tensors against a model's declared inputs before anything reaches ONNX
 // Runtime, so the caller gets a message naming the input and what was expected.
 import { InvalidInputError } from '../errors.ts';
-import { checkShape, dataMatchesType, elementCount, formatShape } from './tensor.ts';
+import { checkShape, dataMatchesType, elementCount, formatShape } from '../wire/tensor.ts';
 import type { Tensor, TensorSpec } from './types.ts';
 
 export interface ModelSignature {

@@ -3,7 +3,7 @@
 // ModelMetadata and ModelReady answer for anything this node can route to. KServe clients
 // (tritonclient, perf_analyzer) read metadata before they infer; without this they would
 // refuse to query a capability that only lives elsewhere in the cluster.
-import { isDataType } from '../inference/tensor.ts';
+import { isDataType } from '../wire/tensor.ts';
 import type { ModelInfo, TensorSpec } from '../inference/types.ts';
 import type { AdvertisedModel, AdvertisedTensor, ProviderAdvert } from '../routing/types.ts';
 import type { ModelCatalog } from './dispatch.ts';

@@ -8,7 +8,7 @@
 import type { LocalInference, ModelInfo } from '../inference/types.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { createHealthService, type HealthState } from './grpc/health.ts';
-import { SERVICE_NAMES } from './grpc/protos.ts';
+import { SERVICE_NAMES } from '../wire/protos.ts';
 import { createInputBudget } from './input-limits.ts';
 import { createLifecycle } from './lifecycle.ts';
 import { createNodeMetrics, type NodeMetrics } from './metrics.ts';

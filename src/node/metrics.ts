@@ -13,7 +13,7 @@ import type { ModelCatalog, QueryDispatcher } from './dispatch.ts';
 import { createModelStatsRecorder, type ModelStatsRecorder } from './model-stats.ts';
 import { registerCapabilityRoutes, type CapabilityRoute } from './route-metrics.ts';
 import { registerEventLoopDelay } from './event-loop-metrics.ts';
-import { statusName, toServiceError } from './grpc/status.ts';
+import { statusName, toServiceError } from '../wire/status.ts';
 
 /** The `model` label of a request naming nothing this node knows (keeps label values bounded). */
 export const UNKNOWN_MODEL_LABEL = '_unknown';

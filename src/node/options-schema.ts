@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { ROUTING_POLICIES, type RoutingPolicy } from '../routing/policies.ts';
 import { NODE_SECURITY_FIELDS, P2P_SECURITY_FIELDS } from './auth/options.ts';
-import { parseHostPort } from './grpc/address.ts';
+import { parseHostPort } from '../wire/address.ts';
 import { jobsSectionSchema } from './jobs/options.ts';
 import { LOG_LEVELS } from './node-defaults.ts';
 import { checkBootstrapAddr, checkListenAddr } from './p2p/multiaddrs.ts';

@@ -7,7 +7,7 @@ import { ConfigError } from '../errors.ts';
 import { compileInferenceSettings, compileModelSpecs, defaultModelSpecs, type InferenceSettings, type ModelSpec } from '../inference/index.ts';
 import type { PeerLimits } from '../routing/peer-limits.ts';
 import type { RoutingPolicy } from '../routing/policies.ts';
-import { parseHostPort, type HostPort } from './grpc/address.ts';
+import { parseHostPort, type HostPort } from '../wire/address.ts';
 import type { ConnectionLimits } from './p2p/conn-policy.ts';
 import { compileMembership, compileSecurity, type MembershipOptions, type SecurityFlags, type SecurityOptions } from './auth/options.ts';
 import { DEFAULT_VERIFY_RATE } from './verify/verifier.ts';

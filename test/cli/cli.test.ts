@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadServices } from '../../src/node/grpc/protos.ts';
+import { loadServices } from '../../src/wire/protos.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const SPEECH_WAV = path.join(ROOT, 'test/fixtures/speech-22k-mono.wav');

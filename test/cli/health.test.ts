@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHealthService, type HealthService } from '../../src/node/grpc/health.ts';
-import { loadServices, SERVICE_NAMES } from '../../src/node/grpc/protos.ts';
+import { loadServices, SERVICE_NAMES } from '../../src/wire/protos.ts';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);

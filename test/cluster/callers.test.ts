@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlexusClient, PlexusClientError } from '../../src/client/index.ts';
 import { tokenInterceptor } from '../../src/client/auth.ts';
 import { generateToken } from '../../src/node/auth/tokens.ts';
-import { loadServices } from '../../src/node/grpc/protos.ts';
+import { loadServices } from '../../src/wire/protos.ts';
 import { rawVadModel, rawVadRequest, removeTempDirs, tempDir, waitFor } from './helpers.ts';
 import { capturingLogger, startTrustNode, tempFile, type TrustNode } from './trust-helpers.ts';
 

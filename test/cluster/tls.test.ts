@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlexusClient } from '../../src/client/index.ts';
-import { loadServices } from '../../src/node/grpc/protos.ts';
+import { loadServices } from '../../src/wire/protos.ts';
 import { removeTempDirs, tempDir } from './helpers.ts';
 import { makeCerts, startTrustNode, type TestCerts, type TrustNode } from './trust-helpers.ts';
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseNodeStartArgs } from '../../src/cli/node-start.ts';
-import { formatHostPort } from '../../src/node/grpc/address.ts';
+import { formatHostPort } from '../../src/wire/address.ts';
 import { compileNodeOptions, DEFAULT_P2P_PORT, type NodeOptions } from '../../src/node/options.ts';
 import { exposureProblems } from '../../src/node/auth/exposure.ts';
 import {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../src/errors.ts';
-import { DATATYPES, dataTypeFromOrt, decodeRawTensor, elementCount, encodeRawTensor } from '../../src/inference/tensor.ts';
+import { DATATYPES, dataTypeFromOrt, decodeRawTensor, elementCount, encodeRawTensor } from '../../src/wire/tensor.ts';
 
 function framed(...parts: string[]): Uint8Array {
   const enc = parts.map((p) => new TextEncoder().encode(p));

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { loadServices } from '../../src/node/grpc/protos.ts';
+import { loadServices } from '../../src/wire/protos.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 

@@ -1,11 +1,11 @@
 // Property tests of `plexus.*` and other request parameters, which come from clients: the gRPC
-// parameter map (src/node/grpc/params.ts) and the routing constraints parsed from it
+// parameter map (src/wire/params.ts) and the routing constraints parsed from it
 // (src/routing/constraints.ts) return sane values or throw an InvalidInputError naming the
 // parameter, for any input.
 import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../src/errors.ts';
-import { decodeParams, MAX_PARAMETERS } from '../../src/node/grpc/params.ts';
+import { decodeParams, MAX_PARAMETERS } from '../../src/wire/params.ts';
 import { parseConstraints } from '../../src/routing/constraints.ts';
 
 const KEYS = ['plexus.deadline_ms', 'plexus.max_cost', 'plexus.prefer', 'plexus.max_hops', 'plexus.peer', 'plexus.provider', 'plexus.hedge_ms'];

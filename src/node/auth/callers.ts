@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../logger.ts';
-import { toServiceError } from '../grpc/status.ts';
+import { toServiceError } from '../../wire/status.ts';
 import { toHttpError } from '../http/errors.ts';
 import { checkRole, grpcAccess, httpAccess, type Access } from './access.ts';
 import { createTokenStore, type Principal, type TokenStore } from './tokens.ts';

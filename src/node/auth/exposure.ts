@@ -2,7 +2,7 @@
 // listen address that is not loopback needs a swarm key or a peer allow-list; a gRPC or HTTP
 // address that is not loopback needs TLS or tokens; `--open` says the operator wants it open.
 // Pure: the daemon refuses to start with these reasons before binding anything.
-import { formatHostPort, type HostPort } from '../grpc/address.ts';
+import { formatHostPort, type HostPort } from '../../wire/address.ts';
 import type { NodeOptions } from '../options.ts';
 
 export function isLoopbackHost(host: string): boolean {

@@ -10,7 +10,7 @@ import type { Registry } from 'prom-client';
 import { ConfigError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { QueryDispatcher } from '../dispatch.ts';
-import { loadServices, SERVICE_NAMES } from '../grpc/protos.ts';
+import { loadServices, SERVICE_NAMES } from '../../wire/protos.ts';
 import { compileNodeOptions, type NodeOptions } from '../options.ts';
 import { createBudgets } from './budgets.ts';
 import { createCallerAuth } from './callers.ts';

@@ -6,7 +6,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { InferRequest } from '../../inference/types.ts';
 import type { Logger } from '../../logger.ts';
 import type { QueryDispatcher } from '../dispatch.ts';
-import { statusName, toServiceError } from '../grpc/status.ts';
+import { statusName, toServiceError } from '../../wire/status.ts';
 import type { Budgets } from './budgets.ts';
 import type { Principal, TenantLimits } from './tokens.ts';
 import { PARAM } from '../../wire/params.ts';

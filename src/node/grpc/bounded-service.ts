@@ -6,7 +6,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { InputLimitError, isPlexusError, type PlexusError } from '../../errors.ts';
 import { decodeModelInferRequest, type DecodeLimits } from './infer-decoder.ts';
-import { MAX_PARAMETERS } from './params.ts';
+import { MAX_PARAMETERS } from '../../wire/params.ts';
 import { WireReader } from './wire-reader.ts';
 
 export const BOUNDED_METHODS: readonly string[] = ['ModelInfer', 'ModelStreamInfer'];

@@ -2,11 +2,11 @@
 // validation that does not need the model's signature happens here (names, datatypes,
 // shapes, raw vs typed); the model-specific checks belong to the inference layer.
 import { InvalidInputError } from '../../errors.ts';
-import { checkShape, DATATYPES, decodeRawTensor, encodeRawTensor, isDataType } from '../../inference/tensor.ts';
+import { checkShape, DATATYPES, decodeRawTensor, encodeRawTensor, isDataType } from '../../wire/tensor.ts';
 import type { DataType, InferRequest, InferResult, ParamValue, Tensor } from '../../inference/types.ts';
-import type { Int64, WireInferRequest, WireInferResponse, WireOutputTensor } from './messages.ts';
-import { decodeParams, encodeParams } from './params.ts';
-import { decodeTypedContents, encodeTypedContents, hasTypedData, hasTypedForm } from './typed-contents.ts';
+import type { Int64, WireInferRequest, WireInferResponse, WireOutputTensor } from '../../wire/messages.ts';
+import { decodeParams, encodeParams } from '../../wire/params.ts';
+import { decodeTypedContents, encodeTypedContents, hasTypedData, hasTypedForm } from '../../wire/typed-contents.ts';
 
 export const MAX_TENSORS = 64;
 export const MAX_NAME_LENGTH = 256;

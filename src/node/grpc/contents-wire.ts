@@ -2,7 +2,7 @@
 // elements of each repeated field (no allocation), let the caller check its limits, then fill
 // typed arrays of exactly that size (numeric fields) or views over the message (bytes_contents).
 // Packed and unpacked encodings of a field are concatenated, as protobuf requires.
-import type { WireTensorContents } from './messages.ts';
+import type { WireTensorContents } from '../../wire/messages.ts';
 import { countPackedVarints, WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, type WireReader } from './wire-reader.ts';
 
 type Kind = 'varint' | 'fixed32' | 'fixed64' | 'bytes';

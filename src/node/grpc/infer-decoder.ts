@@ -7,12 +7,12 @@
 // PlexusError: the message comes back with `rejected` set, for the handler to answer with the
 // right status (grpc-js would turn a throw into INTERNAL).
 import { InputLimitError, InvalidInputError, isPlexusError } from '../../errors.ts';
-import { MAX_RANK } from '../../inference/tensor.ts';
+import { MAX_RANK } from '../../wire/tensor.ts';
 import type { InputLimits } from '../input-limits.ts';
 import { MAX_TENSORS } from './codec.ts';
 import { countContents, fillContents } from './contents-wire.ts';
-import type { Int64, WireInferParameter, WireInferRequest, WireInputTensor, WireParameters, WireRequestedOutput } from './messages.ts';
-import { MAX_PARAMETERS } from './params.ts';
+import type { Int64, WireInferParameter, WireInferRequest, WireInputTensor, WireParameters, WireRequestedOutput } from '../../wire/messages.ts';
+import { MAX_PARAMETERS } from '../../wire/params.ts';
 import { int64Text, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader } from './wire-reader.ts';
 
 export type DecodeLimits = Pick<InputLimits, 'maxTypedElements' | 'maxBytesElements'>;

@@ -14,8 +14,8 @@ import { withTenant } from '../auth/tenant-dispatch.ts';
 import { decodeInferRequest, encodeInferResponse } from './codec.ts';
 import type {
   WireInferRequest, WireInferResponse, WireModelMetadataResponse, WireModelRef, WireStreamInferResponse, WireTensorMetadata,
-} from './messages.ts';
-import { streamErrorResponse, toServiceError } from './status.ts';
+} from '../../wire/messages.ts';
+import { streamErrorResponse, toServiceError } from '../../wire/status.ts';
 
 export const SERVER_NAME = 'plexus';
 export const SERVER_EXTENSIONS: readonly string[] = ['binary_tensor_data', 'parameters', 'model_repository', 'model_repository(unload_dependents)', 'model_configuration', 'statistics'];

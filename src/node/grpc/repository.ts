@@ -6,9 +6,9 @@ import type * as grpc from '@grpc/grpc-js';
 import { InvalidInputError, type PlexusError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { ModelRepository } from '../model-repository.ts';
-import type { Int64 } from './messages.ts';
-import { MAX_PARAMETERS } from './params.ts';
-import { toServiceError } from './status.ts';
+import type { Int64 } from '../../wire/messages.ts';
+import { MAX_PARAMETERS } from '../../wire/params.ts';
+import { toServiceError } from '../../wire/status.ts';
 
 export interface WireRepositoryParameter {
   bool_param?: boolean;

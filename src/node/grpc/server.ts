@@ -2,10 +2,10 @@
 // gracefully (stop accepting, let in-flight calls finish, force after a grace period).
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../logger.ts';
-import { formatHostPort, type HostPort } from './address.ts';
+import { formatHostPort, type HostPort } from '../../wire/address.ts';
 import { withBoundedInferDecoding } from './bounded-service.ts';
 import type { DecodeLimits } from './infer-decoder.ts';
-import { loadServices } from './protos.ts';
+import { loadServices } from '../../wire/protos.ts';
 
 export interface GrpcServerInit {
   readonly address: HostPort;

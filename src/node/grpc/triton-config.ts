@@ -4,7 +4,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../logger.ts';
 import { modelConfigFor, modelStatisticsFor, type TritonView } from '../triton-model.ts';
-import { toServiceError } from './status.ts';
+import { toServiceError } from '../../wire/status.ts';
 
 interface WireModelRequest {
   readonly name: string;

@@ -1,5 +1,5 @@
 // The ONE place that maps PlexusError kinds to HTTP status codes (the REST twin of
-// src/node/grpc/status.ts). Anything that is not a PlexusError is a bug on our side: 500.
+// src/wire/status.ts). Anything that is not a PlexusError is a bug on our side: 500.
 import { isPlexusError, type ErrorKind } from '../../errors.ts';
 
 const KIND_TO_HTTP: Readonly<Record<ErrorKind, number>> = {

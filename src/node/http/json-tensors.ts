@@ -5,7 +5,7 @@
 // BYTES elements: a JSON string is its UTF-8 bytes; {"b64": "..."} is base64 bytes. Outputs use
 // a string when the bytes are valid UTF-8, else {"b64": ...}.
 import { InvalidInputError } from '../../errors.ts';
-import { elementCount, formatShape, MAX_RANK } from '../../inference/tensor.ts';
+import { elementCount, formatShape, MAX_RANK } from '../../wire/tensor.ts';
 import type { DataType, Tensor, TensorData } from '../../inference/types.ts';
 import { checkElements, type ElementTally } from '../input-limits.ts';
 

@@ -2,10 +2,10 @@
 // same bounds as the gRPC codec (tensor and parameter counts, name lengths, shapes); the model-
 // specific checks stay in the inference layer.
 import { InvalidInputError } from '../../errors.ts';
-import { checkShape, DATATYPES, isDataType } from '../../inference/tensor.ts';
+import { checkShape, DATATYPES, isDataType } from '../../wire/tensor.ts';
 import type { InferRequest, InferResult, ParamValue, Tensor } from '../../inference/types.ts';
 import { BINARY_DATA_PARAM, MAX_NAME_LENGTH, MAX_TENSORS } from '../grpc/codec.ts';
-import { MAX_PARAMETER_KEY, MAX_PARAMETER_STRING, MAX_PARAMETERS } from '../grpc/params.ts';
+import { MAX_PARAMETER_KEY, MAX_PARAMETER_STRING, MAX_PARAMETERS } from '../../wire/params.ts';
 import { decodeJsonTensor, encodeJsonData, type JsonElement } from './json-tensors.ts';
 import { isRecord } from '../wire-guards.ts';
 import { newTally, type ElementTally, type InputLimits } from '../input-limits.ts';

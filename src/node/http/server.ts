@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../logger.ts';
-import { formatHostPort, type HostPort } from '../grpc/address.ts';
+import { formatHostPort, type HostPort } from '../../wire/address.ts';
 import { BodyTooLargeError } from './errors.ts';
 import { applyHttpLimits, type HttpLimits } from './hardening.ts';
 import { createRestHandlers, type Reply, type RestDeps } from './rest-handlers.ts';

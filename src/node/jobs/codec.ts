@@ -2,7 +2,7 @@
 // parameters, tensor descriptors) plus one blob with the tensors' KServe raw bytes back to back.
 // Pure: no SQLite here, so the round trip is unit tested on its own.
 import { InvalidInputError } from '../../errors.ts';
-import { decodeRawTensor, encodeRawTensor, isDataType } from '../../inference/tensor.ts';
+import { decodeRawTensor, encodeRawTensor, isDataType } from '../../wire/tensor.ts';
 import type { InferResult, Params, Tensor } from '../../inference/types.ts';
 import { isRecord } from '../wire-guards.ts';
 

@@ -7,7 +7,7 @@ import { CancelledError, DeadlineExceededError, isPlexusError } from '../../erro
 import type { InferRequest, Params } from '../../inference/types.ts';
 import type { Logger } from '../../logger.ts';
 import type { QueryDispatcher } from '../dispatch.ts';
-import { statusName, statusForKind } from '../grpc/status.ts';
+import { statusName, statusForKind } from '../../wire/status.ts';
 import { decodeQuery, encodeAnswer } from './codec.ts';
 import { backoffMs, budgetDecision, isRetryableKind, type JobState } from './policy.ts';
 import type { ItemOutcome, JobRow, JobStore } from './store.ts';

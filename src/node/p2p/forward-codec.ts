@@ -1,10 +1,10 @@
 // Binary frames of /plexus/forward/1.0.0. Layout: [u8 type][u32 corr][u32 headerLen]
-// [header JSON][tensor bytes ...]. Tensor bytes are the KServe raw form (src/inference/tensor.ts):
+// [header JSON][tensor bytes ...]. Tensor bytes are the KServe raw form (src/wire/tensor.ts):
 // encoded as views over the caller's buffers (framing.ts decides whether to coalesce them),
 // decoded as views over the frame when aligned.
 import { ERROR_KINDS, ProtocolError } from '../../errors.ts';
 import type { ErrorKind } from '../../errors.ts';
-import { decodeRawTensor, encodeRawTensor, isDataType } from '../../inference/tensor.ts';
+import { decodeRawTensor, encodeRawTensor, isDataType } from '../../wire/tensor.ts';
 import type { Params, ParamValue, Tensor } from '../../inference/types.ts';
 import type { TraceSpan } from '../../trace.ts';
 import type { AnswerProof } from '../verify/proof.ts';

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { PrivateKey } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { encodeRawTensor } from '../../inference/tensor.ts';
+import { encodeRawTensor } from '../../wire/tensor.ts';
 import type { Tensor } from '../../inference/types.ts';
 
 /** A provider's signature over its answer. */

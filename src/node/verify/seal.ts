@@ -8,7 +8,7 @@ import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createP
 import type { PrivateKey } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { InvalidInputError, ProtocolError } from '../../errors.ts';
-import { decodeRawTensor, encodeRawTensor, isDataType } from '../../inference/tensor.ts';
+import { decodeRawTensor, encodeRawTensor, isDataType } from '../../wire/tensor.ts';
 import type { Params, Tensor } from '../../inference/types.ts';
 import { PARAM } from '../../wire/params.ts';
 

@@ -8,7 +8,7 @@ import { compileModelSpecs, vadModelEntries } from '../../../src/inference/index
 import { silentLogger } from '../../../src/logger.ts';
 import { createPlexusNode, type PlexusNode } from '../../../src/node/daemon.ts';
 import { DEFAULT_LIMITS, type NodeLimits, type NodeOptions } from '../../../src/node/options.ts';
-import { loadServices } from '../../../src/node/grpc/protos.ts';
+import { loadServices } from '../../../src/wire/protos.ts';
 
 export const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures');
 export const SPEECH_WAV = readFileSync(path.join(FIXTURES, 'speech-22k-mono.wav'));

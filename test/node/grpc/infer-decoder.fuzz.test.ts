@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { isPlexusError } from '../../../src/errors.ts';
 import { decodeInferRequest } from '../../../src/node/grpc/codec.ts';
 import { decodeModelInferRequest } from '../../../src/node/grpc/infer-decoder.ts';
-import type { WireInferRequest, WireTensorContents } from '../../../src/node/grpc/messages.ts';
-import { loadServices } from '../../../src/node/grpc/protos.ts';
+import type { WireInferRequest, WireTensorContents } from '../../../src/wire/messages.ts';
+import { loadServices } from '../../../src/wire/protos.ts';
 
 const method = loadServices().inference.service.ModelInfer;
 if (method === undefined) throw new Error('no ModelInfer');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DialBudget } from '../../../src/node/p2p/dial-budget.ts';
+import { DialBudget } from '../../../src/routing/dial-budget.ts';
 import { DEFAULT_PEER_LIMITS } from '../../../src/routing/peer-limits.ts';
 
 const limits = { ...DEFAULT_PEER_LIMITS, hintDialsPerSecond: 2, hintDialBurst: 4, hintDialsConcurrent: 3, hintBackoffMinMs: 1000, hintBackoffMaxMs: 8000 };
