@@ -15,9 +15,10 @@ import { defaultModelsScenario } from './default-models.ts';
 import { idleScenario } from './idle.ts';
 import { ocrScenario } from './ocr.ts';
 import { scaleBoundScenario } from './scale-bound.ts';
+import { throughputScenario } from './throughput.ts';
 
 export const SCENARIOS: readonly Scenario[] = [
-  limitsScenario, plexusScenario, batchingScenario, eventLoopScenario, routingQualityScenario, convergenceScenario, scaleScenario, scaleBoundScenario, footprintScenario,
+  limitsScenario, plexusScenario, throughputScenario, batchingScenario, eventLoopScenario, routingQualityScenario, convergenceScenario, scaleScenario, scaleBoundScenario, footprintScenario,
   tracingScenario, trustScenario, jobsScenario, idleScenario, defaultModelsScenario,
   ocrScenario,
   soakScenario, // opt-in: only with --only soak

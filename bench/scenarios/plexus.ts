@@ -105,7 +105,7 @@ async function lineTopologies(ctx: ScenarioContext): Promise<string | [string, D
 }
 
 /** Start the provider first, then each node bootstrapping to the one after it. */
-async function startLine(length: number): Promise<DaemonProc[]> {
+export async function startLine(length: number): Promise<DaemonProc[]> {
   const nodes: DaemonProc[] = [];
   const provider = await spawnDaemon({ models: [sileroSpec()], node: p2pNode([]) });
   nodes.unshift(provider);

@@ -254,10 +254,9 @@ class LocalEngine {
   }
 
   async #makeHost(): Promise<ModelHost> {
-    const { workers, audio } = this.#settings;
-    if (workers === 0) return createInProcessHost(audio);
+    if (this.#settings.workers === 0) return createInProcessHost(this.#settings.audio);
     const { createWorkerHost } = await import('./worker/worker-host.ts');
-    return createWorkerHost(workers, audio, this.#logger);
+    return createWorkerHost(this.#settings, this.#logger);
   }
 
   #changed(set: ReadonlySet<() => void> = this.#listeners): void {

@@ -16,14 +16,26 @@ export interface ModelSession {
   readonly provider: ExecutionProvider;
   readonly inputMetadata: readonly ValueMeta[];
   readonly outputMetadata: readonly ValueMeta[];
-  /** Outputs in `fetches` order; ORT failures are InferenceFailedError with ORT's error as cause. */
-  run(feeds: readonly Tensor[], fetches: readonly string[]): Promise<Tensor[]>;
+  /**
+   * Outputs in `fetches` order and the run's own time where it ran (not its wait to get there);
+   * ORT failures are InferenceFailedError with ORT's error as cause. A run still waiting when
+   * `deadline` (epoch ms) passes is skipped with DeadlineExceededError.
+   */
+  run(feeds: readonly Tensor[], fetches: readonly string[], deadline?: number): Promise<SessionRun>;
   release(): Promise<void>;
+}
+
+export interface SessionRun {
+  readonly outputs: Tensor[];
+  /** ms the session run took where it ran. */
+  readonly ms: number;
 }
 
 export interface ModelHost {
   /** Worker threads (0: the main thread). */
   readonly workers: number;
+  /** Runs per session it takes ahead of the one running (`inference.runAhead`; 0 on the main thread). */
+  readonly runAhead: number;
   readonly audioLimits: AudioLimits;
   /** Create a session (CUDA -> CPU fallback logged on `logger`); ConfigError when it cannot load. */
   openSession(spec: OnnxModelSpec, logger: Logger): Promise<ModelSession>;
@@ -61,6 +73,7 @@ export function logFallback(logger: Logger, name: string, reason: string): void 
 export function createInProcessHost(audioLimits: AudioLimits): ModelHost {
   return {
     workers: 0,
+    runAhead: 0,
     audioLimits,
     async openSession(spec, logger) {
       // ONNX Runtime is loaded with the first model: a pure router never maps its native library.
@@ -71,7 +84,11 @@ export function createInProcessHost(audioLimits: AudioLimits): ModelHost {
         provider,
         inputMetadata: valueMetas(session.inputMetadata),
         outputMetadata: valueMetas(session.outputMetadata),
-        run: (feeds, fetches) => runSession(session, spec.name, feeds, fetches),
+        async run(feeds, fetches) {
+          const t0 = performance.now();
+          const outputs = await runSession(session, spec.name, feeds, fetches);
+          return { outputs, ms: performance.now() - t0 };
+        },
         release: () => session.release(),
       };
     },

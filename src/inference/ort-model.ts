@@ -27,6 +27,8 @@ export interface OrtModel {
   /** Where the session runs (and where adapters on this model decode their inputs). */
   readonly host: ModelHost;
   readonly limiter: RunLimiter;
+  /** Runs the session executes at once (`maxConcurrent`); the limiter holds the host's run-ahead on top. */
+  readonly maxConcurrent: number;
   /** EWMA of one ORT call (a whole batch when batching). */
   readonly compute: Ewma;
   /** Requests waiting: in the limiter's queue, or in the batch queue when batching. */
@@ -42,7 +44,7 @@ export interface OrtModel {
    * Run on a slot the caller already holds: adapters take one slot per request and step the
    * session many times on it. A batching layer plugs in here, merging same-step feeds.
    */
-  runHeld(inputs: readonly Tensor[], outputNames: readonly string[], faultMs?: number): Promise<Tensor[]>;
+  runHeld(inputs: readonly Tensor[], outputNames: readonly string[], faultMs?: number, deadline?: number): Promise<Tensor[]>;
   /** Refuse new runs, wait for running ones, release the session. */
   close(): Promise<void>;
 }
@@ -66,6 +68,17 @@ export interface OrtModelHooks {
 
 let mainThreadHost: ModelHost | undefined;
 
+/**
+ * Queued runs that wait in the host (a worker's message queue) instead of the limiter's queue:
+ * the worker then goes from run to run without waiting for the event loop. They come out of
+ * `maxQueue`, so a model still holds at most maxConcurrent + maxQueue requests. None for a
+ * batcher (it forms batches while its slot is taken) or an injected fault (whose delay must
+ * hold the slot, as a slow model would).
+ */
+function runAheadOf(spec: OnnxModelSpec, host: ModelHost): number {
+  return spec.batching === undefined && spec.fault === undefined ? Math.min(host.runAhead, spec.maxQueue) : 0;
+}
+
 /** `host` defaults to the main thread (tests, embedding); the engine passes its worker pool. */
 export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger, hooks: OrtModelHooks = {}, host?: ModelHost): Promise<OrtModel> {
   const where = host ?? (mainThreadHost ??= createInProcessHost(DEFAULT_INFERENCE_SETTINGS.audio));
@@ -85,16 +98,15 @@ export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger, hooks: O
     throw e;
   }
   const { onQueueWait, onCompute } = hooks;
-  const limiter = createRunLimiter(spec.name, spec.maxConcurrent, spec.maxQueue, onQueueWait && ((ms) => onQueueWait(spec.name, ms)));
+  const ahead = runAheadOf(spec, where);
+  const limiter = createRunLimiter(spec.name, spec.maxConcurrent + ahead, spec.maxQueue - ahead, onQueueWait && ((ms) => onQueueWait(spec.name, ms)));
   const compute = createEwma(0.2);
   logger.info({ model: spec.name, provider, requestedProvider: spec.provider, workers: where.workers, inputs, outputs }, `loaded model ${spec.name}`);
 
   /** `faultMs`: an injected delay this run already sat through; it counts in the advertised service time. */
-  async function runHeld(feeds: readonly Tensor[], outputNames: readonly string[], faultMs = 0): Promise<Tensor[]> {
+  async function runHeld(feeds: readonly Tensor[], outputNames: readonly string[], faultMs = 0, deadline?: number): Promise<Tensor[]> {
     const fetches = outputNames.length > 0 ? outputNames : outputs.map((o) => o.name);
-    const started = performance.now();
-    const result = await session.run(feeds, fetches);
-    const ms = performance.now() - started;
+    const { outputs: result, ms } = await session.run(feeds, fetches, deadline);
     // The EWMA is what routing sees: a model slowed by fault injection must look slow to it.
     compute.add(ms + faultMs);
     onCompute?.(spec.name, ms);
@@ -107,7 +119,7 @@ export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger, hooks: O
   });
 
   return {
-    spec, inputs, outputs, provider, host: where, limiter, compute, runHeld,
+    spec, inputs, outputs, provider, host: where, limiter, maxConcurrent: spec.maxConcurrent, compute, runHeld,
     get queued() {
       // The batcher's own slot waiter stands for requests already counted as pending.
       return batcher === undefined ? limiter.queued : batcher.pending + limiter.queued - batcher.waitingForSlot;
@@ -121,7 +133,7 @@ export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger, hooks: O
         // The injected delay holds the slot, so a faulted model is slow AND busy (its queue fills).
         const f0 = performance.now();
         await applyFault(spec.name, spec.fault, opts);
-        const out = await runHeld(feeds, outputNames, performance.now() - f0);
+        const out = await runHeld(feeds, outputNames, performance.now() - f0, opts.deadline);
         if (q0 !== undefined) {
           opts.trace?.phase('plexus.queue_wait', q0, f0, { 'plexus.model': spec.name });
           opts.trace?.phase('plexus.compute', f0, performance.now(), { 'plexus.model': spec.name });

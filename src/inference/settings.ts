@@ -23,6 +23,13 @@ export const inferenceSettingsSchema = z.strictObject({
    * fewest sessions. Workers start with the sessions that need them.
    */
   workers: z.int().min(0).max(64).default(1),
+  /**
+   * Runs of one session handed to its worker ahead of the one it is running (models without
+   * `batching`): the worker then goes from run to run without waiting for the event loop, and
+   * one wake-up serves many runs. They count as in flight for routing and admission; a run whose
+   * deadline passed while it waited in the worker is skipped. 0 with `workers: 0`.
+   */
+  runAhead: z.int().min(0).max(1024).default(16),
   audio: audioLimitsSchema.prefault({}),
 });
 

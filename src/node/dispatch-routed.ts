@@ -22,7 +22,7 @@ import type { ForwardRequest, ForwardResult } from './p2p/forward-codec.ts';
 import type { RoutedDispatcherEvents } from './route-events.ts';
 import { attemptAttributes, routeAttributes } from './tracing/attributes.ts';
 import { traced } from './tracing/dispatch-spans.ts';
-import { suspectOf as suspectFor, type TryGuard } from './verify/guard.ts';
+import { needsProof, suspectOf as suspectFor, type TryGuard } from './verify/guard.ts';
 import { createVerifier, verifyRequested, witnessesIn, type Verifier, type VerifierInit } from './verify/verifier.ts';
 import { sealRequested } from './verify/seal.ts';
 import type { Reputation } from '../routing/reputation.ts';
@@ -188,7 +188,7 @@ class RoutedDispatcherCore implements RoutedDispatcher {
       queryId: req.id, ttl: this.#ttl, remainingMs: deadline - Date.now(), route: [this.#self], origin: cand.origin, model: cand.model, version: cand.version,
       outputs: req.outputs, parameters: req.parameters, inputs: req.inputs, ...(req.tenant === undefined ? {} : { tenant: req.tenant }),
       ...(span === undefined ? (req.trace === undefined ? {} : { trace: req.trace }) : { traceparent: span.traceparent() }),
-      ...(local || guard === undefined ? {} : { nonce: guard.nonce() }),
+      ...(local || guard === undefined || !needsProof(cand) ? {} : { nonce: guard.nonce() }),
     };
     const sealing = local ? undefined : guard?.outbound(cand, plain);
     return sealing ?? { fwd: plain };

@@ -70,7 +70,7 @@ describe('speech.vad with models on a worker thread', () => {
 
 describe('a worker host', () => {
   const [spec] = compileModelSpecs([{ name: 'vad', path: BUILTIN_SILERO_VAD, session: { intraOpThreads: 1, interOpThreads: 1 }, provider: 'cuda' }], process.cwd());
-  const host = createWorkerHost(1, compileInferenceSettings({}).audio);
+  const host = createWorkerHost({ ...compileInferenceSettings({}), workers: 1 });
   afterAll(async () => { await host.close(); });
 
   it('opens the session in the worker, logging the CUDA -> CPU fallback where CUDA is missing', async () => {
@@ -95,7 +95,16 @@ describe('a worker host', () => {
     ], ['output', 'stateN']);
     expect(input.byteLength).toBe(0);
     expect(state.byteLength).toBe(1024);
-    expect(out.map((t) => t.shape)).toEqual([[1, 1], [2, 1, 128]]);
+    expect(out.outputs.map((t) => t.shape)).toEqual([[1, 1], [2, 1, 128]]);
+    expect(out.ms).toBeGreaterThan(0);
+
+    // A run handed over ahead whose deadline passed before the worker reached it is skipped.
+    const late = session.run([
+      { name: 'input', datatype: 'FP32', shape: [1, 576], data: new Float32Array(576) },
+      { name: 'state', datatype: 'FP32', shape: [2, 1, 128], data: new Float32Array(256) },
+      { name: 'sr', datatype: 'INT64', shape: [], data: new BigInt64Array([16000n]) },
+    ], ['output'], Date.now() - 1);
+    await expect(late).rejects.toBeInstanceOf(DeadlineExceededError);
     await session.release();
   }, 30_000);
 });

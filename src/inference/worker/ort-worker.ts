@@ -73,9 +73,14 @@ async function handle(m: WorkerRequest): Promise<void> {
         return;
       }
       case 'run': {
-        const outputs = await (await ort()).runSession(session(m.session), m.model, m.feeds, m.fetches);
+        // Runs handed over ahead (inference.runAhead) may have outlived their request here.
+        checkLive(`a run of model '${m.model}'`, m.deadline, () => cancelled.has(m.id));
+        const { runSession } = await ort();
+        const t0 = performance.now();
+        const outputs = await runSession(session(m.session), m.model, m.feeds, m.fetches);
+        const ms = performance.now() - t0;
         const transfer: ArrayBuffer[] = [];
-        post({ id: m.id, ok: true, value: outputs.map((t) => packTensor(t, true, transfer)) }, transfer);
+        post({ id: m.id, ok: true, value: { outputs: outputs.map((t) => packTensor(t, true, transfer)), ms } }, transfer);
         return;
       }
       case 'release': {

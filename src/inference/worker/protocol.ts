@@ -3,11 +3,12 @@
 import type { OcrOut, OcrTask } from '../adapters/ocr/ocr-work.ts';
 import type { AudioLimits } from '../config.ts';
 import type { SessionSpecOf, ValueMeta } from '../ort-session.ts';
+import type { SessionRun } from '../model-host.ts';
 import type { ExecutionProvider, Tensor } from '../types.ts';
 
 export type WorkerRequest =
   | { readonly op: 'load'; readonly id: number; readonly session: number; readonly spec: SessionSpecOf }
-  | { readonly op: 'run'; readonly id: number; readonly session: number; readonly model: string; readonly feeds: readonly Tensor[]; readonly fetches: readonly string[] }
+  | { readonly op: 'run'; readonly id: number; readonly session: number; readonly model: string; readonly feeds: readonly Tensor[]; readonly fetches: readonly string[]; readonly deadline?: number }
   | { readonly op: 'release'; readonly id: number; readonly session: number }
   | { readonly op: 'decode'; readonly id: number; readonly wav: Uint8Array; readonly targetRate: number; readonly limits: AudioLimits; readonly deadline?: number }
   | { readonly op: 'ocr'; readonly id: number; readonly task: OcrTask }
@@ -28,7 +29,7 @@ export interface WireError {
 }
 
 export type WorkerReply =
-  | { readonly id: number; readonly ok: true; readonly value: LoadedReply | readonly Tensor[] | Float32Array | OcrOut<OcrTask> | null }
+  | { readonly id: number; readonly ok: true; readonly value: LoadedReply | SessionRun | Float32Array | OcrOut<OcrTask> | null }
   | { readonly id: number; readonly ok: false; readonly error: WireError };
 
 /** Push the ArrayBuffer behind `a` to `transfer` when `a` covers all of it; else return a copy that does. */

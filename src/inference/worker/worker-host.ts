@@ -12,11 +12,11 @@
 import { CancelledError, DeadlineExceededError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { AudioLimits, OnnxModelSpec } from '../config.ts';
+import type { InferenceSettings } from '../settings.ts';
 import type { OcrOut, OcrTask } from '../adapters/ocr/ocr-work.ts';
-import { checkLive, createInProcessHost, isGivenAway, logFallback, type ModelHost, type ModelSession } from '../model-host.ts';
+import { checkLive, createInProcessHost, isGivenAway, logFallback, type ModelHost, type ModelSession, type SessionRun } from '../model-host.ts';
 import type { AcquireOptions } from '../run-limiter.ts';
 import { decodeWavCost } from '../wav.ts';
-import type { Tensor } from '../types.ts';
 import { packTensor, transferable, type LoadedReply } from './protocol.ts';
 import { createWorkerSlot, type WorkerSlot } from './worker-slot.ts';
 
@@ -39,8 +39,8 @@ function packOcrTask(t: OcrTask, transfer: ArrayBuffer[]): OcrTask {
 }
 
 /** `logger` hears of a worker that stops while the host is open. */
-export function createWorkerHost(workers: number, audioLimits: AudioLimits, logger?: Logger): ModelHost {
-  return new WorkerHost(workers, audioLimits, logger);
+export function createWorkerHost(settings: Pick<InferenceSettings, 'workers' | 'runAhead' | 'audio'>, logger?: Logger): ModelHost {
+  return new WorkerHost(settings, logger);
 }
 
 /** A session living in `slot` under id `sid`; released once, and only told to a live worker of an open host. */
@@ -50,10 +50,11 @@ function workerSession(slot: WorkerSlot, sid: number, spec: OnnxModelSpec, loade
     provider: loaded.provider,
     inputMetadata: loaded.inputs,
     outputMetadata: loaded.outputs,
-    run(feeds, fetches) {
+    run(feeds, fetches, deadline) {
       const transfer: ArrayBuffer[] = [];
       const packed = feeds.map((t) => packTensor(t, isGivenAway(t.data), transfer));
-      return slot.send<Tensor[]>({ op: 'run', session: sid, model: spec.name, feeds: packed, fetches }, transfer).done;
+      const body = { op: 'run', session: sid, model: spec.name, feeds: packed, fetches, ...(deadline !== undefined ? { deadline } : {}) } as const;
+      return slot.send<SessionRun>(body, transfer).done;
     },
     async release() {
       if (released) return;
@@ -66,6 +67,7 @@ function workerSession(slot: WorkerSlot, sid: number, spec: OnnxModelSpec, loade
 
 class WorkerHost implements ModelHost {
   readonly workers: number;
+  readonly runAhead: number;
   readonly audioLimits: AudioLimits;
   readonly #logger: Logger | undefined;
   #closed = false;
@@ -76,11 +78,12 @@ class WorkerHost implements ModelHost {
   readonly #inline: ModelHost;
   #nextSession = 1;
 
-  constructor(workers: number, audioLimits: AudioLimits, logger?: Logger) {
-    this.workers = workers;
-    this.audioLimits = audioLimits;
+  constructor(settings: Pick<InferenceSettings, 'workers' | 'runAhead' | 'audio'>, logger?: Logger) {
+    this.workers = settings.workers;
+    this.runAhead = settings.runAhead;
+    this.audioLimits = settings.audio;
     this.#logger = logger;
-    this.#inline = createInProcessHost(audioLimits);
+    this.#inline = createInProcessHost(settings.audio);
   }
 
   async openSession(spec: OnnxModelSpec, logger: Logger): Promise<ModelSession> {

@@ -1,6 +1,9 @@
 // The entry node's checks around one route try (issue 9), kept out of the dispatcher:
-//  - every forwarded try carries a fresh nonce; the answer must come with the chosen provider's
-//    signature over it (src/node/verify/proof.ts), else the try fails as the next hop's fault;
+//  - every try through a relay carries a fresh nonce; the answer must come with the chosen
+//    provider's signature over it (src/node/verify/proof.ts), else the try fails as the next
+//    hop's fault. A try sent to the provider itself needs neither: its answer arrives on our
+//    Noise session with that very peer, which already proves who sent it (and a provider signs
+//    only what carries a nonce, so a relay that strips one gets an answer we refuse);
 //  - a provider's measured answer time is recorded (src/routing/reputation.ts ranks by it);
 //  - a try that ends without an answer after the peer's expected time (our timer, the caller's
 //    deadline or cancel, a hedge) is a fault of the peer holding it: a doubling back-off.
@@ -14,7 +17,7 @@ import { checkAnswer, signAnswer } from './proof.ts';
 import { openSealed, openWith, sealRequested, sealTo, sealWith } from './seal.ts';
 
 export interface TryGuard {
-  /** A nonce for one forwarded try. */
+  /** A nonce for one try through a relay (see needsProof). */
   nonce(): string;
   /** Sign our own answer to a forwarded query (we are its provider). */
   sign(req: ForwardRequest, res: ForwardResult): Promise<ForwardResult>;
@@ -41,7 +44,7 @@ export interface TryGuardInit {
 export function createTryGuard(init: TryGuardInit): TryGuard {
   const { self, key, reputation, table } = init;
   const sign = async (req: ForwardRequest, res: ForwardResult): Promise<ForwardResult> =>
-    (key === undefined ? res : { ...res, proof: await signAnswer(key, self, req.queryId, req.nonce ?? '', res) });
+    (key === undefined || req.nonce === undefined ? res : { ...res, proof: await signAnswer(key, self, req.queryId, req.nonce, res) });
   return {
     nonce: () => randomBytes(12).toString('base64'),
     sign,
@@ -74,7 +77,7 @@ export function createTryGuard(init: TryGuardInit): TryGuard {
     },
     async answered(cand, fwd, res, ms) {
       const last = res.hops[res.hops.length - 1]?.peer;
-      const valid = last === cand.origin && await checkAnswer(cand.origin, fwd.queryId, fwd.nonce ?? '', res, res.proof);
+      const valid = last === cand.origin && (!needsProof(cand) || await checkAnswer(cand.origin, fwd.queryId, fwd.nonce ?? '', res, res.proof));
       if (!valid) {
         // The next hop handed us an answer the provider did not sign: blame it (it may be the provider).
         reputation.fault(cand.nextHop, Date.now());
@@ -93,6 +96,11 @@ export function createTryGuard(init: TryGuardInit): TryGuard {
       return true;
     },
   };
+}
+
+/** Whether an answer on this route must carry the provider's signature: it comes through a relay. */
+export function needsProof(cand: RouteCandidate): boolean {
+  return cand.nextHop !== cand.origin;
 }
 
 /** The peer to blame for a failed try: our next hop when the link failed or it relayed a forgery, else the provider. */

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { corruptTensor } from '../../../src/inference/fault.ts';
 import type { Tensor } from '../../../src/inference/types.ts';
 import { compareOutputs, toleranceFor } from '../../../src/node/verify/compare.ts';
-import { checkAnswer, signAnswer } from '../../../src/node/verify/proof.ts';
+import { answerDigest, checkAnswer, signAnswer } from '../../../src/node/verify/proof.ts';
 
 const segments = (...xs: number[]): Tensor => ({ name: 'segments', datatype: 'FP32', shape: [xs.length / 2, 2], data: Float32Array.from(xs) });
 const answer = (t: Tensor): { model: string; version: string; outputs: Tensor[] } => ({ model: 'silero-vad-segments', version: '1', outputs: [t] });
@@ -26,6 +26,21 @@ describe('answer proofs', () => {
     expect(await checkAnswer(id, 'q1', 'n1', a, undefined)).toBe(false);
     expect(await checkAnswer(id, 'q1', 'n1', a, { by: id, sig: 'not base64 at all' })).toBe(false);
     expect(await checkAnswer('not-a-peer-id', 'q1', 'n1', a, { by: 'not-a-peer-id', sig: proof.sig })).toBe(false);
+  });
+
+  it('signs and checks as libp2p\'s own Ed25519 keys do (the cached OpenSSL keys are the same keys)', async () => {
+    const key = await generateKeyPair('Ed25519');
+    const id = peerIdFromPrivateKey(key).toString();
+    const a = answer(segments(0.5, 1.5));
+    const digest = answerDigest('q', 'n', a);
+    // Ours, checked by libp2p; libp2p's, checked by ours; twice each, so the cached keys are used.
+    for (let i = 0; i < 2; i++) {
+      const ours = await signAnswer(key, id, 'q', 'n', a);
+      expect(await key.publicKey.verify(digest, Buffer.from(ours.sig, 'base64'))).toBe(true);
+      const theirs = { by: id, sig: Buffer.from(await key.sign(digest)).toString('base64') };
+      expect(await checkAnswer(id, 'q', 'n', a, theirs)).toBe(true);
+      expect(await checkAnswer(id, 'q', 'n', answer(segments(0.5, 1.6)), theirs)).toBe(false);
+    }
   });
 });
 

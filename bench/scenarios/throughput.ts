@@ -1,0 +1,152 @@
+// Scenario: what a node costs per query, side by side in one run (issue 13). The same request
+// bytes (one raw silero-vad window, serialized once) go to
+//  - a bare grpc-js echo server in another process (the limit),
+//  - a Plexus node hosting the model (local),
+//  - a Plexus node hosting nothing, one hop from the provider (a pure router),
+// from one raw-bytes caller in this process (bench/raw-grpc.ts: no encoding or decoding per
+// call, so the load generator costs the same for every target), at c=1 and c=64. Per process:
+// CPU time per query (utime+stime from /proc over the window ÷ calls), the caller's included.
+// ORT in-process (c=1, back to back) gives the model's own time for the overhead rows.
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { closedLoop, type LoadResult } from '../load.ts';
+import { decodeInferResponse, MODEL_INFER_PATH, rawCaller, sileroRequestBytes } from '../raw-grpc.ts';
+import { SILERO_MODEL, sileroFeeds, sileroModelPath } from '../models/silero.ts';
+import { cpuSeconds, requireProjectFiles, spawnDaemon, spawnReady, stopAll, type DaemonProc } from '../procs.ts';
+import { loadRow, LOAD_COLUMNS } from '../rows.ts';
+import { ratio, round } from '../stats.ts';
+import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from '../types.ts';
+import { sileroSpec, startLine } from './plexus.ts';
+
+const ECHO_CHILD = fileURLToPath(new URL('../echo-child.ts', import.meta.url));
+const ECHO_PATH = '/plexus.bench.Echo/Echo';
+const CONCURRENCY = [1, 64] as const;
+
+interface Proc { readonly role: string; readonly pid: number }
+interface Measured { readonly load: LoadResult; readonly cpuMsPerQuery: Record<string, number | null> }
+
+function windows(ctx: ScenarioContext): { durationMs: number; warmupMs: number } {
+  return { durationMs: ctx.quick ? 3000 : 8000, warmupMs: ctx.quick ? 1000 : 2000 };
+}
+
+/** Warm up, then one window with CPU read from /proc before and after, per process. */
+async function measure(address: string, path: string, payload: Buffer, procs: readonly Proc[], c: number, ctx: ScenarioContext): Promise<Measured> {
+  const caller = rawCaller(address, path, payload);
+  try {
+    const { durationMs, warmupMs } = windows(ctx);
+    await closedLoop(async () => { await caller.call(); }, { concurrency: c, durationMs: warmupMs, warmupMs: 0 });
+    const cpu0 = procs.map((p) => cpuSeconds(p.pid));
+    const self0 = process.cpuUsage();
+    const load = await closedLoop(async () => { await caller.call(); }, { concurrency: c, durationMs, warmupMs: 0 });
+    const self = process.cpuUsage(self0);
+    const n = Math.max(1, load.calls + load.errors);
+    const cpuMsPerQuery: Record<string, number | null> = { caller: round((self.user + self.system) / 1000 / n) };
+    procs.forEach((p, i) => {
+      const a = cpu0[i];
+      const b = cpuSeconds(p.pid);
+      cpuMsPerQuery[p.role] = a === null || a === undefined || b === null ? null : round((1000 * (b - a)) / n);
+    });
+    return { load, cpuMsPerQuery };
+  } finally {
+    caller.close();
+  }
+}
+
+async function ortC1(ctx: ScenarioContext): Promise<LoadResult> {
+  const session = await ort.InferenceSession.create(sileroModelPath(), { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const feeds = sileroFeeds();
+  try {
+    return await closedLoop(async () => { await session.run(feeds); }, { concurrency: 1, ...windows(ctx) });
+  } finally {
+    await session.release();
+  }
+}
+
+/** One answer decoded and checked before timing, so a run of fast errors cannot pass as throughput. */
+async function checkAnswers(address: string, payload: Buffer): Promise<void> {
+  const caller = rawCaller(address, MODEL_INFER_PATH, payload);
+  try {
+    const res = decodeInferResponse(await caller.call()) as { outputs?: { name: string }[] };
+    if (!(res.outputs ?? []).some((o) => o.name === 'output')) throw new Error(`answer without 'output': ${JSON.stringify(res).slice(0, 200)}`);
+  } finally {
+    caller.close();
+  }
+}
+
+function cpuText(m: Measured): string {
+  return Object.entries(m.cpuMsPerQuery).map(([k, v]) => `${k} ${v ?? '–'}`).join(', ');
+}
+
+export const throughputScenario: Scenario = {
+  name: 'throughput',
+  title: 'Per-query cost: bare echo vs a local node vs a pure router (raw bytes, c=1 and c=64)',
+  async run(ctx): Promise<ScenarioResult> {
+    requireProjectFiles(['src/node/daemon.ts']);
+    const started = performance.now();
+    const payload = sileroRequestBytes(SILERO_MODEL);
+    const rows: ResultRow[] = [];
+    const metrics: Record<string, number | null> = {};
+    const columns = [...LOAD_COLUMNS, 'cpuMsPerQuery'];
+    const notes: string[] = [`Request: ${payload.byteLength} B, the same bytes to every target; the caller neither encodes nor decodes per call.`];
+    const record = (key: string, label: string, m: Measured): void => {
+      const c = m.load.concurrency;
+      rows.push(loadRow(`${label} c=${c}`, m.load, { cpuMsPerQuery: cpuText(m) }));
+      metrics[`${key}C${c}Qps`] = m.load.qps;
+      metrics[`${key}C${c}P50Ms`] = m.load.latency.p50;
+      metrics[`${key}C${c}Errors`] = m.load.errors;
+      for (const [role, v] of Object.entries(m.cpuMsPerQuery)) metrics[`${key}C${c}Cpu_${role}`] = v;
+      if (m.load.errors > 0) notes.push(`${label} c=${c}: ${m.load.errors} errors, first: ${m.load.firstError ?? '?'}`);
+    };
+
+    ctx.log('throughput: in-process ORT, c=1');
+    const ortRes = await ortC1(ctx);
+    rows.push(loadRow('ORT in-process silero-vad c=1', ortRes));
+    metrics['ortC1P50Ms'] = ortRes.latency.p50;
+
+    ctx.log('throughput: bare grpc-js echo in another process');
+    const echo = await spawnReady<{ grpc: string }>(ECHO_CHILD, []);
+    try {
+      for (const c of CONCURRENCY) record('echo', 'bare grpc-js echo (another process)', await measure(echo.ready.grpc, ECHO_PATH, payload, [{ role: 'echo', pid: echo.pid }], c, ctx));
+    } finally {
+      await echo.stop();
+    }
+
+    ctx.log('throughput: local node');
+    const local = await spawnDaemon({ models: [sileroSpec()] });
+    try {
+      await checkAnswers(local.grpc, payload);
+      for (const c of CONCURRENCY) record('local', 'Plexus node, model local', await measure(local.grpc, MODEL_INFER_PATH, payload, [{ role: 'node', pid: local.pid }], c, ctx));
+    } finally {
+      await local.stop();
+    }
+
+    ctx.log('throughput: pure router, model one hop away');
+    const line: DaemonProc[] = await startLine(2);
+    try {
+      const [router, provider] = line as [DaemonProc, DaemonProc];
+      await checkAnswers(router.grpc, payload);
+      const procs = [{ role: 'router', pid: router.pid }, { role: 'provider', pid: provider.pid }];
+      for (const c of CONCURRENCY) record('router', 'Plexus router, model one hop away', await measure(router.grpc, MODEL_INFER_PATH, payload, procs, c, ctx));
+    } finally {
+      await stopAll(line);
+    }
+
+    const echoQps = metrics['echoC64Qps'];
+    const echoP50 = metrics['echoC1P50Ms'];
+    const localP50 = metrics['localC1P50Ms'];
+    metrics['localVsEchoC64'] = round(ratio(metrics['localC64Qps'], echoQps));
+    metrics['routerVsEchoC64'] = round(ratio(metrics['routerC64Qps'], echoQps));
+    const localOverhead = localP50 == null || ortRes.latency.p50 === null ? null : localP50 - ortRes.latency.p50;
+    const hop = metrics['routerC1P50Ms'] == null || localP50 == null ? null : (metrics['routerC1P50Ms'] ?? 0) - localP50;
+    metrics['localOverheadC1Ms'] = round(localOverhead);
+    metrics['hopC1Ms'] = round(hop);
+    metrics['localOverheadVsEchoRtt'] = round(ratio(localOverhead, echoP50));
+    metrics['hopVsEchoRtt'] = round(ratio(hop, echoP50));
+    notes.push(
+      `c=64 throughput vs the echo: local ${metrics['localVsEchoC64'] ?? '–'}×, router ${metrics['routerVsEchoC64'] ?? '–'}×.`,
+      `c=1 p50: local overhead over in-process ORT ${metrics['localOverheadC1Ms'] ?? '–'} ms = ${metrics['localOverheadVsEchoRtt'] ?? '–'}× the echo round trip (${round(echoP50 ?? null) ?? '–'} ms); a hop ${metrics['hopC1Ms'] ?? '–'} ms = ${metrics['hopVsEchoRtt'] ?? '–'}×.`,
+      'cpuMsPerQuery: CPU ms per query of each process over the window (utime+stime from /proc; the caller from process.cpuUsage), threads included.',
+    );
+    return { name: 'throughput', title: this.title, status: 'ok', durationMs: performance.now() - started, columns, rows, metrics, notes };
+  },
+};
