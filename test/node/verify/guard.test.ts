@@ -12,7 +12,7 @@ import { createTryGuard, needsProof } from '../../../src/node/verify/guard.ts';
 
 const candidate = (origin: string, nextHop: string): RouteCandidate => ({
   origin, model: 'm', version: '1', nextHop, hops: origin === nextHop ? 1 : 2, pathLatencyMs: 1, computeMs: 1, queueWaitMs: 0, price: 0, provider: 'cpu', expectedMs: 3,
-} as RouteCandidate);
+});
 
 const request = (origin: string, nonce?: string): ForwardRequest => ({
   queryId: 'q1', ttl: 4, remainingMs: 1000, route: ['entry'], origin, model: 'm', outputs: [], parameters: {}, inputs: [], ...(nonce === undefined ? {} : { nonce }),
