@@ -105,13 +105,13 @@ async function lineTopologies(ctx: ScenarioContext): Promise<string | [string, D
 }
 
 /** Start the provider first, then each node bootstrapping to the one after it. */
-export async function startLine(length: number): Promise<DaemonProc[]> {
+export async function startLine(length: number, bin?: string): Promise<DaemonProc[]> {
   const nodes: DaemonProc[] = [];
-  const provider = await spawnDaemon({ models: [sileroSpec()], node: p2pNode([]) });
+  const provider = await spawnDaemon({ models: [sileroSpec()], node: p2pNode([]), bin });
   nodes.unshift(provider);
   for (let i = 1; i < length; i++) {
     const next = nodes[0] as DaemonProc;
-    nodes.unshift(await spawnDaemon({ models: [], node: p2pNode([next]) }));
+    nodes.unshift(await spawnDaemon({ models: [], node: p2pNode([next]), bin }));
   }
   await waitForRoute(nodes[0] as DaemonProc, SILERO_MODEL, 30_000);
   return nodes;

@@ -7,6 +7,9 @@
 // call, so the load generator costs the same for every target), at c=1 and c=64. Per process:
 // CPU time per query (utime+stime from /proc over the window ÷ calls), the caller's included.
 // ORT in-process (c=1, back to back) gives the model's own time for the overhead rows.
+// PLEXUS_BENCH_BASELINE=<another checkout, built> adds its local and router rows ("before", or
+// PLEXUS_BENCH_BASELINE_LABEL).
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { closedLoop, type LoadResult } from '../load.ts';
@@ -111,24 +114,30 @@ export const throughputScenario: Scenario = {
       await echo.stop();
     }
 
-    ctx.log('throughput: local node');
-    const local = await spawnDaemon({ models: [sileroSpec()] });
-    try {
-      await checkAnswers(local.grpc, payload);
-      for (const c of CONCURRENCY) record('local', 'Plexus node, model local', await measure(local.grpc, MODEL_INFER_PATH, payload, [{ role: 'node', pid: local.pid }], c, ctx));
-    } finally {
-      await local.stop();
-    }
-
-    ctx.log('throughput: pure router, model one hop away');
-    const line: DaemonProc[] = await startLine(2);
-    try {
-      const [router, provider] = line as [DaemonProc, DaemonProc];
-      await checkAnswers(router.grpc, payload);
-      const procs = [{ role: 'router', pid: router.pid }, { role: 'provider', pid: provider.pid }];
-      for (const c of CONCURRENCY) record('router', 'Plexus router, model one hop away', await measure(router.grpc, MODEL_INFER_PATH, payload, procs, c, ctx));
-    } finally {
-      await stopAll(line);
+    const baseline = process.env['PLEXUS_BENCH_BASELINE'];
+    const builds = [
+      ...(baseline === undefined || baseline === '' ? [] : [{ tag: 'before', label: `${process.env['PLEXUS_BENCH_BASELINE_LABEL'] ?? `before (${baseline})`}: `, bin: join(baseline, 'bin/plexus') }]),
+      { tag: '', label: '', bin: undefined },
+    ];
+    for (const b of builds) {
+      ctx.log(`throughput: local node ${b.label}`);
+      const local = await spawnDaemon({ models: [sileroSpec()], bin: b.bin });
+      try {
+        await checkAnswers(local.grpc, payload);
+        for (const c of CONCURRENCY) record(`${b.tag}local`, `${b.label}Plexus node, model local`, await measure(local.grpc, MODEL_INFER_PATH, payload, [{ role: 'node', pid: local.pid }], c, ctx));
+      } finally {
+        await local.stop();
+      }
+      ctx.log(`throughput: pure router, model one hop away ${b.label}`);
+      const line: DaemonProc[] = await startLine(2, b.bin);
+      try {
+        const [router, provider] = line as [DaemonProc, DaemonProc];
+        await checkAnswers(router.grpc, payload);
+        const procs = [{ role: 'router', pid: router.pid }, { role: 'provider', pid: provider.pid }];
+        for (const c of CONCURRENCY) record(`${b.tag}router`, `${b.label}Plexus router, model one hop away`, await measure(router.grpc, MODEL_INFER_PATH, payload, procs, c, ctx));
+      } finally {
+        await stopAll(line);
+      }
     }
 
     const echoQps = metrics['echoC64Qps'];
@@ -136,6 +145,11 @@ export const throughputScenario: Scenario = {
     const localP50 = metrics['localC1P50Ms'];
     metrics['localVsEchoC64'] = round(ratio(metrics['localC64Qps'], echoQps));
     metrics['routerVsEchoC64'] = round(ratio(metrics['routerC64Qps'], echoQps));
+    if (metrics['beforelocalC64Qps'] !== undefined) {
+      metrics['beforeLocalVsEchoC64'] = round(ratio(metrics['beforelocalC64Qps'], echoQps));
+      metrics['beforeRouterVsEchoC64'] = round(ratio(metrics['beforerouterC64Qps'], echoQps));
+      notes.push(`before: c=64 throughput vs the echo: local ${metrics['beforeLocalVsEchoC64'] ?? '–'}×, router ${metrics['beforeRouterVsEchoC64'] ?? '–'}×.`);
+    }
     const localOverhead = localP50 == null || ortRes.latency.p50 === null ? null : localP50 - ortRes.latency.p50;
     const hop = metrics['routerC1P50Ms'] == null || localP50 == null ? null : (metrics['routerC1P50Ms'] ?? 0) - localP50;
     metrics['localOverheadC1Ms'] = round(localOverhead);

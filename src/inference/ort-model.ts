@@ -69,14 +69,14 @@ export interface OrtModelHooks {
 let mainThreadHost: ModelHost | undefined;
 
 /**
- * Queued runs that wait in the host (a worker's message queue) instead of the limiter's queue:
- * the worker then goes from run to run without waiting for the event loop. They come out of
- * `maxQueue`, so a model still holds at most maxConcurrent + maxQueue requests. None for a
- * batcher (it forms batches while its slot is taken) or an injected fault (whose delay must
- * hold the slot, as a slow model would).
+ * Queued single runs (run(), not an adapter holding a slot for a whole request) that wait in the
+ * host (a worker's message queue) instead of the limiter's queue: the worker then goes from run
+ * to run without waiting for the event loop. They come out of `maxQueue`, so a model still holds
+ * at most maxConcurrent + maxQueue requests (run-limiter.ts). None for a batcher (it forms batches while its slot is taken) or an injected delay (which must hold
+ * the slot, as a slow model would).
  */
 function runAheadOf(spec: OnnxModelSpec, host: ModelHost): number {
-  return spec.batching === undefined && spec.fault === undefined ? Math.min(host.runAhead, spec.maxQueue) : 0;
+  return spec.batching === undefined && spec.fault.delayMs === 0 ? Math.min(host.runAhead, spec.maxQueue) : 0;
 }
 
 /** `host` defaults to the main thread (tests, embedding); the engine passes its worker pool. */
@@ -99,7 +99,9 @@ export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger, hooks: O
   }
   const { onQueueWait, onCompute } = hooks;
   const ahead = runAheadOf(spec, where);
-  const limiter = createRunLimiter(spec.name, spec.maxConcurrent + ahead, spec.maxQueue - ahead, onQueueWait && ((ms) => onQueueWait(spec.name, ms)));
+  const limiter = createRunLimiter(spec.name, {
+    maxConcurrent: spec.maxConcurrent, maxQueue: spec.maxQueue, ahead, ...(onQueueWait === undefined ? {} : { onGranted: (ms: number) => onQueueWait(spec.name, ms) }),
+  });
   const compute = createEwma(0.2);
   logger.info({ model: spec.name, provider, requestedProvider: spec.provider, workers: where.workers, inputs, outputs }, `loaded model ${spec.name}`);
 
@@ -128,7 +130,7 @@ export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger, hooks: O
     async run(feeds, outputNames, opts = {}) {
       if (batcher !== undefined) return batcher.submit(feeds, outputNames, opts);
       const q0 = opts.trace && performance.now();
-      const release = await limiter.acquire(opts);
+      const release = await limiter.acquire(ahead > 0 ? { ...opts, ahead: true } : opts);
       try {
         // The injected delay holds the slot, so a faulted model is slow AND busy (its queue fills).
         const f0 = performance.now();

@@ -112,7 +112,7 @@ describe('admission', () => {
 describe('run limiter on admission', () => {
   it('refuses a full queue, expires a queued waiter at its deadline, grants the next on release', async () => {
     const clock = fakeClock();
-    const lim = createRunLimiter('m', 1, 2, undefined, clock);
+    const lim = createRunLimiter('m', { maxConcurrent: 1, maxQueue: 2, clock });
     const first = await lim.acquire();
     const expiring = lim.acquire({ deadline: clock.now() + 100 });
     const patient = lim.acquire();
@@ -132,7 +132,7 @@ describe('run limiter on admission', () => {
 
   it('a cancelled waiter leaves the queue; drain fails the rest and detaches their timers', async () => {
     const clock = fakeClock();
-    const lim = createRunLimiter('m', 1, 4, undefined, clock);
+    const lim = createRunLimiter('m', { maxConcurrent: 1, maxQueue: 4, clock });
     const release = await lim.acquire();
     const ctl = new AbortController();
     const cancelled = lim.acquire({ signal: ctl.signal, deadline: clock.now() + 1000 });
@@ -149,12 +149,52 @@ describe('run limiter on admission', () => {
   });
 });
 
+describe('run limiter ahead slots', () => {
+  it('only single runs take them, behind runs only; they count as queued, and a slot holder waits for them to drain', async () => {
+    const lim = createRunLimiter('m', { maxConcurrent: 1, maxQueue: 3, ahead: 2 });
+    const run1 = await lim.acquire({ ahead: true });
+    const run2 = await lim.acquire({ ahead: true });
+    const run3 = await lim.acquire({ ahead: true });
+    expect(lim.inFlight).toBe(3);
+    // An adapter (no `ahead`) waits: the model already runs maxConcurrent and has runs lined up.
+    let held = false;
+    const holder = lim.acquire().then((r) => { held = true; return r; });
+    // The queue holds 3: two ahead runs and the holder; one more is refused.
+    await expect(lim.acquire({ ahead: true })).rejects.toBeInstanceOf(QueueFullError);
+    run1();
+    run2();
+    await flush();
+    expect(held).toBe(false);
+    run3();
+    const release = await holder;
+    expect(held).toBe(true);
+    expect(lim.inFlight).toBe(1);
+    // While a holder has the slot, runs wait as before (ahead slots stack runs behind runs only).
+    let ran = false;
+    const later = lim.acquire({ ahead: true }).then((r) => { ran = true; return r; });
+    await flush();
+    expect(ran).toBe(false);
+    release();
+    (await later)();
+    expect(lim.inFlight).toBe(0);
+  });
+
+  it('are capped by maxQueue', async () => {
+    const lim = createRunLimiter('m', { maxConcurrent: 1, maxQueue: 1, ahead: 16 });
+    const a = await lim.acquire({ ahead: true });
+    const b = await lim.acquire({ ahead: true });
+    await expect(lim.acquire({ ahead: true })).rejects.toBeInstanceOf(QueueFullError);
+    a();
+    b();
+  });
+});
+
 describe('batcher on admission', () => {
   const tensor = (rows: number): Tensor => ({ name: 'x', datatype: 'FP32', shape: [rows, 2], data: new Float32Array(rows * 2) });
 
   it('refuses past its queue, and a queued request leaves at its deadline with the batch words', async () => {
     const clock = fakeClock();
-    const limiter = createRunLimiter('b', 1, 4);
+    const limiter = createRunLimiter('b', { maxConcurrent: 1, maxQueue: 4 });
     const runs: number[] = [];
     const batcher = createBatcher({
       model: 'b', batching: { maxBatchSize: 8, maxQueueDelayUs: 60_000_000 }, maxQueue: 2, limiter, clock,

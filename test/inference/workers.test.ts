@@ -10,6 +10,7 @@ import {
   type InferResult, type LocalInference, type OnnxModelSpec,
 } from '../../src/inference/index.ts';
 import { giveAway } from '../../src/inference/model-host.ts';
+import { loadOrtModel, type OrtModel } from '../../src/inference/ort-model.ts';
 import { createWorkerHost } from '../../src/inference/worker/worker-host.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { SPEECH_WAV, toneWav } from '../node/grpc/helpers.ts';
@@ -106,5 +107,37 @@ describe('a worker host', () => {
     ], ['output'], Date.now() - 1);
     await expect(late).rejects.toBeInstanceOf(DeadlineExceededError);
     await session.release();
+  }, 30_000);
+});
+
+describe('runs handed to a worker ahead (inference.runAhead)', () => {
+  const host = createWorkerHost({ ...compileInferenceSettings({ runAhead: 4 }), workers: 1 });
+  afterAll(async () => { await host.close(); });
+  const feeds = (): Parameters<OrtModel['run']>[0] => [
+    { name: 'input', datatype: 'FP32', shape: [1, 576], data: new Float32Array(576) },
+    { name: 'state', datatype: 'FP32', shape: [2, 1, 128], data: new Float32Array(256) },
+    { name: 'sr', datatype: 'INT64', shape: [], data: new BigInt64Array([16000n]) },
+  ];
+  const load = async (extra: Record<string, unknown>): Promise<OrtModel> => {
+    const [spec] = compileModelSpecs([{ name: 'vad', path: BUILTIN_SILERO_VAD, session: { intraOpThreads: 1 }, maxQueue: 8, ...extra }], process.cwd());
+    return loadOrtModel(spec as OnnxModelSpec, silentLogger(), {}, host);
+  };
+
+  it('come out of maxQueue: up to 1 + 4 runs go to the worker at once, and the model still holds 1 + 8', async () => {
+    const m = await load({});
+    const runs = Array.from({ length: 12 }, () => m.run(feeds(), ['output']).then(() => 'ok', (e: unknown) => (e as Error).name));
+    expect(m.limiter.inFlight).toBe(5);
+    expect(m.queued).toBe(4);
+    expect(m.maxConcurrent).toBe(1);
+    expect(await Promise.all(runs)).toEqual([...Array<string>(9).fill('ok'), ...Array<string>(3).fill('QueueFullError')]);
+    await m.close();
+  }, 30_000);
+
+  it('none for an injected delay (it holds the slot as a slow model would)', async () => {
+    const m = await load({ fault: { delayMs: 5 } });
+    const runs = Array.from({ length: 3 }, () => m.run(feeds(), ['output']));
+    expect(m.limiter.inFlight).toBe(1);
+    await Promise.all(runs);
+    await m.close();
   }, 30_000);
 });
