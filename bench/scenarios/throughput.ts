@@ -15,7 +15,7 @@ import * as ort from 'onnxruntime-node';
 import { closedLoop, type LoadResult } from '../load.ts';
 import { decodeInferResponse, MODEL_INFER_PATH, rawCaller, sileroRequestBytes } from '../raw-grpc.ts';
 import { SILERO_MODEL, sileroFeeds, sileroModelPath } from '../models/silero.ts';
-import { cpuSeconds, requireProjectFiles, spawnDaemon, spawnReady, stopAll, type DaemonProc } from '../procs.ts';
+import { cpuSeconds, requireProjectFiles, rssMb, spawnDaemon, spawnReady, stopAll, type DaemonProc } from '../procs.ts';
 import { loadRow, LOAD_COLUMNS } from '../rows.ts';
 import { ratio, round } from '../stats.ts';
 import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from '../types.ts';
@@ -26,7 +26,7 @@ const ECHO_PATH = '/plexus.bench.Echo/Echo';
 const CONCURRENCY = [1, 64] as const;
 
 interface Proc { readonly role: string; readonly pid: number }
-interface Measured { readonly load: LoadResult; readonly cpuMsPerQuery: Record<string, number | null> }
+interface Measured { readonly load: LoadResult; readonly cpuMsPerQuery: Record<string, number | null>; readonly rssMb: Record<string, number | null> }
 
 function windows(ctx: ScenarioContext): { durationMs: number; warmupMs: number } {
   return { durationMs: ctx.quick ? 3000 : 8000, warmupMs: ctx.quick ? 1000 : 2000 };
@@ -49,7 +49,7 @@ async function measure(address: string, path: string, payload: Buffer, procs: re
       const b = cpuSeconds(p.pid);
       cpuMsPerQuery[p.role] = a === null || a === undefined || b === null ? null : round((1000 * (b - a)) / n);
     });
-    return { load, cpuMsPerQuery };
+    return { load, cpuMsPerQuery, rssMb: Object.fromEntries(procs.map((p) => [p.role, round(rssMb(p.pid))])) };
   } finally {
     caller.close();
   }
@@ -89,11 +89,11 @@ export const throughputScenario: Scenario = {
     const payload = sileroRequestBytes(SILERO_MODEL);
     const rows: ResultRow[] = [];
     const metrics: Record<string, number | null> = {};
-    const columns = [...LOAD_COLUMNS, 'cpuMsPerQuery'];
+    const columns = [...LOAD_COLUMNS, 'cpuMsPerQuery', 'rssMbAfter'];
     const notes: string[] = [`Request: ${payload.byteLength} B, the same bytes to every target; the caller neither encodes nor decodes per call.`];
     const record = (key: string, label: string, m: Measured): void => {
       const c = m.load.concurrency;
-      rows.push(loadRow(`${label} c=${c}`, m.load, { cpuMsPerQuery: cpuText(m) }));
+      rows.push(loadRow(`${label} c=${c}`, m.load, { cpuMsPerQuery: cpuText(m), rssMbAfter: Object.entries(m.rssMb).map(([k, v]) => `${k} ${v ?? '–'}`).join(', ') }));
       metrics[`${key}C${c}Qps`] = m.load.qps;
       metrics[`${key}C${c}P50Ms`] = m.load.latency.p50;
       metrics[`${key}C${c}Errors`] = m.load.errors;
