@@ -136,5 +136,28 @@ export function evaluateTargets(results: Results): TargetCheck[] {
     if (late === null || hung === null || growth === null || secs === null) out.push(na(id, d, 'soak not run: --only soak'));
     else out.push({ id, description: d, detail: `${f(secs)} s: ${late} late, ${hung} hung, entry RSS growth ≤ ${f(growth)}% (flat: ≤ ${SOAK_RSS_FLAT_PCT}%)`, pass: late === 0 && hung === 0 && growth <= SOAK_RSS_FLAT_PCT });
   }
+  out.push(...throughputTargets(m));
   return out;
+}
+
+/** Issue 13: per-query cost against a bare grpc-js echo, all from the throughput scenario's one run. */
+function throughputTargets(m: (s: string, k: string) => number | null): TargetCheck[] {
+  const t = (k: string): number | null => m('throughput', k);
+  const errors = (t('localC64Errors') ?? 0) + (t('routerC64Errors') ?? 0);
+  const ratioCheck = (id: string, d: string, key: string, limit: number): TargetCheck => {
+    const v = t(key);
+    if (v === null) return na(id, d, 'throughput not measured');
+    return { id, description: d, detail: `${f(v)}× the echo (limit ${limit}×), ${errors} errors`, pass: v >= limit && errors === 0 };
+  };
+  const rttCheck = (id: string, d: string, key: string, msKey: string): TargetCheck => {
+    const v = t(key);
+    if (v === null) return na(id, d, 'throughput not measured');
+    return { id, description: d, detail: `${f(t(msKey) ?? NaN)} ms = ${f(v)}× the echo round trip (${f(t('echoC1P50Ms') ?? NaN)} ms)`, pass: v <= 1 };
+  };
+  return [
+    ratioCheck('local-throughput', 'c=64, model local: ≥ 0.5× a bare grpc-js echo in another process, 0 errors', 'localVsEchoC64', 0.5),
+    ratioCheck('router-throughput', 'c=64, pure router, model one hop away: ≥ 0.4× the echo, 0 errors', 'routerVsEchoC64', 0.4),
+    rttCheck('c1-local-overhead', 'c=1: local overhead over in-process ORT ≤ 1× the echo round trip', 'localOverheadVsEchoRtt', 'localOverheadC1Ms'),
+    rttCheck('c1-hop', 'c=1: each hop ≤ 1× the echo round trip', 'hopVsEchoRtt', 'hopC1Ms'),
+  ];
 }

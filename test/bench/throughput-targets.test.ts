@@ -1,0 +1,26 @@
+// Issue 13's per-query targets read the throughput scenario's own ratios: pass, miss, and N/A.
+import { describe, expect, it } from 'vitest';
+import { evaluateTargets } from '../../bench/targets.ts';
+import type { ScenarioResult } from '../../bench/types.ts';
+
+const throughput = (metrics: Record<string, number | null>): ReadonlyMap<string, ScenarioResult> => new Map([['throughput', {
+  name: 'throughput', title: 't', status: 'ok', durationMs: 1, columns: [], rows: [], notes: [], metrics,
+} satisfies ScenarioResult]]);
+
+const byId = (ts: ReturnType<typeof evaluateTargets>, id: string): boolean | null | undefined => ts.find((t) => t.id === id)?.pass;
+
+describe('throughput targets', () => {
+  it('pass at the limits with no errors, miss below them or with errors, N/A unmeasured', () => {
+    const good = evaluateTargets(throughput({
+      localVsEchoC64: 0.5, routerVsEchoC64: 0.41, localC64Errors: 0, routerC64Errors: 0,
+      localOverheadVsEchoRtt: 1, localOverheadC1Ms: 0.3, hopVsEchoRtt: 0.9, hopC1Ms: 0.27, echoC1P50Ms: 0.3,
+    }));
+    expect(['local-throughput', 'router-throughput', 'c1-local-overhead', 'c1-hop'].map((id) => byId(good, id))).toEqual([true, true, true, true]);
+    const bad = evaluateTargets(throughput({
+      localVsEchoC64: 0.6, routerVsEchoC64: 0.39, localC64Errors: 2, routerC64Errors: 0,
+      localOverheadVsEchoRtt: 5.8, localOverheadC1Ms: 1.1, hopVsEchoRtt: 1.01, hopC1Ms: 0.3, echoC1P50Ms: 0.3,
+    }));
+    expect(['local-throughput', 'router-throughput', 'c1-local-overhead', 'c1-hop'].map((id) => byId(bad, id))).toEqual([false, false, false, false]);
+    expect(byId(evaluateTargets(new Map()), 'local-throughput')).toBeNull();
+  });
+});
