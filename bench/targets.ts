@@ -110,6 +110,15 @@ export function evaluateTargets(results: Results): TargetCheck[] {
     else out.push({ id, description: d, detail: `${f(v)} MB`, pass: v < 120 });
   }
   {
+    const id = 'rss-idle-no-model';
+    const d = 'A no-model node ≤ 80 MB RSS after 10 minutes idle in a cluster';
+    const v = m('idle-rss', 'idleRssMb');
+    const s = m('idle-rss', 'idleRssEndS');
+    if (v === null || s === null) out.push(na(id, d, 'idle-rss not run (opt-in: --only idle-rss)'));
+    else if (s < 600) out.push(na(id, d, `${f(v)} MB after ${f(s)} s: the target needs 600 s`));
+    else out.push({ id, description: d, detail: `${f(v)} MB after ${f(s)} s`, pass: v <= 80 });
+  }
+  {
     const id = 'idle-cores';
     const d = '20 idle daemons ≤ 0.1 cores in total, a dead neighbour\'s routes gone ≤ 2 s';
     const v = m('idle', 'idleCores');

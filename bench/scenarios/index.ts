@@ -13,6 +13,7 @@ import { trustScenario } from './trust.ts';
 import { soakScenario } from './soak.ts';
 import { defaultModelsScenario } from './default-models.ts';
 import { idleScenario } from './idle.ts';
+import { idleRssScenario } from './idle-rss.ts';
 import { ocrScenario } from './ocr.ts';
 import { scaleBoundScenario } from './scale-bound.ts';
 import { throughputScenario } from './throughput.ts';
@@ -22,4 +23,5 @@ export const SCENARIOS: readonly Scenario[] = [
   tracingScenario, trustScenario, jobsScenario, idleScenario, defaultModelsScenario,
   ocrScenario,
   soakScenario, // opt-in: only with --only soak
+  idleRssScenario, // opt-in: only with --only idle-rss (10 minutes)
 ];

@@ -2,12 +2,9 @@
 // request picks one by name or capability, and how one is released once its queries finish.
 import { ModelNotFoundError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { createOcrAdapter } from './adapters/ocr/ocr-adapter.ts';
-import { createSileroVadAdapter } from './adapters/silero-vad.ts';
 import { adapterTargets, type ModelSpec } from './config.ts';
 import { hostRawModel, type HostedModel } from './hosted-model.ts';
 import type { ModelHost } from './model-host.ts';
-import { createPipelineModel } from './pipeline/pipeline-model.ts';
 import type { StepDispatcher } from './pipeline/runner.ts';
 import type { OrtModel, OrtModelHooks } from './ort-model.ts';
 
@@ -40,7 +37,11 @@ export async function hostEntry(spec: ModelSpec, ctx: EntryContext): Promise<Ent
     const raw = await loadOrtModel(spec, ctx.logger, ctx.hooks, await ctx.modelHost());
     return { spec, hosted: hostRawModel(raw), raw, active: 0 };
   }
-  if (spec.kind === 'pipeline') return { spec, hosted: createPipelineModel(spec, ctx.steps), active: 0 };
+  // Pipeline and adapter code loads with the first such model: a node hosting none never pays for it.
+  if (spec.kind === 'pipeline') {
+    const { createPipelineModel } = await import('./pipeline/pipeline-model.ts');
+    return { spec, hosted: createPipelineModel(spec, ctx.steps), active: 0 };
+  }
   const targets = adapterTargets(spec).map((name) => {
     const target = ctx.rawModel(name);
     if (target === undefined) {
@@ -49,7 +50,9 @@ export async function hostEntry(spec: ModelSpec, ctx: EntryContext): Promise<Ent
     return target;
   });
   const { adapter } = spec;
-  const hosted = adapter.type === 'ocr' ? createOcrAdapter({ ...spec, adapter }, targets, ctx.steps) : createSileroVadAdapter({ ...spec, adapter }, targets[0] as OrtModel, ctx.hooks);
+  const hosted = adapter.type === 'ocr'
+    ? (await import('./adapters/ocr/ocr-adapter.ts')).createOcrAdapter({ ...spec, adapter }, targets, ctx.steps)
+    : (await import('./adapters/silero-vad.ts')).createSileroVadAdapter({ ...spec, adapter }, targets[0] as OrtModel, ctx.hooks);
   return { spec, hosted, active: 0 };
 }
 

@@ -4,7 +4,7 @@
 // starts a new one, so the p99 is of the last scrape interval. Model runs and audio decoding on
 // worker threads (src/inference/worker/) are what keep it small under model load.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from './prom.ts';
 
 /** Sampling period of the delay monitor, ms: 50 wake-ups a second while it runs. */
 export const EVENT_LOOP_RESOLUTION_MS = 20;

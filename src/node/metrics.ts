@@ -5,7 +5,7 @@
 // request phases),
 // the routed dispatcher's events (route choices, forwards, failovers), and gauges read from the
 // engine and the p2p service at scrape time.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from './prom.ts';
 import type { LocalInferenceInit } from '../inference/engine.ts';
 import type { LocalInference } from '../inference/types.ts';
 import type { RoutedDispatcherEvents } from './route-events.ts';

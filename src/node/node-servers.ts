@@ -1,17 +1,14 @@
 // The node's servers as components: gRPC (KServe v2, repository, Triton config, Plexus, Jobs,
 // Health) and the optional HTTP port (metrics, REST, repository, Triton, jobs API, dashboard).
-// Each drains (refuses new work) before the grace in which in-flight calls finish.
-import { createDashboardHandler } from './http/dashboard/handler.ts';
-import { createRepositoryRoutes } from './http/repository-routes.ts';
-import { createTritonRoutes } from './http/triton-routes.ts';
-import { createHttpServer } from './http/server.ts';
+// Each drains (refuses new work) before the grace in which in-flight calls finish. The HTTP side
+// (server, REST, dashboard, jobs API) loads only when the port is on: a node without it never
+// holds that code.
 import { createKServeService } from './grpc/kserve.ts';
 import { createPlexusService, type ClusterView } from './grpc/plexus-service.ts';
 import { createRepositoryHandlers } from './grpc/repository.ts';
 import { createTritonConfigHandlers } from './grpc/triton-config.ts';
 import { createGrpcServer } from './grpc/server.ts';
 import { createJobsHandlers } from './jobs/grpc.ts';
-import { createJobsApi } from './jobs/http.ts';
 import { JOBS_DEFAULTS } from './jobs/options.ts';
 import type { Component } from './lifecycle.ts';
 import { graceLeft, need, type NodeContext } from './node-parts.ts';
@@ -82,6 +79,9 @@ export function httpComponent(ctx: NodeContext, dependsOn: readonly string[]): C
     dependsOn,
     async start() {
       if (options.http === undefined) return;
+      const [{ createDashboardHandler }, { createRepositoryRoutes }, { createTritonRoutes }, { createHttpServer }, { createJobsApi }] = await Promise.all([
+        import('./http/dashboard/handler.ts'), import('./http/repository-routes.ts'), import('./http/triton-routes.ts'), import('./http/server.ts'), import('./jobs/http.ts'),
+      ]);
       const t = need(parts.trust, 'trust');
       const catalog = need(parts.catalog, 'catalog');
       const repositoryRoutes = createRepositoryRoutes({ repository: need(parts.repository, 'repository'), logger });

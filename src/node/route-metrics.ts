@@ -2,7 +2,7 @@
 // seen advertised (its own models' included). A capability whose providers all went away reads
 // 0 instead of vanishing, so "advertised, now unreachable" is one alert expression
 // (deploy/grafana/plexus-alerts.yml: plexus_capability_routes == 0).
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from './prom.ts';
 
 /** What the gauge reads of a route: the capabilities its model offers. */
 export interface CapabilityRoute {

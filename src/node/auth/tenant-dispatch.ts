@@ -2,7 +2,7 @@
 // checked before a query runs (BudgetExceededError when over), its cost (plexus.cost) is
 // charged after, and every query is counted by tenant (plexus_tenant_requests_total). Queries
 // without a tenant (no tokens file) pass untouched.
-import { Counter, type Registry } from 'prom-client';
+import { Counter, type Registry } from '../prom.ts';
 import type { InferRequest } from '../../inference/types.ts';
 import type { Logger } from '../../logger.ts';
 import type { QueryDispatcher } from '../dispatch.ts';

@@ -1,7 +1,7 @@
 // Job instruments on the node's registry: jobs by state (read from the store at scrape time),
 // items by outcome (gRPC status name) and item latency (submission of the item's first try to
 // its recorded outcome, retries included).
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from '../prom.ts';
 import { JOB_STATES } from './policy.ts';
 import type { JobStore } from './store.ts';
 
