@@ -139,7 +139,11 @@ class RoutesAdapter implements RoutesProtocol {
   async #open(peer: PeerIdString): Promise<boolean> {
     const libp2p = this.#libp2p;
     try {
-      const out = await libp2p.dialProtocol(peerIdFromString(peer), ROUTES_PROTOCOL, { signal: AbortSignal.timeout(this.#core.timing.openTimeoutMs) });
+      // On an open connection only: dialProtocol would dial a peer that just went (a frame it
+      // sent before hanging up, handled after), undoing a trimmed link (degree-policy.ts).
+      const conn = libp2p.getConnections(peerIdFromString(peer)).find((c) => c.status === 'open');
+      if (conn === undefined) return false;
+      const out = await conn.newStream(ROUTES_PROTOCOL, { signal: AbortSignal.timeout(this.#core.timing.openTimeoutMs) });
       if (!this.#core.running) { out.abort(new Error('stopping')); return false; }
       out.inactivityTimeout = 0;
       const rtt = (await this.#measureRtt(peer)) ?? 1;
