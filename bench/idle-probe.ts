@@ -1,7 +1,7 @@
 // Scratch probe (not a scenario): starts N idle daemons as the idle scenario does, waits,
 // then every 2 s samples each daemon's established TCP connections (ss) and CPU, and
 // reports connection churn (new/closed 4-tuples per minute), degree, CPU per daemon.
-// PROBE_PROF=k: the first k daemons run with --cpu-prof (written to PROBE_PROF_DIR at stop).
+// PROBE_PROF=k: k daemons from PROBE_PROF_FROM (default 0) run with --cpu-prof (written to PROBE_PROF_DIR at stop).
 // usage: node bench/idle-probe.ts [N] [windowS] [settleS] [bin]
 import { spawnSync } from 'node:child_process';
 import { cpuSeconds, spawnDaemon, stopAll, type DaemonProc } from './procs.ts';
@@ -12,6 +12,7 @@ const WINDOW = Number(process.argv[3] ?? 60) * 1000;
 const SETTLE = Number(process.argv[4] ?? 60) * 1000;
 const BIN = process.argv[5];
 const PROF = Number(process.env['PROBE_PROF'] ?? 0);
+const PROF_FROM = Number(process.env['PROBE_PROF_FROM'] ?? 0);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function conns(pids: readonly number[]): Map<number, Set<string>> {
@@ -38,7 +39,7 @@ const spec = (parent: DaemonProc | undefined, model: boolean): Parameters<typeof
 const baseOpts = process.env['NODE_OPTIONS'] ?? '';
 try {
   for (let i = 0; i < N; i++) {
-    process.env['NODE_OPTIONS'] = i < PROF ? `${baseOpts} --cpu-prof --cpu-prof-dir=${process.env['PROBE_PROF_DIR'] ?? '/tmp/prof'}` : baseOpts;
+    process.env['NODE_OPTIONS'] = i >= PROF_FROM && i < PROF_FROM + PROF ? `${baseOpts} --cpu-prof --cpu-prof-dir=${process.env['PROBE_PROF_DIR'] ?? '/tmp/prof'}` : baseOpts;
     procs.push(await spawnDaemon(spec(i === 0 ? undefined : procs[Math.floor((i - 1) / 2)], i === N - 1), 180_000));
   }
   process.env['NODE_OPTIONS'] = baseOpts;

@@ -14,7 +14,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import type { Logger } from '../../logger.ts';
 import { RoutesCore } from '../../routing/routes-core.ts';
 import type { SignedUpdate } from '../../routing/routes-messages.ts';
-import { routesTiming } from '../../routing/routes-timing.ts';
+import { pingDue, routesTiming } from '../../routing/routes-timing.ts';
 import type { PeerIdString } from '../../routing/types.ts';
 import { decodeRoutesFrame } from './advert-codec.ts';
 import { readFrames } from './framing.ts';
@@ -41,6 +41,7 @@ class RoutesAdapter implements RoutesProtocol {
   readonly #opening = new Map<PeerIdString, Promise<boolean>>();
   readonly #timers: NodeJS.Timeout[] = [];
   #debounce: NodeJS.Timeout | undefined;
+  #pingTick = 0;
   readonly #signer: RoutesSigner;
 
   constructor(init: RoutesProtocolInit) {
@@ -166,7 +167,10 @@ class RoutesAdapter implements RoutesProtocol {
   }
 
   #ping(): void {
-    for (const [peer, n] of this.#core.peers.entries()) {
+    const tick = this.#pingTick++;
+    const all = this.#core.peers.entries();
+    for (const [i, [peer, n]] of all.entries()) {
+      if (!pingDue(tick, i, all.length, this.#core.timing)) continue;
       void this.#measureRtt(peer).then((rtt) => {
         const verdict = this.#core.pinged(peer, n, rtt);
         if (verdict !== 'hang-up') return;
