@@ -184,6 +184,18 @@ export function tcpBytesSent(pids: readonly number[]): Map<number, number> | nul
   return out;
 }
 
+/** Established TCP connections each process holds (`ss -tnp`); null when ss is unavailable. */
+export function tcpConnectionCounts(pids: readonly number[]): Map<number, number> | null {
+  const r = spawnSync('ss', ['-tnpH', 'state', 'established'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0 || typeof r.stdout !== 'string') return null;
+  const out = new Map<number, number>(pids.map((p) => [p, 0]));
+  for (const m of r.stdout.matchAll(/pid=(\d+)/g)) {
+    const pid = Number(m[1]);
+    if (out.has(pid)) out.set(pid, (out.get(pid) ?? 0) + 1);
+  }
+  return out;
+}
+
 /** Resident set size in MB; null when /proc is unavailable. */
 export function rssMb(pid: number): number | null {
   try {

@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { createPlexusAdminClient, type PlexusAdminClient } from '../plexus-client.ts';
-import { cpuSeconds, requireProjectFiles, rssMb, spawnDaemon, stopAll, tcpBytesSent, type ChildSpec, type DaemonProc } from '../procs.ts';
+import { cpuSeconds, requireProjectFiles, rssMb, spawnDaemon, stopAll, tcpBytesSent, tcpConnectionCounts, type ChildSpec, type DaemonProc } from '../procs.ts';
 import { round, summarize } from '../stats.ts';
 import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from '../types.ts';
 import { sileroSpec } from './plexus.ts';
@@ -57,7 +57,13 @@ async function untilAllKnow(clients: readonly PlexusAdminClient[], origin: strin
   }
 }
 
-interface Measured { cores: number; bytesPerNodeS: number; rssP50: number; rssMax: number; goneNeighbourMs: number; goneAllMs: number; coresMax: number }
+interface Measured {
+  cores: number; bytesPerNodeS: number; rssP50: number; rssMax: number; goneNeighbourMs: number; goneAllMs: number; coresMax: number;
+  /** CPU seconds each daemon used in the window (less sensitive to the machine's load than cores). */
+  cpuSecP50: number; cpuSecMax: number;
+  /** TCP connections each daemon holds at the end of the window (its neighbours, both directions counted once each). */
+  connsP50: number; connsMax: number;
+}
 
 async function measureCluster(bin: string | undefined, N: number, windowMs: number, ctx: ScenarioContext): Promise<Measured> {
   const procs: DaemonProc[] = [];
@@ -89,6 +95,8 @@ async function measureCluster(bin: string | undefined, N: number, windowMs: numb
     const w1 = tcpBytesSent(pids);
     const written = pids.map((p) => (w1?.get(p) ?? Number.NaN) - (w0?.get(p) ?? Number.NaN));
     const rss = procs.slice(0, -1).map((p) => rssMb(p.pid)).filter((v): v is number => v !== null);
+    const conns = summarize([...(tcpConnectionCounts(pids)?.values() ?? [])]);
+    const cs = summarize(cpu);
     ctx.log(`idle: ${bin ?? 'this tree'}: ${round(cpu.reduce((a, b) => a + b, 0) / seconds)} cores over ${round(seconds)} s`);
 
     const parent = Math.floor((N - 2) / 2);
@@ -100,7 +108,7 @@ async function measureCluster(bin: string | undefined, N: number, windowMs: numb
     return {
       cores: cpu.reduce((a, b) => a + b, 0) / seconds, coresMax: Math.max(...cpu) / seconds,
       bytesPerNodeS: written.reduce((a, b) => a + b, 0) / seconds / N,
-      rssP50: rs.p50, rssMax: rs.max, goneNeighbourMs: gone[parent] as number, goneAllMs: Math.max(...gone),
+      rssP50: rs.p50, rssMax: rs.max, cpuSecP50: cs.p50, cpuSecMax: cs.max, connsP50: conns.p50, connsMax: conns.max, goneNeighbourMs: gone[parent] as number, goneAllMs: Math.max(...gone),
     };
   } finally {
     for (const c of clients) c.close();
@@ -129,7 +137,8 @@ export const idleScenario: Scenario = {
       rows.push({
         label: `${b.label}, ${n} daemons`,
         values: {
-          coresTotal: round(m.cores), coresMaxDaemon: round(m.coresMax), bytesPerNodeS: Math.round(m.bytesPerNodeS),
+          coresTotal: round(m.cores), coresMaxDaemon: round(m.coresMax), cpuSecP50: round(m.cpuSecP50), cpuSecMax: round(m.cpuSecMax),
+          bytesPerNodeS: Math.round(m.bytesPerNodeS), connsP50: m.connsP50, connsMax: m.connsMax,
           rssMbP50: round(m.rssP50), rssMbMax: round(m.rssMax), goneAtNeighbourMs: round(m.goneNeighbourMs), goneEverywhereMs: round(m.goneAllMs),
         },
       });
@@ -139,12 +148,15 @@ export const idleScenario: Scenario = {
       metrics[`idleRssMb${k}`] = round(m.rssP50);
       metrics[`idleDeadGoneMs${k}`] = round(m.goneNeighbourMs);
       metrics[`idleDaemons${k}`] = n;
+      metrics[`idleCpuSecP50${k}`] = round(m.cpuSecP50);
+      metrics[`idleConnsP50${k}`] = m.connsP50;
     }
     return {
       name: 'idle', title: this.title, status: 'ok', durationMs: performance.now() - started,
-      columns: ['coresTotal', 'coresMaxDaemon', 'bytesPerNodeS', 'rssMbP50', 'rssMbMax', 'goneAtNeighbourMs', 'goneEverywhereMs'], rows, metrics,
+      columns: ['coresTotal', 'coresMaxDaemon', 'cpuSecP50', 'cpuSecMax', 'bytesPerNodeS', 'connsP50', 'connsMax', 'rssMbP50', 'rssMbMax', 'goneAtNeighbourMs', 'goneEverywhereMs'], rows, metrics,
       notes: [
         `${n} daemons; window ${windowMs / 1000} s, from ${SETTLE_MS / 1000} s after the last daemon started (and all 20 know the model leaf's route). coresTotal = Σ (utime+stime) over the window ÷ window (/proc/<pid>/stat, 10 ms ticks).`,
+        'cpuSecP50/Max: CPU seconds one daemon used over the window (median, most). connsP50/Max: established TCP connections per daemon at the end of the window (ss), i.e. its neighbours.',
         'bytesPerNodeS = Σ TCP bytes_sent of the daemons\' sockets (ss -tinp) over the window ÷ window ÷ daemons: libp2p (routes, pings, muxer keepalive, Noise framing); no queries run.',
         `rssMb: the no-model daemons at the end of the window (${windowMs / 1000} s + settle idle; the issue's 10-minute figure needs --only idle with a longer window, not run by default).`,
         'goneAtNeighbourMs: from SIGKILL of the model leaf until its bootstrap parent\'s GetRoutes no longer lists it (polled every 25 ms); goneEverywhereMs: until no node lists it.',

@@ -63,8 +63,12 @@ export function modelledMs(c: RouteCandidate): number {
 export class Reputation {
   readonly #o: Required<ReputationOptions>;
   readonly #peers = new Map<PeerIdString, PeerRecord>();
-  /** Measured one-way path to an origin through a relaying next hop, keyed `origin nextHop`. */
-  readonly #paths = new Map<string, Measure>();
+  /**
+   * Measured one-way path to an origin through a relaying next hop: origin -> next hop -> figure.
+   * Nested maps, not a joined string key: route selection asks pathFloor for every route it
+   * weighs, and building a ~100-character key each time was a visible part of an idle node's CPU.
+   */
+  readonly #paths = new Map<PeerIdString, Map<PeerIdString, Measure>>();
 
   constructor(options: ReputationOptions = {}) {
     this.#o = {
@@ -106,9 +110,10 @@ export class Reputation {
     if (c.nextHop === c.origin || !Number.isFinite(ms) || ms < 0) return false;
     // The queue estimate counts this very query as outstanding: one compute of it is the answer's own.
     const oneWay = Math.max(0, (ms - c.computeMs - Math.max(0, c.queueWaitMs - c.computeMs)) / 2);
-    const key = `${c.origin} ${c.nextHop}`;
-    const m = this.#paths.get(key);
-    if (m === undefined) this.#paths.set(key, { ms: oneWay, n: 1, at: now });
+    let byHop = this.#paths.get(c.origin);
+    if (byHop === undefined) this.#paths.set(c.origin, byHop = new Map<PeerIdString, Measure>());
+    const m = byHop.get(c.nextHop);
+    if (m === undefined) byHop.set(c.nextHop, { ms: oneWay, n: 1, at: now });
     else {
       const alpha = Math.max(1 / (m.n + 1), 0.3);
       m.ms = this.#decayed(m, now) + alpha * (oneWay - this.#decayed(m, now));
@@ -125,7 +130,7 @@ export class Reputation {
    * time like the measured compute figure.
    */
   pathFloor(origin: PeerIdString, neighbour: PeerIdString, now: number, advertisedMs = 0): number | undefined {
-    const m = this.#paths.get(`${origin} ${neighbour}`);
+    const m = this.#paths.get(origin)?.get(neighbour);
     if (m === undefined) return undefined;
     const floor = this.#decayed(m, now);
     return floor > 2 * advertisedMs + 30 ? floor : undefined;

@@ -15,7 +15,7 @@ import type { RoutingTable } from './table.ts';
 import type { AdvertisedModel, PeerIdString, ProviderAdvert, RouteUpdate, RoutingTableApi } from './types.ts';
 
 /** The table, with the seqno-request side of RFC 8966 that the routes protocol drives. */
-export type RoutesTable = RoutingTableApi & Pick<RoutingTable, 'takeSeqnoRequests' | 'onSeqnoRequest' | 'knows' | 'onOriginGone'>;
+export type RoutesTable = RoutingTableApi & Pick<RoutingTable, 'takeSeqnoRequests' | 'onSeqnoRequest' | 'knows' | 'onOriginGone' | 'takeUrgentChange'>;
 
 export interface RoutesCoreInit {
   readonly self: PeerIdString;
@@ -34,7 +34,7 @@ export type Screening =
   | { readonly kind: 'verify' };                   // check its signature (a forged one: strike)
 
 export interface FrameOutcome {
-  /** The table changed: flush soon. */
+  /** The table changed in a way worth a triggered update (RoutingTable.takeUrgentChange): flush soon. Smaller changes go with the next flush. */
   readonly changed: boolean;
   /** Origins to dial at their hints (the dial budget allowed each; report with dialEnded). */
   readonly dials: { readonly origin: PeerIdString; readonly addrs: readonly string[] }[];
@@ -218,7 +218,8 @@ export class RoutesCore {
       this.origins.remember(u.signed, digest);
       this.origins.heardFrom(origin, peer, now, !u.retracted && Number.isFinite(u.metricMs));
     }
-    return { changed, dials: this.#hintsOf(updates, addrs, now) };
+    // An urgent change a ping's link observation made since goes out with this one.
+    return { changed: changed && this.#table.takeUrgentChange(), dials: this.#hintsOf(updates, addrs, now) };
   }
 
   /**

@@ -141,6 +141,8 @@ export class TableState {
   routeCount = 0;
   /** Origins with at least one route (what maxOrigins bounds). */
   liveOrigins = 0;
+  /** A change since the last takeUrgentChange() that should go out at once (table-select.ts reselect), not wait for the next flush. */
+  urgentChange = false;
   /** Called with each origin the table forgets (GC or eviction). */
   onOriginGone: ((origin: PeerIdString) => void) | undefined;
 

@@ -233,6 +233,34 @@ export class RoutingTable implements RoutingTableApi {
     return out;
   }
 
+  /**
+   * What the table tells about each neighbour's links (for trimming a crowded mesh,
+   * src/node/p2p/degree-policy.ts): `direct`, how many origins it offers us at one hop (its
+   * own neighbours, a lower bound: those it reaches through us are poisoned); `detour`, whether
+   * another neighbour offers us that neighbour at one hop (a path to it without our link).
+   */
+  neighbourLinks(now: number): Map<PeerIdString, { direct: number; detour: boolean }> {
+    const out = new Map<PeerIdString, { direct: number; detour: boolean }>();
+    for (const p of this.#s.neighbours.keys()) out.set(p, { direct: 0, detour: false });
+    for (const e of this.#s.origins.values()) {
+      for (const r of e.routes) {
+        if (r.hops !== 1 || r.expiresAt <= now || !Number.isFinite(r.metricMs)) continue;
+        const n = out.get(r.neighbour);
+        if (n !== undefined) n.direct++;
+        const o = r.neighbour === e.origin ? undefined : out.get(e.origin);
+        if (o !== undefined) o.detour = true;
+      }
+    }
+    return out;
+  }
+
+  /** Whether a change since the last call should go out at once (a new next hop or seq, lost reachability, a large metric change); clears it. */
+  takeUrgentChange(): boolean {
+    const u = this.#s.urgentChange;
+    this.#s.urgentChange = false;
+    return u;
+  }
+
   /** Whether the table has an entry for the origin (routed, infeasible only, or waiting to be forgotten). */
   knows(origin: PeerIdString): boolean {
     return this.#s.origins.has(origin);

@@ -161,3 +161,43 @@ describe('peers in use (protected connection slots)', () => {
     expect([...t.peersInUse()].sort()).toEqual(['far', 'provider', 'relay']);
   });
 });
+
+describe('neighbour links (for trimming a crowded mesh)', () => {
+  it('counts the origins each neighbour offers at one hop, and whether another neighbour offers it at one hop', () => {
+    const t = newTable('me');
+    for (const p of ['a', 'b', 'c']) t.neighbourUp(p, 2, 0);
+    for (const p of ['a', 'b', 'c']) t.applyUpdate(p, update(advert(p, 1, []), 0, 0), 0);
+    // a is connected to b and x; b to a; c offers a only two hops away.
+    t.applyUpdate('a', update(advert('b', 1, []), 1, 1), 0);
+    t.applyUpdate('a', update(advert('x', 1, []), 1, 1), 0);
+    t.applyUpdate('b', update(advert('a', 1, []), 1, 1), 0);
+    t.applyUpdate('c', update(advert('a', 1, []), 3, 2), 0);
+    const l = t.neighbourLinks(0);
+    expect(l.get('a')).toEqual({ direct: 2, detour: true });
+    expect(l.get('b')).toEqual({ direct: 1, detour: true });
+    expect(l.get('c')).toEqual({ direct: 0, detour: false });
+    // Expired routes do not count.
+    expect(t.neighbourLinks(1e9).get('a')).toEqual({ direct: 0, detour: false });
+  });
+});
+
+describe('urgent changes (what deserves a triggered update of its own)', () => {
+  it('a new route, a new seq, a lost route and a large metric change are urgent; a small metric drift waits for the next flush', () => {
+    const t = newTable('me');
+    t.neighbourUp('n', 2, 0);
+    const a1 = advert('o', 1, M);
+    expect(t.applyUpdate('n', update(a1, 20, 1), 0)).toBe(true);
+    expect(t.takeUrgentChange()).toBe(true);
+    expect(t.takeUrgentChange()).toBe(false);
+    // 20 -> 23 ms: significant (announced again) but not urgent.
+    expect(t.applyUpdate('n', update(a1, 23, 1), 0)).toBe(true);
+    expect(t.takeUrgentChange()).toBe(false);
+    // 23 -> 60 ms: urgent.
+    expect(t.applyUpdate('n', update(a1, 60, 1), 0)).toBe(true);
+    expect(t.takeUrgentChange()).toBe(true);
+    expect(t.applyUpdate('n', update(advert('o', 2, M), 60, 1), 0)).toBe(true);
+    expect(t.takeUrgentChange()).toBe(true);
+    expect(t.applyUpdate('n', retraction(advert('o', 3, M)), 0)).toBe(true);
+    expect(t.takeUrgentChange()).toBe(true);
+  });
+});

@@ -18,6 +18,8 @@ import { ConfigError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { combineGaters, createConnectionGuard } from './conn-gater.ts';
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './conn-policy.ts';
+import { DEFAULT_DEGREE_POLICY, mayDialLearned, trimVictim, type DegreePolicy, type NeighbourLinks } from './degree-policy.ts';
+import { BootstrapDialer, connectedPeerCount, Timers } from './host-bootstrap.ts';
 import { pingPeer } from './muxer-ping.ts';
 
 export type PlexusLibp2p = Libp2p<{ identify: Identify; ping: Ping }>;
@@ -33,11 +35,8 @@ export interface HostInit {
   readonly maxConnections?: number;
   /** Per-IP, per-peer, reserve and eviction limits (conn-policy.ts); maxConnections above wins over theirs. */
   readonly connections?: Partial<ConnectionLimits>;
-  /**
-   * Learned peers are dialled only while this node has fewer connections than this: routes
-   * travel hop by hop anyway, and a full mesh costs every node traffic and CPU per peer.
-   */
-  readonly learnedDialTarget?: number;
+  /** Neighbours to dial up to and trim down to (degree-policy.ts): routes travel hop by hop, and a full mesh costs every node traffic and CPU per peer. */
+  readonly degree?: Partial<DegreePolicy>;
   readonly logger: Logger;
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
@@ -57,6 +56,8 @@ export interface P2PHost {
   connectedPeers(): string[];
   /** Peers in use (routing-table providers and next hops): their connections are never evicted and may take reserved slots. */
   setPeersInUse(fn: () => ReadonlySet<string>): void;
+  /** The routing table's view of each neighbour's links, for trimming a crowded mesh (degree-policy.ts). */
+  setNeighbourLinks(fn: (now: number) => ReadonlyMap<string, NeighbourLinks>): void;
   /**
    * Dial a peer learned from the network (no-op in static mode or at the connection bound).
    * Resolves true once connected, false when the dial failed, undefined when none was tried.
@@ -84,7 +85,9 @@ async function buildLibp2p(init: HostInit, listen: readonly string[], maxConnect
     addresses: { listen: [...listen] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // yamux's own keepalive pinged every connection every 30 s: the routes protocol's liveness
+    // pings (every 5 s, over the same muxer, muxer-ping.ts) already do that job.
+    streamMuxers: [yamux({ enableKeepAlive: false })],
     // libp2p resets more than 5 inbound connections a second from one IP; a cluster joining
     // through one seed (or pods behind one NAT, or many nodes on one host) exceeds that.
     // libp2p's own cap sits a little above ours: the guard (conn-gater.ts) decides who gets the
@@ -101,94 +104,6 @@ async function buildLibp2p(init: HostInit, listen: readonly string[], maxConnect
   });
 }
 
-/** Unref'd timers, all cleared at stop. */
-class Timers {
-  readonly #set = new Set<NodeJS.Timeout>();
-
-  later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => { this.#set.delete(t); fn(); }, ms);
-    t.unref();
-    this.#set.add(t);
-  }
-
-  every(ms: number, fn: () => void): void {
-    const t = setInterval(fn, ms);
-    t.unref();
-    this.#set.add(t);
-  }
-
-  clear(): void {
-    for (const t of this.#set) clearTimeout(t);
-    this.#set.clear();
-  }
-}
-
-/**
- * One reconnect loop per bootstrap address. The peer id is learned on the first success
- * when the address has none; a closed connection schedules the next dial.
- */
-class BootstrapDialer {
-  readonly #libp2p: PlexusLibp2p;
-  readonly #addrs: readonly Multiaddr[];
-  readonly #peers: (PeerId | undefined)[];
-  readonly #ids: Set<string>;
-  readonly #timers: Timers;
-  readonly #log: Logger;
-  readonly #minBackoff: number;
-  readonly #maxBackoff: number;
-  #running = false;
-
-  constructor(libp2p: PlexusLibp2p, addrs: readonly Multiaddr[], ids: Set<string>, timers: Timers, log: Logger, backoff: { min: number; max: number }) {
-    this.#libp2p = libp2p;
-    this.#addrs = addrs;
-    this.#ids = ids;
-    this.#timers = timers;
-    this.#log = log;
-    this.#minBackoff = backoff.min;
-    this.#maxBackoff = backoff.max;
-    this.#peers = addrs.map((ma) => {
-      const id = ma.getComponents().find((c) => c.name === 'p2p')?.value;
-      if (id !== undefined) ids.add(id);
-      return id === undefined ? undefined : peerIdFromString(id);
-    });
-    // A bootstrap peer that disconnects is redialed promptly rather than at the next check.
-    libp2p.addEventListener('peer:disconnect', (evt) => {
-      const i = this.#peers.findIndex((p) => p?.equals(evt.detail) === true);
-      if (i >= 0 && this.#running) this.#timers.later(this.#minBackoff, () => { this.#dial(i, this.#minBackoff); });
-    });
-  }
-
-  start(): void {
-    this.#running = true;
-    this.#addrs.forEach((_, i) => { this.#dial(i, this.#minBackoff); });
-  }
-
-  stop(): void {
-    this.#running = false;
-  }
-
-  #dial(i: number, backoff: number): void {
-    if (!this.#running) return;
-    const ma = this.#addrs[i];
-    if (ma === undefined) return;
-    const known = this.#peers[i];
-    const again = (ms: number, next: number): void => { this.#timers.later(ms, () => { this.#dial(i, next); }); };
-    if (known !== undefined && this.#libp2p.getConnections(known).length > 0) {
-      again(this.#maxBackoff, this.#minBackoff);
-      return;
-    }
-    this.#libp2p.dial(ma, { signal: AbortSignal.timeout(5000) }).then((conn) => {
-      this.#peers[i] = conn.remotePeer;
-      this.#ids.add(conn.remotePeer.toString());
-      this.#log.debug({ peer: conn.remotePeer.toString(), addr: ma.toString() }, 'bootstrap peer connected');
-      again(this.#maxBackoff, this.#minBackoff);
-    }, (err: unknown) => {
-      this.#log.debug({ addr: ma.toString(), err: (err as Error).message, backoff }, 'bootstrap dial failed, retrying');
-      again(backoff, Math.min(backoff * 2, this.#maxBackoff));
-    });
-  }
-}
-
 /** The addresses to dial a learned peer at (each with /p2p/<peer>); bad hints are dropped. */
 function learnedAddrs(peer: string, addrs: readonly string[]): Multiaddr[] {
   const mas: Multiaddr[] = [];
@@ -199,6 +114,17 @@ function learnedAddrs(peer: string, addrs: readonly string[]): Multiaddr[] {
     } catch { /* a bad hint is ignored */ }
   }
   return mas;
+}
+
+/** Each connected peer with its oldest open connection's time. */
+function peerLinks(libp2p: PlexusLibp2p, isProtected: (peer: string) => boolean): { peer: string; openedAt: number; protected: boolean }[] {
+  const opened = new Map<string, number>();
+  for (const c of libp2p.getConnections()) {
+    if (c.status !== 'open') continue;
+    const p = c.remotePeer.toString();
+    opened.set(p, Math.min(opened.get(p) ?? Infinity, c.timeline.open));
+  }
+  return [...opened].map(([peer, openedAt]) => ({ peer, openedAt, protected: isProtected(peer) }));
 }
 
 function parsePeer(peer: string): PeerId | undefined {
@@ -217,9 +143,13 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
   const maxConnections = connLimits.maxConnections;
   // Bootstrap peers are protected from eviction (the set is filled in by the bootstrap dialer).
   const bootIds = new Set<string>();
-  const guard = createConnectionGuard(connLimits, init.logger, (peer) => bootIds.has(peer) || init.protectedPeers?.(peer) === true);
-  const learnedDialTarget = Math.min(maxConnections, init.learnedDialTarget ?? 8);
+  const alwaysProtected = (peer: string): boolean => bootIds.has(peer) || init.protectedPeers?.(peer) === true;
+  const guard = createConnectionGuard(connLimits, init.logger, alwaysProtected);
+  const degreeIn: DegreePolicy = { ...DEFAULT_DEGREE_POLICY, ...init.degree };
+  const degree: DegreePolicy = { ...degreeIn, targetPeers: Math.min(maxConnections, degreeIn.targetPeers) };
   const log = init.logger;
+  let inUse: () => ReadonlySet<string> = () => new Set();
+  let links: ((now: number) => ReadonlyMap<string, NeighbourLinks>) | undefined;
 
   const libp2p = await buildLibp2p(init, listen, maxConnections, guard.gater);
   const self = libp2p.peerId.toString();
@@ -227,7 +157,18 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
 
   let running = false;
   const timers = new Timers();
-  const boot = new BootstrapDialer(libp2p, bootstrap, bootIds, timers, log, { min: init.minBackoffMs ?? 200, max: init.maxBackoffMs ?? 5000 });
+  const boot = new BootstrapDialer(libp2p, bootstrap, bootIds, timers, log, { min: init.minBackoffMs ?? 200, max: init.maxBackoffMs ?? 5000 }, degree);
+  // One link a sweep at most: the neighbours' route updates catch up before the next.
+  const trim = (): void => {
+    if (links === undefined) return;
+    const now = Date.now();
+    const used = inUse();
+    const victim = trimVictim(peerLinks(libp2p, (p) => alwaysProtected(p) || used.has(p)), links(now), now, degree);
+    if (victim === undefined) return;
+    log.debug({ peer: victim, targetPeers: degree.targetPeers }, 'closing a surplus link (the peer keeps enough neighbours and is reachable without it)');
+    const id = parsePeer(victim);
+    if (id !== undefined) void libp2p.hangUp(id).catch(() => undefined);
+  };
 
   const dialing = new Set<string>();
   return {
@@ -235,10 +176,11 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
     peerId: self,
     multiaddrs: () => libp2p.getMultiaddrs().map((m) => m.toString()),
     connectedPeers: () => [...new Set(libp2p.getConnections().map((c) => c.remotePeer.toString()))],
-    setPeersInUse: (fn) => { guard.setInUse(fn); },
+    setPeersInUse: (fn) => { inUse = fn; guard.setInUse(fn); },
+    setNeighbourLinks: (fn) => { links = fn; },
     async dialLearned(peer, addrs) {
       if (!running || init.static === true || peer === self || dialing.has(peer)) return undefined;
-      if (libp2p.getConnections().length >= learnedDialTarget) return undefined;
+      if (!mayDialLearned(connectedPeerCount(libp2p), dialing.size, degree)) return undefined;
       const id = parsePeer(peer);
       if (id === undefined || libp2p.getConnections(id).length > 0) return undefined;
       const mas = learnedAddrs(peer, addrs);
@@ -257,7 +199,7 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
       await libp2p.start();
       running = true;
       boot.start();
-      timers.every(5000, () => { guard.sweep(); });
+      timers.every(5000, () => { guard.sweep(); trim(); });
     },
     async stop() {
       running = false;

@@ -14,7 +14,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import type { Logger } from '../../logger.ts';
 import { RoutesCore } from '../../routing/routes-core.ts';
 import type { SignedUpdate } from '../../routing/routes-messages.ts';
-import { routesTiming } from '../../routing/routes-timing.ts';
+import { pingDue, routesTiming } from '../../routing/routes-timing.ts';
 import type { PeerIdString } from '../../routing/types.ts';
 import { decodeRoutesFrame } from './advert-codec.ts';
 import { readFrames } from './framing.ts';
@@ -41,6 +41,7 @@ class RoutesAdapter implements RoutesProtocol {
   readonly #opening = new Map<PeerIdString, Promise<boolean>>();
   readonly #timers: NodeJS.Timeout[] = [];
   #debounce: NodeJS.Timeout | undefined;
+  #pingTick = 0;
   readonly #signer: RoutesSigner;
 
   constructor(init: RoutesProtocolInit) {
@@ -139,7 +140,11 @@ class RoutesAdapter implements RoutesProtocol {
   async #open(peer: PeerIdString): Promise<boolean> {
     const libp2p = this.#libp2p;
     try {
-      const out = await libp2p.dialProtocol(peerIdFromString(peer), ROUTES_PROTOCOL, { signal: AbortSignal.timeout(this.#core.timing.openTimeoutMs) });
+      // On an open connection only: dialProtocol would dial a peer that just went (a frame it
+      // sent before hanging up, handled after), undoing a trimmed link (degree-policy.ts).
+      const conn = libp2p.getConnections(peerIdFromString(peer)).find((c) => c.status === 'open');
+      if (conn === undefined) return false;
+      const out = await conn.newStream(ROUTES_PROTOCOL, { signal: AbortSignal.timeout(this.#core.timing.openTimeoutMs) });
       if (!this.#core.running) { out.abort(new Error('stopping')); return false; }
       out.inactivityTimeout = 0;
       const rtt = (await this.#measureRtt(peer)) ?? 1;
@@ -162,7 +167,10 @@ class RoutesAdapter implements RoutesProtocol {
   }
 
   #ping(): void {
-    for (const [peer, n] of this.#core.peers.entries()) {
+    const tick = this.#pingTick++;
+    const all = this.#core.peers.entries();
+    for (const [i, [peer, n]] of all.entries()) {
+      if (!pingDue(tick, i, all.length, this.#core.timing)) continue;
       void this.#measureRtt(peer).then((rtt) => {
         const verdict = this.#core.pinged(peer, n, rtt);
         if (verdict !== 'hang-up') return;

@@ -150,6 +150,7 @@ class P2PServiceImpl implements P2PService {
       for (const [p, at] of forwarders) if (now - at > holdMs) forwarders.delete(p); else inUse.add(p);
       return inUse;
     });
+    h.setNeighbourLinks((now) => t.neighbourLinks(now));
     const tracing = init.tracing;
     // The dispatcher forwards through the protocol it is built with; the protocol hands it
     // the queries neighbours send (onQuery), so neither needs a late-bound reference.
