@@ -34,6 +34,12 @@ describe('a late joiner', () => {
     nodes.push(c);
     await waitFor('C learns A through B', () => originsFor(c, 'speech.vad.raw').has(a.peerId), 10_000);
     const res = await infer(c, {});
-    expect(paramString(res.parameters, 'plexus.route')).toBe(`${c.peerId},${b.peerId},${a.peerId}`);
+    // C's only neighbour is B; B reaches A directly or through D (near-equal paths on loopback:
+    // which one B holds depends on its RTT samples), so only the ends and the first relay are fixed.
+    const route = paramString(res.parameters, 'plexus.route')?.split(',') ?? [];
+    expect(route.slice(0, 2)).toEqual([c.peerId, b.peerId]);
+    expect(route[route.length - 1]).toBe(a.peerId);
+    expect(new Set(route).size).toBe(route.length);
+    expect(route.length).toBeLessThanOrEqual(4);
   });
 });
