@@ -33,7 +33,7 @@ export function hostRawModel(m: OrtModel): HostedModel {
     info,
     stats: () => ({
       name: info.name, computeMs: m.compute.value, inFlight: m.limiter.inFlight, queued: m.queued,
-      maxConcurrent: m.maxConcurrent, maxQueue: m.spec.maxQueue, ...batchingStats(m.batchStats()),
+      maxConcurrent: m.limiter.maxConcurrent, maxQueue: m.limiter.maxQueue, ...batchingStats(m.batchStats()),
     }),
     run: (inputs, outputs, opts) => m.run(inputs, outputs, opts).catch((e: unknown) => { throw asInputError(m.spec.name, e); }),
     close: () => m.close(),

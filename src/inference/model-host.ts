@@ -6,7 +6,7 @@ import { CancelledError, DeadlineExceededError } from '../errors.ts';
 import type { OcrOut, OcrTask } from './adapters/ocr/ocr-work.ts';
 import type { Logger } from '../logger.ts';
 import type { AudioLimits, OnnxModelSpec } from './config.ts';
-import type { ValueMeta } from './ort-session.ts';
+import type { SessionRun, ValueMeta } from './ort-session.ts';
 import type { AcquireOptions } from './run-limiter.ts';
 import type { ExecutionProvider, Tensor } from './types.ts';
 import { decodeWavMonoSteps, runSteps } from './wav.ts';
@@ -23,12 +23,6 @@ export interface ModelSession {
    */
   run(feeds: readonly Tensor[], fetches: readonly string[], deadline?: number): Promise<SessionRun>;
   release(): Promise<void>;
-}
-
-export interface SessionRun {
-  readonly outputs: Tensor[];
-  /** ms the session run took where it ran. */
-  readonly ms: number;
 }
 
 export interface ModelHost {
@@ -84,11 +78,7 @@ export function createInProcessHost(audioLimits: AudioLimits): ModelHost {
         provider,
         inputMetadata: valueMetas(session.inputMetadata),
         outputMetadata: valueMetas(session.outputMetadata),
-        async run(feeds, fetches) {
-          const t0 = performance.now();
-          const outputs = await runSession(session, spec.name, feeds, fetches);
-          return { outputs, ms: performance.now() - t0 };
-        },
+        run: (feeds, fetches) => runSession(session, spec.name, feeds, fetches),
         release: () => session.release(),
       };
     },

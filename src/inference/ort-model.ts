@@ -27,8 +27,6 @@ export interface OrtModel {
   /** Where the session runs (and where adapters on this model decode their inputs). */
   readonly host: ModelHost;
   readonly limiter: RunLimiter;
-  /** Runs the session executes at once (`maxConcurrent`); the limiter holds the host's run-ahead on top. */
-  readonly maxConcurrent: number;
   /** EWMA of one ORT call (a whole batch when batching). */
   readonly compute: Ewma;
   /** Requests waiting: in the limiter's queue, or in the batch queue when batching. */
@@ -71,12 +69,13 @@ let mainThreadHost: ModelHost | undefined;
 /**
  * Queued single runs (run(), not an adapter holding a slot for a whole request) that wait in the
  * host (a worker's message queue) instead of the limiter's queue: the worker then goes from run
- * to run without waiting for the event loop. They come out of `maxQueue`, so a model still holds
- * at most maxConcurrent + maxQueue requests (run-limiter.ts). None for a batcher (it forms batches while its slot is taken) or an injected delay (which must hold
- * the slot, as a slow model would).
+ * to run without waiting for the event loop. They come out of `maxQueue` (the limiter caps them
+ * there), so a model still holds at most maxConcurrent + maxQueue requests (run-limiter.ts).
+ * None for a batcher (it forms batches while its slot is taken) or an injected delay (which must
+ * hold the slot, as a slow model would).
  */
 function runAheadOf(spec: OnnxModelSpec, host: ModelHost): number {
-  return spec.batching === undefined && spec.fault.delayMs === 0 ? Math.min(host.runAhead, spec.maxQueue) : 0;
+  return spec.batching === undefined && spec.fault.delayMs === 0 ? host.runAhead : 0;
 }
 
 /** `host` defaults to the main thread (tests, embedding); the engine passes its worker pool. */
@@ -121,7 +120,7 @@ export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger, hooks: O
   });
 
   return {
-    spec, inputs, outputs, provider, host: where, limiter, maxConcurrent: spec.maxConcurrent, compute, runHeld,
+    spec, inputs, outputs, provider, host: where, limiter, compute, runHeld,
     get queued() {
       // The batcher's own slot waiter stands for requests already counted as pending.
       return batcher === undefined ? limiter.queued : batcher.pending + limiter.queued - batcher.waitingForSlot;

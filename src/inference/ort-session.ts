@@ -23,6 +23,12 @@ export interface OpenedSession {
   readonly fallback?: string;
 }
 
+/** A session run's outputs and how long it took where it ran (plain data: it crosses threads). */
+export interface SessionRun {
+  readonly outputs: Tensor[];
+  readonly ms: number;
+}
+
 /** The parts of a model spec a session needs (plain data: it crosses threads). */
 export type SessionSpecOf = Pick<OnnxModelSpec, 'name' | 'path' | 'provider' | 'session'>;
 
@@ -79,19 +85,25 @@ export function fromOrtTensor(name: string, v: ort.Tensor): Tensor {
   return { name, datatype, shape, data: v.data as Exclude<Tensor['data'], Uint8Array[]> };
 }
 
-/** One session run in Plexus tensors; outputs in `fetches` order. ORT failures: InferenceFailedError with the ORT error as cause. */
-export async function runSession(session: ort.InferenceSession, model: string, feeds: readonly Tensor[], fetches: readonly string[]): Promise<Tensor[]> {
+/**
+ * One session run in Plexus tensors: outputs in `fetches` order, and the run's time on this
+ * thread. ORT failures: InferenceFailedError with the ORT error as cause.
+ */
+export async function runSession(session: ort.InferenceSession, model: string, feeds: readonly Tensor[], fetches: readonly string[]): Promise<SessionRun> {
   const ortFeeds: Record<string, ort.Tensor> = {};
   for (const t of feeds) ortFeeds[t.name] = toOrtTensor(t);
   let result: ort.InferenceSession.ReturnType;
+  const t0 = performance.now();
   try {
     result = await session.run(ortFeeds, [...fetches]);
   } catch (e) {
     throw new InferenceFailedError(`model '${model}' failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
-  return fetches.map((n) => {
+  const ms = performance.now() - t0;
+  const outputs = fetches.map((n) => {
     const v = result[n];
     if (v === undefined) throw new InferenceFailedError(`model '${model}' returned no output '${n}'`);
     return fromOrtTensor(n, v);
   });
+  return { outputs, ms };
 }

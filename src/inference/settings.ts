@@ -25,9 +25,10 @@ export const inferenceSettingsSchema = z.strictObject({
   workers: z.int().min(0).max(64).default(1),
   /**
    * Runs of one session handed to its worker ahead of the one it is running (models without
-   * `batching`): the worker then goes from run to run without waiting for the event loop, and
-   * one wake-up serves many runs. They count as in flight for routing and admission; a run whose
-   * deadline passed while it waited in the worker is skipped. 0 with `workers: 0`.
+   * `batching` or an injected delay; taken from the model's `maxQueue`): the worker then goes
+   * from run to run without waiting for the event loop. They count as in flight for routing and
+   * admission; a run whose deadline passed while it waited in the worker is skipped. Unused with
+   * `workers: 0`.
    */
   runAhead: z.int().min(0).max(1024).default(16),
   audio: audioLimitsSchema.prefault({}),

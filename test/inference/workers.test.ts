@@ -128,7 +128,7 @@ describe('runs handed to a worker ahead (inference.runAhead)', () => {
     const runs = Array.from({ length: 12 }, () => m.run(feeds(), ['output']).then(() => 'ok', (e: unknown) => (e as Error).name));
     expect(m.limiter.inFlight).toBe(5);
     expect(m.queued).toBe(4);
-    expect(m.maxConcurrent).toBe(1);
+    expect(m.limiter.maxConcurrent).toBe(1);
     expect(await Promise.all(runs)).toEqual([...Array<string>(9).fill('ok'), ...Array<string>(3).fill('QueueFullError')]);
     await m.close();
   }, 30_000);

@@ -125,7 +125,7 @@ export function createSileroVadAdapter(spec: SileroAdapterModelSpec, raw: OrtMod
   };
   const { threshold, minSpeechMs, minSilenceMs, speechPadMs } = spec.adapter;
   const group: VadStepGroup<VadStepper> | undefined = spec.batching === undefined ? undefined : createVadStepGroup({
-    name: spec.name, raw, batching: spec.batching, maxQueue: raw.spec.maxQueue, fault: spec.fault, step: stepBatch,
+    name: spec.name, raw, batching: spec.batching, maxQueue: raw.limiter.maxQueue, fault: spec.fault, step: stepBatch,
     ...(hooks.onBatch !== undefined ? { onBatch: hooks.onBatch } : {}),
   });
 
@@ -186,7 +186,7 @@ export function createSileroVadAdapter(spec: SileroAdapterModelSpec, raw: OrtMod
       name: spec.name, computeMs: compute.value, inFlight: raw.limiter.inFlight,
       // The group's own slot waiter stands for requests already counted as waiting.
       queued: group === undefined ? raw.limiter.queued : raw.limiter.queued + group.waiting - group.waitingForSlot,
-      maxConcurrent: raw.maxConcurrent, maxQueue: raw.spec.maxQueue, ...batchingStats(group?.stats()),
+      maxConcurrent: raw.limiter.maxConcurrent, maxQueue: raw.limiter.maxQueue, ...batchingStats(group?.stats()),
     }),
     // The raw model owns the session and the limiter; it drains them.
     close: () => {

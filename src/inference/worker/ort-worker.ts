@@ -75,10 +75,7 @@ async function handle(m: WorkerRequest): Promise<void> {
       case 'run': {
         // Runs handed over ahead (inference.runAhead) may have outlived their request here.
         checkLive(`a run of model '${m.model}'`, m.deadline, () => cancelled.has(m.id));
-        const { runSession } = await ort();
-        const t0 = performance.now();
-        const outputs = await runSession(session(m.session), m.model, m.feeds, m.fetches);
-        const ms = performance.now() - t0;
+        const { outputs, ms } = await (await ort()).runSession(session(m.session), m.model, m.feeds, m.fetches);
         const transfer: ArrayBuffer[] = [];
         post({ id: m.id, ok: true, value: { outputs: outputs.map((t) => packTensor(t, true, transfer)), ms } }, transfer);
         return;

@@ -2,8 +2,7 @@
 // data only; tensor bytes travel as transferred ArrayBuffers wherever the sender may give them up.
 import type { OcrOut, OcrTask } from '../adapters/ocr/ocr-work.ts';
 import type { AudioLimits } from '../config.ts';
-import type { SessionSpecOf, ValueMeta } from '../ort-session.ts';
-import type { SessionRun } from '../model-host.ts';
+import type { SessionRun, SessionSpecOf, ValueMeta } from '../ort-session.ts';
 import type { ExecutionProvider, Tensor } from '../types.ts';
 
 export type WorkerRequest =

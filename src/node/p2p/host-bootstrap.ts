@@ -10,8 +10,13 @@ import type { Libp2p } from 'libp2p';
 
 type PlexusLibp2p = Pick<Libp2p, 'getConnections' | 'dial' | 'addEventListener'>;
 
-export function connectedPeerCount(libp2p: PlexusLibp2p): number {
-  return new Set(libp2p.getConnections().map((c) => c.remotePeer.toString())).size;
+/** Peers with at least one open connection (a peer may hold several). */
+export function connectedPeerIds(libp2p: Pick<Libp2p, 'getConnections'>): string[] {
+  return [...new Set(libp2p.getConnections().map((c) => c.remotePeer.toString()))];
+}
+
+export function connectedPeerCount(libp2p: Pick<Libp2p, 'getConnections'>): number {
+  return connectedPeerIds(libp2p).length;
 }
 
 /** Unref'd timers, all cleared at stop. */

@@ -19,7 +19,7 @@ import type { Logger } from '../../logger.ts';
 import { combineGaters, createConnectionGuard } from './conn-gater.ts';
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './conn-policy.ts';
 import { DEFAULT_DEGREE_POLICY, mayDialLearned, trimVictim, type DegreePolicy, type NeighbourLinks } from './degree-policy.ts';
-import { BootstrapDialer, connectedPeerCount, Timers } from './host-bootstrap.ts';
+import { BootstrapDialer, connectedPeerCount, connectedPeerIds, Timers } from './host-bootstrap.ts';
 import { pingPeer } from './muxer-ping.ts';
 
 export type PlexusLibp2p = Libp2p<{ identify: Identify; ping: Ping }>;
@@ -175,7 +175,7 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
     libp2p,
     peerId: self,
     multiaddrs: () => libp2p.getMultiaddrs().map((m) => m.toString()),
-    connectedPeers: () => [...new Set(libp2p.getConnections().map((c) => c.remotePeer.toString()))],
+    connectedPeers: () => connectedPeerIds(libp2p),
     setPeersInUse: (fn) => { inUse = fn; guard.setInUse(fn); },
     setNeighbourLinks: (fn) => { links = fn; },
     async dialLearned(peer, addrs) {

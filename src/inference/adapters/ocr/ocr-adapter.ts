@@ -182,7 +182,7 @@ export function createOcrAdapter(spec: OcrModelSpec, raws: readonly OrtModel[], 
     info, run,
     stats: () => ({
       name: spec.name, computeMs: compute.value, inFlight: primary.limiter.inFlight, queued: primary.limiter.queued,
-      maxConcurrent: primary.maxConcurrent, maxQueue: primary.spec.maxQueue,
+      maxConcurrent: primary.limiter.maxConcurrent, maxQueue: primary.limiter.maxQueue,
     }),
     // The raw models own the sessions and limiters; they drain them.
     close: () => Promise.resolve(),
