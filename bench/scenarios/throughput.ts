@@ -23,7 +23,9 @@ import { sileroSpec, startLine } from './plexus.ts';
 
 const ECHO_CHILD = fileURLToPath(new URL('../echo-child.ts', import.meta.url));
 const ECHO_PATH = '/plexus.bench.Echo/Echo';
-const CONCURRENCY = [1, 64] as const;
+// c=64 first: the c=1 window then measures a warmed-up process. At c=1 alone V8 was still
+// optimizing the query path ~20 s in (p50 1.58 ms in the first 5 s, 1.21 ms from 20 s on).
+const CONCURRENCY = [64, 1] as const;
 
 interface Proc { readonly role: string; readonly pid: number }
 interface Measured { readonly load: LoadResult; readonly cpuMsPerQuery: Record<string, number | null>; readonly rssMb: Record<string, number | null> }

@@ -3,7 +3,7 @@
 // who answered), and optional dialing of learned peers when not in static mode.
 import { createLibp2p } from 'libp2p';
 import type { Libp2p } from 'libp2p';
-import { tcp } from '@libp2p/tcp';
+import { coalescingTcp } from './coalesce-writes.ts';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify } from '@libp2p/identify';
@@ -83,7 +83,7 @@ async function buildLibp2p(init: HostInit, listen: readonly string[], maxConnect
     privateKey: init.privateKey,
     start: false,
     addresses: { listen: [...listen] },
-    transports: [tcp()],
+    transports: [coalescingTcp()],
     connectionEncrypters: [noise()],
     // yamux's own keepalive pinged every connection every 30 s: the routes protocol's liveness
     // pings (every 5 s, over the same muxer, muxer-ping.ts) already do that job.
