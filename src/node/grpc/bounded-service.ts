@@ -1,15 +1,22 @@
 // The KServe service definition with ModelInfer and ModelStreamInfer requests decoded by the
 // bounded decoder (infer-decoder.ts) instead of protobufjs, whose decoding of a hostile message
-// could cost hundreds of times its size before any check ran; repository load/unload requests
-// have their parameter map counted before protobufjs sees them. Refusals reach the handlers as
-// `rejected` (a deserializer that throws would make grpc-js answer INTERNAL).
+// could cost hundreds of times its size before any check ran; their responses are encoded by
+// infer-encoder.ts (one buffer, no message objects; protobufjs for what it leaves). Repository
+// load/unload requests have their parameter map counted before protobufjs sees them. Refusals
+// reach the handlers as `rejected` (a deserializer that throws would make grpc-js answer INTERNAL).
 import type * as grpc from '@grpc/grpc-js';
 import { InputLimitError, isPlexusError, type PlexusError } from '../../errors.ts';
 import { decodeModelInferRequest, type DecodeLimits } from './infer-decoder.ts';
+import { encodeModelInferResponse, encodeModelStreamInferResponse, withFallback } from './infer-encoder.ts';
 import { MAX_PARAMETERS } from '../../wire/params.ts';
 import { WireReader } from './wire-reader.ts';
 
 export const BOUNDED_METHODS: readonly string[] = ['ModelInfer', 'ModelStreamInfer'];
+/** The hand-written response encoder of each bounded method. */
+const RESPONSE_ENCODERS: Readonly<Record<string, (m: never) => Buffer>> = {
+  ModelInfer: encodeModelInferResponse,
+  ModelStreamInfer: encodeModelStreamInferResponse,
+};
 /** Repository requests: protobufjs decodes them once their parameter map (field 3) is counted. */
 const REPOSITORY_METHODS: readonly string[] = ['RepositoryModelLoad', 'RepositoryModelUnload'];
 const REPOSITORY_PARAMETERS_FIELD = 3;
@@ -47,7 +54,13 @@ export function withBoundedInferDecoding(service: grpc.ServiceDefinition, limits
   for (const name of BOUNDED_METHODS) {
     const method = service[name];
     if (method === undefined) throw new Error(`service has no method ${name}`);
-    out[name] = { ...method, requestDeserialize: (buf: Buffer) => decodeModelInferRequest(buf, limits) };
+    const encode = RESPONSE_ENCODERS[name];
+    if (encode === undefined) throw new Error(`no response encoder for ${name}`);
+    out[name] = {
+      ...method,
+      requestDeserialize: (buf: Buffer) => decodeModelInferRequest(buf, limits),
+      responseSerialize: withFallback(encode as (m: object) => Buffer, method.responseSerialize),
+    };
   }
   for (const name of REPOSITORY_METHODS) {
     const method = service[name];
