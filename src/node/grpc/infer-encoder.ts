@@ -199,7 +199,9 @@ export function withFallback<T>(fast: (m: T) => Buffer, slow: (m: T) => Buffer):
   return (m) => {
     try {
       return fast(m);
-    } catch {
+    } catch (e) {
+      // Only what the fast path declines; anything else is a bug and must not be hidden.
+      if (!(e instanceof EncodeFallback)) throw e;
       return slow(m);
     }
   };

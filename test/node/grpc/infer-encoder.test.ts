@@ -152,6 +152,9 @@ describe('response encoder fallback and installation', () => {
     }
     const junk = response({ outputs: 'not a list' as unknown as WireOutputTensor[] });
     expect(() => serialize(junk)).toThrow(/array expected/);
+    // A fault of the fast path itself is not covered up by the fallback.
+    const broken = withFallback<WireInferResponse>(() => { throw new RangeError('encoder bug'); }, (m) => protobufjs.encode(m));
+    expect(() => broken(response({}))).toThrow(/encoder bug/);
   });
 
   it('is grpc-js\'s responseSerialize for ModelInfer and ModelStreamInfer', () => {
