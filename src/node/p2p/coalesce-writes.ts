@@ -13,6 +13,7 @@ import type { Multiaddr } from '@multiformats/multiaddr';
 
 type TcpComponents = Parameters<ReturnType<typeof tcp>>[0];
 type SendData = (data: unknown) => unknown;
+type SendReset = (...args: unknown[]) => unknown;
 
 /**
  * Wraps `maConn.sendData` so every send of one tick is written in one syscall. Returns false
@@ -20,12 +21,14 @@ type SendData = (data: unknown) => unknown;
  * test/node/p2p/coalesce-writes.test.ts pins that shape to the installed version.
  */
 export function coalesceWrites(maConn: MultiaddrConnection): boolean {
-  const conn = maConn as unknown as { socket?: unknown; sendData?: SendData };
+  const conn = maConn as unknown as { socket?: unknown; sendData?: SendData; sendReset?: SendReset };
   const socket = conn.socket;
   const send = conn.sendData;
-  if (!(socket instanceof Socket) || typeof send !== 'function') return false;
+  const reset = conn.sendReset;
+  if (!(socket instanceof Socket) || typeof send !== 'function' || typeof reset !== 'function') return false;
   let corked = false;
-  const uncork = (): void => {
+  const flush = (): void => {
+    if (!corked) return;
     corked = false;
     socket.uncork();
   };
@@ -33,9 +36,15 @@ export function coalesceWrites(maConn: MultiaddrConnection): boolean {
     if (!corked && !socket.destroyed) {
       corked = true;
       socket.cork();
-      process.nextTick(uncork);
+      process.nextTick(flush);
     }
     return send.call(maConn, data);
+  };
+  // A reset destroys the socket, which would drop what this tick sent: write it first, as it
+  // was written before. (A graceful close ends the socket, which flushes it anyway.)
+  conn.sendReset = (...args: unknown[]): unknown => {
+    flush();
+    return reset.apply(maConn, args);
   };
   return true;
 }

@@ -48,13 +48,7 @@ describe('coalesceWrites', () => {
   it('turns the sends of one tick into one writev on a real TCP socket, bytes in order', async () => {
     const { server, client, accepted } = await socketPair();
     const counts = countWrites(client);
-    const maConn = {
-      socket: client,
-      sendData(list: Uint8ArrayList) {
-        for (const b of list) client.write(b);
-        return { sentBytes: list.byteLength, canSendMore: true };
-      },
-    };
+    const maConn = tcpLike(client);
     expect(coalesceWrites(maConn as unknown as MultiaddrConnection)).toBe(true);
     const sent = sendBurst((l) => maConn.sendData(l));
     expect((await received(accepted, sent.byteLength)).equals(sent)).toBe(true);
@@ -64,6 +58,19 @@ describe('coalesceWrites', () => {
     await new Promise((r) => setImmediate(r));
     expect(counts).toEqual({ writes: 2, chunks: 24 });
     server.close();
+  });
+
+  it('a reset in the same tick still sends what was sent before it', async () => {
+    const { client, accepted } = await socketPair();
+    const maConn = tcpLike(client);
+    coalesceWrites(maConn as unknown as MultiaddrConnection);
+    const got: Buffer[] = [];
+    accepted.on('data', (b: Buffer) => got.push(b));
+    const closed = new Promise((r) => { accepted.on('close', r); accepted.on('error', () => undefined); });
+    const sent = sendBurst((l) => maConn.sendData(l));
+    maConn.sendReset();
+    await closed;
+    expect(Buffer.concat(got).equals(sent)).toBe(true);
   });
 
   it('leaves anything that is not a TCP connection alone', () => {
@@ -99,6 +106,20 @@ describe('coalescingTcp', () => {
 function quietLogger(): ComponentLogger {
   const log: Logger = Object.assign(() => undefined, { enabled: false, error: () => undefined, trace: () => undefined, newScope: () => log });
   return { forComponent: () => log };
+}
+
+/** The part of @libp2p/tcp's connection that coalesceWrites wraps: one socket.write per buffer. */
+function tcpLike(socket: Socket): { socket: Socket; sendData: (list: Uint8ArrayList) => unknown; sendReset: () => void } {
+  return {
+    socket,
+    sendData(list: Uint8ArrayList) {
+      for (const b of list) socket.write(b);
+      return { sentBytes: list.byteLength, canSendMore: true };
+    },
+    sendReset() {
+      socket.resetAndDestroy();
+    },
+  };
 }
 
 async function until(cond: () => boolean): Promise<void> {
