@@ -23,8 +23,9 @@ import { sileroSpec, startLine } from './plexus.ts';
 
 const ECHO_CHILD = fileURLToPath(new URL('../echo-child.ts', import.meta.url));
 const ECHO_PATH = '/plexus.bench.Echo/Echo';
-// c=64 first: the c=1 window then measures a warmed-up process. At c=1 alone V8 was still
-// optimizing the query path ~20 s in (p50 1.58 ms in the first 5 s, 1.21 ms from 20 s on).
+// c=64 first, after a longer warm-up (firstWarmupMs), so both windows measure a warmed-up
+// process: at c=1 alone V8 was still optimizing the query path ~20 s in (p50 1.58 ms in the
+// first 5 s, 1.21 ms from 20 s on).
 const CONCURRENCY = [64, 1] as const;
 
 interface Proc { readonly role: string; readonly pid: number }
@@ -34,11 +35,22 @@ function windows(ctx: ScenarioContext): { durationMs: number; warmupMs: number }
   return { durationMs: ctx.quick ? 3000 : 8000, warmupMs: ctx.quick ? 1000 : 2000 };
 }
 
+/** A fresh process's first warm-up: long enough for V8 to finish optimizing the query path (~20k queries). */
+function firstWarmupMs(ctx: ScenarioContext): number {
+  return ctx.quick ? 2000 : 8000;
+}
+
+/** Each concurrency of CONCURRENCY against one target, the first after a longer warm-up. */
+async function measureAll(address: string, path: string, payload: Buffer, procs: readonly Proc[], ctx: ScenarioContext, record: (m: Measured) => void): Promise<void> {
+  for (const [i, c] of CONCURRENCY.entries()) record(await measure(address, path, payload, procs, c, ctx, i === 0 ? firstWarmupMs(ctx) : undefined));
+}
+
 /** Warm up, then one window with CPU read from /proc before and after, per process. */
-async function measure(address: string, path: string, payload: Buffer, procs: readonly Proc[], c: number, ctx: ScenarioContext): Promise<Measured> {
+async function measure(address: string, path: string, payload: Buffer, procs: readonly Proc[], c: number, ctx: ScenarioContext, warmup?: number): Promise<Measured> {
   const caller = rawCaller(address, path, payload);
   try {
-    const { durationMs, warmupMs } = windows(ctx);
+    const { durationMs } = windows(ctx);
+    const warmupMs = warmup ?? windows(ctx).warmupMs;
     await closedLoop(async () => { await caller.call(); }, { concurrency: c, durationMs: warmupMs, warmupMs: 0 });
     const cpu0 = procs.map((p) => cpuSeconds(p.pid));
     const self0 = process.cpuUsage();
@@ -111,7 +123,7 @@ export const throughputScenario: Scenario = {
     ctx.log('throughput: bare grpc-js echo in another process');
     const echo = await spawnReady<{ grpc: string }>(ECHO_CHILD, []);
     try {
-      for (const c of CONCURRENCY) record('echo', 'bare grpc-js echo (another process)', await measure(echo.ready.grpc, ECHO_PATH, payload, [{ role: 'echo', pid: echo.pid }], c, ctx));
+      await measureAll(echo.ready.grpc, ECHO_PATH, payload, [{ role: 'echo', pid: echo.pid }], ctx, (m) => record('echo', 'bare grpc-js echo (another process)', m));
     } finally {
       await echo.stop();
     }
@@ -126,7 +138,7 @@ export const throughputScenario: Scenario = {
       const local = await spawnDaemon({ models: [sileroSpec()], bin: b.bin });
       try {
         await checkAnswers(local.grpc, payload);
-        for (const c of CONCURRENCY) record(`${b.tag}local`, `${b.label}Plexus node, model local`, await measure(local.grpc, MODEL_INFER_PATH, payload, [{ role: 'node', pid: local.pid }], c, ctx));
+        await measureAll(local.grpc, MODEL_INFER_PATH, payload, [{ role: 'node', pid: local.pid }], ctx, (m) => record(`${b.tag}local`, `${b.label}Plexus node, model local`, m));
       } finally {
         await local.stop();
       }
@@ -136,7 +148,7 @@ export const throughputScenario: Scenario = {
         const [router, provider] = line as [DaemonProc, DaemonProc];
         await checkAnswers(router.grpc, payload);
         const procs = [{ role: 'router', pid: router.pid }, { role: 'provider', pid: provider.pid }];
-        for (const c of CONCURRENCY) record(`${b.tag}router`, `${b.label}Plexus router, model one hop away`, await measure(router.grpc, MODEL_INFER_PATH, payload, procs, c, ctx));
+        await measureAll(router.grpc, MODEL_INFER_PATH, payload, procs, ctx, (m) => record(`${b.tag}router`, `${b.label}Plexus router, model one hop away`, m));
       } finally {
         await stopAll(line);
       }
