@@ -17,9 +17,10 @@ import { idleRssScenario } from './idle-rss.ts';
 import { ocrScenario } from './ocr.ts';
 import { scaleBoundScenario } from './scale-bound.ts';
 import { throughputScenario } from './throughput.ts';
+import { encodeScenario } from './encode.ts';
 
 export const SCENARIOS: readonly Scenario[] = [
-  limitsScenario, plexusScenario, throughputScenario, batchingScenario, eventLoopScenario, routingQualityScenario, convergenceScenario, scaleScenario, scaleBoundScenario, footprintScenario,
+  limitsScenario, plexusScenario, throughputScenario, encodeScenario, batchingScenario, eventLoopScenario, routingQualityScenario, convergenceScenario, scaleScenario, scaleBoundScenario, footprintScenario,
   tracingScenario, trustScenario, jobsScenario, idleScenario, defaultModelsScenario,
   ocrScenario,
   soakScenario, // opt-in: only with --only soak
