@@ -65,9 +65,10 @@ export function reselect(s: TableState, e: OriginEntry, now: number): boolean {
   s.seqnoWanted.delete(e);
   lowerFd(e, r.advert.seq, m);
   const delta = Math.abs(m - e.announcedMetric);
-  const significant = delta > Math.max(1, s.cfg.significant * e.announcedMetric) || !Number.isFinite(e.announcedMetric);
-  if (r === cur && r.advert.seq === e.announcedSeq && !significant) return false;
-  if (r !== cur || r.advert.seq !== e.announcedSeq || !Number.isFinite(e.announcedMetric) || delta > Math.max(URGENT_METRIC_MS, URGENT_METRIC_FRACTION * e.announcedMetric)) s.urgentChange = true;
+  const sameRoute = r === cur && r.advert.seq === e.announcedSeq;
+  const unannounced = !Number.isFinite(e.announcedMetric);
+  if (sameRoute && !unannounced && delta <= Math.max(1, s.cfg.significant * e.announcedMetric)) return false;
+  if (!sameRoute || unannounced || delta > Math.max(URGENT_METRIC_MS, URGENT_METRIC_FRACTION * e.announcedMetric)) s.urgentChange = true;
   e.announcedMetric = m;
   e.announcedSeq = r.advert.seq;
   e.logPos = s.log.push(e.origin);
