@@ -1,5 +1,5 @@
 // Zod issues as config errors: the field's path and a short description of what was expected.
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 export function formatPath(segments: readonly PropertyKey[]): string {
   let out = 'models';

@@ -2,7 +2,7 @@
 // internal form (ModelSpec) that config.ts's compileModelSpecs produces.
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ocrSchema, ocrTargets, type OcrAdapterSpec } from './adapters/ocr/ocr-config.ts';
 import { pipelineSchema, type PipelineSpec } from './pipeline/pipeline-config.ts';
 

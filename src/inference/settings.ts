@@ -1,5 +1,5 @@
 // Where models run and what audio a node accepts (the `inference:` section of the config file).
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../errors.ts';
 import { describeIssue } from './config-issues.ts';
 

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ConfigError } from '../errors.ts';
 import { DEFAULT_PEER_LIMITS, type PeerLimits } from '../routing/peer-limits.ts';
 import { DEFAULT_LIMITS, type NodeLimits } from './node-defaults.ts';

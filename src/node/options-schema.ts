@@ -1,6 +1,6 @@
 // The schema of what a user can set: each flag's value and the config file's `node:` section
 // (zod, strict: an unknown field is an error naming it). Defaults are not here: node-defaults.ts.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ROUTING_POLICIES, type RoutingPolicy } from '../routing/policies.ts';
 import { NODE_SECURITY_FIELDS, P2P_SECURITY_FIELDS } from './auth/options.ts';
 import { parseHostPort } from '../wire/address.ts';

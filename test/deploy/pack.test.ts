@@ -41,6 +41,10 @@ describe('npm pack -> production install -> start', () => {
     // The compiled build ships, with the dashboard's assets and the client's type declarations.
     expect(existsSync(path.join(app, 'dist/cli/main.js'))).toBe(true);
     expect(existsSync(path.join(app, 'dist/node/http/dashboard/assets/index.html'))).toBe(true);
+    // The daemon bundle bin/plexus runs, with its copy of the assets.
+    expect(existsSync(path.join(app, 'dist/daemon/main.js'))).toBe(true);
+    expect(existsSync(path.join(app, 'dist/daemon/ort-worker.js'))).toBe(true);
+    expect(existsSync(path.join(app, 'dist/daemon/assets/index.html'))).toBe(true);
     expect(existsSync(path.join(app, 'dist/client/index.d.ts'))).toBe(true);
     expect(existsSync(path.join(app, 'node_modules/node'))).toBe(false);
     expect(existsSync(path.join(app, 'node_modules/.bin/node'))).toBe(false);
@@ -67,9 +71,9 @@ describe('npm pack -> production install -> start', () => {
     expect(ready.peerId).toMatch(/^12D3KooW/);
     expect(ready.models.filter((m) => m.ready).map((m) => m.name)).toEqual(['silero-vad', 'silero-vad-segments', 'ppocr-det', 'ppocr-rec', 'ocr-detect', 'ocr-recognize', 'ocr-read']);
 
-    // bin/plexus ran the compiled build (no type stripping), and its dashboard assets are found.
+    // bin/plexus ran the daemon bundle (no type stripping), and its dashboard assets are found.
     const cmdline = readFileSync(`/proc/${proc.pid ?? 0}/cmdline`, 'utf8').split('\0');
-    expect(cmdline, cmdline.join(" ")).toContain(path.join(app, "dist/cli/main.js"));
+    expect(cmdline, cmdline.join(" ")).toContain(path.join(app, "dist/daemon/main.js"));
     const page = await fetch(`http://${ready.http ?? ''}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toMatch(/<html/i);

@@ -5,7 +5,7 @@
 // cluster aggregator), the undici bundle (an ES-module import of node:http pulls it in, ~10 MB),
 // or the adapter and pipeline code a model would need.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -25,13 +25,13 @@ process.on('exit', () => { writeFileSync(process.env.LEAN_START_OUT, JSON.string
 interface Loads { readonly loaded: readonly string[]; readonly builtins: readonly string[] }
 
 /** Starts a no-model node with `extra` flags, waits for its ready line, stops it (SIGTERM) and returns what it loaded. */
-async function loadsOf(name: string, extra: readonly string[]): Promise<Loads> {
+async function loadsOf(name: string, extra: readonly string[], entry = 'src/cli/main.ts'): Promise<Loads> {
   const hook = path.join(dir, 'hook.mjs');
   writeFileSync(hook, HOOK);
   const config = path.join(dir, `${name}.json`);
   writeFileSync(config, JSON.stringify({ models: [], node: { p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] } } }));
   const out = path.join(dir, `${name}.out.json`);
-  const child = spawn(path.join(ROOT, 'node_modules/.bin/node'), ['--import', hook, 'src/cli/main.ts', 'node', 'start', '--json', '--config', config, '--grpc', '127.0.0.1:0', '--data-dir', path.join(dir, name), '--log-level', 'warn', ...extra], {
+  const child = spawn(path.join(ROOT, 'node_modules/.bin/node'), ['--import', hook, entry, 'node', 'start', '--json', '--config', config, '--grpc', '127.0.0.1:0', '--data-dir', path.join(dir, name), '--log-level', 'warn', ...extra], {
     cwd: ROOT, env: { ...process.env, LEAN_START_OUT: out }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -66,6 +66,18 @@ describe('a node with no models', () => {
     const { loaded, builtins } = await loadsOf('http', ['--http', '127.0.0.1:0']);
     expect(has(loaded, '/src/node/http/server.ts')).toBe(true);
     expect(builtins).toContain('NativeModule http');
+    expect(builtins.some((m) => m.includes('undici'))).toBe(false);
+  }, 90_000);
+});
+
+const BUNDLE_MAIN = path.join(ROOT, 'dist/daemon/main.js');
+
+describe.skipIf(!existsSync(BUNDLE_MAIN))('a node with no models, from the daemon bundle bin/plexus runs (dist/daemon)', () => {
+  it('runs from the bundle\'s chunks, and an ES-module import of node:http still does not pull undici in', async () => {
+    const { loaded, builtins } = await loadsOf('bundle', [], BUNDLE_MAIN);
+    expect(loaded.filter((u) => u.includes('/dist/daemon/')).length).toBeGreaterThan(1);
+    expect(has(loaded, '/src/')).toBe(false);
+    expect(has(loaded, '/prom-client/index.js')).toBe(false);
     expect(builtins.some((m) => m.includes('undici'))).toBe(false);
   }, 90_000);
 });

@@ -3,7 +3,7 @@
 // or an earlier step's output) and which outputs form the response. Validated at load: unknown
 // or forward references, duplicate names, a step calling its own pipeline -> ConfigError naming
 // the path (models[i].pipeline...).
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../../errors.ts';
 import type { TensorSpec } from '../../wire/types.ts';
 

@@ -4,7 +4,7 @@
 // naming the flag), so compiling never touches secrets.
 import path from 'node:path';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../../errors.ts';
 
 /** Who may join the swarm, and what the operator allowed. */

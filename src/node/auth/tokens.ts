@@ -11,7 +11,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, UnauthenticatedError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { watchFileText, type FileWatch } from './file-watch.ts';

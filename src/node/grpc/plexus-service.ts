@@ -6,6 +6,7 @@ import type { ModelCatalog } from '../dispatch.ts';
 import type { PeerView, RouteView } from '../p2p/service.ts';
 import { tensorMetadata } from './kserve.ts';
 import type { WireCapabilityProvider, WireGetRoutesRequest, WireListCapabilitiesRequest } from '../../wire/plexus-messages.ts';
+import { byCodeUnit } from '../order.ts';
 
 export interface NodeIdentity {
   /** libp2p peer id; '' while the node runs without libp2p. */
@@ -87,7 +88,7 @@ export function createPlexusService(deps: PlexusDeps): grpc.UntypedServiceImplem
           }
         }
       }
-      const capabilities = [...byCapability].sort(([a], [b]) => a.localeCompare(b)).map(([name, providers]) => ({
+      const capabilities = [...byCapability].sort(([a], [b]) => byCodeUnit(a, b)).map(([name, providers]) => ({
         name, providers: providers.sort((a, b) => a.hops - b.hops || a.expected_ms - b.expected_ms),
       }));
       cb(null, { capabilities });
@@ -96,14 +97,14 @@ export function createPlexusService(deps: PlexusDeps): grpc.UntypedServiceImplem
       const peers = (cluster?.peers() ?? []).map((p) => ({
         peer_id: p.peerId, neighbour: p.neighbour, rtt_ms: p.rttMs ?? 0, addrs: [...p.addrs], trust: p.trust ?? 'ok',
       }));
-      cb(null, { peers: peers.sort((a, b) => a.peer_id.localeCompare(b.peer_id)) });
+      cb(null, { peers: peers.sort((a, b) => byCodeUnit(a.peer_id, b.peer_id)) });
     },
     GetRoutes(call: grpc.ServerUnaryCall<GetRoutesRequest, object>, cb: grpc.sendUnaryData<object>) {
       const wanted = call.request.model;
       const now = Date.now();
       const routes = (cluster?.routes() ?? [])
         .filter((r) => !wanted || r.model === wanted || r.capabilities.includes(wanted))
-        .sort((a, b) => a.model.localeCompare(b.model) || a.expectedMs - b.expectedMs)
+        .sort((a, b) => byCodeUnit(a.model, b.model) || a.expectedMs - b.expectedMs)
         .map((r) => ({
           origin: r.origin, model: r.model, version: r.version, capabilities: [...r.capabilities], next_hop: r.nextHop,
           hops: r.hops, path_latency_ms: r.pathLatencyMs, compute_ms: r.computeMs, queue_wait_ms: r.queueWaitMs,

@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import type { ModelInfo } from '../../inference/types.ts';
 import type { PeerTrust } from '../../routing/reputation.ts';
 import type { PeerView, RouteView } from '../p2p/service.ts';
+import { byCodeUnit } from '../order.ts';
 
 export const MAX_API_PEERS = 1000;
 export const MAX_API_ROUTES = 2000;
@@ -142,5 +143,5 @@ export async function statsSnapshot(registry: Registry | undefined, now = Date.n
     if (v.metricName?.endsWith('_sum') === true) s.latencySumS += v.value;
     else if (v.metricName?.endsWith('_count') === true) s.latencyCount += v.value;
   }
-  return { at: now, series: [...byModel].map(([model, s]) => ({ model, ...s })).sort((a, b) => a.model.localeCompare(b.model)) };
+  return { at: now, series: [...byModel].map(([model, s]) => ({ model, ...s })).sort((a, b) => byCodeUnit(a.model, b.model)) };
 }

@@ -1,6 +1,6 @@
 // The `node.jobs` section of the config file: where the job store's bounds come from. Every
 // default is defined here, once; compileNodeOptions (src/node/options.ts) calls compileJobsOptions.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export interface JobsOptions {
   /** Off: no Jobs service, no store file. */

@@ -3,7 +3,7 @@
 // recognition over ppocr_keys_v1.txt). Defaults are PaddleOCR's (det_db_* and rec settings).
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const MODEL_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 export const BUILTIN_PPOCR_DET = 'builtin:ppocr-det';
