@@ -14,8 +14,6 @@ export interface ConnectionGuard {
   readonly gater: ConnectionGater;
   /** The libp2p node whose connections are judged (it exists only after the gater is handed to it). */
   attach(node: ConnectionSource): void;
-  /** Peers in use right now (providers and next hops in the routing table); read at each decision. */
-  setInUse(fn: () => ReadonlySet<string>): void;
   /** Close connections beyond maxConnections (unprotected ones only). */
   sweep(): void;
   /** Connections refused and evicted so far. */
@@ -29,9 +27,12 @@ function ipOf(ma: Multiaddr): string | undefined {
   return ma.getComponents().find((c) => c.name === 'ip4' || c.name === 'ip6')?.value;
 }
 
-/** `alwaysProtected`: peers protected whatever the table says (bootstrap peers, an allow-list). */
-export function createConnectionGuard(limits: ConnectionLimits, log: Logger, alwaysProtected: (peer: string) => boolean): ConnectionGuard {
-  return new ConnectionGuardCore(limits, log, alwaysProtected);
+/**
+ * `alwaysProtected`: peers protected whatever the table says (bootstrap peers, an allow-list);
+ * `inUse`: peers in use right now (providers and next hops in the routing table), read at each decision.
+ */
+export function createConnectionGuard(limits: ConnectionLimits, log: Logger, alwaysProtected: (peer: string) => boolean, inUse: () => ReadonlySet<string>): ConnectionGuard {
+  return new ConnectionGuardCore(limits, log, alwaysProtected, inUse);
 }
 
 class ConnectionGuardCore implements ConnectionGuard {
@@ -40,23 +41,22 @@ class ConnectionGuardCore implements ConnectionGuard {
   readonly #log: Logger;
   readonly #alwaysProtected: (peer: string) => boolean;
   #node: ConnectionSource | undefined;
-  #inUse: () => ReadonlySet<string> = () => new Set();
+  readonly #inUse: () => ReadonlySet<string>;
   readonly #evicting = new Set<string>();
   // Admitted handshakes still in flight: counted, or a burst of them would all see the same count.
   readonly #pending = new Map<MultiaddrConnection, ConnView>();
   #refused = 0;
   #evicted = 0;
 
-  constructor(limits: ConnectionLimits, log: Logger, alwaysProtected: (peer: string) => boolean) {
+  constructor(limits: ConnectionLimits, log: Logger, alwaysProtected: (peer: string) => boolean, inUse: () => ReadonlySet<string>) {
     this.#limits = limits;
     this.#log = log;
     this.#alwaysProtected = alwaysProtected;
+    this.#inUse = inUse;
     this.gater = this.#createGater();
   }
 
   attach(n: ConnectionSource): void { this.#node = n; }
-
-  setInUse(fn: () => ReadonlySet<string>): void { this.#inUse = fn; }
 
   sweep(): void {
     const { list, byId } = this.#views();

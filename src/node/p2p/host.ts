@@ -46,6 +46,10 @@ export interface HostInit {
   readonly connectionProtector?: (components: { logger: ComponentLogger }) => ConnectionProtector;
   /** Peers whose connections are never evicted and may take reserved slots (an allow-list), beside bootstrap peers and peers in use. */
   readonly protectedPeers?: (peer: string) => boolean;
+  /** Peers in use (routing-table providers and next hops, neighbours that forward us queries): their connections are never evicted and may take reserved slots. Default: none. */
+  readonly peersInUse?: () => ReadonlySet<string>;
+  /** The routing table's view of each neighbour's links, for trimming a crowded mesh (degree-policy.ts). Without it the mesh is never trimmed. */
+  readonly neighbourLinks?: (now: number) => ReadonlyMap<string, NeighbourLinks>;
 }
 
 export interface P2PHost {
@@ -54,10 +58,6 @@ export interface P2PHost {
   multiaddrs(): string[];
   /** Peers with at least one open connection. */
   connectedPeers(): string[];
-  /** Peers in use (routing-table providers and next hops): their connections are never evicted and may take reserved slots. */
-  setPeersInUse(fn: () => ReadonlySet<string>): void;
-  /** The routing table's view of each neighbour's links, for trimming a crowded mesh (degree-policy.ts). */
-  setNeighbourLinks(fn: (now: number) => ReadonlyMap<string, NeighbourLinks>): void;
   /**
    * Dial a peer learned from the network (no-op in static mode or at the connection bound).
    * Resolves true once connected, false when the dial failed, undefined when none was tried.
@@ -144,12 +144,12 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
   // Bootstrap peers are protected from eviction (the set is filled in by the bootstrap dialer).
   const bootIds = new Set<string>();
   const alwaysProtected = (peer: string): boolean => bootIds.has(peer) || init.protectedPeers?.(peer) === true;
-  const guard = createConnectionGuard(connLimits, init.logger, alwaysProtected);
+  const inUse = init.peersInUse ?? ((): ReadonlySet<string> => new Set());
+  const links = init.neighbourLinks;
+  const guard = createConnectionGuard(connLimits, init.logger, alwaysProtected, inUse);
   const degreeIn: DegreePolicy = { ...DEFAULT_DEGREE_POLICY, ...init.degree };
   const degree: DegreePolicy = { ...degreeIn, targetPeers: Math.min(maxConnections, degreeIn.targetPeers) };
   const log = init.logger;
-  let inUse: () => ReadonlySet<string> = () => new Set();
-  let links: ((now: number) => ReadonlyMap<string, NeighbourLinks>) | undefined;
 
   const libp2p = await buildLibp2p(init, listen, maxConnections, guard.gater);
   const self = libp2p.peerId.toString();
@@ -176,8 +176,6 @@ export async function createHost(init: HostInit): Promise<P2PHost> {
     peerId: self,
     multiaddrs: () => libp2p.getMultiaddrs().map((m) => m.toString()),
     connectedPeers: () => connectedPeerIds(libp2p),
-    setPeersInUse: (fn) => { inUse = fn; guard.setInUse(fn); },
-    setNeighbourLinks: (fn) => { links = fn; },
     async dialLearned(peer, addrs) {
       if (!running || init.static === true || peer === self || dialing.has(peer)) return undefined;
       if (!mayDialLearned(connectedPeerCount(libp2p), dialing.size, degree)) return undefined;

@@ -2,7 +2,7 @@
 // routing table + the routed dispatcher, advertising what the local inference engine hosts.
 // The daemon composes it: createP2PService(init)({ logger, local }).
 import type { PrivateKey } from '@libp2p/interface';
-import { peerIdFromString } from '@libp2p/peer-id';
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
 import { ShuttingDownError } from '../../errors.ts';
 import type { InferRequest, InferResult, LocalInference, TensorSpec } from '../../inference/types.ts';
 import type { Logger } from '../../logger.ts';
@@ -60,13 +60,21 @@ function hostInit(init: P2PServiceInit, privateKey: PrivateKey, logger: Logger, 
   };
 }
 
-/** The parts built on a started host: table, forward and routes protocols, routed dispatcher. */
-interface Parts {
+/** What routing holds before the host exists (the host reads who is in use and each neighbour's links from it). */
+interface RoutingState {
   readonly table: RoutingTable;
+  readonly reputation: Reputation;
+  /** Neighbours that forwarded us a query, and when they last did. */
+  readonly forwarders: Map<string, number>;
+  /** Table providers and next hops, and neighbours that forwarded a query within holdMs. */
+  peersInUse(): ReadonlySet<string>;
+}
+
+/** The parts built on the host: forward and routes protocols, routed dispatcher. */
+interface Parts {
   readonly forward: ForwardProtocol;
   readonly routed: RoutedDispatcher;
   readonly routes: RoutesProtocol;
-  readonly reputation: Reputation;
 }
 
 class P2PServiceImpl implements P2PService {
@@ -105,9 +113,11 @@ class P2PServiceImpl implements P2PService {
     const log = this.#log;
     const key = init.privateKey ?? await loadOrCreatePeerKey(init.dataDir);
     const m = createMembership(init.members, log);
-    const h = await createHost(hostInit(init, key, log, m));
-    const { table: t, forward: f, routed: d, routes: r, reputation } = this.#build(h, key);
-    this.#trust = reputation;
+    const routing = this.#routing(peerIdFromPrivateKey(key).toString());
+    const t = routing.table;
+    const h = await createHost({ ...hostInit(init, key, log, m), peersInUse: () => routing.peersInUse(), neighbourLinks: (now) => t.neighbourLinks(now) });
+    const { forward: f, routed: d, routes: r } = this.#build(h, key, routing);
+    this.#trust = routing.reputation;
     this.#host = h; this.#table = t; this.#routed = d; this.#forward = f; this.#routes = r; this.#membership = m;
     m.attach({ connectedPeers: () => h.connectedPeers(), hangUp: async (p) => { await h.libp2p.hangUp(peerIdFromString(p)); } });
     try {
@@ -127,14 +137,30 @@ class P2PServiceImpl implements P2PService {
     log.info({ peerId: h.peerId, addrs: h.multiaddrs() }, 'p2p started');
   }
 
-  #build(h: P2PHost, key: PrivateKey): Parts {
+  #routing(self: string): RoutingState {
     const init = this.#init;
-    const log = this.#log;
-    const local = this.#local;
     const holdMs = this.#holdMs;
     const limits = init.limits ?? DEFAULT_PEER_LIMITS;
     const reputation = new Reputation(init.reputation);
-    const t = createRoutingTable(h.peerId, { maxOrigins: limits.maxOrigins, maxOriginsPerNeighbour: limits.maxOriginsPerNeighbour, ...init.table, holdMs, trust: reputation });
+    const table = createRoutingTable(self, { maxOrigins: limits.maxOrigins, maxOriginsPerNeighbour: limits.maxOriginsPerNeighbour, ...init.table, holdMs, trust: reputation });
+    const forwarders = new Map<string, number>();
+    return {
+      table, reputation, forwarders,
+      peersInUse: () => {
+        const inUse = table.peersInUse();
+        const now = Date.now();
+        for (const [p, at] of forwarders) if (now - at > holdMs) forwarders.delete(p); else inUse.add(p);
+        return inUse;
+      },
+    };
+  }
+
+  #build(h: P2PHost, key: PrivateKey, routing: RoutingState): Parts {
+    const init = this.#init;
+    const log = this.#log;
+    const local = this.#local;
+    const limits = init.limits ?? DEFAULT_PEER_LIMITS;
+    const { table: t, reputation, forwarders } = routing;
     // A measured path floor that changes a selection goes out as a triggered update at once.
     const reconsider = (origin: string, now: number): boolean => {
       const changed = t.reconsider(origin, now);
@@ -142,15 +168,6 @@ class P2PServiceImpl implements P2PService {
       return changed;
     };
     const guard = createTryGuard({ self: h.peerId, key, reputation, table: { markDown: (p, until) => { t.markDown(p, until); }, reconsider } });
-    // Neighbours that sent us queries lately are in use too (their connection carries traffic).
-    const forwarders = new Map<string, number>();
-    h.setPeersInUse(() => {
-      const inUse = t.peersInUse();
-      const now = Date.now();
-      for (const [p, at] of forwarders) if (now - at > holdMs) forwarders.delete(p); else inUse.add(p);
-      return inUse;
-    });
-    h.setNeighbourLinks((now) => t.neighbourLinks(now));
     const tracing = init.tracing;
     // The dispatcher forwards through the protocol it is built with; the protocol hands it
     // the queries neighbours send (onQuery), so neither needs a late-bound reference.
@@ -176,7 +193,7 @@ class P2PServiceImpl implements P2PService {
     f.onQuery(tracing?.forwardHandler(handler) ?? handler);
     const models = (): AdvertisedModel[] => (init.noModels === true ? [] : localAdvertModels(local));
     const r = createRoutesProtocol({ host: h, table: t, privateKey: key, logger: log, localModels: models, refreshMs: this.#refreshMs, limits, ...(init.pingEveryMs === undefined ? {} : { pingEveryMs: init.pingEveryMs }) });
-    return { table: t, forward: f, routed: d, routes: r, reputation };
+    return { forward: f, routed: d, routes: r };
   }
 
   async withdraw(): Promise<void> {
