@@ -2,7 +2,7 @@
 // its eight repeated fields, numeric ones packed (proto3). Arrays may be plain (as protobufjs
 // takes them) or typed (Float32Array, BigInt64Array...); typed float arrays are copied whole.
 import type { WireTensorContents } from '../../wire/messages.ts';
-import { EncodeFallback, varint32Size, varint64Size, type WireWriter } from './wire-writer.ts';
+import { bytesOf, EncodeFallback, varint32Size, varint64Size, type WireWriter } from './wire-writer.ts';
 
 type Kind = 'bool' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'fixed32' | 'fixed64';
 type Field = Exclude<keyof WireTensorContents, 'bytes_contents'>;
@@ -111,11 +111,6 @@ function writePacked(w: WireWriter, kind: Kind, a: Values): void {
   }
 }
 
-function bytesElement(v: unknown): Uint8Array {
-  if (!(v instanceof Uint8Array)) throw new EncodeFallback('bytes element is not a Uint8Array');
-  return v;
-}
-
 export function contentsSize(w: WireWriter, c: WireTensorContents): number {
   let size = 0;
   for (const spec of PACKED) {
@@ -125,7 +120,7 @@ export function contentsSize(w: WireWriter, c: WireTensorContents): number {
   const bytes = present(c.bytes_contents);
   if (bytes !== undefined) {
     for (let i = 0; i < bytes.length; i++) {
-      const len = bytesElement(bytes[i]).byteLength;
+      const len = bytesOf(bytes[i], 'bytes element').byteLength;
       size += 1 + varint32Size(len) + len;
     }
   }
@@ -144,7 +139,7 @@ export function writeContents(w: WireWriter, c: WireTensorContents): void {
   if (bytes !== undefined) {
     for (let i = 0; i < bytes.length; i++) {
       w.byte(BYTES_TAG);
-      w.bytes(bytesElement(bytes[i]));
+      w.bytes(bytesOf(bytes[i], 'bytes element'));
     }
   }
 }

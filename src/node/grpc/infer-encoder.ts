@@ -4,13 +4,13 @@
 // nested message for every answer. Here one size pass and one write pass fill a single Buffer
 // (wire-writer.ts). The bytes are those protobufjs writes for the same object (fields in number
 // order, present scalars written even when empty, numeric repeated fields packed), except that a
-// lone UTF-16 surrogate becomes U+FFFD (valid UTF-8). Whatever it cannot encode (EncodeFallback,
-// or anything unexpected) is left to protobufjs's serializer, which encodes it or throws as before.
+// lone UTF-16 surrogate becomes U+FFFD (valid UTF-8). What it declines (EncodeFallback) is left
+// to protobufjs's serializer, which encodes it or throws as before; any other error is rethrown.
 import type {
   WireInferParameter, WireInferResponse, WireOutputTensor, WireParameters, WireStreamInferResponse, WireTensorContents,
 } from '../../wire/messages.ts';
 import { contentsSize, writeContents } from './contents-encoder.ts';
-import { EncodeFallback, varint32Size, varint64Size, WireWriter } from './wire-writer.ts';
+import { bytesOf, EncodeFallback, varint32Size, varint64Size, WireWriter } from './wire-writer.ts';
 
 /** One writer for the process: encoding is synchronous and never re-entered. */
 const writer = new WireWriter();
@@ -29,11 +29,6 @@ function list(v: unknown, what: string): ArrayLike<unknown> | undefined {
   if (v == null) return undefined;
   if (!Array.isArray(v) && !ArrayBuffer.isView(v)) throw new EncodeFallback(`${what} is not an array`);
   return v as ArrayLike<unknown>;
-}
-
-function bytesValue(v: unknown): Uint8Array {
-  if (!(v instanceof Uint8Array)) throw new EncodeFallback('bytes value is not a Uint8Array');
-  return v;
 }
 
 function stringSize(w: WireWriter, v: unknown): number {
@@ -142,7 +137,7 @@ function responseSize(w: WireWriter, v: unknown): number {
   const raw = list(m.raw_output_contents, 'raw_output_contents');
   if (raw !== undefined) {
     for (let i = 0; i < raw.length; i++) {
-      const len = bytesValue(raw[i]).byteLength;
+      const len = bytesOf(raw[i], 'raw_output_contents element').byteLength;
       size += 1 + varint32Size(len) + len;
     }
   }

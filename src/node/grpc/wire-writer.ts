@@ -8,6 +8,12 @@
 /** A value the fast encoder leaves to protobufjs (e.g. an int64 given as a non-decimal string). */
 export class EncodeFallback extends Error {}
 
+/** A bytes field's value; anything but a Uint8Array (Buffer included) is left to protobufjs. */
+export function bytesOf(v: unknown, what: string): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new EncodeFallback(`${what} is not a Uint8Array`);
+  return v;
+}
+
 const TWO_32 = 4294967296;
 const MIN_INT64 = -(2n ** 63n);
 const MAX_INT64 = 2n ** 63n - 1n;
