@@ -49,8 +49,8 @@ async function measureAll(address: string, path: string, payload: Buffer, procs:
 async function measure(address: string, path: string, payload: Buffer, procs: readonly Proc[], c: number, ctx: ScenarioContext, warmup?: number): Promise<Measured> {
   const caller = rawCaller(address, path, payload);
   try {
-    const { durationMs } = windows(ctx);
-    const warmupMs = warmup ?? windows(ctx).warmupMs;
+    const { durationMs, warmupMs: defaultWarmupMs } = windows(ctx);
+    const warmupMs = warmup ?? defaultWarmupMs;
     await closedLoop(async () => { await caller.call(); }, { concurrency: c, durationMs: warmupMs, warmupMs: 0 });
     const cpu0 = procs.map((p) => cpuSeconds(p.pid));
     const self0 = process.cpuUsage();

@@ -7,7 +7,7 @@ import { ShuttingDownError } from '../../errors.ts';
 import type { InferRequest, InferResult, LocalInference, TensorSpec } from '../../inference/types.ts';
 import type { Logger } from '../../logger.ts';
 import { Reputation, type PeerTrust } from '../../routing/reputation.ts';
-import { DEFAULT_PEER_LIMITS } from '../../routing/peer-limits.ts';
+import { DEFAULT_PEER_LIMITS, type PeerLimits } from '../../routing/peer-limits.ts';
 import { createRoutingTable } from '../../routing/table.ts';
 import type { RoutingTable } from '../../routing/table.ts';
 import type { AdvertisedModel, AdvertisedTensor, ProviderAdvert, RoutingTableApi } from '../../routing/types.ts';
@@ -67,7 +67,7 @@ interface RoutingState {
   /** Neighbours that forwarded us a query, and when they last did. */
   readonly forwarders: Map<string, number>;
   /** Table providers and next hops, and neighbours that forwarded a query within holdMs. */
-  peersInUse(): ReadonlySet<string>;
+  readonly peersInUse: () => ReadonlySet<string>;
 }
 
 /** The parts built on the host: forward and routes protocols, routed dispatcher. */
@@ -83,6 +83,7 @@ class P2PServiceImpl implements P2PService {
   readonly #local: LocalInference;
   readonly #refreshMs: number;
   readonly #holdMs: number;
+  readonly #limits: PeerLimits;
   #host: P2PHost | undefined;
   #routes: RoutesProtocol | undefined;
   #forward: ForwardProtocol | undefined;
@@ -105,6 +106,7 @@ class P2PServiceImpl implements P2PService {
     this.#local = components.local;
     this.#refreshMs = init.refreshMs ?? DEFAULT_REFRESH_MS;
     this.#holdMs = init.table?.holdMs ?? this.#refreshMs * 3;
+    this.#limits = init.limits ?? DEFAULT_PEER_LIMITS;
   }
 
   async start(): Promise<void> {
@@ -115,7 +117,7 @@ class P2PServiceImpl implements P2PService {
     const m = createMembership(init.members, log);
     const routing = this.#routing(peerIdFromPrivateKey(key).toString());
     const t = routing.table;
-    const h = await createHost({ ...hostInit(init, key, log, m), peersInUse: () => routing.peersInUse(), neighbourLinks: (now) => t.neighbourLinks(now) });
+    const h = await createHost({ ...hostInit(init, key, log, m), peersInUse: routing.peersInUse, neighbourLinks: (now) => t.neighbourLinks(now) });
     const { forward: f, routed: d, routes: r } = this.#build(h, key, routing);
     this.#trust = routing.reputation;
     this.#host = h; this.#table = t; this.#routed = d; this.#forward = f; this.#routes = r; this.#membership = m;
@@ -140,7 +142,7 @@ class P2PServiceImpl implements P2PService {
   #routing(self: string): RoutingState {
     const init = this.#init;
     const holdMs = this.#holdMs;
-    const limits = init.limits ?? DEFAULT_PEER_LIMITS;
+    const limits = this.#limits;
     const reputation = new Reputation(init.reputation);
     const table = createRoutingTable(self, { maxOrigins: limits.maxOrigins, maxOriginsPerNeighbour: limits.maxOriginsPerNeighbour, ...init.table, holdMs, trust: reputation });
     const forwarders = new Map<string, number>();
@@ -159,7 +161,7 @@ class P2PServiceImpl implements P2PService {
     const init = this.#init;
     const log = this.#log;
     const local = this.#local;
-    const limits = init.limits ?? DEFAULT_PEER_LIMITS;
+    const limits = this.#limits;
     const { table: t, reputation, forwarders } = routing;
     // A measured path floor that changes a selection goes out as a triggered update at once.
     const reconsider = (origin: string, now: number): boolean => {
