@@ -1,6 +1,6 @@
 // The client's public shapes: camelCase, numbers as numbers, tensors as typed arrays.
 import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
-import type { DataType, Tensor, TensorData } from '../wire/types.ts';
+import type { DataType, ExecutionProvider, Tensor, TensorData } from '../wire/types.ts';
 import type { ClientTls } from './auth.ts';
 import type { PlexusClientError } from './errors.ts';
 
@@ -46,7 +46,7 @@ export interface QueryConstraints {
   /** plexus.peer: only this provider (libp2p peer id). */
   readonly peer?: string;
   /** plexus.provider: only models running on this execution provider. */
-  readonly provider?: 'cuda' | 'cpu';
+  readonly provider?: ExecutionProvider;
   /** plexus.hedge_ms: send a second copy after this long without an answer. */
   readonly hedgeMs?: number;
 }

@@ -31,7 +31,7 @@ export interface ModelHost {
   /** Runs per session it takes ahead of the one running (`inference.runAhead`; 0 on the main thread). */
   readonly runAhead: number;
   readonly audioLimits: AudioLimits;
-  /** Create a session (CUDA -> CPU fallback logged on `logger`); ConfigError when it cannot load. */
+  /** Create a session (a GPU -> CPU fallback logged on `logger`); ConfigError when it cannot load. */
   openSession(spec: OnnxModelSpec, logger: Logger): Promise<ModelSession>;
   /** WAV bytes -> mono samples at `targetRate`, within the audio limits, deadline and signal checked between chunks. */
   decodeAudio(wav: Uint8Array, targetRate: number, opts: AcquireOptions): Promise<Float32Array>;
@@ -59,9 +59,11 @@ export function checkLive(what: string, deadline: number | undefined, cancelled:
   if (deadline !== undefined && Date.now() >= deadline) throw new DeadlineExceededError(`deadline passed during ${what}`);
 }
 
-export function logFallback(logger: Logger, name: string, reason: string): void {
-  logger.warn({ model: name, requestedProvider: 'cuda', provider: 'cpu' },
-    `CUDA execution provider unavailable for model ${name} (${reason}); falling back to CPU`);
+const PROVIDER_NAMES: Readonly<Record<ExecutionProvider, string>> = { cuda: 'CUDA', webgpu: 'WebGPU', cpu: 'CPU' };
+
+export function logFallback(logger: Logger, name: string, requested: ExecutionProvider, reason: string): void {
+  logger.warn({ model: name, requestedProvider: requested, provider: 'cpu' },
+    `${PROVIDER_NAMES[requested]} execution provider unavailable for model ${name} (${reason}); falling back to CPU`);
 }
 
 export function createInProcessHost(audioLimits: AudioLimits): ModelHost {
@@ -73,7 +75,7 @@ export function createInProcessHost(audioLimits: AudioLimits): ModelHost {
       // ONNX Runtime is loaded with the first model: a pure router never maps its native library.
       const { openSession, runSession, valueMetas } = await import('./ort-session.ts');
       const { session, provider, fallback } = await openSession(spec);
-      if (fallback !== undefined) logFallback(logger, spec.name, fallback);
+      if (fallback !== undefined) logFallback(logger, spec.name, spec.provider, fallback);
       return {
         provider,
         inputMetadata: valueMetas(session.inputMetadata),

@@ -5,6 +5,7 @@ import path from 'node:path';
 import * as z from 'zod';
 import { ocrSchema, ocrTargets, type OcrAdapterSpec } from './adapters/ocr/ocr-config.ts';
 import { pipelineSchema, type PipelineSpec } from './pipeline/pipeline-config.ts';
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../wire/types.ts';
 
 const MODEL_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 const CAPABILITY_NAME = /^[a-z0-9]+(\.[a-z0-9_-]+)+$/;
@@ -52,7 +53,7 @@ export const modelSpecSchema = z.strictObject({
   pipeline: pipelineSchema.optional(),
   capabilities: z.array(z.string().regex(CAPABILITY_NAME, 'expected a dotted capability name like "speech.vad"')).max(64).default([]),
   price: z.number().min(0).max(1e9).default(0),
-  provider: z.enum(['cuda', 'cpu']).optional(),
+  provider: z.enum(EXECUTION_PROVIDERS).optional(),
   session: sessionSchema.optional(),
   maxConcurrent: z.int().min(1).max(1024).optional(),
   maxQueue: z.int().min(0).max(100_000).optional(),
@@ -105,8 +106,7 @@ export interface ModelSpecCommon {
 export interface OnnxModelSpec extends ModelSpecCommon {
   readonly kind: 'onnx';
   readonly path: string;
-  // 'cuda' | 'cpu' spelled out (ExecutionProvider in types.ts) so types.ts can import ModelSpec without a cycle.
-  readonly provider: 'cuda' | 'cpu';
+  readonly provider: ExecutionProvider;
   readonly session: SessionSpec;
   /** Runs at once on the session; adapters share their raw model's limit and queue. */
   readonly maxConcurrent: number;

@@ -1,10 +1,11 @@
-// ONNX Runtime itself: session creation with the logged CUDA -> CPU fallback, and tensors in and
+// ONNX Runtime itself: session creation with the logged GPU -> CPU fallback, and tensors in and
 // out of ORT without copying bytes. Loaded only where sessions run: in a model worker thread
 // (worker/ort-worker.ts), or on the main thread when `inference.workers` is 0.
 import * as ort from 'onnxruntime-node';
 import { ConfigError, InferenceFailedError, InvalidInputError } from '../errors.ts';
 import type { OnnxModelSpec } from './config.ts';
 import { DATATYPES, dataTypeFromOrt } from '../wire/tensor.ts';
+import { gpuAnswerMismatch, probeFeeds } from './provider-check.ts';
 import type { ExecutionProvider, Tensor } from './types.ts';
 
 /** A value's declared form as ORT reports it (plain data: it crosses threads). */
@@ -19,7 +20,7 @@ export interface ValueMeta {
 export interface OpenedSession {
   readonly session: ort.InferenceSession;
   readonly provider: ExecutionProvider;
-  /** Why CUDA was not used, when it was asked for and the session fell back to CPU. */
+  /** Why the GPU provider asked for (CUDA or WebGPU) was not used, when the session fell back to CPU. */
   readonly fallback?: string;
 }
 
@@ -44,21 +45,46 @@ function sessionOptions(spec: SessionSpecOf, provider: ExecutionProvider): ort.I
   };
 }
 
+/**
+ * A session on the provider the spec asks for. A GPU provider that cannot start (no CUDA
+ * libraries, no WebGPU adapter), or that answers a probe input differently from CPU, falls back
+ * to CPU, with the reason in `fallback`.
+ */
 export async function openSession(spec: SessionSpecOf): Promise<OpenedSession> {
+  let gpu: ort.InferenceSession | undefined;
   let fallback: string | undefined;
-  if (spec.provider === 'cuda') {
+  if (spec.provider !== 'cpu') {
     try {
-      return { session: await ort.InferenceSession.create(spec.path, sessionOptions(spec, 'cuda')), provider: 'cuda' };
+      gpu = await ort.InferenceSession.create(spec.path, sessionOptions(spec, spec.provider));
     } catch (e) {
-      fallback = (e instanceof Error ? e.message : String(e)).split('\n')[0]?.slice(0, 300) ?? 'unknown error';
+      fallback = firstLine(e);
     }
   }
+  let cpu: ort.InferenceSession;
   try {
-    const session = await ort.InferenceSession.create(spec.path, sessionOptions(spec, 'cpu'));
-    return { session, provider: 'cpu', ...(fallback !== undefined ? { fallback } : {}) };
+    cpu = await ort.InferenceSession.create(spec.path, sessionOptions(spec, 'cpu'));
   } catch (e) {
+    await gpu?.release();
     throw new ConfigError(`model '${spec.name}': cannot load '${spec.path}': ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
+  if (gpu !== undefined && spec.provider !== 'cpu') {
+    // Kept on the GPU only when it answers a probe as CPU does (provider-check.ts).
+    const feeds = probeFeeds(spec.path, cpu.inputMetadata);
+    fallback = feeds === undefined ? undefined : await gpuAnswerMismatch(cpu, gpu, feeds);
+    if (fallback === undefined) {
+      await cpu.release();
+      return { session: gpu, provider: spec.provider };
+    }
+    await gpu.release();
+  }
+  return { session: cpu, provider: 'cpu', ...(fallback !== undefined ? { fallback } : {}) };
+}
+
+/** ORT's message cut to its reason: webgpu_context.cc prefixes a source path and the failed check. */
+function firstLine(e: unknown): string {
+  const line = (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';
+  const reason = /\bwas false\. (.+)$/.exec(line)?.[1] ?? line;
+  return reason.slice(0, 300) || 'unknown error';
 }
 
 export function valueMetas(meta: readonly ort.InferenceSession.ValueMetadata[]): ValueMeta[] {

@@ -54,7 +54,7 @@ export function tritonModelConfig(info: ModelInfo, local: ModelLoadStats | undef
   const tensor = (t: TensorSpec): TritonTensorConfig => ({
     name: t.name, data_type: TRITON_DATA_TYPES[t.datatype], dims: maxBatchSize > 0 ? t.shape.slice(1) : [...t.shape],
   });
-  const gpu = info.provider === 'cuda';
+  const gpu = info.provider !== 'cpu';
   return {
     name: info.name,
     platform: info.platform,

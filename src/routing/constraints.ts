@@ -4,11 +4,10 @@
 
 import { InvalidInputError } from '../errors.ts';
 import { PARAM } from '../wire/params.ts';
-import type { ExecutionProvider, ParamValue, Params } from '../wire/types.ts';
+import { EXECUTION_PROVIDERS, type ParamValue, type Params } from '../wire/types.ts';
 import type { PreferPolicy, QueryConstraints } from './types.ts';
 
 const PREFERS: readonly PreferPolicy[] = ['latency', 'cost', 'balanced'];
-const PROVIDERS: readonly ExecutionProvider[] = ['cuda', 'cpu'];
 const MAX_PEER_ID_LENGTH = 256;
 const MAX_HOPS = 255;
 
@@ -43,7 +42,7 @@ export function parseConstraints(params: Params, grpcDeadline: number | undefine
   const maxHops = number(params, PARAM.maxHops, `an integer from 0 to ${MAX_HOPS}`, (n) => Number.isInteger(n) && n >= 0 && n <= MAX_HOPS);
   const hedgeMs = number(params, PARAM.hedgeMs, 'a positive number of milliseconds', (n) => n > 0);
   const prefer = oneOf(params, PARAM.prefer, PREFERS) ?? 'balanced';
-  const provider = oneOf(params, PARAM.provider, PROVIDERS);
+  const provider = oneOf(params, PARAM.provider, EXECUTION_PROVIDERS);
   let peer: string | undefined;
   const p = params[PARAM.peer];
   if (p !== undefined) {

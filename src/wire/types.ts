@@ -26,8 +26,13 @@ export interface Tensor {
 export type ParamValue = string | number | boolean;
 export type Params = Readonly<Record<string, ParamValue>>;
 
-/** Where a model's session runs (`plexus.provider` asks for one). */
-export type ExecutionProvider = 'cuda' | 'cpu';
+/**
+ * Where a model's session runs (`plexus.provider` asks for one): ONNX Runtime's CUDA execution
+ * provider, its WebGPU one (Dawn over Vulkan on Linux, bundled with onnxruntime-node), or its CPU
+ * one. The one list of them, for the config schema, the advert codec and the routing constraint.
+ */
+export const EXECUTION_PROVIDERS = ['cuda', 'webgpu', 'cpu'] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 
 /** A tensor's declared form; -1 marks a dynamic dimension. */
 export interface TensorSpec {

@@ -43,7 +43,7 @@ describe('compileModelSpecs', () => {
 
   it('names each bad field', () => {
     const ok = { name: 'a', path: VAD };
-    expect(errorOf({ models: [ok, { name: 'b', path: VAD, provider: 'gpu' }] })).toBe('models[1].provider: expected "cuda" | "cpu"');
+    expect(errorOf({ models: [ok, { name: 'b', path: VAD, provider: 'gpu' }] })).toBe('models[1].provider: expected "cuda" | "webgpu" | "cpu"');
     expect(errorOf({ models: [{ name: 'Bad Name', path: VAD }] })).toMatch(/^models\[0\]\.name: /);
     expect(errorOf({ models: [{ ...ok, extra: 1 }] })).toBe('models[0]: unknown field "extra"');
     expect(errorOf({ models: [{ ...ok, session: { graphOptimization: 'max' } }] })).toMatch(/^models\[0\]\.session\.graphOptimization: expected "disabled" \| "basic"/);

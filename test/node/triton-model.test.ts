@@ -38,6 +38,11 @@ describe('tritonModelConfig', () => {
     expect(remote.instance_group).toEqual([{ name: 'm', kind: 'KIND_CPU', count: 1, gpus: [] }]);
     expect(remote.dynamic_batching).toBeUndefined();
   });
+
+  it('a model on WebGPU is a GPU instance too; one that fell back from it to CPU is not', () => {
+    expect(tritonModelConfig(info({ requestedProvider: 'webgpu', provider: 'webgpu' }), stats()).instance_group).toEqual([{ name: 'm', kind: 'KIND_GPU', count: 3, gpus: [0] }]);
+    expect(tritonModelConfig(info({ requestedProvider: 'webgpu', provider: 'cpu' }), stats()).instance_group).toEqual([{ name: 'm', kind: 'KIND_CPU', count: 3, gpus: [] }]);
+  });
 });
 
 describe('model statistics recorder', () => {

@@ -11,7 +11,7 @@ import { parseConstraints } from '../../src/routing/constraints.ts';
 const KEYS = ['plexus.deadline_ms', 'plexus.max_cost', 'plexus.prefer', 'plexus.max_hops', 'plexus.peer', 'plexus.provider', 'plexus.hedge_ms'];
 const value = fc.oneof(
   fc.double(), fc.integer(), fc.boolean(), fc.string({ maxLength: 20 }),
-  fc.constantFrom('latency', ' COST ', 'balanced', 'cuda', 'cpu', '12', '-1', '1e400', 'NaN', 'Infinity', '', ' ', '0x10', '256'),
+  fc.constantFrom('latency', ' COST ', 'balanced', 'cuda', 'cpu', 'WebGPU', '12', '-1', '1e400', 'NaN', 'Infinity', '', ' ', '0x10', '256'),
 );
 const params = fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), fc.string({ maxLength: 12 })), value, { maxKeys: 10 });
 

@@ -50,7 +50,7 @@ describe('parseConstraints', () => {
     rejects({ 'plexus.max_hops': 256 }, /plexus\.max_hops/);
     rejects({ 'plexus.prefer': 'fastest' }, /plexus\.prefer must be one of latency\|cost\|balanced, got 'fastest'/);
     rejects({ 'plexus.prefer': 1 }, /plexus\.prefer/);
-    rejects({ 'plexus.provider': 'tpu' }, /plexus\.provider must be one of cuda\|cpu, got 'tpu'/);
+    rejects({ 'plexus.provider': 'tpu' }, /plexus\.provider must be one of cuda\|webgpu\|cpu, got 'tpu'/);
     rejects({ 'plexus.peer': '' }, /plexus\.peer must be a peer id/);
     rejects({ 'plexus.peer': 'a b' }, /plexus\.peer must be a peer id/);
     rejects({ 'plexus.peer': 7 }, /plexus\.peer must be a peer id/);

@@ -92,7 +92,7 @@ class WorkerHost implements ModelHost {
     const sid = this.#nextSession++;
     const sessionSpec = { name: spec.name, path: spec.path, provider: spec.provider, session: spec.session };
     const loaded = await slot.send<LoadedReply>({ op: 'load', session: sid, spec: sessionSpec }).done;
-    if (loaded.fallback !== undefined) logFallback(logger, spec.name, loaded.fallback);
+    if (loaded.fallback !== undefined) logFallback(logger, spec.name, spec.provider, loaded.fallback);
     slot.sessions++;
     return workerSession(slot, sid, spec, loaded, this.#closing);
   }

@@ -6,6 +6,7 @@ import type { PrivateKey } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { ProtocolError } from '../../errors.ts';
 import type { AdvertisedModel, AdvertisedSignature, AdvertisedTensor, ProviderAdvert, RouteUpdate } from '../../routing/types.ts';
+import { EXECUTION_PROVIDERS } from '../../wire/types.ts';
 import { isFiniteNumber, isRecord } from '../wire-guards.ts';
 
 export const ROUTES_WIRE_VERSION = 1;
@@ -122,7 +123,8 @@ function decodeModel(x: unknown, i: number): AdvertisedModel {
   if (!isName(name)) bad(`model ${i} name must be a non-empty string`);
   if (typeof version !== 'string' || version.length > MAX_NAME) bad(`model ${i} version must be a string`);
   if (!Array.isArray(capabilities) || capabilities.length > 64 || !capabilities.every(isName)) bad(`model ${i} capabilities must be a list of names`);
-  if (provider !== 'cpu' && provider !== 'cuda') bad(`model ${i} provider must be 'cpu' or 'cuda'`);
+  const known = EXECUTION_PROVIDERS.find((p) => p === provider);
+  if (known === undefined) bad(`model ${i} provider must be one of ${EXECUTION_PROVIDERS.join('|')}`);
   if (!isFiniteNumber(price) || price < 0) bad(`model ${i} price must be a number >= 0`);
   if (!isFiniteNumber(computeMs) || computeMs < 0) bad(`model ${i} computeMs must be a number >= 0`);
   if (!isFiniteNumber(load) || load < 0) bad(`model ${i} load must be a number >= 0`);
@@ -132,7 +134,7 @@ function decodeModel(x: unknown, i: number): AdvertisedModel {
   if (concurrency !== undefined && (!Number.isSafeInteger(concurrency) || (concurrency as number) < 1 || (concurrency as number) > 65_536)) {
     bad(`model ${i} concurrency must be an integer 1..65536`);
   }
-  return { name, version, capabilities: capabilities, provider, price, computeMs, load, capacity, ...(io === undefined ? {} : { io }), ...(concurrency === undefined ? {} : { concurrency: concurrency as number }) };
+  return { name, version, capabilities: capabilities, provider: known, price, computeMs, load, capacity, ...(io === undefined ? {} : { io }), ...(concurrency === undefined ? {} : { concurrency: concurrency as number }) };
 }
 
 function decodeAdvert(x: unknown): ProviderAdvert {

@@ -36,7 +36,7 @@ const json = (x: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify
 const name = fc.string({ minLength: 1, maxLength: 12 });
 const tensor = fc.record({ name, datatype: fc.constantFrom('FP32', 'INT64', 'BYTES'), shape: fc.array(fc.integer({ min: -1, max: 1 << 20 }), { maxLength: 4 }) });
 const modelArb: fc.Arbitrary<AdvertisedModel> = fc.record({
-  name, version: fc.string({ maxLength: 4 }), capabilities: fc.array(name, { maxLength: 3 }), provider: fc.constantFrom('cpu' as const, 'cuda' as const),
+  name, version: fc.string({ maxLength: 4 }), capabilities: fc.array(name, { maxLength: 3 }), provider: fc.constantFrom('cpu' as const, 'cuda' as const, 'webgpu' as const),
   price: fc.double({ min: 0, max: 1e6, noNaN: true }), computeMs: fc.double({ min: 0, max: 1e6, noNaN: true }),
   load: fc.nat(100), capacity: fc.nat(100),
   io: fc.option(fc.record({ platform: name, inputs: fc.array(tensor, { maxLength: 3 }), outputs: fc.array(tensor, { maxLength: 2 }) }), { nil: undefined }),
