@@ -1,11 +1,12 @@
-// `node bench/gpu-check.ts [--provider webgpu|cuda|cpu] [--daemon] [--runs N]`: does this machine
+// `node bench/gpu-check.ts [--provider webgpu|cuda|cpu] [--daemon] [--runs N] [--cpu-threads N]`: does this machine
 // run the builtin models on a GPU through ONNX Runtime's WebGPU execution provider (bundled in
-// onnxruntime-node's Linux build: Dawn over Vulkan; the default) or its CUDA one (README, GPU),
+// onnxruntime-node's Linux x64 build: Dawn over Vulkan; the default) or its CUDA one (README, GPU),
 // and how do they compare with CPU, side by side in one process? (`--provider cpu` runs the same
 // checks against CPU itself: a dry run of this script on a machine without a GPU.)
 //
 // For each builtin model (silero-vad, PP-OCRv4 detection and recognition), on the node's own probe
-// input (src/inference/provider-check.ts): a CPU session (one thread) and a GPU session, the median
+// input (src/inference/provider-check.ts): a CPU session (one thread, as a node runs a model by
+// default; --cpu-threads N for more) and a GPU session, the median
 // ms per run of each, the largest absolute difference between their outputs, whether the node's
 // check would keep the model on the GPU (answers agree), and whether ORT places every node of the
 // graph on the GPU (a session created with CPU fallback disabled). With --daemon it then starts a
@@ -89,9 +90,9 @@ interface CaseResult {
   readonly allNodesOnGpu: boolean | string;
 }
 
-async function compare(c: ModelCase, provider: Provider, runs: number, cpuOut: Map<string, ort.InferenceSession.ReturnType>): Promise<CaseResult> {
+async function compare(c: ModelCase, provider: Provider, runs: number, cpuThreads: number, cpuOut: Map<string, ort.InferenceSession.ReturnType>): Promise<CaseResult> {
   const feeds = feedsOf(c);
-  const cpu = await timedRuns(await ort.InferenceSession.create(c.path, { executionProviders: ['cpu'], intraOpNumThreads: 1 }), feeds, runs);
+  const cpu = await timedRuns(await ort.InferenceSession.create(c.path, { executionProviders: ['cpu'], intraOpNumThreads: cpuThreads }), feeds, runs);
   cpuOut.set(c.name, cpu.out);
   const gpu = await timedRuns(await ort.InferenceSession.create(c.path, { executionProviders: [provider], intraOpNumThreads: 1, logSeverityLevel: 3 }), feeds, runs);
   let strict: boolean | string = provider === 'cpu' ? 'n/a' : true;
@@ -171,10 +172,13 @@ async function checkDaemon(provider: Provider, cases: readonly CaseResult[], cpu
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { provider: { type: 'string', default: 'webgpu' }, daemon: { type: 'boolean', default: false }, runs: { type: 'string', default: '50' } } });
+  const { values } = parseArgs({ options: { provider: { type: 'string', default: 'webgpu' }, daemon: { type: 'boolean', default: false }, runs: { type: 'string', default: '50' }, 'cpu-threads': { type: 'string', default: '1' } } });
   const provider = PROVIDERS.find((p) => p === values.provider);
   const runs = Number(values.runs);
-  if (provider === undefined || !(runs >= 1)) throw new Error(`usage: gpu-check.ts [--provider ${PROVIDERS.join('|')}] [--daemon] [--runs N>=1]`);
+  const cpuThreads = Number(values['cpu-threads']);
+  if (provider === undefined || !(runs >= 1) || !Number.isInteger(cpuThreads) || cpuThreads < 1) {
+    throw new Error(`usage: gpu-check.ts [--provider ${PROVIDERS.join('|')}] [--daemon] [--runs N>=1] [--cpu-threads N>=1]`);
+  }
   try {
     await ort.InferenceSession.create(CASES[0]?.path ?? '', { executionProviders: [provider] });
   } catch (e) {
@@ -183,10 +187,10 @@ async function main(): Promise<number> {
   }
   const cpuOut = new Map<string, ort.InferenceSession.ReturnType>();
   const cases: CaseResult[] = [];
-  for (const c of CASES) cases.push(await compare(c, provider, runs, cpuOut));
+  for (const c of CASES) cases.push(await compare(c, provider, runs, cpuThreads, cpuOut));
   const daemon = values.daemon ? await checkDaemon(provider, cases, cpuOut) : undefined;
   const ok = daemon === undefined || daemon['ok'] === true;
-  console.log(JSON.stringify({ provider, available: true, runs, cases, ...(daemon !== undefined ? { daemon } : {}), ok }, null, 1));
+  console.log(JSON.stringify({ provider, available: true, runs, cpuThreads, cases, ...(daemon !== undefined ? { daemon } : {}), ok }, null, 1));
   return ok ? 0 : 1;
 }
 

@@ -104,6 +104,12 @@ describe('Dockerfile', () => {
     expect(exposureProblems(bare)).toHaveLength(2);
   });
 
+  it('the runtime stage carries the Vulkan loader and EGL, which the NVIDIA Vulkan driver needs, for provider webgpu', () => {
+    const runtime = instructions.slice(instructions.findLastIndex((i) => i.keyword === 'FROM'));
+    const install = runtime.find((i) => i.keyword === 'RUN' && /\bapt-get install\b/.test(i.rest))?.rest ?? '';
+    for (const pkg of ['libvulkan1', 'libegl1']) expect(install.split(/\s+/), pkg).toContain(pkg);
+  });
+
   it('copies every path package.json packs, and the install script it runs', () => {
     const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { files?: string[] };
     const copied = instructions.filter((i) => i.keyword === 'COPY' && !i.rest.startsWith('--from'))
@@ -250,7 +256,7 @@ describe('Kubernetes', () => {
     expect(exposureProblems(options)).toEqual([]);
   });
 
-  it('the GPU variant requests a GPU and its config compiles with provider cuda', () => {
+  it('the GPU variant requests a GPU with Vulkan (graphics) and its config compiles with detection on WebGPU', () => {
     const gpu = path.join(DEPLOY, 'k8s/gpu');
     const kustomization = obj(readYaml(path.join(gpu, 'kustomization.yaml')), 'kustomization');
     expect(kustomization.resources).toEqual(['../base']);
@@ -258,8 +264,8 @@ describe('Kubernetes', () => {
     expect(generator).toMatchObject({ name: 'plexus-config', behavior: 'replace', files: ['plexus.yaml'] });
     const options = podStart('plexus-1', path.join(gpu, 'plexus.yaml'));
     const raw = options.models.filter((m) => m.kind === 'onnx');
-    expect(raw.length).toBeGreaterThan(0);
-    for (const m of raw) expect(m.provider, m.name).toBe('cuda');
+    expect(Object.fromEntries(raw.map((m) => [m.name, m.provider]))).toEqual({ 'silero-vad': 'cpu', 'ppocr-det': 'webgpu', 'ppocr-rec': 'cpu' });
+    expect(options.models.map((m) => m.name)).toEqual(expect.arrayContaining(['silero-vad-segments', 'ocr-detect', 'ocr-recognize']));
 
     const patchFile = str(obj(arr(kustomization.patches, 'patches')[0], 'patch').path, 'patch.path');
     const patch = obj(readYaml(path.join(gpu, patchFile)), 'patch');
@@ -268,6 +274,9 @@ describe('Kubernetes', () => {
     const patched = obj(arr(patchPod.containers, 'containers')[0], 'container');
     expect(patched.name).toBe(container.name);
     expect(obj(obj(patched.resources, 'resources').limits, 'limits')['nvidia.com/gpu']).toBe(1);
+    const env = arr(patched.env, 'env').map((e) => obj(e, 'env'));
+    expect(str(env.find((e) => e.name === 'NVIDIA_DRIVER_CAPABILITIES')?.value, 'NVIDIA_DRIVER_CAPABILITIES').split(',')).toContain('graphics');
+    expect(patched.image).toBeUndefined(); // the standard image: it carries the Vulkan loader
   });
 });
 
