@@ -152,13 +152,17 @@ export function toSvg(r: BenchReport): string {
   ].join('\n');
 }
 
-/** Write `<timestamp>.json`, `latest.json`, `latest.md`, `latest.svg`; returns the paths. */
+/**
+ * Write `<timestamp>[-<scenarios>].json` (the `--only` list, so a result says what it holds),
+ * `latest.json`, `latest.md`, `latest.svg`; returns the paths.
+ */
 export function writeReport(r: BenchReport, dir: string): string[] {
   mkdirSync(dir, { recursive: true });
   const stamp = r.startedAt.replace(/[:.]/g, '-');
+  const what = r.only === null || r.only.length === 0 ? '' : `-${r.only.map((n) => n.replace(/[^a-z0-9-]/gi, '')).join('+')}`;
   const json = `${JSON.stringify(r, null, 2)}\n`;
   const files: [string, string][] = [
-    [join(dir, `${stamp}.json`), json],
+    [join(dir, `${stamp}${what}.json`), json],
     [join(dir, 'latest.json'), json],
     [join(dir, 'latest.md'), toMarkdown(r)],
     [join(dir, 'latest.svg'), toSvg(r)],

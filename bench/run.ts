@@ -1,5 +1,5 @@
 // `npm run bench [-- --quick] [-- --only a,b]`: runs every scenario in one process, one after
-// another on the same machine and model, then writes bench/results/{<timestamp>.json,
+// another on the same machine and model, then writes bench/results/{<timestamp>[-<the --only list>].json,
 // latest.json, latest.md, latest.svg} and prints the targets with PASS/MISS. Opt-in scenarios
 // (the soak) run only when --only names them.
 import { parseArgs } from 'node:util';

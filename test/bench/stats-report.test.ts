@@ -119,5 +119,7 @@ describe('bench report writers', () => {
     for (const f of files) expect(existsSync(f)).toBe(true);
     const parsed = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as BenchReport;
     expect(parsed.scenarios).toHaveLength(3);
+    // With --only, the timestamped file names what it holds.
+    expect(writeReport({ ...sampleReport(), only: ['throughput', 'idle-rss'] }, dir)[0]?.slice(dir.length + 1)).toBe('2026-01-01T00-00-00-000Z-throughput+idle-rss.json');
   });
 });
