@@ -9,6 +9,7 @@ import { formatRoute } from '../../src/cli/format.ts';
 import { PlexusClient } from '../../src/client/index.ts';
 import { rawVadInputs } from '../client/helpers.ts';
 import { clusterSnapshot } from '../../src/node/http/cluster-api.ts';
+import { witnessesIn } from '../../src/node/verify/verifier.ts';
 import { call } from '../node/grpc/helpers.ts';
 import { infer, paramString, rawVadRequest, removeTempDirs, startClusterNode, waitFor, type ClusterNode, type InferResponse } from './helpers.ts';
 
@@ -136,11 +137,17 @@ describe('claims checked by measurement', () => {
 
 describe('answers checked by re-execution', () => {
   it('with plexus.verify=true no wrong answer reaches the caller; the corrupter is quarantined and shown so', async () => {
-    // The check needs both honest providers of vad-c in good standing. On a starved machine the
-    // tests above may leave H demoted for a back-off (it answered slower than it advertised), and
-    // then no third opinion exists: the likely cause (not confirmed) of "no third provider could
-    // answer" in a CI run and in 1 of ~12 runs under CPU load; a timeout here names it.
+    // The check needs both honest providers of vad-c in good standing and among E's witnesses (the
+    // verifier's own list: a provider marked down after a failed try, or expected slower than the
+    // deadline, is left out while others are usable). On a starved machine the tests above can
+    // leave H out for a while, and then no third opinion exists: "no third provider could answer"
+    // (CI, about 1 full run in 4, cause not confirmed). A timeout here names the missing condition.
+    const witnesses = witnessesIn(e.cluster().table(), e.peerId);
     await waitFor('E trusts H and H2 again', () => trustOf(e, h.peerId) === 'ok' && trustOf(e, h2.peerId) === 'ok', 20_000);
+    await waitFor('E would ask H and H2 as witnesses for vad-c', () => {
+      const asked = witnesses('vad-c', '1', new Set(), Date.now() + 10_000).map((c) => c.origin);
+      return asked.includes(h.peerId) && asked.includes(h2.peerId);
+    }, 20_000);
     const truth = (await call<InferResponse>(h2.inference, 'ModelInfer', rawVadRequest('vad-c'), 10_000)).raw_output_contents[0];
     let wrong = 0;
     let verified = 0;
