@@ -27,7 +27,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { disagreement, probeFeeds, type Feeds } from '../src/inference/provider-check.ts';
+import { disagreement, outputDiffs, probeFeeds, providerError, type Feeds } from '../src/inference/provider-check.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -54,7 +54,6 @@ function feedsOf(c: ModelCase): Feeds {
 }
 
 const round = (x: number): number => Math.round(x * 1000) / 1000;
-const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0]?.replace(/^.*\bwas false\. /, '') ?? '';
 
 async function timedRuns(s: ort.InferenceSession, feeds: Feeds, runs: number): Promise<{ msMedian: number; out: ort.InferenceSession.ReturnType }> {
   for (let i = 0; i < 3; i++) await s.run(feeds); // warm-up: shader compilation, allocations
@@ -69,15 +68,9 @@ async function timedRuns(s: ort.InferenceSession, feeds: Feeds, runs: number): P
   return { msMedian: round(ms[Math.floor(ms.length / 2)] ?? NaN), out };
 }
 
-function maxAbsDiff(a: ort.InferenceSession.ReturnType, b: ort.InferenceSession.ReturnType): number {
-  let m = 0;
-  for (const [k, x] of Object.entries(a)) {
-    const y = b[k];
-    if (y === undefined || y.data.length !== x.data.length) return Infinity;
-    for (let i = 0; i < x.data.length; i++) m = Math.max(m, Math.abs(Number(x.data[i]) - Number(y.data[i])));
-  }
-  return m;
-}
+/** The largest |cpu - gpu| over all outputs (provider-check.ts's own measure). */
+const maxAbsDiff = (a: ort.InferenceSession.ReturnType, b: ort.InferenceSession.ReturnType): number =>
+  outputDiffs(a, b).reduce((m, d) => (Number.isNaN(d.maxAbsDiff) ? NaN : Math.max(m, d.maxAbsDiff)), 0);
 
 interface CaseResult {
   readonly model: string;
@@ -100,7 +93,7 @@ async function compare(c: ModelCase, provider: Provider, runs: number, cpuThread
     try {
       await ort.InferenceSession.create(c.path, { executionProviders: [provider], logSeverityLevel: 4, extra: { session: { disable_cpu_ep_fallback: '1' } } });
     } catch (e) {
-      strict = reason(e).slice(0, 200);
+      strict = providerError(e).slice(0, 200);
     }
   }
   return {
@@ -182,7 +175,7 @@ async function main(): Promise<number> {
   try {
     await ort.InferenceSession.create(CASES[0]?.path ?? '', { executionProviders: [provider] });
   } catch (e) {
-    console.log(JSON.stringify({ provider, available: false, reason: reason(e) }));
+    console.log(JSON.stringify({ provider, available: false, reason: providerError(e) }));
     return 2;
   }
   const cpuOut = new Map<string, ort.InferenceSession.ReturnType>();

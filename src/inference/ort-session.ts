@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { ConfigError, InferenceFailedError, InvalidInputError } from '../errors.ts';
 import type { OnnxModelSpec } from './config.ts';
 import { DATATYPES, dataTypeFromOrt } from '../wire/tensor.ts';
-import { gpuAnswerMismatch, probeFeeds } from './provider-check.ts';
+import { gpuAnswerMismatch, probeFeeds, providerError } from './provider-check.ts';
 import type { ExecutionProvider, Tensor } from './types.ts';
 
 /** A value's declared form as ORT reports it (plain data: it crosses threads). */
@@ -57,7 +57,7 @@ export async function openSession(spec: SessionSpecOf): Promise<OpenedSession> {
     try {
       gpu = await ort.InferenceSession.create(spec.path, sessionOptions(spec, spec.provider));
     } catch (e) {
-      fallback = firstLine(e);
+      fallback = providerError(e);
     }
   }
   let cpu: ort.InferenceSession;
@@ -78,13 +78,6 @@ export async function openSession(spec: SessionSpecOf): Promise<OpenedSession> {
     await gpu.release();
   }
   return { session: cpu, provider: 'cpu', ...(fallback !== undefined ? { fallback } : {}) };
-}
-
-/** ORT's message cut to its reason: webgpu_context.cc prefixes a source path and the failed check. */
-function firstLine(e: unknown): string {
-  const line = (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';
-  const reason = /\bwas false\. (.+)$/.exec(line)?.[1] ?? line;
-  return reason.slice(0, 300) || 'unknown error';
 }
 
 export function valueMetas(meta: readonly ort.InferenceSession.ValueMetadata[]): ValueMeta[] {

@@ -57,30 +57,54 @@ export interface Disagreement {
   readonly maxAbsDiff: number;
 }
 
+interface OutputDiff {
+  readonly output: string;
+  /** Largest |cpu - gpu| (NaN when either holds NaN there; Infinity when the output is missing or of another length). */
+  readonly maxAbsDiff: number;
+  /** Largest |cpu|, at least 1. */
+  readonly scale: number;
+}
+
+/** Per numeric output of `cpu`: how far `gpu`'s is from it. */
+export function outputDiffs(cpu: ort.InferenceSession.ReturnType, gpu: ort.InferenceSession.ReturnType): OutputDiff[] {
+  const out: OutputDiff[] = [];
+  for (const [name, want] of Object.entries(cpu)) {
+    const got = gpu[name];
+    if (got === undefined || got.data.length !== want.data.length) {
+      out.push({ output: name, maxAbsDiff: Infinity, scale: 1 });
+      continue;
+    }
+    if (want.type === 'string') continue;
+    let diff = 0;
+    let scale = 1;
+    for (let i = 0; i < want.data.length; i++) {
+      const x = Number(want.data[i]);
+      const d = Math.abs(x - Number(got.data[i]));
+      diff = Number.isNaN(d) || Number.isNaN(diff) ? NaN : Math.max(diff, d);
+      scale = Math.max(scale, Math.abs(x));
+    }
+    out.push({ output: name, maxAbsDiff: diff, scale });
+  }
+  return out;
+}
+
 /**
  * The output where `gpu` departs most from `cpu`, when it departs by more than float32 kernels
  * do (summation order, fused ops): 1e-3 of the output's own scale, at least 1e-3.
  */
 export function disagreement(cpu: ort.InferenceSession.ReturnType, gpu: ort.InferenceSession.ReturnType): Disagreement | undefined {
   let worst: Disagreement | undefined;
-  for (const [name, want] of Object.entries(cpu)) {
-    const got = gpu[name];
-    if (got === undefined || got.data.length !== want.data.length) return { output: name, maxAbsDiff: Infinity };
-    if (want.type === 'string') continue;
-    const a = want.data;
-    const b = got.data;
-    let diff = 0;
-    let scale = 1;
-    for (let i = 0; i < a.length; i++) {
-      const x = Number(a[i]);
-      diff = Math.max(diff, Math.abs(x - Number(b[i])));
-      scale = Math.max(scale, Math.abs(x));
-    }
-    if (Number.isNaN(diff) || diff > 1e-3 * scale) {
-      if (worst === undefined || !(diff <= worst.maxAbsDiff)) worst = { output: name, maxAbsDiff: diff };
-    }
+  for (const d of outputDiffs(cpu, gpu)) {
+    if (!(d.maxAbsDiff <= 1e-3 * d.scale) && (worst === undefined || !(d.maxAbsDiff <= worst.maxAbsDiff))) worst = { output: d.output, maxAbsDiff: d.maxAbsDiff };
   }
   return worst;
+}
+
+/** ORT's error cut to its reason: the first line, without webgpu_context.cc's source path and failed check. */
+export function providerError(e: unknown): string {
+  const line = (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';
+  const reason = /\bwas false\. (.+)$/.exec(line)?.[1] ?? line;
+  return reason.slice(0, 300) || 'unknown error';
 }
 
 /**
@@ -98,7 +122,7 @@ export async function gpuAnswerMismatch(cpu: ort.InferenceSession, gpu: ort.Infe
   try {
     got = await gpu.run(feeds);
   } catch (e) {
-    return `a probe input that CPU runs fails there: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]?.slice(0, 200) ?? ''}`;
+    return `a probe input that CPU runs fails there: ${providerError(e).slice(0, 200)}`;
   }
   const d = disagreement(want, got);
   return d === undefined ? undefined : `its answers differ from CPU's on a probe input: max |Δ| ${d.maxAbsDiff.toPrecision(3)} in output '${d.output}'`;
