@@ -51,33 +51,40 @@ function sessionOptions(spec: SessionSpecOf, provider: ExecutionProvider): ort.I
  * to CPU, with the reason in `fallback`.
  */
 export async function openSession(spec: SessionSpecOf): Promise<OpenedSession> {
-  let gpu: ort.InferenceSession | undefined;
   let fallback: string | undefined;
   if (spec.provider !== 'cpu') {
+    let gpu: ort.InferenceSession | undefined;
     try {
       gpu = await ort.InferenceSession.create(spec.path, sessionOptions(spec, spec.provider));
     } catch (e) {
       fallback = providerError(e);
     }
+    if (gpu !== undefined) {
+      // Kept on the GPU only when it answers a probe as CPU does (provider-check.ts); a model
+      // no probe can be made for is kept there unchecked.
+      const feeds = probeFeeds(spec.path, gpu.inputMetadata);
+      if (feeds === undefined) return { session: gpu, provider: spec.provider };
+      const cpu = await openCpu(spec, gpu);
+      const mismatch = await gpuAnswerMismatch(cpu, gpu, feeds);
+      if (mismatch === undefined) {
+        await cpu.release();
+        return { session: gpu, provider: spec.provider };
+      }
+      await gpu.release();
+      return { session: cpu, provider: 'cpu', fallback: mismatch };
+    }
   }
-  let cpu: ort.InferenceSession;
+  return { session: await openCpu(spec), provider: 'cpu', ...(fallback !== undefined ? { fallback } : {}) };
+}
+
+/** The CPU session; ConfigError when the model cannot load (`gpu`, when open, is released first). */
+async function openCpu(spec: SessionSpecOf, gpu?: ort.InferenceSession): Promise<ort.InferenceSession> {
   try {
-    cpu = await ort.InferenceSession.create(spec.path, sessionOptions(spec, 'cpu'));
+    return await ort.InferenceSession.create(spec.path, sessionOptions(spec, 'cpu'));
   } catch (e) {
     await gpu?.release();
     throw new ConfigError(`model '${spec.name}': cannot load '${spec.path}': ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
-  if (gpu !== undefined && spec.provider !== 'cpu') {
-    // Kept on the GPU only when it answers a probe as CPU does (provider-check.ts).
-    const feeds = probeFeeds(spec.path, cpu.inputMetadata);
-    fallback = feeds === undefined ? undefined : await gpuAnswerMismatch(cpu, gpu, feeds);
-    if (fallback === undefined) {
-      await cpu.release();
-      return { session: gpu, provider: spec.provider };
-    }
-    await gpu.release();
-  }
-  return { session: cpu, provider: 'cpu', ...(fallback !== undefined ? { fallback } : {}) };
 }
 
 export function valueMetas(meta: readonly ort.InferenceSession.ValueMetadata[]): ValueMeta[] {
