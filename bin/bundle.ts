@@ -38,34 +38,34 @@ export function codeUnitOrder(source: string, expected: number, file: string): s
   return HELPER + out;
 }
 
-const codeUnitOrderPlugin: Plugin = {
-  name: 'plexus-code-unit-order',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]node_modules[\\/]@libp2p[\\/]peer-(store|record)[\\/]dist[\\/]src[\\/].*\.js$/ }, (args) => {
-      const key = Object.keys(CODE_UNIT_ORDER_FILES).find((k) => args.path.replaceAll('\\', '/').endsWith(`/node_modules/${k}`));
-      if (key === undefined) return undefined;
-      return { contents: codeUnitOrder(readFileSync(args.path, 'utf8'), CODE_UNIT_ORDER_FILES[key] ?? 0, key), loader: 'js' };
-    });
-  },
-};
+/** The rewrite as an esbuild plugin; `rewritten` collects the files it rewrote. */
+function codeUnitOrderPlugin(rewritten: Set<string>): Plugin {
+  return {
+    name: 'plexus-code-unit-order',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]node_modules[\\/]@libp2p[\\/]peer-(store|record)[\\/]dist[\\/]src[\\/].*\.js$/ }, (args) => {
+        const key = Object.keys(CODE_UNIT_ORDER_FILES).find((k) => args.path.replaceAll('\\', '/').endsWith(`/node_modules/${k}`));
+        if (key === undefined) return undefined;
+        rewritten.add(key);
+        return { contents: codeUnitOrder(readFileSync(args.path, 'utf8'), CODE_UNIT_ORDER_FILES[key] ?? 0, key), loader: 'js' };
+      });
+    },
+  };
+}
 
 async function main(): Promise<void> {
-  const seen = new Set<string>();
+  const rewritten = new Set<string>();
   await build({
     entryPoints: [join(ROOT, 'dist/cli/main.js'), join(ROOT, 'dist/inference/worker/ort-worker.js')],
     bundle: true, splitting: true, format: 'esm', platform: 'node', target: 'node22', minify: true,
     sourcemap: true, sourcesContent: false, entryNames: '[name]', outdir: join(ROOT, 'dist/daemon'),
     external: ['onnxruntime-node', 'sharp', '@img/*'], logLevel: 'warning',
     banner: { js: "import{createRequire as __plexusCreateRequire}from'node:module';const require=__plexusCreateRequire(import.meta.url);" },
-    plugins: [{
-      // First: onLoad callbacks run in order until one answers, and this one only records.
-      name: 'plexus-code-unit-order-seen',
-      setup(b) { b.onLoad({ filter: /[\\/]@libp2p[\\/]peer-(store|record)[\\/]/ }, (args) => { seen.add(args.path.replaceAll('\\', '/')); return undefined; }); },
-    }, codeUnitOrderPlugin],
+    plugins: [codeUnitOrderPlugin(rewritten)],
   });
-  // Every file the rewrite expects was bundled (a moved file would otherwise slip through).
+  // Every file the rewrite expects was bundled and rewritten (a moved file would otherwise slip through).
   for (const k of Object.keys(CODE_UNIT_ORDER_FILES)) {
-    if (![...seen].some((p) => p.endsWith(`/node_modules/${k}`))) throw new Error(`${k} was not bundled; update bin/bundle.ts`);
+    if (!rewritten.has(k)) throw new Error(`${k} was not bundled; update bin/bundle.ts`);
   }
   for (const d of ['dist/node/http/dashboard/assets', 'dist/daemon/assets']) {
     cpSync(join(ROOT, 'src/node/http/dashboard/assets'), join(ROOT, d), { recursive: true });
