@@ -6,10 +6,15 @@
 // PLEXUS_IDLE_RSS_MARKS=60,300,600 sets the marks in seconds). PLEXUS_BENCH_BASELINE=<another
 // checkout> starts the same cluster from that checkout's bin/plexus beside this tree's, at the
 // same time (two separate clusters), so the rows compare on the same machine and minutes.
+// A fifth daemon per cluster, also without models, starts on a data dir that holds a job store
+// (an empty SQLite file, as a node that has held jobs keeps): it opens the store at start and
+// keeps node:sqlite loaded, which a node that has never held a job does not; its rows say so.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { createPlexusAdminClient, type PlexusAdminClient } from '../plexus-client.ts';
-import { requireProjectFiles, rssMb, spawnDaemon, stopAll, type ChildSpec, type DaemonProc } from '../procs.ts';
+import { requireProjectFiles, rssMb, spawnDaemon, spawnDaemonIn, stopAll, type ChildSpec, type DaemonProc } from '../procs.ts';
 import { round, summarize } from '../stats.ts';
 import type { ResultRow, Scenario, ScenarioResult } from '../types.ts';
 import { sileroSpec } from './plexus.ts';
@@ -34,7 +39,16 @@ function nodeSpec(parent: DaemonProc | undefined): ChildSpec['node'] {
   return { p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: parent === undefined ? [] : parent.listenAddrs.slice(0, 1) } };
 }
 
-interface Cluster { readonly label: string; readonly procs: DaemonProc[]; readonly clients: PlexusAdminClient[] }
+interface Cluster { readonly label: string; readonly procs: DaemonProc[]; readonly clients: PlexusAdminClient[]; withStore?: DaemonProc }
+
+/** A no-model daemon whose data dir already holds a job store (a zero-length SQLite file is an empty database). */
+async function spawnWithJobStore(spec: ChildSpec): Promise<DaemonProc> {
+  const dir = mkdtempSync(join(tmpdir(), 'plexus-bench-node-'));
+  mkdirSync(join(dir, 'data'), { mode: 0o700 });
+  writeFileSync(join(dir, 'data', 'jobs.sqlite'), '');
+  const d = await spawnDaemonIn(dir, spec, READY_MS).catch((e: unknown) => { rmSync(dir, { recursive: true, force: true }); throw e; });
+  return { ...d, stop: async () => { await d.stop(); rmSync(dir, { recursive: true, force: true }); } };
+}
 
 /** Node i bootstraps from node floor((i-1)/2); the last one hosts the model. */
 async function startCluster(label: string, bin: string | undefined, into: Cluster[]): Promise<void> {
@@ -44,13 +58,14 @@ async function startCluster(label: string, bin: string | undefined, into: Cluste
     const parent = i === 0 ? undefined : c.procs[Math.floor((i - 1) / 2)];
     c.procs.push(await spawnDaemon({ models: i === N - 1 ? [sileroSpec({ capabilities: [CAP] })] : [], node: nodeSpec(parent), bin }, READY_MS));
   }
-  c.clients.push(...c.procs.map((p) => createPlexusAdminClient(p.grpc)));
+  c.withStore = await spawnWithJobStore({ models: [], node: nodeSpec(c.procs[0]), bin });
+  c.clients.push(...[...c.procs, c.withStore].map((p) => createPlexusAdminClient(p.grpc)));
   const origin = (c.procs[N - 1] as DaemonProc).peerId;
   const t0 = performance.now();
   for (;;) {
     const known = await Promise.all(c.clients.map((cl) => cl.routes().then((rs) => rs.some((r) => r.origin === origin), () => false)));
     if (known.every(Boolean)) return;
-    if (performance.now() - t0 > 120_000) throw new Error(`${label}: ${known.filter((k) => !k).length} of ${N} nodes never learned the model leaf's route`);
+    if (performance.now() - t0 > 120_000) throw new Error(`${label}: ${known.filter((k) => !k).length} of ${known.length} nodes never learned the model leaf's route`);
     await sleep(200);
   }
 }
@@ -84,9 +99,12 @@ export const idleRssScenario: Scenario = {
           rows.push({ label: `${c.label}, ${s} s idle`, values: { idleS: s, rssMbP50: round(r.p50), rssMbMin: round(r.min), rssMbMax: round(r.max), samples: rss.map((v) => v.toFixed(1)).join(' ') } });
           const suffix = builds[k]?.bin === undefined ? '' : 'Before';
           metrics[`idleRssMbAt${s}s${suffix}`] = round(r.p50);
+          const store = c.withStore === undefined ? null : rssMb(c.withStore.pid);
+          if (store !== null) rows.push({ label: `${c.label}, with a job store, ${s} s idle`, values: { idleS: s, rssMbP50: round(store), rssMbMin: round(store), rssMbMax: round(store), samples: store.toFixed(1) } });
           if (s === marks[marks.length - 1]) {
             metrics[`idleRssMb${suffix}`] = round(r.p50);
             metrics[`idleRssMaxMb${suffix}`] = round(r.max);
+            metrics[`idleRssMbWithStore${suffix}`] = store === null ? null : round(store);
           }
         }
         ctx.log(`idle-rss: ${s} s: ${rows.slice(-clusters.length).map((r) => `${r.label} p50 ${String(r.values['rssMbP50'])} MB`).join('; ')}`);
@@ -94,7 +112,7 @@ export const idleRssScenario: Scenario = {
       metrics['idleRssEndS'] = marks[marks.length - 1] ?? null;
     } finally {
       for (const c of clusters) for (const cl of c.clients) cl.close();
-      await Promise.all(clusters.map((c) => stopAll(c.procs)));
+      await Promise.all(clusters.map((c) => stopAll(c.withStore === undefined ? c.procs : [...c.procs, c.withStore])));
     }
     return {
       name: 'idle-rss', title: this.title, status: 'ok', durationMs: performance.now() - started,
@@ -102,6 +120,7 @@ export const idleRssScenario: Scenario = {
       notes: [
         `${N} daemons per cluster (bootstrap tree; 3 host nothing, the leaf hosts silero-vad), no queries; marks counted from when every node lists the leaf's route.`,
         'rssMb: VmRSS of the 3 no-model daemons (/proc/<pid>/status) at each mark; samples lists them. With PLEXUS_BENCH_BASELINE both clusters run at the same time.',
+        'A fifth no-model daemon per cluster starts on a data dir holding a job store (rows "with a job store"): it opens it at start, as a node that has held jobs does; the three above have never held a job, so they leave SQLite unloaded.',
       ],
     };
   },

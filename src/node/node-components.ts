@@ -13,7 +13,7 @@ import { createLocalDispatcher } from './dispatch-local.ts';
 import { createJobMetrics } from './jobs/metrics.ts';
 import { JOBS_DEFAULTS } from './jobs/options.ts';
 import { createJobService, STORE_FILE } from './jobs/service.ts';
-import { openJobStore } from './jobs/store.ts';
+import { jobStoreAt } from './jobs/deferred-store.ts';
 import type { QueryDispatcher } from './dispatch.ts';
 import type { Component } from './lifecycle.ts';
 import { createModelRepository } from './model-repository.ts';
@@ -86,7 +86,7 @@ function jobStoreComponent({ options, parts }: NodeContext): Component {
     dependsOn: ['trust'],
     start() {
       const jobsOptions = options.jobs ?? JOBS_DEFAULTS;
-      parts.jobStore = openJobStore(path.join(options.dataDir, STORE_FILE), jobsOptions.maxStoreBytes);
+      parts.jobStore = jobStoreAt(path.join(options.dataDir, STORE_FILE), jobsOptions.maxStoreBytes);
     },
     // The job service closes it when it stops; this closes it when the service was never built.
     stop() { if (parts.jobs === undefined) parts.jobStore?.close(); },

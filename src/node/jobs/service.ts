@@ -12,7 +12,8 @@ import type { JobMetrics } from './metrics.ts';
 import type { JobsOptions } from './options.ts';
 import { checkItemCount, JOB_STATES, type JobSettings } from './policy.ts';
 import { startJobRun, type JobRun } from './runner.ts';
-import { openJobStore, type ItemOutcome, type ItemRow, type JobRow, type JobStore } from './store.ts';
+import { jobStoreAt } from './deferred-store.ts';
+import type { ItemOutcome, ItemRow, JobRow, JobStore } from './store.ts';
 
 export const STORE_FILE = 'jobs.sqlite';
 
@@ -37,7 +38,7 @@ export interface JobServiceInit {
   readonly logger: Logger;
   readonly metrics?: JobMetrics;
   readonly now?: () => number;
-  /** The store, opened already (the daemon opens it first, so a bad one fails the start early); default: open <dataDir>/jobs.sqlite. The service closes it on stop. */
+  /** The store, opened already (the daemon opens it first, so a bad one fails the start early); default: jobStoreAt(<dataDir>/jobs.sqlite). The service closes it on stop. */
   readonly store?: JobStore;
 }
 
@@ -77,7 +78,7 @@ class NodeJobService implements JobService {
   constructor(init: JobServiceInit) {
     this.#init = init;
     this.#now = init.now ?? Date.now;
-    this.store = init.store ?? openJobStore(path.join(init.dataDir, STORE_FILE), init.options.maxStoreBytes);
+    this.store = init.store ?? jobStoreAt(path.join(init.dataDir, STORE_FILE), init.options.maxStoreBytes);
     init.metrics?.setStore(this.store);
   }
 

@@ -2,7 +2,7 @@
 // direct query's answer, bad input gets the right status naming the field, AddItems is
 // idempotent by index, the store's size bound refuses a submission, and a corrupt or
 // unwritable store stops the node from starting.
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -28,9 +28,11 @@ const segments = (data: unknown): number[] => Array.from(data as Float32Array);
 
 let node: PlexusNode;
 let client: PlexusClient;
+let dataDir: string;
 
 beforeAll(async () => {
-  node = createPlexusNode(options(mkdtempSync(path.join(tmpdir(), 'plexus-jobs-'))), { logger: silentLogger() });
+  dataDir = mkdtempSync(path.join(tmpdir(), 'plexus-jobs-'));
+  node = createPlexusNode(options(dataDir), { logger: silentLogger() });
   const { grpc: address } = await node.start();
   client = new PlexusClient(address);
 }, 30_000);
@@ -48,6 +50,22 @@ async function finished(jobId: string, c = client): Promise<JobEvent> {
 }
 
 describe('jobs on one node', () => {
+  it('leaves the store unmade until a job call needs it: lists, the dashboard and metrics answer empty without it', async () => {
+    const store = path.join(dataDir, 'jobs.sqlite');
+    expect(existsSync(store)).toBe(false);
+    expect(await client.jobs.listJobs()).toEqual([]);
+    const api = await (await fetch(`http://${node.httpAddress() ?? ''}/api/jobs`)).json() as { jobs: unknown[] };
+    expect(api.jobs).toEqual([]);
+    const metrics = await (await fetch(`http://${node.httpAddress() ?? ''}/metrics`)).text();
+    expect(metrics).toMatch(/# TYPE plexus_jobs gauge/);
+    expect(metrics).not.toMatch(/plexus_jobs\{state="[A-Z]+"\} [1-9]/);
+    expect(existsSync(store)).toBe(false);
+    // A lookup opens it (and makes the file), and answers as the store does.
+    const e: unknown = await client.jobs.getJob('job-none').then(() => undefined, (x: unknown) => x);
+    expect(isPlexusClientError(e) && e.kind === 'not_found', String(e)).toBe(true);
+    expect(existsSync(store)).toBe(true);
+  });
+
   it('runs every item, records each answer once, and an unknown model fails only its item (NOT_FOUND)', async () => {
     const wavs = [SPEECH_WAV, toneWav(0.5), SPEECH_WAV, toneWav(1)];
     const items = [...wavs.map((w) => vad(w)), vad(SPEECH_WAV, 'no-such-model')];
