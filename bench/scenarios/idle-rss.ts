@@ -107,7 +107,7 @@ export const idleRssScenario: Scenario = {
             metrics[`idleRssMbWithStore${suffix}`] = store === null ? null : round(store);
           }
         }
-        ctx.log(`idle-rss: ${s} s: ${rows.slice(-clusters.length).map((r) => `${r.label} p50 ${String(r.values['rssMbP50'])} MB`).join('; ')}`);
+        ctx.log(`idle-rss: ${s} s: ${rows.filter((r) => r.values['idleS'] === s).map((r) => `${r.label} p50 ${String(r.values['rssMbP50'])} MB`).join('; ')}`);
       }
       metrics['idleRssEndS'] = marks[marks.length - 1] ?? null;
     } finally {
