@@ -56,8 +56,9 @@ let cached: LoadedServices | undefined;
 export function loadServices(): LoadedServices {
   if (cached) return cached;
   const root = loadProtosWithOptionsSync(Object.values(PROTO_FILES), LOADER_OPTIONS);
+  // Named by the service's last name component, as grpc-js's loadPackageDefinition names it.
   const make = (name: string): grpc.ServiceClientConstructor =>
-    grpc.makeGenericClientConstructor(serviceDefinition(root.lookupService(name)), name);
+    grpc.makeGenericClientConstructor(serviceDefinition(root.lookupService(name)), name.slice(name.lastIndexOf('.') + 1));
   cached = {
     inference: make(SERVICE_NAMES.inference),
     health: make(SERVICE_NAMES.health),

@@ -14,10 +14,10 @@ const reference = grpc.loadPackageDefinition(protoLoader.loadSync(Object.values(
 const root = loadProtosWithOptionsSync(Object.values(PROTO_FILES), LOADER_OPTIONS);
 const services = loadServices();
 
-function referenceService(name: string): grpc.ServiceDefinition {
+function referenceService(name: string): grpc.ServiceClientConstructor {
   let node: unknown = reference;
   for (const part of name.split('.')) node = (node as Record<string, unknown>)[part];
-  return (node as grpc.ServiceClientConstructor).service;
+  return node as grpc.ServiceClientConstructor;
 }
 
 const SCALARS: Record<string, unknown> = {
@@ -56,8 +56,11 @@ function sample(type: protobuf.Type, depth = 0): Record<string, unknown> {
 describe('loadServices: proto-loader definitions without reflection descriptors', () => {
   for (const [key, name] of Object.entries(SERVICE_NAMES)) {
     it(`${name}: same methods, paths, flags, names and wire behaviour as loadSync`, () => {
-      const ours = services[key as keyof typeof SERVICE_NAMES].service;
-      const ref = referenceService(name);
+      const ctor = services[key as keyof typeof SERVICE_NAMES];
+      const refCtor = referenceService(name);
+      expect(ctor.serviceName).toBe(refCtor.serviceName);
+      const ours = ctor.service;
+      const ref = refCtor.service;
       expect(Object.keys(ours).sort()).toEqual(Object.keys(ref).sort());
       const protoService = root.lookupService(name);
       for (const [methodName, m] of Object.entries(ours)) {
