@@ -20,10 +20,17 @@ export function jobStoreAt(file: string, maxBytes: number): JobStore {
   } catch (e) {
     throw new JobStoreError(`job store ${file} is unusable: its directory cannot be written (${(e as Error).message}). Fix the data directory's permissions and start again`, { cause: e });
   }
-  return new DeferredJobStore(file, () => openJobStore(file, maxBytes));
+  return new DeferredJobStore(file, () => {
+    try {
+      return openJobStore(file, maxBytes);
+    } catch (e) {
+      const why = e instanceof JobStoreError && e.cause instanceof Error ? e.cause.message : (e as Error).message;
+      throw new JobStoreError(`job store ${file} could not be made for this job call: ${why}. The node goes on; a later job call tries again`, { cause: e });
+    }
+  });
 }
 
-/** A store that does not exist yet: empty until the first call that writes or looks up a job opens it. */
+/** A store that does not exist yet: empty until the first call that writes or looks up a job opens it (a failed open is tried again by the next such call). */
 class DeferredJobStore implements JobStore {
   readonly file: string;
   readonly #open: () => JobStore;

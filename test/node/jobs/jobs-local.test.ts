@@ -2,7 +2,7 @@
 // direct query's answer, bad input gets the right status naming the field, AddItems is
 // idempotent by index, the store's size bound refuses a submission, and a corrupt or
 // unwritable store stops the node from starting.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -197,6 +197,26 @@ describe('the job store', () => {
       // Within the bound it is taken (and its inputs are released as its items finish).
       const { jobId } = await c.jobs.submitJob({ items: [vad(big), vad(big)] });
       expect((await finished(jobId, c)).job).toMatchObject({ state: 'COMPLETED', failed: 2, failures: { INVALID_ARGUMENT: 2 } });
+    } finally {
+      c.close();
+      await n.stop();
+    }
+  }, 30_000);
+
+  it('fails a job call FAILED_PRECONDITION when the store cannot be made then, keeps running, and makes it at a later call', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'plexus-jobs-'));
+    const n = createPlexusNode(options(dir), { logger: silentLogger() });
+    const c = new PlexusClient((await n.start()).grpc);
+    try {
+      // A directory where the store's file would go: SQLite cannot open it.
+      mkdirSync(path.join(dir, 'jobs.sqlite'));
+      const e: unknown = await c.jobs.submitJob({ items: [vad(SPEECH_WAV)] }).then(() => undefined, (x: unknown) => x);
+      expect(isPlexusClientError(e, 'failed_precondition') && /job store .*jobs\.sqlite could not be made for this job call/.test(e.message), String(e)).toBe(true);
+      expect(await c.jobs.listJobs()).toEqual([]);
+      expect(segments((await c.infer(vad(SPEECH_WAV))).output('segments').data).length).toBeGreaterThan(0);
+      rmSync(path.join(dir, 'jobs.sqlite'), { recursive: true });
+      const { jobId } = await c.jobs.submitJob({ items: [vad(SPEECH_WAV)] });
+      expect((await finished(jobId, c)).job).toMatchObject({ state: 'COMPLETED', done: 1 });
     } finally {
       c.close();
       await n.stop();
