@@ -109,11 +109,20 @@ async function spawnUntil<T>(command: string, args: readonly string[], parse: (l
 
 /**
  * A daemon as users run one: bin/plexus (the compiled build when it is current, with the
- * launcher's Node flags), a config file made from `spec`, `--json` for its addresses.
+ * launcher's Node flags), a config file made from `spec`, `--json` for its addresses, in a
+ * temporary directory that `prepare` may fill first (its data dir is `data/` there) and stop()
+ * removes.
  */
-export async function spawnDaemon(spec: ChildSpec, readyTimeoutMs = 60_000): Promise<DaemonProc> {
+export async function spawnDaemon(spec: ChildSpec, readyTimeoutMs = 60_000, prepare?: (dir: string) => void): Promise<DaemonProc> {
   const dir = mkdtempSync(join(tmpdir(), 'plexus-bench-node-'));
-  const d = await spawnDaemonIn(dir, spec, readyTimeoutMs).catch((e: unknown) => { rmSync(dir, { recursive: true, force: true }); throw e; });
+  let d: DaemonProc;
+  try {
+    prepare?.(dir);
+    d = await spawnDaemonIn(dir, spec, readyTimeoutMs);
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return { ...d, stop: async () => { await d.stop(); rmSync(dir, { recursive: true, force: true }); } };
 }
 

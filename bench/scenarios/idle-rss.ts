@@ -9,12 +9,11 @@
 // A fifth daemon per cluster, also without models, starts on a data dir that holds a job store
 // (an empty SQLite file, as a node that has held jobs keeps): it opens the store at start and
 // keeps node:sqlite loaded, which a node that has never held a job does not; its rows say so.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { createPlexusAdminClient, type PlexusAdminClient } from '../plexus-client.ts';
-import { requireProjectFiles, rssMb, spawnDaemon, spawnDaemonIn, stopAll, type ChildSpec, type DaemonProc } from '../procs.ts';
+import { requireProjectFiles, rssMb, spawnDaemon, stopAll, type ChildSpec, type DaemonProc } from '../procs.ts';
 import { round, summarize } from '../stats.ts';
 import type { ResultRow, Scenario, ScenarioResult } from '../types.ts';
 import { sileroSpec } from './plexus.ts';
@@ -41,13 +40,10 @@ function nodeSpec(parent: DaemonProc | undefined): ChildSpec['node'] {
 
 interface Cluster { readonly label: string; readonly procs: DaemonProc[]; readonly clients: PlexusAdminClient[]; withStore?: DaemonProc }
 
-/** A no-model daemon whose data dir already holds a job store (a zero-length SQLite file is an empty database). */
-async function spawnWithJobStore(spec: ChildSpec): Promise<DaemonProc> {
-  const dir = mkdtempSync(join(tmpdir(), 'plexus-bench-node-'));
+/** A daemon's data dir holding a job store already (a zero-length SQLite file is an empty database). */
+function withJobStore(dir: string): void {
   mkdirSync(join(dir, 'data'), { mode: 0o700 });
   writeFileSync(join(dir, 'data', 'jobs.sqlite'), '');
-  const d = await spawnDaemonIn(dir, spec, READY_MS).catch((e: unknown) => { rmSync(dir, { recursive: true, force: true }); throw e; });
-  return { ...d, stop: async () => { await d.stop(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
 /** Node i bootstraps from node floor((i-1)/2); the last one hosts the model. */
@@ -58,7 +54,7 @@ async function startCluster(label: string, bin: string | undefined, into: Cluste
     const parent = i === 0 ? undefined : c.procs[Math.floor((i - 1) / 2)];
     c.procs.push(await spawnDaemon({ models: i === N - 1 ? [sileroSpec({ capabilities: [CAP] })] : [], node: nodeSpec(parent), bin }, READY_MS));
   }
-  c.withStore = await spawnWithJobStore({ models: [], node: nodeSpec(c.procs[0]), bin });
+  c.withStore = await spawnDaemon({ models: [], node: nodeSpec(c.procs[0]), bin }, READY_MS, withJobStore);
   c.clients.push(...[...c.procs, c.withStore].map((p) => createPlexusAdminClient(p.grpc)));
   const origin = (c.procs[N - 1] as DaemonProc).peerId;
   const t0 = performance.now();

@@ -68,12 +68,11 @@ export function loadServices(): LoadedServices {
   return cached;
 }
 
-/** A service's methods as proto-loader's loadSync defines them, less the reflection descriptors. */
-export function serviceDefinition(service: protobuf.Service): grpc.ServiceDefinition {
+/** A service's methods as proto-loader's loadSync defines them, less the reflection descriptors (the root is resolved). */
+function serviceDefinition(service: protobuf.Service): grpc.ServiceDefinition {
   const path = service.fullName.replace(/^\./, '');
   const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const method of service.methodsArray) {
-    method.resolve();
     const request = method.resolvedRequestType;
     const response = method.resolvedResponseType;
     if (!request || !response) throw new Error(`proto method ${path}/${method.name} has unresolved types`);
