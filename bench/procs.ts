@@ -214,3 +214,33 @@ export function rssMb(pid: number): number | null {
     return null;
   }
 }
+
+/**
+ * Read- and write-type system calls the process has made so far (`syscr` + `syscw` of
+ * /proc/PID/io, all threads): socket reads and writes, and the eventfd wake-ups between its
+ * threads. A count, so it holds across runs where CPU time moves with the machine's other work.
+ * Null when /proc is unavailable.
+ */
+export function ioSyscalls(pid: number): number | null {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const r = /syscr:\s+(\d+)/.exec(io)?.[1];
+    const w = /syscw:\s+(\d+)/.exec(io)?.[1];
+    return r === undefined || w === undefined ? null : Number(r) + Number(w);
+  } catch {
+    return null;
+  }
+}
+
+/** TCP segments this machine has sent so far (all sockets: `OutSegs` of /proc/net/snmp); null when unavailable. */
+export function tcpOutSegments(): number | null {
+  try {
+    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Tcp:'));
+    const names = lines[0]?.split(' ') ?? [];
+    const values = lines[1]?.split(' ') ?? [];
+    const v = values[names.indexOf('OutSegs')];
+    return v === undefined ? null : Number(v);
+  } catch {
+    return null;
+  }
+}

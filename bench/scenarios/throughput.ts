@@ -7,6 +7,9 @@
 // call, so the load generator costs the same for every target), at c=1 and c=64. Per process:
 // CPU time per query (utime+stime from /proc over the window ÷ calls), the caller's included.
 // ORT in-process (c=1, back to back) gives the model's own time for the overhead rows.
+// Counts beside the times, which hold where CPU time moves with the machine's other work: read
+// and write system calls per query of each process (/proc/PID/io) and TCP segments per query
+// (the machine's, /proc/net/snmp: every hop's data, headers and acknowledgements).
 // PLEXUS_BENCH_BASELINE=<another checkout, built> adds its local and router rows ("before", or
 // PLEXUS_BENCH_BASELINE_LABEL).
 import { join } from 'node:path';
@@ -15,7 +18,7 @@ import * as ort from 'onnxruntime-node';
 import { closedLoop, type LoadResult } from '../load.ts';
 import { decodeInferResponse, MODEL_INFER_PATH, rawCaller, sileroRequestBytes } from '../raw-grpc.ts';
 import { SILERO_MODEL, sileroFeeds, sileroModelPath } from '../models/silero.ts';
-import { cpuSeconds, requireProjectFiles, rssMb, spawnDaemon, spawnReady, stopAll, type DaemonProc } from '../procs.ts';
+import { cpuSeconds, ioSyscalls, requireProjectFiles, rssMb, spawnDaemon, spawnReady, stopAll, tcpOutSegments, type DaemonProc } from '../procs.ts';
 import { loadRow, LOAD_COLUMNS } from '../rows.ts';
 import { ratio, round } from '../stats.ts';
 import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from '../types.ts';
@@ -29,7 +32,13 @@ const ECHO_PATH = '/plexus.bench.Echo/Echo';
 const CONCURRENCY = [64, 1] as const;
 
 interface Proc { readonly role: string; readonly pid: number }
-interface Measured { readonly load: LoadResult; readonly cpuMsPerQuery: Record<string, number | null>; readonly rssMb: Record<string, number | null> }
+interface Measured {
+  readonly load: LoadResult;
+  readonly cpuMsPerQuery: Record<string, number | null>;
+  readonly syscallsPerQuery: Record<string, number | null>;
+  readonly tcpSegmentsPerQuery: number | null;
+  readonly rssMb: Record<string, number | null>;
+}
 
 function windows(ctx: ScenarioContext): { durationMs: number; warmupMs: number } {
   return { durationMs: ctx.quick ? 3000 : 8000, warmupMs: ctx.quick ? 1000 : 2000 };
@@ -53,17 +62,21 @@ async function measure(address: string, path: string, payload: Buffer, procs: re
     const warmupMs = warmup ?? defaultWarmupMs;
     await closedLoop(async () => { await caller.call(); }, { concurrency: c, durationMs: warmupMs, warmupMs: 0 });
     const cpu0 = procs.map((p) => cpuSeconds(p.pid));
+    const sys0 = procs.map((p) => ioSyscalls(p.pid));
+    const seg0 = tcpOutSegments();
     const self0 = process.cpuUsage();
     const load = await closedLoop(async () => { await caller.call(); }, { concurrency: c, durationMs, warmupMs: 0 });
     const self = process.cpuUsage(self0);
+    const seg1 = tcpOutSegments();
     const n = Math.max(1, load.calls + load.errors);
+    const perQuery = (a: number | null | undefined, b: number | null, scale = 1): number | null => (a === null || a === undefined || b === null ? null : round((scale * (b - a)) / n));
     const cpuMsPerQuery: Record<string, number | null> = { caller: round((self.user + self.system) / 1000 / n) };
+    const syscallsPerQuery: Record<string, number | null> = {};
     procs.forEach((p, i) => {
-      const a = cpu0[i];
-      const b = cpuSeconds(p.pid);
-      cpuMsPerQuery[p.role] = a === null || a === undefined || b === null ? null : round((1000 * (b - a)) / n);
+      cpuMsPerQuery[p.role] = perQuery(cpu0[i], cpuSeconds(p.pid), 1000);
+      syscallsPerQuery[p.role] = perQuery(sys0[i], ioSyscalls(p.pid));
     });
-    return { load, cpuMsPerQuery, rssMb: Object.fromEntries(procs.map((p) => [p.role, round(rssMb(p.pid))])) };
+    return { load, cpuMsPerQuery, syscallsPerQuery, tcpSegmentsPerQuery: perQuery(seg0, seg1), rssMb: Object.fromEntries(procs.map((p) => [p.role, round(rssMb(p.pid))])) };
   } finally {
     caller.close();
   }
@@ -90,8 +103,8 @@ async function checkAnswers(address: string, payload: Buffer): Promise<void> {
   }
 }
 
-function cpuText(m: Measured): string {
-  return Object.entries(m.cpuMsPerQuery).map(([k, v]) => `${k} ${v ?? '–'}`).join(', ');
+function perRoleText(values: Record<string, number | null>): string {
+  return Object.entries(values).map(([k, v]) => `${k} ${v ?? '–'}`).join(', ');
 }
 
 export const throughputScenario: Scenario = {
@@ -103,15 +116,19 @@ export const throughputScenario: Scenario = {
     const payload = sileroRequestBytes(SILERO_MODEL);
     const rows: ResultRow[] = [];
     const metrics: Record<string, number | null> = {};
-    const columns = [...LOAD_COLUMNS, 'cpuMsPerQuery', 'rssMbAfter'];
+    const columns = [...LOAD_COLUMNS, 'cpuMsPerQuery', 'syscallsPerQuery', 'tcpSegmentsPerQuery', 'rssMbAfter'];
     const notes: string[] = [`Request: ${payload.byteLength} B, the same bytes to every target; the caller neither encodes nor decodes per call.`];
     const record = (key: string, label: string, m: Measured): void => {
       const c = m.load.concurrency;
-      rows.push(loadRow(`${label} c=${c}`, m.load, { cpuMsPerQuery: cpuText(m), rssMbAfter: Object.entries(m.rssMb).map(([k, v]) => `${k} ${v ?? '–'}`).join(', ') }));
+      rows.push(loadRow(`${label} c=${c}`, m.load, {
+        cpuMsPerQuery: perRoleText(m.cpuMsPerQuery), syscallsPerQuery: perRoleText(m.syscallsPerQuery), tcpSegmentsPerQuery: m.tcpSegmentsPerQuery, rssMbAfter: perRoleText(m.rssMb),
+      }));
       metrics[`${key}C${c}Qps`] = m.load.qps;
       metrics[`${key}C${c}P50Ms`] = m.load.latency.p50;
       metrics[`${key}C${c}Errors`] = m.load.errors;
       for (const [role, v] of Object.entries(m.cpuMsPerQuery)) metrics[`${key}C${c}Cpu_${role}`] = v;
+      for (const [role, v] of Object.entries(m.syscallsPerQuery)) metrics[`${key}C${c}Syscalls_${role}`] = v;
+      metrics[`${key}C${c}TcpSegments`] = m.tcpSegmentsPerQuery;
       if (m.load.errors > 0) notes.push(`${label} c=${c}: ${m.load.errors} errors, first: ${m.load.firstError ?? '?'}`);
     };
 
@@ -174,6 +191,7 @@ export const throughputScenario: Scenario = {
       `c=64 throughput vs the echo: local ${metrics['localVsEchoC64'] ?? '–'}×, router ${metrics['routerVsEchoC64'] ?? '–'}×.`,
       `c=1 p50: local overhead over in-process ORT ${metrics['localOverheadC1Ms'] ?? '–'} ms = ${metrics['localOverheadVsEchoRtt'] ?? '–'}× the echo round trip (${round(echoP50 ?? null) ?? '–'} ms); a hop ${metrics['hopC1Ms'] ?? '–'} ms = ${metrics['hopVsEchoRtt'] ?? '–'}×.`,
       'cpuMsPerQuery: CPU ms per query of each process over the window (utime+stime from /proc; the caller from process.cpuUsage), threads included.',
+      'syscallsPerQuery: read- and write-type system calls per query of each process (syscr+syscw, /proc/PID/io); tcpSegmentsPerQuery: TCP segments the machine sent per query (/proc/net/snmp OutSegs).',
     );
     return { name: 'throughput', title: this.title, status: 'ok', durationMs: performance.now() - started, columns, rows, metrics, notes };
   },

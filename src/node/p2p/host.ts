@@ -5,7 +5,7 @@ import { createLibp2p } from 'libp2p';
 import type { Libp2p } from 'libp2p';
 import { coalescingTcp } from './coalesce-writes.ts';
 import { noise } from '@chainsafe/libp2p-noise';
-import { yamux } from '@chainsafe/libp2p-yamux';
+import { lazyWindowYamux } from './yamux-window.ts';
 import { identify } from '@libp2p/identify';
 import type { Identify } from '@libp2p/identify';
 import { ping } from '@libp2p/ping';
@@ -87,7 +87,7 @@ async function buildLibp2p(init: HostInit, listen: readonly string[], maxConnect
     connectionEncrypters: [noise()],
     // yamux's own keepalive pinged every connection every 30 s: the routes protocol's liveness
     // pings (every 5 s, over the same muxer, muxer-ping.ts) already do that job.
-    streamMuxers: [yamux({ enableKeepAlive: false })],
+    streamMuxers: [lazyWindowYamux({ enableKeepAlive: false })],
     // libp2p resets more than 5 inbound connections a second from one IP; a cluster joining
     // through one seed (or pods behind one NAT, or many nodes on one host) exceeds that.
     // libp2p's own cap sits a little above ours: the guard (conn-gater.ts) decides who gets the
