@@ -11,77 +11,23 @@
 // and write system calls per query of each process (/proc/PID/io) and TCP segments per query
 // (the machine's, /proc/net/snmp: every hop's data, headers and acknowledgements).
 // PLEXUS_BENCH_BASELINE=<another checkout, built> adds its local and router rows ("before", or
-// PLEXUS_BENCH_BASELINE_LABEL).
+// PLEXUS_BENCH_BASELINE_LABEL): both builds' targets run side by side and their windows go
+// before, after, after, before (throughput-windows.ts), so the machine's drift weighs on both.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { closedLoop, type LoadResult } from '../load.ts';
 import { decodeInferResponse, MODEL_INFER_PATH, rawCaller, sileroRequestBytes } from '../raw-grpc.ts';
 import { SILERO_MODEL, sileroFeeds, sileroModelPath } from '../models/silero.ts';
-import { cpuSeconds, ioSyscalls, requireProjectFiles, rssMb, spawnDaemon, spawnReady, stopAll, tcpOutSegments, type DaemonProc } from '../procs.ts';
+import { requireProjectFiles, spawnDaemon, spawnReady, stopAll, type DaemonProc } from '../procs.ts';
 import { loadRow, LOAD_COLUMNS } from '../rows.ts';
 import { ratio, round } from '../stats.ts';
 import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from '../types.ts';
 import { sileroSpec, startLine } from './plexus.ts';
+import { meanOf, measureAll, measureBuilds, windows, type Build, type Measured, type Started } from './throughput-windows.ts';
 
 const ECHO_CHILD = fileURLToPath(new URL('../echo-child.ts', import.meta.url));
 const ECHO_PATH = '/plexus.bench.Echo/Echo';
-// c=64 first, after a longer warm-up (firstWarmupMs), so both windows measure a warmed-up
-// process: at c=1 alone V8 was still optimizing the query path ~20 s in (p50 1.58 ms in the
-// first 5 s, 1.21 ms from 20 s on).
-const CONCURRENCY = [64, 1] as const;
-
-interface Proc { readonly role: string; readonly pid: number }
-interface Measured {
-  readonly load: LoadResult;
-  readonly cpuMsPerQuery: Record<string, number | null>;
-  readonly syscallsPerQuery: Record<string, number | null>;
-  readonly tcpSegmentsPerQuery: number | null;
-  readonly rssMb: Record<string, number | null>;
-}
-
-function windows(ctx: ScenarioContext): { durationMs: number; warmupMs: number } {
-  return { durationMs: ctx.quick ? 3000 : 8000, warmupMs: ctx.quick ? 1000 : 2000 };
-}
-
-/** A fresh process's first warm-up: long enough for V8 to finish optimizing the query path (~20k queries). */
-function firstWarmupMs(ctx: ScenarioContext): number {
-  return ctx.quick ? 2000 : 8000;
-}
-
-/** Each concurrency of CONCURRENCY against one target, the first after a longer warm-up. */
-async function measureAll(address: string, path: string, payload: Buffer, procs: readonly Proc[], ctx: ScenarioContext, record: (m: Measured) => void): Promise<void> {
-  for (const [i, c] of CONCURRENCY.entries()) record(await measure(address, path, payload, procs, c, ctx, i === 0 ? firstWarmupMs(ctx) : undefined));
-}
-
-/** Warm up, then one window with CPU read from /proc before and after, per process. */
-async function measure(address: string, path: string, payload: Buffer, procs: readonly Proc[], c: number, ctx: ScenarioContext, warmup?: number): Promise<Measured> {
-  const caller = rawCaller(address, path, payload);
-  try {
-    const { durationMs, warmupMs: defaultWarmupMs } = windows(ctx);
-    const warmupMs = warmup ?? defaultWarmupMs;
-    await closedLoop(async () => { await caller.call(); }, { concurrency: c, durationMs: warmupMs, warmupMs: 0 });
-    const cpu0 = procs.map((p) => cpuSeconds(p.pid));
-    const sys0 = procs.map((p) => ioSyscalls(p.pid));
-    const seg0 = tcpOutSegments();
-    const self0 = process.cpuUsage();
-    const load = await closedLoop(async () => { await caller.call(); }, { concurrency: c, durationMs, warmupMs: 0 });
-    const self = process.cpuUsage(self0);
-    const seg1 = tcpOutSegments();
-    const n = Math.max(1, load.calls + load.errors);
-    const perQuery = (a: number | null | undefined, b: number | null, scale = 1): number | null => (a === null || a === undefined || b === null ? null : round((scale * (b - a)) / n));
-    const cpuMsPerQuery: Record<string, number | null> = { caller: round((self.user + self.system) / 1000 / n) };
-    const syscallsPerQuery: Record<string, number | null> = {};
-    procs.forEach((p, i) => {
-      cpuMsPerQuery[p.role] = perQuery(cpu0[i], cpuSeconds(p.pid), 1000);
-      syscallsPerQuery[p.role] = perQuery(sys0[i], ioSyscalls(p.pid));
-    });
-    return { load, cpuMsPerQuery, syscallsPerQuery, tcpSegmentsPerQuery: perQuery(seg0, seg1), rssMb: Object.fromEntries(procs.map((p) => [p.role, round(rssMb(p.pid))])) };
-  } finally {
-    caller.close();
-  }
-}
-
 async function ortC1(ctx: ScenarioContext): Promise<LoadResult> {
   const session = await ort.InferenceSession.create(sileroModelPath(), { intraOpNumThreads: 1, interOpNumThreads: 1 });
   const feeds = sileroFeeds();
@@ -103,6 +49,17 @@ async function checkAnswers(address: string, payload: Buffer): Promise<void> {
   }
 }
 
+async function startLocal(b: Build): Promise<Started> {
+  const d = await spawnDaemon({ models: [sileroSpec()], bin: b.bin });
+  return { address: d.grpc, procs: [{ role: 'node', pid: d.pid }], stop: () => d.stop() };
+}
+
+async function startRouter(b: Build): Promise<Started> {
+  const line: DaemonProc[] = await startLine(2, b.bin);
+  const [router, provider] = line as [DaemonProc, DaemonProc];
+  return { address: router.grpc, procs: [{ role: 'router', pid: router.pid }, { role: 'provider', pid: provider.pid }], stop: () => stopAll(line) };
+}
+
 function perRoleText(values: Record<string, number | null>): string {
   return Object.entries(values).map(([k, v]) => `${k} ${v ?? '–'}`).join(', ');
 }
@@ -118,18 +75,23 @@ export const throughputScenario: Scenario = {
     const metrics: Record<string, number | null> = {};
     const columns = [...LOAD_COLUMNS, 'cpuMsPerQuery', 'syscallsPerQuery', 'tcpSegmentsPerQuery', 'rssMbAfter'];
     const notes: string[] = [`Request: ${payload.byteLength} B, the same bytes to every target; the caller neither encodes nor decodes per call.`];
-    const record = (key: string, label: string, m: Measured): void => {
-      const c = m.load.concurrency;
-      rows.push(loadRow(`${label} c=${c}`, m.load, {
-        cpuMsPerQuery: perRoleText(m.cpuMsPerQuery), syscallsPerQuery: perRoleText(m.syscallsPerQuery), tcpSegmentsPerQuery: m.tcpSegmentsPerQuery, rssMbAfter: perRoleText(m.rssMb),
-      }));
-      metrics[`${key}C${c}Qps`] = m.load.qps;
-      metrics[`${key}C${c}P50Ms`] = m.load.latency.p50;
-      metrics[`${key}C${c}Errors`] = m.load.errors;
-      for (const [role, v] of Object.entries(m.cpuMsPerQuery)) metrics[`${key}C${c}Cpu_${role}`] = v;
-      for (const [role, v] of Object.entries(m.syscallsPerQuery)) metrics[`${key}C${c}Syscalls_${role}`] = v;
-      metrics[`${key}C${c}TcpSegments`] = m.tcpSegmentsPerQuery;
-      if (m.load.errors > 0) notes.push(`${label} c=${c}: ${m.load.errors} errors, first: ${m.load.firstError ?? '?'}`);
+    // One row per window; the metrics are the mean of a build's windows (two with a baseline).
+    const record = (key: string, label: string, ms: readonly Measured[]): void => {
+      const first = ms[0];
+      if (first === undefined) return;
+      const c = first.load.concurrency;
+      ms.forEach((m, i) => {
+        rows.push(loadRow(`${label} c=${c}${ms.length > 1 ? ` (window ${i + 1} of ${ms.length})` : ''}`, m.load, {
+          cpuMsPerQuery: perRoleText(m.cpuMsPerQuery), syscallsPerQuery: perRoleText(m.syscallsPerQuery), tcpSegmentsPerQuery: m.tcpSegmentsPerQuery, rssMbAfter: perRoleText(m.rssMb),
+        }));
+        if (m.load.errors > 0) notes.push(`${label} c=${c}: ${m.load.errors} errors, first: ${m.load.firstError ?? '?'}`);
+      });
+      metrics[`${key}C${c}Qps`] = meanOf(ms.map((m) => m.load.qps));
+      metrics[`${key}C${c}P50Ms`] = meanOf(ms.map((m) => m.load.latency.p50));
+      metrics[`${key}C${c}Errors`] = ms.reduce((n, m) => n + m.load.errors, 0);
+      for (const role of Object.keys(first.cpuMsPerQuery)) metrics[`${key}C${c}Cpu_${role}`] = meanOf(ms.map((m) => m.cpuMsPerQuery[role]));
+      for (const role of Object.keys(first.syscallsPerQuery)) metrics[`${key}C${c}Syscalls_${role}`] = meanOf(ms.map((m) => m.syscallsPerQuery[role]));
+      metrics[`${key}C${c}TcpSegments`] = meanOf(ms.map((m) => m.tcpSegmentsPerQuery));
     };
 
     ctx.log('throughput: in-process ORT, c=1');
@@ -140,35 +102,34 @@ export const throughputScenario: Scenario = {
     ctx.log('throughput: bare grpc-js echo in another process');
     const echo = await spawnReady<{ grpc: string }>(ECHO_CHILD, []);
     try {
-      await measureAll(echo.ready.grpc, ECHO_PATH, payload, [{ role: 'echo', pid: echo.pid }], ctx, (m) => record('echo', 'bare grpc-js echo (another process)', m));
+      await measureAll(echo.ready.grpc, ECHO_PATH, payload, [{ role: 'echo', pid: echo.pid }], ctx, (m) => record('echo', 'bare grpc-js echo (another process)', [m]));
     } finally {
       await echo.stop();
     }
 
     const baseline = process.env['PLEXUS_BENCH_BASELINE'];
-    const builds = [
+    const builds: Build[] = [
       ...(baseline === undefined || baseline === '' ? [] : [{ tag: 'before', label: `${process.env['PLEXUS_BENCH_BASELINE_LABEL'] ?? `before (${baseline})`}: `, bin: join(baseline, 'bin/plexus') }]),
       { tag: '', label: '', bin: undefined },
     ];
-    for (const b of builds) {
-      ctx.log(`throughput: local node ${b.label}`);
-      const local = await spawnDaemon({ models: [sileroSpec()], bin: b.bin });
-      try {
-        await checkAnswers(local.grpc, payload);
-        await measureAll(local.grpc, MODEL_INFER_PATH, payload, [{ role: 'node', pid: local.pid }], ctx, (m) => record(`${b.tag}local`, `${b.label}Plexus node, model local`, m));
-      } finally {
-        await local.stop();
-      }
-      ctx.log(`throughput: pure router, model one hop away ${b.label}`);
-      const line: DaemonProc[] = await startLine(2, b.bin);
-      try {
-        const [router, provider] = line as [DaemonProc, DaemonProc];
-        await checkAnswers(router.grpc, payload);
-        const procs = [{ role: 'router', pid: router.pid }, { role: 'provider', pid: provider.pid }];
-        await measureAll(router.grpc, MODEL_INFER_PATH, payload, procs, ctx, (m) => record(`${b.tag}router`, `${b.label}Plexus router, model one hop away`, m));
-      } finally {
-        await stopAll(line);
-      }
+    if (builds.length > 1) notes.push('With a baseline, each target of both builds runs side by side and their windows alternate before, after, after, before at each concurrency; a row per window, the metrics the mean of the two.');
+    const targets: { key: string; title: string; start(b: Build): Promise<Started> }[] = [
+      { key: 'local', title: 'Plexus node, model local', start: startLocal },
+      { key: 'router', title: 'Plexus router, model one hop away', start: startRouter },
+    ];
+    for (const t of targets) {
+      ctx.log(`throughput: ${t.title}`);
+      const start = async (b: Build): Promise<Started> => {
+        const s = await t.start(b);
+        try {
+          await checkAnswers(s.address, payload);
+        } catch (e) {
+          await s.stop();
+          throw e;
+        }
+        return s;
+      };
+      await measureBuilds(builds, start, MODEL_INFER_PATH, payload, ctx, (b, ms) => record(`${b.tag}${t.key}`, `${b.label}${t.title}`, ms));
     }
 
     const echoQps = metrics['echoC64Qps'];
