@@ -30,11 +30,6 @@ export function firstWarmupMs(ctx: ScenarioContext): number {
   return ctx.quick ? 2000 : 8000;
 }
 
-/** Each concurrency of CONCURRENCY against one target, the first after a longer warm-up. */
-export async function measureAll(address: string, path: string, payload: Buffer, procs: readonly Proc[], ctx: ScenarioContext, record: (m: Measured) => void): Promise<void> {
-  for (const [i, c] of CONCURRENCY.entries()) record(await measure(address, path, payload, procs, c, ctx, i === 0 ? firstWarmupMs(ctx) : undefined));
-}
-
 /** Warm up, then one window with CPU read from /proc before and after, per process. */
 export async function measure(address: string, path: string, payload: Buffer, procs: readonly Proc[], c: number, ctx: ScenarioContext, warmup?: number): Promise<Measured> {
   const caller = rawCaller(address, path, payload);
@@ -82,7 +77,8 @@ export function windowOrder<T>(builds: readonly T[]): T[] {
 
 /**
  * Every build's target started side by side (idle ones cost ~0.003 cores), then for each
- * concurrency the windows in windowOrder; `record` gets each build's windows of that concurrency.
+ * concurrency of CONCURRENCY the windows in windowOrder, each process's first after a longer
+ * warm-up; `record` gets each build's windows of that concurrency.
  */
 export async function measureBuilds(
   builds: readonly Build[], start: (b: Build) => Promise<Started>, path: string, payload: Buffer, ctx: ScenarioContext,
@@ -111,5 +107,5 @@ export async function measureBuilds(
 /** The mean of the numbers, null when any is null or there are none. */
 export function meanOf(values: readonly (number | null | undefined)[]): number | null {
   if (values.length === 0 || values.some((v) => v === null || v === undefined)) return null;
-  return round((values as number[]).reduce((a, b) => a + b, 0) / values.length);
+  return (values as number[]).reduce((a, b) => a + b, 0) / values.length;
 }

@@ -24,7 +24,7 @@ import { loadRow, LOAD_COLUMNS } from '../rows.ts';
 import { ratio, round } from '../stats.ts';
 import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from '../types.ts';
 import { sileroSpec, startLine } from './plexus.ts';
-import { meanOf, measureAll, measureBuilds, windows, type Build, type Measured, type Started } from './throughput-windows.ts';
+import { meanOf, measureBuilds, windows, type Build, type Measured, type Started } from './throughput-windows.ts';
 
 const ECHO_CHILD = fileURLToPath(new URL('../echo-child.ts', import.meta.url));
 const ECHO_PATH = '/plexus.bench.Echo/Echo';
@@ -47,6 +47,11 @@ async function checkAnswers(address: string, payload: Buffer): Promise<void> {
   } finally {
     caller.close();
   }
+}
+
+async function startEcho(): Promise<Started> {
+  const echo = await spawnReady<{ grpc: string }>(ECHO_CHILD, []);
+  return { address: echo.ready.grpc, procs: [{ role: 'echo', pid: echo.pid }], stop: () => echo.stop() };
 }
 
 async function startLocal(b: Build): Promise<Started> {
@@ -100,12 +105,7 @@ export const throughputScenario: Scenario = {
     metrics['ortC1P50Ms'] = ortRes.latency.p50;
 
     ctx.log('throughput: bare grpc-js echo in another process');
-    const echo = await spawnReady<{ grpc: string }>(ECHO_CHILD, []);
-    try {
-      await measureAll(echo.ready.grpc, ECHO_PATH, payload, [{ role: 'echo', pid: echo.pid }], ctx, (m) => record('echo', 'bare grpc-js echo (another process)', [m]));
-    } finally {
-      await echo.stop();
-    }
+    await measureBuilds([{ tag: 'echo', label: '', bin: undefined }], startEcho, ECHO_PATH, payload, ctx, (_, ms) => record('echo', 'bare grpc-js echo (another process)', ms));
 
     const baseline = process.env['PLEXUS_BENCH_BASELINE'];
     const builds: Build[] = [
