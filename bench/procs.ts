@@ -218,8 +218,8 @@ export function rssMb(pid: number): number | null {
 /**
  * Read- and write-type system calls the process has made so far (`syscr` + `syscw` of
  * /proc/PID/io, all threads): socket reads and writes, and the eventfd wake-ups between its
- * threads. A count, so it holds across runs where CPU time moves with the machine's other work.
- * Null when /proc is unavailable.
+ * threads. Steadier than CPU time, though not fixed: how many messages one read or wake-up
+ * finds moves with timing. Null when /proc is unavailable.
  */
 export function ioSyscalls(pid: number): number | null {
   try {

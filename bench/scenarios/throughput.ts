@@ -7,9 +7,10 @@
 // call, so the load generator costs the same for every target), at c=1 and c=64. Per process:
 // CPU time per query (utime+stime from /proc over the window ÷ calls), the caller's included.
 // ORT in-process (c=1, back to back) gives the model's own time for the overhead rows.
-// Counts beside the times, which hold where CPU time moves with the machine's other work: read
-// and write system calls per query of each process (/proc/PID/io) and TCP segments per query
-// (the machine's, /proc/net/snmp: every hop's data, headers and acknowledgements).
+// Counts beside the times, steadier where CPU time moves with the machine's other work: read and
+// write system calls per query of each process (/proc/PID/io; these still move with how much
+// one read finds) and TCP segments per query (the machine's, /proc/net/snmp: every hop's data,
+// headers and acknowledgements; the same in every run at c=1).
 // PLEXUS_BENCH_BASELINE=<another checkout, built> adds its local and router rows ("before", or
 // PLEXUS_BENCH_BASELINE_LABEL): both builds' targets run side by side and their windows go
 // before, after, after, before (throughput-windows.ts), so the machine's drift weighs on both.
