@@ -15,7 +15,7 @@ import { DeadlineExceededError, NoFeasibleRouteError, PeerUnavailableError, Remo
 import type { InferRequest, InferResult, LocalInference } from '../inference/types.ts';
 import type { Logger } from '../logger.ts';
 import type { TraceSpan } from '../trace.ts';
-import type { QueryConstraints, RouteCandidate, Selection } from '../routing/types.ts';
+import type { QueryConstraints, RouteCandidate, Selection, Suspect } from '../routing/types.ts';
 import { parseConstraints } from '../routing/constraints.ts';
 import type { QueryDispatcher } from './dispatch.ts';
 import type { ForwardRequest, ForwardResult } from './p2p/forward-codec.ts';
@@ -178,7 +178,7 @@ class RoutedDispatcherCore implements RoutedDispatcher {
   }
 
   /** The peer to blame for a failed try: our next hop when the link failed, else the provider. */
-  readonly #suspectOf = (e: unknown, cand: RouteCandidate): string => suspectFor(e, cand, this.#self);
+  readonly #suspectOf = (e: unknown, cand: RouteCandidate): Suspect => suspectFor(e, cand, this.#self);
 
   /** The frame for one try on `cand`, sealed when the guard seals (no frame is sent for a local try). */
   #frameFor(req: InferRequest, cand: RouteCandidate, deadline: number, span: TraceSpan | undefined): { fwd: ForwardRequest; open?: (r: ForwardResult) => ForwardResult } {
@@ -235,10 +235,10 @@ class RoutedDispatcherCore implements RoutedDispatcher {
     table.recordOutcome(cand, { ok: false, latencyMs: elapsed }, Date.now());
     if (!isRetryable(e)) return;
     const suspect = this.#suspectOf(e, cand);
-    if (suspect !== this.#self) table.markDown(suspect, Date.now() + this.#markDownMs);
+    if (suspect.peer !== this.#self) table.markDown(suspect.peer, Date.now() + this.#markDownMs, suspect.role);
     // Our own timer, or the peer's (plexus.deadline_ms travels with the query): a peer that
     // holds a query until the deadline and then says so is no better than a silent one.
-    if (e instanceof DeadlineExceededError || (e instanceof RemoteError && e.kind === 'deadline_exceeded')) guard?.unanswered(cand, suspect, elapsed);
+    if (e instanceof DeadlineExceededError || (e instanceof RemoteError && e.kind === 'deadline_exceeded')) guard?.unanswered(cand, suspect.peer, elapsed);
     this.#log.debug({ queryId: req.id, origin: cand.origin, nextHop: cand.nextHop, err: (e as Error).message }, 'route failed');
   }
 

@@ -6,7 +6,7 @@ import { Ewma, estimateQueueWaitMs } from './ewma.ts';
 import { hopConstraints } from './pipeline-scope.ts';
 import { orderCandidates, type RoutingPolicy, type ScoredCandidate } from './policies.ts';
 import type { Rng } from './rng.ts';
-import type { AdvertisedModel, PeerIdString, ProviderAdvert, QueryConstraints, RouteCandidate, Selection } from './types.ts';
+import type { AdvertisedModel, DownRole, PeerIdString, ProviderAdvert, QueryConstraints, RouteCandidate, Selection } from './types.ts';
 
 /** One reachable origin as seen from this node. */
 export interface OriginView {
@@ -80,16 +80,16 @@ export interface SelectContext {
   readonly rng: Rng;
   readonly roundRobin: Map<string, number>;
   readonly stats: (origin: PeerIdString) => PeerStats | undefined;
-  readonly downUntil: (origin: PeerIdString) => number | undefined;
+  /** Until when `peer` is marked down in `role` (as a provider, marks of either role count). */
+  readonly downUntil: (peer: PeerIdString, role: DownRole) => number;
 }
 
 function matches(m: AdvertisedModel, name: string): boolean {
   return m.name === name || m.capabilities.includes(name);
 }
 
-function isDown(ctx: SelectContext, peer: PeerIdString): boolean {
-  const until = ctx.downUntil(peer);
-  return until !== undefined && until > ctx.now;
+function isDown(ctx: SelectContext, peer: PeerIdString, role: DownRole): boolean {
+  return ctx.downUntil(peer, role) > ctx.now;
 }
 
 export function selectRoutes(name: string, c: QueryConstraints, views: Iterable<OriginView>, ctx: SelectContext): Selection {
@@ -112,9 +112,9 @@ export function selectRoutes(name: string, c: QueryConstraints, views: Iterable<
       if (c.maxCost !== undefined && m.price > c.maxCost) { excluded.cost++; cheapest = Math.min(cheapest, m.price); continue; }
       if (h.maxHops !== undefined && v.hops > h.maxHops) { excluded.hops++; fewestHops = Math.min(fewestHops, v.hops); continue; }
       if (ctx.trust?.quarantined(v.origin, ctx.now) === true) { excluded.quarantined++; continue; }
-      // A peer is marked down as a provider that failed or as a next hop whose link failed:
-      // routes through it are skipped while any other route is usable.
-      const down = isDown(ctx, v.origin) || (v.nextHop !== v.origin && isDown(ctx, v.nextHop));
+      // A peer is marked down as a provider that failed (its own routes) or as a peer whose
+      // link failed (every route through it too): such routes are skipped while any other is usable.
+      const down = isDown(ctx, v.origin, 'provider') || (v.nextHop !== v.origin && isDown(ctx, v.nextHop, 'peer'));
       const plain = PeerStats.candidate(v, m, stats, ctx.now);
       const candidate = ctx.trust === undefined ? plain : ctx.trust.adjust(plain, ctx.now);
       const err = stats?.errorRate(ctx.now) ?? 0;

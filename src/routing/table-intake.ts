@@ -51,7 +51,7 @@ export function applyUpdate(s: TableState, from: PeerIdString, update: RouteUpda
 
 /** Drop routes not refreshed within the hold time, and forget origins a hold time without routes. */
 export function expire(s: TableState, now: number): boolean {
-  for (const [peer, until] of s.down) if (until <= now) s.down.delete(peer);
+  for (const marks of [s.down, s.providerDown]) for (const [peer, until] of marks) if (until <= now) marks.delete(peer);
   if (now < s.earliestExpiry && now < s.nextCollect) return false;
   let changed = false;
   let earliest = Infinity;

@@ -129,7 +129,10 @@ export class TableState {
   readonly origins = new Map<PeerIdString, OriginEntry>();
   readonly neighbours = new Map<PeerIdString, TableNeighbour>();
   readonly stats = new Map<PeerIdString, PeerStats>();
+  /** Peers marked down in every role (as provider and as next hop), until. */
   readonly down = new Map<PeerIdString, number>();
+  /** Peers marked down only as providers, until: routes through them to others stay usable. */
+  readonly providerDown = new Map<PeerIdString, number>();
   readonly roundRobin = new Map<string, number>();
   /** Origins in order of change; neighbours keep cursors into it for incremental updates. */
   readonly log = new ChangeLog();

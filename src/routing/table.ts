@@ -19,7 +19,7 @@ import { removeRoute, reselect } from './table-select.ts';
 import { TableState, tableConfig, type RoutingTableOptions } from './table-state.ts';
 import { hasPendingUpdates, updatesFor, views } from './table-updates.ts';
 import type {
-  AdvertisedModel, PeerIdString, ProviderAdvert, QueryConstraints, RouteCandidate, RouteUpdate,
+  AdvertisedModel, DownRole, PeerIdString, ProviderAdvert, QueryConstraints, RouteCandidate, RouteUpdate,
   RoutingTableApi, Selection,
 } from './types.ts';
 
@@ -141,7 +141,8 @@ export class RoutingTable implements RoutingTableApi {
     const s = this.#s;
     return selectRoutes(modelOrCapability, constraints, views(s, now), {
       now, policy: policy ?? s.cfg.policy, rng: s.cfg.rng, roundRobin: s.roundRobin, ...(s.cfg.trust === undefined ? {} : { trust: s.cfg.trust }),
-      stats: (origin) => s.stats.get(origin), downUntil: (origin) => s.down.get(origin),
+      stats: (origin) => s.stats.get(origin),
+      downUntil: (peer, role) => Math.max(s.down.get(peer) ?? -Infinity, role === 'provider' ? s.providerDown.get(peer) ?? -Infinity : -Infinity),
     });
   }
 
@@ -180,8 +181,9 @@ export class RoutingTable implements RoutingTableApi {
     return e === undefined ? false : reselect(this.#s, e, now);
   }
 
-  markDown(peer: PeerIdString, until: number): void {
-    this.#s.down.set(peer, Math.max(until, this.#s.down.get(peer) ?? -Infinity));
+  markDown(peer: PeerIdString, until: number, role: DownRole = 'peer'): void {
+    const marks = role === 'peer' ? this.#s.down : this.#s.providerDown;
+    marks.set(peer, Math.max(until, marks.get(peer) ?? -Infinity));
   }
 
   snapshot(now: number): readonly RouteCandidate[] {
@@ -269,7 +271,7 @@ export class RoutingTable implements RoutingTableApi {
   /** Sizes of the table's per-origin and per-peer state (for bounds checks and tests). */
   stateSizes(): { origins: number; liveOrigins: number; routes: number; stats: number; seqnoWanted: number; down: number } {
     const s = this.#s;
-    return { origins: s.origins.size, liveOrigins: s.liveOrigins, routes: s.routeCount, stats: s.stats.size, seqnoWanted: s.seqnoWanted.size, down: s.down.size };
+    return { origins: s.origins.size, liveOrigins: s.liveOrigins, routes: s.routeCount, stats: s.stats.size, seqnoWanted: s.seqnoWanted.size, down: s.down.size + s.providerDown.size };
   }
 
   #statsFor(origin: PeerIdString): PeerStats {

@@ -6,6 +6,19 @@ import type { ExecutionProvider } from '../wire/types.ts';
 
 export type PeerIdString = string;
 
+/**
+ * In which role a failing peer is marked down. `peer`: every route to it or through it (our
+ * link to it died, or it relayed a forgery). `provider`: only its own models; its model failed
+ * or it said it cannot serve, which says nothing about it as a relay toward other providers.
+ */
+export type DownRole = 'peer' | 'provider';
+
+/** The peer a failed try blames, and in which role. */
+export interface Suspect {
+  readonly peer: PeerIdString;
+  readonly role: DownRole;
+}
+
 /** One model (or adapter) a provider offers, as advertised. */
 export interface AdvertisedModel {
   readonly name: string;
@@ -137,8 +150,8 @@ export interface RoutingTableApi {
   requestEnded(candidate: RouteCandidate): void;
   /** Feed back an observed outcome (latency or error) for a provider/next hop, for EWMA and error penalties. */
   recordOutcome(candidate: RouteCandidate, outcome: { readonly ok: boolean; readonly latencyMs: number }, now: number): void;
-  /** Temporarily mark a peer as failing (excluded from selection until `until`). */
-  markDown(peer: PeerIdString, until: number): void;
+  /** Temporarily mark a peer as failing (excluded from selection until `until`), as a peer (default) or only as a provider. */
+  markDown(peer: PeerIdString, until: number, role?: DownRole): void;
   /** Every known route with its metric parts, for inspection (GetRoutes). */
   snapshot(now: number): readonly RouteCandidate[];
   /** Known origins and their adverts (ListCapabilities cluster-wide). */

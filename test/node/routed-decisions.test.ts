@@ -8,13 +8,14 @@ import {
 import { arrivalError, hedgePair, isRetryable, passedOn, relayCandidate } from '../../src/node/routed/checks.ts';
 import { Failover, runFailover, type FailoverInit } from '../../src/node/routed/failover.ts';
 import { HedgeRace, runHedged } from '../../src/node/routed/hedge.ts';
-import type { RouteCandidate } from '../../src/routing/types.ts';
+import { suspectOf } from '../../src/node/verify/guard.ts';
+import type { RouteCandidate, Suspect } from '../../src/routing/types.ts';
 
 const cand = (origin: string, nextHop: string, expectedMs = 10): RouteCandidate => ({
   origin, model: 'm', version: '1', nextHop, hops: 1, pathLatencyMs: 1, computeMs: 5, queueWaitMs: 0, price: 1, provider: 'cpu', expectedMs,
 });
 // The dispatcher's rule (src/node/verify/guard.ts): a dead link blames the next hop, anything else the provider.
-const suspect = (e: unknown, c: RouteCandidate): string => (e instanceof PeerUnavailableError ? c.nextHop : c.origin);
+const suspect = (e: unknown, c: RouteCandidate): Suspect => suspectOf(e, c, 'entry');
 
 function failover(outcomes: Record<string, Error | 'ok'>, over: Partial<FailoverInit<string>> = {}): { tried: string[]; run: (cs: readonly RouteCandidate[]) => Promise<string> } {
   const tried: string[] = [];
@@ -36,6 +37,17 @@ describe('failover order', () => {
     const res = await f.run([cand('p1', 'n1'), cand('p2', 'n1'), cand('p3', 'n2'), cand('p4', 'n3')]);
     expect(res).toBe('p4');
     expect(f.tried).toEqual(['1:p1@n1', '2:p3@n2', '3:p4@n3']); // p2 shares the dead next hop n1
+  });
+
+  it('a provider that fails is skipped as a provider only: a route through it to another provider is still tried', async () => {
+    const f = failover({ 'p1@p1': new RemoteError('unavailable', 'p1: model failed') });
+    const res = await f.run([cand('p1', 'p1'), cand('p2', 'p1'), cand('p3', 'n3')]);
+    expect(res).toBe('p2');
+    expect(f.tried).toEqual(['1:p1@p1', '2:p2@p1']);
+    // Whereas a dead link to p1 takes every route through it.
+    const g = failover({ 'p1@p1': new PeerUnavailableError('link p1 died') });
+    expect(await g.run([cand('p1', 'p1'), cand('p2', 'p1'), cand('p3', 'n3')])).toBe('p3');
+    expect(g.tried).toEqual(['1:p1@p1', '2:p3@n3']);
   });
 
   it('stops at maxAttempts and throws the last error', async () => {
@@ -76,7 +88,7 @@ describe('failover order', () => {
   it('the Failover state: retryable failures skip their suspect; PeerUnavailable makes a re-selection worth it', () => {
     const f = new Failover(2);
     expect(f.begin()).toBe(1);
-    expect(f.failed(new PeerUnavailableError('x'), 'n1')).toBe(true);
+    expect(f.failed(new PeerUnavailableError('x'), { peer: 'n1', role: 'peer' })).toBe(true);
     expect(f.skips(cand('p9', 'n1'))).toBe(true);
     expect(f.skips(cand('n1', 'z'))).toBe(true);
     expect(f.reselectWorth(0, 10, false)).toBe(true);
@@ -85,7 +97,7 @@ describe('failover order', () => {
     f.begin();
     expect(f.exhausted).toBe(true);
     expect(f.reselectWorth(0, 10, false)).toBe(false);
-    expect(f.failed(new InvalidInputError('no'), 'n2')).toBe(false);
+    expect(f.failed(new InvalidInputError('no'), { peer: 'n2', role: 'peer' })).toBe(false);
   });
 });
 

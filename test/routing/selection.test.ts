@@ -209,6 +209,25 @@ describe('load, errors and failures in the metric', () => {
     t.markDown('relay', 1000); // the dispatcher marks the next hop when our link to it failed
     expect(ok(t.select('m', q(), 10)).map((c) => c.origin)).toEqual(['q']);
   });
+
+  it('markDown as a provider excludes only its own models: routes it relays stay first', () => {
+    const t = newTable();
+    t.neighbourUp('relay', 2, 0);
+    t.neighbourUp('other', 20, 0);
+    t.applyUpdate('relay', update(advert('relay', 1, [model('m')]), 1, 1), 0);
+    t.applyUpdate('relay', update(advert('p', 1, [model('m', { computeMs: 2 })]), 1, 1), 0);
+    t.applyUpdate('other', update(advert('q', 1, [model('m', { computeMs: 40 })]), 1, 1), 0);
+    t.markDown('relay', 1000, 'provider'); // its model failed; its link is fine
+    expect(ok(t.select('m', q(), 10)).map((c) => c.origin)).toEqual(['p', 'q']);
+    // A later mark in the peer role takes the routes through it too, and outlasts the provider mark.
+    t.markDown('relay', 2000);
+    expect(ok(t.select('m', q(), 1500)).map((c) => c.origin)).toEqual(['q']);
+    expect(ok(t.select('m', q(), 2000)).map((c) => c.origin)[0]).toBe('p');
+    // Both marks are forgotten once past.
+    expect(t.stateSizes().down).toBe(2);
+    t.expire(2000);
+    expect(t.stateSizes().down).toBe(0);
+  });
 });
 
 describe('policies', () => {

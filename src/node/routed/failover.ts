@@ -3,7 +3,7 @@
 // allows; when our own link died under the query (UNAVAILABLE), a fresh selection is tried
 // once more. The dispatcher supplies the try and the re-selection; this decides the order.
 import { CancelledError, DeadlineExceededError, PeerUnavailableError } from '../../errors.ts';
-import type { RouteCandidate } from '../../routing/types.ts';
+import type { RouteCandidate, Suspect } from '../../routing/types.ts';
 import { isRetryable } from './checks.ts';
 
 export interface FailoverInit<T> {
@@ -17,8 +17,8 @@ export interface FailoverInit<T> {
   readonly clock?: (() => number) | undefined;
   /** Try one candidate: `n` counts tries from 1, `last` is the previous try's error. */
   attempt(cand: RouteCandidate, n: number, last: unknown): Promise<T>;
-  /** The peer a failed try points at (next hop or provider): it is skipped from then on. */
-  suspectOf(e: unknown, cand: RouteCandidate): string;
+  /** The peer a failed try points at (next hop or provider): it is skipped from then on, in that role. */
+  suspectOf(e: unknown, cand: RouteCandidate): Suspect;
   /** A fresh selection after our own link died, or undefined when there is none. */
   reselect(): Promise<readonly RouteCandidate[] | undefined>;
 }
@@ -26,7 +26,10 @@ export interface FailoverInit<T> {
 /** The state of one query's failover: tries so far, the last error, the peers to skip. */
 export class Failover {
   readonly #max: number;
-  readonly #failed = new Set<string>();
+  /** Peers that failed as next hops (dead link, forgery): every candidate through them is skipped. */
+  readonly #failedPeers = new Set<string>();
+  /** Peers that failed as providers: only their own candidates are skipped. */
+  readonly #failedProviders = new Set<string>();
   #tries = 0;
   #last: unknown;
 
@@ -46,9 +49,9 @@ export class Failover {
     return this.#tries >= this.#max;
   }
 
-  /** Whether `cand` goes through a peer that already failed. */
+  /** Whether `cand` goes through a peer, or to a provider, that already failed. */
   skips(cand: RouteCandidate): boolean {
-    return this.#failed.has(cand.nextHop) || this.#failed.has(cand.origin);
+    return this.#failedPeers.has(cand.nextHop) || this.#failedPeers.has(cand.origin) || this.#failedProviders.has(cand.origin);
   }
 
   /** A try starts: its number. */
@@ -57,10 +60,10 @@ export class Failover {
   }
 
   /** A try failed: whether to go on (retryable; `suspect` is skipped from now on). */
-  failed(e: unknown, suspect: string): boolean {
+  failed(e: unknown, suspect: Suspect): boolean {
     this.#last = e;
     if (!isRetryable(e)) return false;
-    this.#failed.add(suspect);
+    (suspect.role === 'peer' ? this.#failedPeers : this.#failedProviders).add(suspect.peer);
     return true;
   }
 

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { PrivateKey } from '@libp2p/interface';
 import { ForgedAnswerError, PeerUnavailableError } from '../../errors.ts';
 import type { Reputation } from '../../routing/reputation.ts';
-import type { RouteCandidate, RoutingTableApi } from '../../routing/types.ts';
+import type { RouteCandidate, RoutingTableApi, Suspect } from '../../routing/types.ts';
 import type { ForwardRequest, ForwardResult } from '../p2p/forward-codec.ts';
 import { checkAnswer, signAnswer } from './proof.ts';
 import { openSealed, openWith, sealRequested, sealTo, sealWith } from './seal.ts';
@@ -103,7 +103,12 @@ export function needsProof(cand: RouteCandidate): boolean {
   return cand.nextHop !== cand.origin;
 }
 
-/** The peer to blame for a failed try: our next hop when the link failed or it relayed a forgery, else the provider. */
-export function suspectOf(e: unknown, cand: RouteCandidate, self: string): string {
-  return (e instanceof PeerUnavailableError || e instanceof ForgedAnswerError) && cand.origin !== self ? cand.nextHop : cand.origin;
+/**
+ * The peer to blame for a failed try: our next hop, as a peer, when the link failed or it
+ * relayed a forgery; else the provider, as a provider only (it may still relay for others).
+ */
+export function suspectOf(e: unknown, cand: RouteCandidate, self: string): Suspect {
+  return (e instanceof PeerUnavailableError || e instanceof ForgedAnswerError) && cand.origin !== self
+    ? { peer: cand.nextHop, role: 'peer' }
+    : { peer: cand.origin, role: 'provider' };
 }
