@@ -8,6 +8,7 @@
 // Per-query cost).
 import { yamux } from '@chainsafe/libp2p-yamux';
 import type { StreamMuxerFactory } from '@libp2p/interface';
+import { coalesceFrames } from './yamux-frames.ts';
 
 type YamuxInit = Parameters<typeof yamux>[0];
 type YamuxFactory = ReturnType<ReturnType<typeof yamux>>;
@@ -62,13 +63,20 @@ function lazyMuxer(muxer: YamuxMuxer): YamuxMuxer {
   return muxer;
 }
 
-/** @chainsafe/libp2p-yamux's muxer, its streams' window updates sent as the reference yamux sends them. */
+/**
+ * @chainsafe/libp2p-yamux's muxer, its streams' window updates sent as the reference yamux sends
+ * them, and the frames of one turn of the event loop sent as one Noise message (yamux-frames.ts).
+ */
 export function lazyWindowYamux(init?: YamuxInit): () => StreamMuxerFactory {
   const make = yamux(init);
   return () => {
     const factory: YamuxFactory = make();
     const create = factory.createStreamMuxer.bind(factory);
-    factory.createStreamMuxer = (maConn) => lazyMuxer(create(maConn));
+    factory.createStreamMuxer = (maConn) => {
+      const muxer = lazyMuxer(create(maConn));
+      coalesceFrames(muxer);
+      return muxer;
+    };
     return factory;
   };
 }

@@ -1,0 +1,146 @@
+// A yamux muxer's frames of one turn of the event loop go to its encrypted connection as one send (one Noise
+// message): on a stand-in muxer for the edge cases, and on the installed libp2p stack between
+// two real hosts.
+import { afterEach, describe, expect, it } from 'vitest';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { multiaddr } from '@multiformats/multiaddr';
+import type { Stream } from '@libp2p/interface';
+import { Uint8ArrayList } from 'uint8arraylist';
+import { coalesceFrames, FLUSH_BYTES } from '../../../src/node/p2p/yamux-frames.ts';
+import { createHost, type P2PHost } from '../../../src/node/p2p/host.ts';
+import { silentLogger } from '../../../src/logger.ts';
+
+/** Stands in for AbstractStreamMuxer: `send` hands the connection its data, and says whether it takes more. */
+class Muxer {
+  readonly sent: Uint8Array[] = [];
+  readonly log: string[] = [];
+  full = false;
+  maConn = { writeStatus: 'writable' };
+
+  send(data: Uint8Array | Uint8ArrayList): boolean {
+    if (this.maConn.writeStatus !== 'writable') throw new Error('Cannot write to a stream that is closed');
+    this.sent.push(data instanceof Uint8Array ? data : data.subarray());
+    return !this.full;
+  }
+
+  async close(): Promise<void> {
+    await Promise.resolve();
+    this.send(Uint8Array.of(0xff)); // yamux's GoAway goes last
+    this.log.push('closed');
+  }
+
+  abort(): void {
+    this.send(Uint8Array.of(0xfe));
+    this.log.push('aborted');
+  }
+
+  onTransportClosed(): void {
+    this.log.push('transport closed');
+  }
+}
+
+const tick = (): Promise<void> => new Promise((r) => { process.nextTick(r); });
+const turn = (): Promise<void> => new Promise((r) => { setImmediate(r); });
+
+describe('coalesceFrames', () => {
+  it('sends the frames of one turn as one, in order, at the end of the turn', async () => {
+    const m = new Muxer();
+    expect(coalesceFrames(m)).toBe(true);
+    expect(m.send(Uint8Array.of(1, 2))).toBe(true);
+    expect(m.send(new Uint8ArrayList(Uint8Array.of(3), Uint8Array.of(4, 5)))).toBe(true);
+    await tick();
+    expect(m.send(Uint8Array.of(6))).toBe(true); // a later tick of the same turn
+    expect(m.sent).toEqual([]);
+    await turn();
+    expect(m.sent).toEqual([Uint8Array.of(1, 2, 3, 4, 5, 6)]);
+    m.send(Uint8Array.of(7));
+    await turn();
+    expect(m.sent.length).toBe(2);
+  });
+
+  it('sends at once past FLUSH_BYTES, and passes on what the connection says of its buffer', async () => {
+    const m = new Muxer();
+    coalesceFrames(m);
+    m.full = true;
+    expect(m.send(new Uint8Array(FLUSH_BYTES - 1))).toBe(true);
+    expect(m.send(new Uint8Array(1))).toBe(false); // the muxer's own send paused its streams
+    expect(m.sent.map((b) => b.byteLength)).toEqual([FLUSH_BYTES]);
+    await turn();
+    expect(m.sent.length).toBe(1);
+  });
+
+  it('a close or an abort sends what is pending, the GoAway last; a lost transport drops it without a throw', async () => {
+    const closing = new Muxer();
+    coalesceFrames(closing);
+    closing.send(Uint8Array.of(1));
+    await closing.close();
+    expect(closing.sent).toEqual([Uint8Array.of(1, 0xff)]);
+
+    const aborting = new Muxer();
+    coalesceFrames(aborting);
+    aborting.send(Uint8Array.of(2));
+    aborting.abort();
+    expect(aborting.sent).toEqual([Uint8Array.of(2, 0xfe)]);
+
+    const lost = new Muxer();
+    coalesceFrames(lost);
+    lost.send(Uint8Array.of(3));
+    lost.onTransportClosed();
+    await turn();
+    expect(lost.sent).toEqual([]);
+    expect(lost.log).toEqual(['transport closed']);
+
+    // A connection closed under the pending frames: they go with it; no throw on the next tick.
+    const closed = new Muxer();
+    coalesceFrames(closed);
+    closed.send(Uint8Array.of(4));
+    closed.maConn.writeStatus = 'closed';
+    await turn();
+    expect(closed.sent).toEqual([]);
+  });
+
+  it('leaves anything of another shape alone', () => {
+    expect(coalesceFrames({})).toBe(false);
+    expect(coalesceFrames(null)).toBe(false);
+  });
+});
+
+describe('coalesced frames between two libp2p hosts', () => {
+  const hosts: P2PHost[] = [];
+  afterEach(async () => { await Promise.all(hosts.splice(0).map((h) => h.stop().catch(() => undefined))); });
+
+  it('20 messages written in one turn leave as one Noise message and arrive whole and in order', async () => {
+    const start = async (): Promise<P2PHost> => {
+      const h = await createHost({ privateKey: await generateKeyPair('Ed25519'), logger: silentLogger(), listen: ['/ip4/127.0.0.1/tcp/0'] });
+      hosts.push(h);
+      await h.start();
+      return h;
+    };
+    const a = await start();
+    const b = await start();
+    const got = new Uint8ArrayList();
+    const sent: Uint8Array[] = Array.from({ length: 20 }, (_, i) => new Uint8Array(500 + i).fill(i));
+    const total = sent.reduce((n, m) => n + m.byteLength, 0);
+    const arrived = new Promise<void>((resolve) => {
+      void a.libp2p.handle('/plexus/test-sink/1.0.0', (s: Stream) => {
+        s.addEventListener('message', (e) => { got.append(e.data); if (got.byteLength >= total) resolve(); });
+      });
+    });
+    const s = await b.libp2p.dialProtocol(multiaddr(a.multiaddrs()[0] ?? ''), '/plexus/test-sink/1.0.0', { signal: AbortSignal.timeout(5000) });
+    const conn = b.libp2p.getConnections()[0] as unknown as { muxer: { maConn: { send: (d: unknown) => boolean } } };
+    const encrypted = conn.muxer.maConn;
+    const send = encrypted.send.bind(encrypted);
+    let messages = 0;
+    encrypted.send = (d: unknown) => { messages++; return send(d); };
+    await turn(); // the stream's opening frames go first
+    messages = 0;
+    for (const [i, m] of sent.entries()) {
+      s.send(m);
+      if (i % 5 === 4) await tick(); // ticks within the turn: still one message
+    }
+    await arrived;
+    expect(messages).toBe(1);
+    expect(Buffer.from(got.subarray()).equals(Buffer.concat(sent))).toBe(true);
+    await s.close();
+  });
+});
