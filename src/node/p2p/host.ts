@@ -4,7 +4,7 @@
 import { createLibp2p } from 'libp2p';
 import type { Libp2p } from 'libp2p';
 import { coalescingTcp } from './coalesce-writes.ts';
-import { noise } from '@chainsafe/libp2p-noise';
+import { quietNoise } from './noise-decoder.ts';
 import { lazyWindowYamux } from './yamux-window.ts';
 import { identify } from '@libp2p/identify';
 import type { Identify } from '@libp2p/identify';
@@ -84,7 +84,7 @@ async function buildLibp2p(init: HostInit, listen: readonly string[], maxConnect
     start: false,
     addresses: { listen: [...listen] },
     transports: [coalescingTcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [quietNoise()],
     // yamux's own keepalive pinged every connection every 30 s: the routes protocol's liveness
     // pings (every 5 s, over the same muxer, muxer-ping.ts) already do that job.
     streamMuxers: [lazyWindowYamux({ enableKeepAlive: false })],
