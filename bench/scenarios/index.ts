@@ -18,9 +18,10 @@ import { ocrScenario } from './ocr.ts';
 import { scaleBoundScenario } from './scale-bound.ts';
 import { throughputScenario } from './throughput.ts';
 import { encodeScenario } from './encode.ts';
+import { noiseDecodeScenario } from './noise-decode.ts';
 
 export const SCENARIOS: readonly Scenario[] = [
-  limitsScenario, plexusScenario, throughputScenario, encodeScenario, batchingScenario, eventLoopScenario, routingQualityScenario, convergenceScenario, scaleScenario, scaleBoundScenario, footprintScenario,
+  limitsScenario, plexusScenario, throughputScenario, encodeScenario, noiseDecodeScenario, batchingScenario, eventLoopScenario, routingQualityScenario, convergenceScenario, scaleScenario, scaleBoundScenario, footprintScenario,
   tracingScenario, trustScenario, jobsScenario, idleScenario, defaultModelsScenario,
   ocrScenario,
   soakScenario, // opt-in: only with --only soak
