@@ -2,14 +2,10 @@
 // the same "need more" signal to the library's own decoder loop, and set on the connections of
 // real hosts (which still carry messages split and joined at any byte).
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateKeyPair } from '@libp2p/crypto/keys';
 import { LengthPrefixedDecoder } from '@libp2p/utils';
-import { multiaddr } from '@multiformats/multiaddr';
-import type { Stream } from '@libp2p/interface';
 import { Uint8ArrayList } from 'uint8arraylist';
 import { quietLengthDecoder, readLength } from '../../../src/node/p2p/noise-decoder.ts';
-import { createHost, type P2PHost } from '../../../src/node/p2p/host.ts';
-import { silentLogger } from '../../../src/logger.ts';
+import { encryptedConnection, sinkPair, type SinkPair } from './sink-pair.ts';
 
 /** Noise's framing: a 2-byte big-endian length, then the message. */
 function framed(messages: readonly Uint8Array[]): Uint8Array {
@@ -42,32 +38,17 @@ describe('readLength', () => {
 });
 
 describe('a libp2p host with the quiet length decoder', () => {
-  const hosts: P2PHost[] = [];
-  afterEach(async () => { await Promise.all(hosts.splice(0).map((h) => h.stop().catch(() => undefined))); });
+  let pair: SinkPair | undefined;
+  afterEach(async () => { await pair?.stop(); });
 
   it('sets it on both ends of a connection, which carries 200 KB of messages whole', async () => {
-    const start = async (): Promise<P2PHost> => {
-      const h = await createHost({ privateKey: await generateKeyPair('Ed25519'), logger: silentLogger(), listen: ['/ip4/127.0.0.1/tcp/0'] });
-      hosts.push(h);
-      await h.start();
-      return h;
-    };
-    const a = await start();
-    const b = await start();
     const sent = Array.from({ length: 60 }, (_, i) => new Uint8Array(3412).fill(i));
-    const total = sent.reduce((n, m) => n + m.byteLength, 0);
-    const got = new Uint8ArrayList();
-    const arrived = new Promise<void>((resolve) => {
-      void a.libp2p.handle('/plexus/test-sink/1.0.0', (s: Stream) => {
-        s.addEventListener('message', (e) => { got.append(e.data); if (got.byteLength >= total) resolve(); });
-      });
-    });
-    const s = await b.libp2p.dialProtocol(multiaddr(a.multiaddrs()[0] ?? ''), '/plexus/test-sink/1.0.0', { signal: AbortSignal.timeout(5000) });
-    for (const m of sent) s.send(m);
-    await arrived;
-    expect(Buffer.from(got.subarray()).equals(Buffer.concat(sent))).toBe(true);
-    const decoders = [a, b].map((h) => (h.libp2p.getConnections()[0] as unknown as { muxer: { maConn: { decoder: { lengthDecoder: unknown } } } }).muxer.maConn.decoder.lengthDecoder);
+    pair = await sinkPair(sent.reduce((n, m) => n + m.byteLength, 0));
+    for (const m of sent) pair.stream.send(m);
+    const got = await pair.received;
+    expect(Buffer.from(got).equals(Buffer.concat(sent))).toBe(true);
+    const decoders = pair.hosts.map((h) => encryptedConnection<{ decoder: { lengthDecoder: unknown } }>(h).decoder.lengthDecoder);
     expect(decoders).toEqual([readLength, readLength]);
-    await s.close();
+    await pair.stream.close();
   });
 });

@@ -2,13 +2,9 @@
 // message): on a stand-in muxer for the edge cases, and on the installed libp2p stack between
 // two real hosts.
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateKeyPair } from '@libp2p/crypto/keys';
-import { multiaddr } from '@multiformats/multiaddr';
-import type { Stream } from '@libp2p/interface';
 import { Uint8ArrayList } from 'uint8arraylist';
 import { coalesceFrames, FLUSH_BYTES } from '../../../src/node/p2p/yamux-frames.ts';
-import { createHost, type P2PHost } from '../../../src/node/p2p/host.ts';
-import { silentLogger } from '../../../src/logger.ts';
+import { encryptedConnection, sinkPair, type SinkPair } from './sink-pair.ts';
 
 /** Stands in for AbstractStreamMuxer: `send` hands the connection its data, and says whether it takes more. */
 class Muxer {
@@ -106,29 +102,14 @@ describe('coalesceFrames', () => {
 });
 
 describe('coalesced frames between two libp2p hosts', () => {
-  const hosts: P2PHost[] = [];
-  afterEach(async () => { await Promise.all(hosts.splice(0).map((h) => h.stop().catch(() => undefined))); });
+  let pair: SinkPair | undefined;
+  afterEach(async () => { await pair?.stop(); });
 
   it('20 messages written in one turn leave as one Noise message and arrive whole and in order', async () => {
-    const start = async (): Promise<P2PHost> => {
-      const h = await createHost({ privateKey: await generateKeyPair('Ed25519'), logger: silentLogger(), listen: ['/ip4/127.0.0.1/tcp/0'] });
-      hosts.push(h);
-      await h.start();
-      return h;
-    };
-    const a = await start();
-    const b = await start();
-    const got = new Uint8ArrayList();
     const sent: Uint8Array[] = Array.from({ length: 20 }, (_, i) => new Uint8Array(500 + i).fill(i));
-    const total = sent.reduce((n, m) => n + m.byteLength, 0);
-    const arrived = new Promise<void>((resolve) => {
-      void a.libp2p.handle('/plexus/test-sink/1.0.0', (s: Stream) => {
-        s.addEventListener('message', (e) => { got.append(e.data); if (got.byteLength >= total) resolve(); });
-      });
-    });
-    const s = await b.libp2p.dialProtocol(multiaddr(a.multiaddrs()[0] ?? ''), '/plexus/test-sink/1.0.0', { signal: AbortSignal.timeout(5000) });
-    const conn = b.libp2p.getConnections()[0] as unknown as { muxer: { maConn: { send: (d: unknown) => boolean } } };
-    const encrypted = conn.muxer.maConn;
+    pair = await sinkPair(sent.reduce((n, m) => n + m.byteLength, 0));
+    const s = pair.stream;
+    const encrypted = encryptedConnection<{ send: (d: unknown) => boolean }>(pair.hosts[1]);
     const send = encrypted.send.bind(encrypted);
     let messages = 0;
     encrypted.send = (d: unknown) => { messages++; return send(d); };
@@ -138,9 +119,9 @@ describe('coalesced frames between two libp2p hosts', () => {
       s.send(m);
       if (i % 5 === 4) await tick(); // ticks within the turn: still one message
     }
-    await arrived;
+    const got = await pair.received;
     expect(messages).toBe(1);
-    expect(Buffer.from(got.subarray()).equals(Buffer.concat(sent))).toBe(true);
+    expect(Buffer.from(got).equals(Buffer.concat(sent))).toBe(true);
     await s.close();
   });
 });
