@@ -84,8 +84,8 @@ class PendingFrames {
 }
 
 /**
- * Makes `muxer` send the frames of one turn of the event loop to its connection as one message. Returns false,
- * changing nothing, when `muxer` is not of the shape this knows.
+ * Makes `muxer` send the frames of one turn of the event loop to its connection as one message.
+ * Returns false, changing nothing, when `muxer` is not of the shape this knows.
  */
 export function coalesceFrames(muxer: unknown): boolean {
   if (!isFramedMuxer(muxer)) return false;
