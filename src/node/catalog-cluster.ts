@@ -35,6 +35,21 @@ export function remoteModelInfo(m: AdvertisedModel): ModelInfo | undefined {
   };
 }
 
+/**
+ * remoteModelInfo, made once per advertised model: an advert is replaced, never changed, when
+ * its origin changes it, and a router resolves the name of every query it routes (for its
+ * metrics' labels), so building the info each time was ~1.6 KB of garbage per query.
+ */
+const infos = new WeakMap<AdvertisedModel, ModelInfo | null>();
+function infoOf(m: AdvertisedModel): ModelInfo | undefined {
+  let info = infos.get(m);
+  if (info === undefined) {
+    info = remoteModelInfo(m) ?? null;
+    infos.set(m, info);
+  }
+  return info ?? undefined;
+}
+
 export function createClusterCatalog(init: ClusterCatalogInit): ModelCatalog {
   return {
     // Only this node's models: ServerReady and GetNode speak for this node.
@@ -43,18 +58,21 @@ export function createClusterCatalog(init: ClusterCatalogInit): ModelCatalog {
       const mine = init.local.resolve(nameOrCapability, version);
       if (mine !== undefined) return mine;
       const self = init.self();
-      const matches = (m: AdvertisedModel): boolean =>
-        (m.name === nameOrCapability || m.capabilities.includes(nameOrCapability)) && (version === undefined || m.version === version);
-      // Deterministic pick among providers: exact model names before capabilities, then by origin id.
-      const found = init.adverts()
-        .filter((a) => a.origin !== self)
-        .flatMap((a) => a.models.filter(matches).map((m) => ({ origin: a.origin, m })))
-        .sort((x, y) => Number(y.m.name === nameOrCapability) - Number(x.m.name === nameOrCapability) || (x.origin < y.origin ? -1 : 1));
-      for (const { m } of found) {
-        const info = remoteModelInfo(m);
-        if (info !== undefined) return info;
+      // Deterministic pick among providers with a known signature: exact model names before
+      // capabilities, then the lowest origin id, then the first in that origin's advert.
+      let best: { info: ModelInfo; exact: boolean; origin: string } | undefined;
+      for (const a of init.adverts()) {
+        if (a.origin === self) continue;
+        for (const m of a.models) {
+          const exact = m.name === nameOrCapability;
+          if (!exact && !m.capabilities.includes(nameOrCapability)) continue;
+          if (version !== undefined && m.version !== version) continue;
+          if (best !== undefined && (best.exact && !exact || (best.exact === exact && best.origin <= a.origin))) continue;
+          const info = infoOf(m);
+          if (info !== undefined) best = { info, exact, origin: a.origin };
+        }
       }
-      return undefined;
+      return best?.info;
     },
   };
 }
