@@ -34,23 +34,24 @@ export function quietLengthDecoder(connection: unknown): boolean {
   return true;
 }
 
+type Secure = ReturnType<ReturnType<typeof noise>>['secureOutbound'];
+
+/** `secure`, its secured connection given readLength. */
+function quieted(secure: Secure): Secure {
+  return async (...args) => {
+    const secured = await secure(...args);
+    quietLengthDecoder(secured.connection);
+    return secured;
+  };
+}
+
 /** @chainsafe/libp2p-noise, its secured connections' length decoder set to readLength. */
 export function quietNoise(init?: NoiseInit): (components: NoiseComponents) => ConnectionEncrypter {
   const make = noise(init);
   return (components) => {
     const encrypter = make(components);
-    const outbound = encrypter.secureOutbound.bind(encrypter);
-    const inbound = encrypter.secureInbound.bind(encrypter);
-    encrypter.secureOutbound = async (...args) => {
-      const secured = await outbound(...args);
-      quietLengthDecoder(secured.connection);
-      return secured;
-    };
-    encrypter.secureInbound = async (...args) => {
-      const secured = await inbound(...args);
-      quietLengthDecoder(secured.connection);
-      return secured;
-    };
+    encrypter.secureOutbound = quieted(encrypter.secureOutbound.bind(encrypter));
+    encrypter.secureInbound = quieted(encrypter.secureInbound.bind(encrypter));
     return encrypter;
   };
 }

@@ -1,6 +1,6 @@
 // Two real libp2p hosts on loopback (src/node/p2p/host.ts, as a node makes them), the second
 // dialled to a sink on the first that gathers every byte it reads: for tests of what the
-// installed libp2p stack does with what one stream sends.
+// installed libp2p stack does with what one stream sends; and one such host alone (startHost).
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Stream } from '@libp2p/interface';
@@ -18,7 +18,8 @@ export interface SinkPair {
   stop(): Promise<void>;
 }
 
-async function startHost(): Promise<P2PHost> {
+/** A started host on a loopback port, as a node makes one. */
+export async function startHost(): Promise<P2PHost> {
   const h = await createHost({ privateKey: await generateKeyPair('Ed25519'), logger: silentLogger(), listen: ['/ip4/127.0.0.1/tcp/0'] });
   await h.start();
   return h;

@@ -3,13 +3,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { YamuxStream } from '@chainsafe/libp2p-yamux/stream';
 import { defaultLogger } from '@libp2p/logger';
-import { generateKeyPair } from '@libp2p/crypto/keys';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Stream } from '@libp2p/interface';
 import { Uint8ArrayList } from 'uint8arraylist';
 import { lazyWindowUpdates } from '../../../src/node/p2p/yamux-window.ts';
-import { createHost, type P2PHost } from '../../../src/node/p2p/host.ts';
-import { silentLogger } from '../../../src/logger.ts';
+import type { P2PHost } from '../../../src/node/p2p/host.ts';
+import { startHost } from './sink-pair.ts';
 
 const WINDOW = 256 * 1024;
 const FRAME = 4096;
@@ -84,12 +83,10 @@ describe('a libp2p host with lazy window updates', () => {
   afterEach(async () => { await Promise.all(hosts.splice(0).map((h) => h.stop().catch(() => undefined))); });
 
   it('carries many small messages and one many times its window, both ways, in order', async () => {
-    const a = await createHost({ privateKey: await generateKeyPair('Ed25519'), logger: silentLogger(), listen: ['/ip4/127.0.0.1/tcp/0'] });
+    const a = await startHost();
     hosts.push(a);
-    await a.start();
-    const b = await createHost({ privateKey: await generateKeyPair('Ed25519'), logger: silentLogger(), listen: ['/ip4/127.0.0.1/tcp/0'] });
+    const b = await startHost();
     hosts.push(b);
-    await b.start();
     let served: Stream | undefined;
     await a.libp2p.handle('/plexus/test-echo/1.0.0', (s: Stream) => {
       served = s;
