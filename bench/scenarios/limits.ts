@@ -11,7 +11,8 @@
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { closedLoop, type LoadResult } from '../load.ts';
-import { grpcEchoCaller, libp2pEchoCaller, libp2pNode, startGrpcEcho, startLibp2pEcho } from '../echo-servers.ts';
+import { grpcEchoCaller, startGrpcEcho } from '../echo-servers.ts';
+import { libp2pRoundTrips } from '../floors.ts';
 import { writeMlpModel, DEFAULT_MLP } from '../models/mlp.ts';
 import { sileroModelPath, sileroFeeds, SILERO_REQUEST_BYTES } from '../models/silero.ts';
 import { spawnReady } from '../procs.ts';
@@ -68,17 +69,8 @@ async function grpcRtt(ctx: ScenarioContext, address?: string): Promise<LoadResu
   }
 }
 
-async function libp2pRtt(ctx: ScenarioContext, addrs?: readonly string[]): Promise<LoadResult> {
-  const server = addrs === undefined ? await startLibp2pEcho() : undefined;
-  const node = await libp2pNode();
-  try {
-    const caller = await libp2pEchoCaller(node, addrs ?? server?.addrs ?? [], new Uint8Array(SILERO_REQUEST_BYTES).fill(7));
-    const res = await closedLoop(() => caller.call(), loopWindow(ctx));
-    await caller.close();
-    return res;
-  } finally {
-    await Promise.all([node.stop(), server?.close()]);
-  }
+function libp2pRtt(ctx: ScenarioContext, addrs?: readonly string[]): Promise<LoadResult> {
+  return libp2pRoundTrips(loopWindow(ctx), addrs);
 }
 
 export const limitsScenario: Scenario = {
