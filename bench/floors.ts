@@ -6,8 +6,8 @@
 // echo server pays, so the echo's round trip plus this one is a floor for a local query's
 // overhead over in-process ONNX Runtime (README, Per-query cost).
 // - A bare libp2p round trip (TCP + Noise + Yamux, the libraries' defaults, one long-lived
-// stream) with the request's size each way: what a hop costs before a router or provider does
-// anything with the query. Also the limits scenario's libp2p rows.
+// stream) with the request's tensor bytes (3,336 B) each way: what a hop costs before a router
+// or provider does anything with the query. Also the limits scenario's libp2p rows.
 import { Worker } from 'node:worker_threads';
 import { packTensor, type WorkerReply } from '../src/inference/worker/protocol.ts';
 import type { Tensor } from '../src/inference/types.ts';
@@ -69,7 +69,7 @@ export async function workerRoundTrips(window: Window): Promise<LoadResult> {
   }
 }
 
-/** Echo round trips of the request's size at concurrency 1 to a libp2p echo at `addrs`, or to one in this process. */
+/** Echo round trips of the request's tensor bytes at concurrency 1 to a libp2p echo at `addrs`, or to one in this process. */
 export async function libp2pRoundTrips(window: Window, addrs?: readonly string[]): Promise<LoadResult> {
   const server = addrs === undefined ? await startLibp2pEcho() : undefined;
   const node = await libp2pNode();
