@@ -158,17 +158,20 @@ function throughputTargets(m: (s: string, k: string) => number | null): TargetCh
     if (v === null) return na(id, d, 'throughput not measured');
     return { id, description: d, detail: `${f(v)}× the echo (limit ${limit}×), ${errors} errors`, pass: v >= limit && errors === 0 };
   };
-  const rttCheck = (id: string, d: string, key: string, msKey: string, floorKey?: string, floorWhat?: string): TargetCheck => {
+  /** `floor`: the metric of the least this target's ratio can be, and what it is made of. */
+  const rttCheck = (id: string, d: string, key: string, msKey: string, floor: { key: string; what: string }): TargetCheck => {
     const v = t(key);
     if (v === null) return na(id, d, 'throughput not measured');
-    const floor = floorKey === undefined ? null : t(floorKey);
-    const beside = floor === null || floorWhat === undefined ? '' : `; floor: ${f(floor)}× (${floorWhat})`;
+    const least = t(floor.key);
+    const beside = least === null ? '' : `; floor: ${f(least)}× (${floor.what})`;
     return { id, description: d, detail: `${f(t(msKey) ?? NaN)} ms = ${f(v)}× the echo round trip (${f(t('echoC1P50Ms') ?? NaN)} ms)${beside}`, pass: v <= 1 };
   };
   return [
     ratioCheck('local-throughput', 'c=64, model local: ≥ 0.5× a bare grpc-js echo in another process, 0 errors', 'localVsEchoC64', 0.5),
     ratioCheck('router-throughput', 'c=64, pure router, model one hop away: ≥ 0.4× the echo, 0 errors', 'routerVsEchoC64', 0.4),
-    rttCheck('c1-local-overhead', 'c=1: local overhead over in-process ORT ≤ 1× the echo round trip', 'localOverheadVsEchoRtt', 'localOverheadC1Ms', 'localOverheadFloorVsEchoRtt', 'the echo round trip plus a bare worker round trip, with models off the event loop'),
-    rttCheck('c1-hop', 'c=1: each hop ≤ 1× the echo round trip', 'hopVsEchoRtt', 'hopC1Ms', 'hopFloorVsEchoRtt', 'a bare libp2p round trip'),
+    rttCheck('c1-local-overhead', 'c=1: local overhead over in-process ORT ≤ 1× the echo round trip', 'localOverheadVsEchoRtt', 'localOverheadC1Ms', {
+      key: 'localOverheadFloorVsEchoRtt', what: 'the echo round trip plus a bare worker round trip, with models off the event loop',
+    }),
+    rttCheck('c1-hop', 'c=1: each hop ≤ 1× the echo round trip', 'hopVsEchoRtt', 'hopC1Ms', { key: 'hopFloorVsEchoRtt', what: 'a bare libp2p round trip' }),
   ];
 }

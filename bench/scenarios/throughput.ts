@@ -17,6 +17,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
+import { libp2pRoundTrips, workerRoundTrips } from '../floors.ts';
 import { closedLoop, type LoadResult } from '../load.ts';
 import { decodeInferResponse, MODEL_INFER_PATH, rawCaller, sileroRequestBytes } from '../raw-grpc.ts';
 import { SILERO_MODEL, sileroFeeds, sileroModelPath } from '../models/silero.ts';
@@ -24,7 +25,6 @@ import { requireProjectFiles, spawnDaemon, spawnReady, stopAll, type DaemonProc 
 import { loadRow, LOAD_COLUMNS } from '../rows.ts';
 import { ratio, round } from '../stats.ts';
 import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from '../types.ts';
-import { libp2pRoundTrips, workerRoundTrips } from '../floors.ts';
 import { sileroSpec, startLine } from './plexus.ts';
 import { meanOf, measureBuilds, windows, type Build, type Measured, type Started } from './throughput-windows.ts';
 
@@ -107,9 +107,9 @@ export const throughputScenario: Scenario = {
     metrics['ortC1P50Ms'] = ortRes.latency.p50;
 
     ctx.log('throughput: a bare worker-thread round trip, c=1');
-    const hopRes = await workerRoundTrips(windows(ctx));
-    rows.push(loadRow('bare worker-thread round trip, no work (this process) c=1', hopRes));
-    metrics['workerRttC1P50Ms'] = hopRes.latency.p50;
+    const workerRes = await workerRoundTrips(windows(ctx));
+    rows.push(loadRow('bare worker-thread round trip, no work (this process) c=1', workerRes));
+    metrics['workerRttC1P50Ms'] = workerRes.latency.p50;
 
     ctx.log('throughput: a bare libp2p round trip to another process, c=1');
     const p2pEcho = await spawnReady<{ libp2p: string[] }>(ECHO_CHILD, []);
@@ -168,12 +168,12 @@ export const throughputScenario: Scenario = {
     metrics['hopVsEchoRtt'] = round(ratio(hop, echoP50));
     // The echo's own round trip (a node answers over the same grpc-js) plus the worker hop, which
     // a node whose models run off its event loop cannot skip: the least a local query can add.
+    metrics['localOverheadFloorVsEchoRtt'] = round(ratio(echoP50 == null || workerRes.latency.p50 === null ? null : echoP50 + workerRes.latency.p50, echoP50));
     // A hop's floor: the bare libp2p round trip, before a router or provider does any work.
     metrics['hopFloorVsEchoRtt'] = round(ratio(p2pRes.latency.p50, echoP50));
-    metrics['localOverheadFloorVsEchoRtt'] = round(ratio(echoP50 == null || hopRes.latency.p50 === null ? null : echoP50 + hopRes.latency.p50, echoP50));
     notes.push(
       `c=64 throughput vs the echo: local ${metrics['localVsEchoC64'] ?? '–'}×, router ${metrics['routerVsEchoC64'] ?? '–'}×.`,
-      `c=1 p50: local overhead over in-process ORT ${metrics['localOverheadC1Ms'] ?? '–'} ms = ${metrics['localOverheadVsEchoRtt'] ?? '–'}× the echo round trip (${round(echoP50 ?? null) ?? '–'} ms); a hop ${metrics['hopC1Ms'] ?? '–'} ms = ${metrics['hopVsEchoRtt'] ?? '–'}×. Floor of the local overhead: the echo round trip plus a bare worker round trip (${round(hopRes.latency.p50) ?? '–'} ms) = ${metrics['localOverheadFloorVsEchoRtt'] ?? '–'}× the echo round trip; of a hop: a bare libp2p round trip (${round(p2pRes.latency.p50) ?? '–'} ms) = ${metrics['hopFloorVsEchoRtt'] ?? '–'}×.`,
+      `c=1 p50: local overhead over in-process ORT ${metrics['localOverheadC1Ms'] ?? '–'} ms = ${metrics['localOverheadVsEchoRtt'] ?? '–'}× the echo round trip (${round(echoP50 ?? null) ?? '–'} ms); a hop ${metrics['hopC1Ms'] ?? '–'} ms = ${metrics['hopVsEchoRtt'] ?? '–'}×. Floor of the local overhead: the echo round trip plus a bare worker round trip (${round(workerRes.latency.p50) ?? '–'} ms) = ${metrics['localOverheadFloorVsEchoRtt'] ?? '–'}× the echo round trip; of a hop: a bare libp2p round trip (${round(p2pRes.latency.p50) ?? '–'} ms) = ${metrics['hopFloorVsEchoRtt'] ?? '–'}×.`,
       'cpuMsPerQuery: CPU ms per query of each process over the window (utime+stime from /proc; the caller from process.cpuUsage), threads included.',
       'syscallsPerQuery: read- and write-type system calls per query of each process (syscr+syscw, /proc/PID/io); tcpSegmentsPerQuery: TCP segments the machine sent per query (/proc/net/snmp OutSegs).',
     );
