@@ -98,7 +98,8 @@ export function coalesceFrames(muxer: unknown): boolean {
     return send.call(m, frames.length === 1 ? frames[0] : new Uint8ArrayList(...frames));
   });
   m.send = (data: unknown): boolean => pending.add(data as Frame);
-  // Closing sends a GoAway last, and the connection closes right after: send what is pending first.
+  // The muxer's close queues a GoAway behind any pending frames, and the connection closes right
+  // after it returns: send them all, in order, before that.
   m.close = async (...args: unknown[]): Promise<unknown> => {
     const r = await close.apply(m, args);
     pending.flush();
