@@ -158,13 +158,22 @@ function throughputTargets(m: (s: string, k: string) => number | null): TargetCh
     if (v === null) return na(id, d, 'throughput not measured');
     return { id, description: d, detail: `${f(v)}× the echo (limit ${limit}×), ${errors} errors`, pass: v >= limit && errors === 0 };
   };
-  /** `floor`: the metric of the least this target's ratio can be, and what it is made of. */
+  /**
+   * `floor`: the metric of the least this target's ratio can be, and what it is made of. The
+   * ratio is a median over the c=1 rounds; its range (`key`Min, `key`Max) is shown when measured.
+   * A median at or below zero is a difference lost in the run's noise, not a pass.
+   */
   const rttCheck = (id: string, d: string, key: string, msKey: string, floor: { key: string; what: string }): TargetCheck => {
     const v = t(key);
     if (v === null) return na(id, d, 'throughput not measured');
     const least = t(floor.key);
+    const lo = t(`${key}Min`);
+    const hi = t(`${key}Max`);
+    const rounds = lo === null || hi === null ? '' : ` (rounds: ${f(lo)}–${f(hi)}×)`;
     const beside = least === null ? '' : `; floor: ${f(least)}× (${floor.what})`;
-    return { id, description: d, detail: `${f(t(msKey) ?? NaN)} ms = ${f(v)}× the echo round trip (${f(t('echoC1P50Ms') ?? NaN)} ms)${beside}`, pass: v <= 1 };
+    const detail = `${f(t(msKey) ?? NaN)} ms = ${f(v)}× the echo round trip (${f(t('echoC1P50Ms') ?? NaN)} ms)${rounds}${beside}`;
+    if (v <= 0) return na(id, d, `${detail}: at or below zero, within this run's noise`);
+    return { id, description: d, detail, pass: v <= 1 };
   };
   return [
     ratioCheck('local-throughput', 'c=64, model local: ≥ 0.5× a bare grpc-js echo in another process, 0 errors', 'localVsEchoC64', 0.5),

@@ -7,10 +7,9 @@ import { cpuSeconds, ioSyscalls, rssMb, tcpOutSegments } from '../procs.ts';
 import { round } from '../stats.ts';
 import type { ScenarioContext } from '../types.ts';
 
-// c=64 first, after a longer warm-up (firstWarmupMs), so both windows measure a warmed-up
+// c=64 first, after a longer warm-up (firstWarmupMs), so every window measures a warmed-up
 // process: at c=1 alone V8 was still optimizing the query path ~20 s in (p50 1.58 ms in the
-// first 5 s, 1.21 ms from 20 s on).
-export const CONCURRENCY = [64, 1] as const;
+// first 5 s, 1.21 ms from 20 s on). Then c=1 in rounds (measureRounds).
 
 export interface Proc { readonly role: string; readonly pid: number }
 export interface Measured {
@@ -25,17 +24,21 @@ export function windows(ctx: ScenarioContext): { durationMs: number; warmupMs: n
   return { durationMs: ctx.quick ? 3000 : 8000, warmupMs: ctx.quick ? 1000 : 2000 };
 }
 
+/** The c=1 rounds: shorter windows, more of them (see roundOrder). */
+export function c1Rounds(ctx: ScenarioContext): { rounds: number; durationMs: number; warmupMs: number } {
+  return { rounds: ctx.quick ? 2 : 5, durationMs: ctx.quick ? 1500 : 4000, warmupMs: ctx.quick ? 500 : 1000 };
+}
+
 /** A fresh process's first warm-up: long enough for V8 to finish optimizing the query path (~20k queries). */
 export function firstWarmupMs(ctx: ScenarioContext): number {
   return ctx.quick ? 2000 : 8000;
 }
 
 /** Warm up, then one window with CPU read from /proc before and after, per process. */
-export async function measure(address: string, path: string, payload: Buffer, procs: readonly Proc[], c: number, ctx: ScenarioContext, warmup?: number): Promise<Measured> {
+export async function measure(address: string, path: string, payload: Buffer, procs: readonly Proc[], c: number, window: { durationMs: number; warmupMs: number }): Promise<Measured> {
   const caller = rawCaller(address, path, payload);
   try {
-    const { durationMs, warmupMs: defaultWarmupMs } = windows(ctx);
-    const warmupMs = warmup ?? defaultWarmupMs;
+    const { durationMs, warmupMs } = window;
     await closedLoop(async () => { await caller.call(); }, { concurrency: c, durationMs: warmupMs, warmupMs: 0 });
     const cpu0 = procs.map((p) => cpuSeconds(p.pid));
     const sys0 = procs.map((p) => ioSyscalls(p.pid));
@@ -75,33 +78,62 @@ export function windowOrder<T>(builds: readonly T[]): T[] {
   return builds.length === 2 && a !== undefined && b !== undefined ? [a, b, b, a] : [...builds];
 }
 
+/** A target started and ready: its key (metrics), label (rows), group (its c=64 windows run together) and RPC path. */
+export interface Running extends Started { readonly key: string; readonly label: string; readonly group: string; readonly path: string }
+
 /**
- * Every build's target started side by side (idle ones cost ~0.003 cores), then for each
- * concurrency of CONCURRENCY the windows in windowOrder, each process's first after a longer
- * warm-up; `record` gets each build's windows of that concurrency.
+ * The c=64 windows: each group's targets (one, or two builds of one) in windowOrder, each
+ * process's first window after a longer warm-up; `record` gets each target's windows.
  */
-export async function measureBuilds(
-  builds: readonly Build[], start: (b: Build) => Promise<Started>, path: string, payload: Buffer, ctx: ScenarioContext,
-  record: (b: Build, windows: readonly Measured[]) => void,
-): Promise<void> {
-  const started = new Map<Build, Started>();
-  try {
-    for (const b of builds) started.set(b, await start(b));
-    const warmed = new Set<Build>();
-    for (const c of CONCURRENCY) {
-      const windowsOf = new Map<Build, Measured[]>(builds.map((b) => [b, []]));
-      for (const b of windowOrder(builds)) {
-        const s = started.get(b);
-        if (s === undefined) continue;
-        const first = !warmed.has(b);
-        warmed.add(b);
-        windowsOf.get(b)?.push(await measure(s.address, path, payload, s.procs, c, ctx, first ? firstWarmupMs(ctx) : undefined));
-      }
-      for (const b of builds) record(b, windowsOf.get(b) ?? []);
+export async function measureC64(targets: readonly Running[], payload: Buffer, ctx: ScenarioContext, record: (t: Running, windows: readonly Measured[]) => void): Promise<void> {
+  const groups = [...new Set(targets.map((t) => t.group))];
+  const warmed = new Set<Running>();
+  for (const g of groups) {
+    const members = targets.filter((t) => t.group === g);
+    const windowsOf = new Map<Running, Measured[]>(members.map((t) => [t, []]));
+    for (const t of windowOrder(members)) {
+      const first = !warmed.has(t);
+      warmed.add(t);
+      windowsOf.get(t)?.push(await measure(t.address, t.path, payload, t.procs, 64, { ...windows(ctx), ...(first ? { warmupMs: firstWarmupMs(ctx) } : {}) }));
     }
-  } finally {
-    await Promise.all([...started.values()].map((s) => s.stop()));
+    for (const t of members) record(t, windowsOf.get(t) ?? []);
   }
+}
+
+/**
+ * Round `r`'s order of the targets: rotated by r, so across the rounds each target runs first,
+ * last and between the others. A window's p50 at c=1 moved by up to 70% from the window before
+ * it on this shared 2-core machine (the same build, seconds apart): a figure taken from each
+ * target's windows in a phase of their own carried that into the difference of two targets (a
+ * hop, one run, came out at -0.3 ms).
+ */
+export function roundOrder<T>(targets: readonly T[], r: number): T[] {
+  const k = targets.length === 0 ? 0 : r % targets.length;
+  return [...targets.slice(k), ...targets.slice(0, k)];
+}
+
+/** The windows of every target, one per round in roundOrder; `window` measures one. */
+export async function measureRounds<T>(targets: readonly T[], rounds: number, window: (t: T) => Promise<Measured>): Promise<Map<T, Measured[]>> {
+  const out = new Map<T, Measured[]>(targets.map((t) => [t, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const t of roundOrder(targets, r)) out.get(t)?.push(await window(t));
+  }
+  return out;
+}
+
+/** A figure taken within each round (null where a window had none): its median over the rounds, and its range. */
+export function overRounds(rounds: number, within: (r: number) => number | null): { median: number | null; min: number | null; max: number | null } {
+  const values: (number | null)[] = Array.from({ length: rounds }, (_, r) => within(r));
+  const known = values.filter((v): v is number => v !== null);
+  return { median: medianOf(values), min: known.length === 0 ? null : Math.min(...known), max: known.length === 0 ? null : Math.max(...known) };
+}
+
+/** The median of the numbers (the mean of the middle two for an even count), null when any is null or there are none. */
+export function medianOf(values: readonly (number | null | undefined)[]): number | null {
+  if (values.length === 0 || values.some((v) => v === null || v === undefined)) return null;
+  const sorted = [...(values as number[])].sort((a, b) => a - b);
+  const hi = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[hi] ?? null) : ((sorted[hi - 1] ?? 0) + (sorted[hi] ?? 0)) / 2;
 }
 
 /** The mean of the numbers, null when any is null or there are none. */

@@ -4,16 +4,19 @@
 //  - a Plexus node hosting the model (local),
 //  - a Plexus node hosting nothing, one hop from the provider (a pure router),
 // from one raw-bytes caller in this process (bench/raw-grpc.ts: no encoding or decoding per
-// call, so the load generator costs the same for every target), at c=1 and c=64. Per process:
+// call, so the load generator costs the same for every target), at c=64 and then at c=1. Every
+// target runs from start to end. At c=1 each round has a window of every target and of ORT
+// in-process, in an order that rotates; each c=1 ratio is taken within a round, and its median
+// over the rounds reported with its range (throughput-windows.ts, roundOrder). Per process:
 // CPU time per query (utime+stime from /proc over the window ÷ calls), the caller's included.
-// ORT in-process (c=1, back to back) gives the model's own time for the overhead rows.
+// ORT in-process (c=1, back to back, in each round) gives the model's own time for the overhead rows.
 // Counts beside the times, steadier where CPU time moves with the machine's other work: read and
 // write system calls per query of each process (/proc/PID/io; these still move with how much
 // one read finds) and TCP segments per query (the machine's, /proc/net/snmp: every hop's data,
 // headers and acknowledgements; the same in every run at c=1).
 // PLEXUS_BENCH_BASELINE=<another checkout, built> adds its local and router rows ("before", or
-// PLEXUS_BENCH_BASELINE_LABEL): both builds' targets run side by side and their windows go
-// before, after, after, before (throughput-windows.ts), so the machine's drift weighs on both.
+// PLEXUS_BENCH_BASELINE_LABEL): both builds' targets run side by side, their c=64 windows go
+// before, after, after, before (throughput-windows.ts), and their c=1 windows are in every round.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
@@ -24,20 +27,23 @@ import { SILERO_MODEL, sileroFeeds, sileroModelPath } from '../models/silero.ts'
 import { requireProjectFiles, spawnDaemon, spawnReady, stopAll, type DaemonProc } from '../procs.ts';
 import { loadRow, LOAD_COLUMNS } from '../rows.ts';
 import { ratio, round } from '../stats.ts';
-import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from '../types.ts';
+import type { ResultRow, Scenario, ScenarioResult } from '../types.ts';
 import { sileroSpec, startLine } from './plexus.ts';
-import { meanOf, measureBuilds, windows, type Build, type Measured, type Started } from './throughput-windows.ts';
+import { c1Rounds, measure, measureC64, measureRounds, medianOf, overRounds, windows, type Build, type Measured, type Running, type Started } from './throughput-windows.ts';
 
 const ECHO_CHILD = fileURLToPath(new URL('../echo-child.ts', import.meta.url));
 const ECHO_PATH = '/plexus.bench.Echo/Echo';
-async function ortC1(ctx: ScenarioContext): Promise<LoadResult> {
+/** ORT in-process, one c=1 window per call, on one session; release() when done. */
+async function ortWindows(): Promise<{ window(w: { durationMs: number; warmupMs: number }): Promise<Measured>; release(): Promise<void> }> {
   const session = await ort.InferenceSession.create(sileroModelPath(), { intraOpNumThreads: 1, interOpNumThreads: 1 });
   const feeds = sileroFeeds();
-  try {
-    return await closedLoop(async () => { await session.run(feeds); }, { concurrency: 1, ...windows(ctx) });
-  } finally {
-    await session.release();
-  }
+  return {
+    window: async (w) => ({
+      load: await closedLoop(async () => { await session.run(feeds); }, { concurrency: 1, ...w }),
+      cpuMsPerQuery: {}, syscallsPerQuery: {}, tcpSegmentsPerQuery: null, rssMb: {},
+    }),
+    release: () => session.release(),
+  };
 }
 
 /** One answer decoded and checked before timing, so a run of fast errors cannot pass as throughput. */
@@ -71,6 +77,44 @@ function perRoleText(values: Record<string, number | null>): string {
   return Object.entries(values).map(([k, v]) => `${k} ${v ?? '–'}`).join(', ');
 }
 
+/** A build's local node or router, started and checked to answer. */
+async function startChecked(start: (b: Build) => Promise<Started>, b: Build, payload: Buffer): Promise<Started> {
+  const s = await start(b);
+  try {
+    await checkAnswers(s.address, payload);
+  } catch (e) {
+    await s.stop();
+    throw e;
+  }
+  return s;
+}
+
+/**
+ * The c=1 figures of each build (`tags`: '' for this one, 'before' for a baseline), each taken
+ * within a round and given as its median over the rounds, with its range (…Min, …Max): the
+ * local overhead (local − ORT in-process) and a hop (router − local), in ms and over the echo's
+ * round trip in the same round.
+ */
+export function c1Figures(metrics: Record<string, number | null>, tags: readonly string[], rounds: number, p50: (key: string, r: number) => number | null): void {
+  const diff = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a - b);
+  for (const tag of tags) {
+    const name = (k: string): string => (tag === '' ? k : `${tag}${k[0]?.toUpperCase() ?? ''}${k.slice(1)}`);
+    const overhead = (r: number): number | null => diff(p50(`${tag}local`, r), p50('ort', r));
+    const hop = (r: number): number | null => diff(p50(`${tag}router`, r), p50(`${tag}local`, r));
+    const figures = [
+      ['localOverheadC1Ms', overRounds(rounds, overhead)],
+      ['hopC1Ms', overRounds(rounds, hop)],
+      ['localOverheadVsEchoRtt', overRounds(rounds, (r) => ratio(overhead(r), p50('echo', r)))],
+      ['hopVsEchoRtt', overRounds(rounds, (r) => ratio(hop(r), p50('echo', r)))],
+    ] as const;
+    for (const [k, v] of figures) {
+      metrics[name(k)] = round(v.median);
+      metrics[`${name(k)}Min`] = round(v.min);
+      metrics[`${name(k)}Max`] = round(v.max);
+    }
+  }
+}
+
 export const throughputScenario: Scenario = {
   name: 'throughput',
   title: 'Per-query cost: bare echo vs a local node vs a pure router (raw bytes, c=1 and c=64)',
@@ -82,29 +126,25 @@ export const throughputScenario: Scenario = {
     const metrics: Record<string, number | null> = {};
     const columns = [...LOAD_COLUMNS, 'cpuMsPerQuery', 'syscallsPerQuery', 'tcpSegmentsPerQuery', 'rssMbAfter'];
     const notes: string[] = [`Request: ${payload.byteLength} B, the same bytes to every target; the caller neither encodes nor decodes per call.`];
-    // One row per window; the metrics are the mean of a build's windows (two with a baseline).
+    // One row per window; the metrics are the median of a target's windows (the mean of two).
     const record = (key: string, label: string, ms: readonly Measured[]): void => {
       const first = ms[0];
       if (first === undefined) return;
       const c = first.load.concurrency;
+      const unit = c === 1 ? 'round' : 'window';
       ms.forEach((m, i) => {
-        rows.push(loadRow(`${label} c=${c}${ms.length > 1 ? ` (window ${i + 1} of ${ms.length})` : ''}`, m.load, {
+        rows.push(loadRow(`${label} c=${c}${ms.length > 1 ? ` (${unit} ${i + 1} of ${ms.length})` : ''}`, m.load, {
           cpuMsPerQuery: perRoleText(m.cpuMsPerQuery), syscallsPerQuery: perRoleText(m.syscallsPerQuery), tcpSegmentsPerQuery: m.tcpSegmentsPerQuery, rssMbAfter: perRoleText(m.rssMb),
         }));
         if (m.load.errors > 0) notes.push(`${label} c=${c}: ${m.load.errors} errors, first: ${m.load.firstError ?? '?'}`);
       });
-      metrics[`${key}C${c}Qps`] = meanOf(ms.map((m) => m.load.qps));
-      metrics[`${key}C${c}P50Ms`] = meanOf(ms.map((m) => m.load.latency.p50));
+      metrics[`${key}C${c}Qps`] = medianOf(ms.map((m) => m.load.qps));
+      metrics[`${key}C${c}P50Ms`] = medianOf(ms.map((m) => m.load.latency.p50));
       metrics[`${key}C${c}Errors`] = ms.reduce((n, m) => n + m.load.errors, 0);
-      for (const role of Object.keys(first.cpuMsPerQuery)) metrics[`${key}C${c}Cpu_${role}`] = meanOf(ms.map((m) => m.cpuMsPerQuery[role]));
-      for (const role of Object.keys(first.syscallsPerQuery)) metrics[`${key}C${c}Syscalls_${role}`] = meanOf(ms.map((m) => m.syscallsPerQuery[role]));
-      metrics[`${key}C${c}TcpSegments`] = meanOf(ms.map((m) => m.tcpSegmentsPerQuery));
+      for (const role of Object.keys(first.cpuMsPerQuery)) metrics[`${key}C${c}Cpu_${role}`] = medianOf(ms.map((m) => m.cpuMsPerQuery[role]));
+      for (const role of Object.keys(first.syscallsPerQuery)) metrics[`${key}C${c}Syscalls_${role}`] = medianOf(ms.map((m) => m.syscallsPerQuery[role]));
+      metrics[`${key}C${c}TcpSegments`] = medianOf(ms.map((m) => m.tcpSegmentsPerQuery));
     };
-
-    ctx.log('throughput: in-process ORT, c=1');
-    const ortRes = await ortC1(ctx);
-    rows.push(loadRow('ORT in-process silero-vad c=1', ortRes));
-    metrics['ortC1P50Ms'] = ortRes.latency.p50;
 
     ctx.log('throughput: a bare worker-thread round trip, c=1');
     const workerRes = await workerRoundTrips(windows(ctx));
@@ -122,58 +162,58 @@ export const throughputScenario: Scenario = {
     rows.push(loadRow('bare libp2p round trip (another process) c=1', p2pRes));
     metrics['libp2pRttC1P50Ms'] = p2pRes.latency.p50;
 
-    ctx.log('throughput: bare grpc-js echo in another process');
-    await measureBuilds([{ tag: 'echo', label: '', bin: undefined }], startEcho, ECHO_PATH, payload, ctx, (_, ms) => record('echo', 'bare grpc-js echo (another process)', ms));
-
     const baseline = process.env['PLEXUS_BENCH_BASELINE'];
     const builds: Build[] = [
       ...(baseline === undefined || baseline === '' ? [] : [{ tag: 'before', label: `${process.env['PLEXUS_BENCH_BASELINE_LABEL'] ?? `before (${baseline})`}: `, bin: join(baseline, 'bin/plexus') }]),
       { tag: '', label: '', bin: undefined },
     ];
-    if (builds.length > 1) notes.push('With a baseline, each target of both builds runs side by side and their windows alternate before, after, after, before at each concurrency; a row per window, the metrics the mean of the two.');
-    const targets: { key: string; title: string; start(b: Build): Promise<Started> }[] = [
+    if (builds.length > 1) notes.push('With a baseline, both builds run side by side: their c=64 windows alternate before, after, after, before, and each c=1 round has a window of each; the metrics are the median of a target\'s windows (the mean of two).');
+    const kinds = [
       { key: 'local', title: 'Plexus node, model local', start: startLocal },
       { key: 'router', title: 'Plexus router, model one hop away', start: startRouter },
-    ];
-    for (const t of targets) {
-      ctx.log(`throughput: ${t.title}`);
-      const start = async (b: Build): Promise<Started> => {
-        const s = await t.start(b);
-        try {
-          await checkAnswers(s.address, payload);
-        } catch (e) {
-          await s.stop();
-          throw e;
-        }
-        return s;
-      };
-      await measureBuilds(builds, start, MODEL_INFER_PATH, payload, ctx, (b, ms) => record(`${b.tag}${t.key}`, `${b.label}${t.title}`, ms));
+    ] as const;
+    const running: Running[] = [];
+    const ort0 = await ortWindows();
+    try {
+      ctx.log('throughput: starting the echo and every build\'s local node and router');
+      running.push({ ...await startEcho(), key: 'echo', label: 'bare grpc-js echo (another process)', group: 'echo', path: ECHO_PATH });
+      for (const k of kinds) {
+        for (const b of builds) running.push({ ...await startChecked(k.start, b, payload), key: `${b.tag}${k.key}`, label: `${b.label}${k.title}`, group: k.key, path: MODEL_INFER_PATH });
+      }
+      ctx.log('throughput: c=64 windows');
+      await measureC64(running, payload, ctx, (t, ms) => { record(t.key, t.label, ms); });
+      const { rounds, ...c1Window } = c1Rounds(ctx);
+      ctx.log(`throughput: c=1, ${rounds} rounds`);
+      const c1Targets = [
+        { key: 'ort', label: 'ORT in-process silero-vad', window: () => ort0.window(c1Window) },
+        ...running.map((t) => ({ key: t.key, label: t.label, window: () => measure(t.address, t.path, payload, t.procs, 1, c1Window) })),
+      ];
+      const c1 = await measureRounds(c1Targets, rounds, (t) => t.window());
+      for (const [t, ms] of c1) record(t.key, t.label, ms);
+      const p50 = (key: string, r: number): number | null => [...c1].find(([t]) => t.key === key)?.[1][r]?.load.latency.p50 ?? null;
+      c1Figures(metrics, builds.map((b) => b.tag), rounds, p50);
+    } finally {
+      await Promise.all([ort0.release(), ...running.map((t) => t.stop())]);
     }
 
     const echoQps = metrics['echoC64Qps'];
     const echoP50 = metrics['echoC1P50Ms'];
-    const localP50 = metrics['localC1P50Ms'];
     metrics['localVsEchoC64'] = round(ratio(metrics['localC64Qps'], echoQps));
     metrics['routerVsEchoC64'] = round(ratio(metrics['routerC64Qps'], echoQps));
     if (metrics['beforelocalC64Qps'] !== undefined) {
       metrics['beforeLocalVsEchoC64'] = round(ratio(metrics['beforelocalC64Qps'], echoQps));
       metrics['beforeRouterVsEchoC64'] = round(ratio(metrics['beforerouterC64Qps'], echoQps));
-      notes.push(`before: c=64 throughput vs the echo: local ${metrics['beforeLocalVsEchoC64'] ?? '–'}×, router ${metrics['beforeRouterVsEchoC64'] ?? '–'}×.`);
+      notes.push(`before: c=64 throughput vs the echo: local ${metrics['beforeLocalVsEchoC64'] ?? '–'}×, router ${metrics['beforeRouterVsEchoC64'] ?? '–'}×; c=1, medians over the rounds: local overhead ${metrics['beforeLocalOverheadVsEchoRtt'] ?? '–'}×, a hop ${metrics['beforeHopVsEchoRtt'] ?? '–'}× the echo round trip.`);
     }
-    const localOverhead = localP50 == null || ortRes.latency.p50 === null ? null : localP50 - ortRes.latency.p50;
-    const hop = metrics['routerC1P50Ms'] == null || localP50 == null ? null : (metrics['routerC1P50Ms'] ?? 0) - localP50;
-    metrics['localOverheadC1Ms'] = round(localOverhead);
-    metrics['hopC1Ms'] = round(hop);
-    metrics['localOverheadVsEchoRtt'] = round(ratio(localOverhead, echoP50));
-    metrics['hopVsEchoRtt'] = round(ratio(hop, echoP50));
     // The echo's own round trip (a node answers over the same grpc-js) plus the worker hop, which
     // a node whose models run off its event loop cannot skip: the least a local query can add.
     metrics['localOverheadFloorVsEchoRtt'] = round(ratio(echoP50 == null || workerRes.latency.p50 === null ? null : echoP50 + workerRes.latency.p50, echoP50));
     // A hop's floor: the bare libp2p round trip, before a router or provider does any work.
     metrics['hopFloorVsEchoRtt'] = round(ratio(p2pRes.latency.p50, echoP50));
+    const range = (k: string): string => `${metrics[`${k}Min`] ?? '–'}–${metrics[`${k}Max`] ?? '–'}×`;
     notes.push(
       `c=64 throughput vs the echo: local ${metrics['localVsEchoC64'] ?? '–'}×, router ${metrics['routerVsEchoC64'] ?? '–'}×.`,
-      `c=1 p50: local overhead over in-process ORT ${metrics['localOverheadC1Ms'] ?? '–'} ms = ${metrics['localOverheadVsEchoRtt'] ?? '–'}× the echo round trip (${round(echoP50 ?? null) ?? '–'} ms); a hop ${metrics['hopC1Ms'] ?? '–'} ms = ${metrics['hopVsEchoRtt'] ?? '–'}×. Floor of the local overhead: the echo round trip plus a bare worker round trip (${round(workerRes.latency.p50) ?? '–'} ms) = ${metrics['localOverheadFloorVsEchoRtt'] ?? '–'}× the echo round trip; of a hop: a bare libp2p round trip (${round(p2pRes.latency.p50) ?? '–'} ms) = ${metrics['hopFloorVsEchoRtt'] ?? '–'}×.`,
+      `c=1 p50, medians over the rounds: local overhead over in-process ORT ${metrics['localOverheadC1Ms'] ?? '–'} ms = ${metrics['localOverheadVsEchoRtt'] ?? '–'}× the echo round trip (${round(echoP50 ?? null) ?? '–'} ms; rounds: ${range('localOverheadVsEchoRtt')}); a hop ${metrics['hopC1Ms'] ?? '–'} ms = ${metrics['hopVsEchoRtt'] ?? '–'}× (rounds: ${range('hopVsEchoRtt')}). Floor of the local overhead: the echo round trip plus a bare worker round trip (${round(workerRes.latency.p50) ?? '–'} ms) = ${metrics['localOverheadFloorVsEchoRtt'] ?? '–'}× the echo round trip; of a hop: a bare libp2p round trip (${round(p2pRes.latency.p50) ?? '–'} ms) = ${metrics['hopFloorVsEchoRtt'] ?? '–'}×.`,
       'cpuMsPerQuery: CPU ms per query of each process over the window (utime+stime from /proc; the caller from process.cpuUsage), threads included.',
       'syscallsPerQuery: read- and write-type system calls per query of each process (syscr+syscw, /proc/PID/io); tcpSegmentsPerQuery: TCP segments the machine sent per query (/proc/net/snmp OutSegs).',
     );

@@ -18,6 +18,9 @@ export const FRAME_CANCEL = 4;
 const MAX_HEADER = 1024 * 1024;
 const MAX_TENSORS = 1024;
 const MAX_ROUTE = 64;
+const UTF8 = new TextEncoder();
+/** Fatal: a header that is not UTF-8 is a bad frame. Stateless between calls (no `stream` option), so one serves every frame. */
+const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true });
 
 export interface HopTiming { readonly peer: string; readonly ms: number }
 
@@ -77,7 +80,7 @@ function tensorParts(tensors: readonly Tensor[]): { meta: TensorMeta[]; parts: U
 }
 
 function frame(type: number, corr: number, header: unknown, parts: readonly Uint8Array[] = []): Uint8Array[] {
-  const h = new TextEncoder().encode(JSON.stringify(header));
+  const h = UTF8.encode(JSON.stringify(header));
   const head = new Uint8Array(9);
   const v = new DataView(head.buffer);
   v.setUint8(0, type);
@@ -177,7 +180,7 @@ export function decodeFrame(bytes: Uint8Array): DecodedFrame {
   if (hlen > MAX_HEADER || 9 + hlen > bytes.byteLength) bad(`header length ${hlen} does not fit the frame`);
   let h: unknown;
   try {
-    h = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(9, 9 + hlen)));
+    h = JSON.parse(UTF8_STRICT.decode(bytes.subarray(9, 9 + hlen)));
   } catch {
     bad('header is not UTF-8 JSON');
   }

@@ -101,14 +101,18 @@ export class InboundStream {
     this.#running.set(corr, ctl);
     ctx.counted(1);
     const replied = ctx.onReplied;
-    ctx.serve(body, ctl.signal, receivedAt).finally(() => { ctx.counted(-1); }).then(
+    // One `then` with both handlers (not `finally` first): each promise between the answer and
+    // its frame is another microtask turn on a forwarded query's path.
+    ctx.serve(body, ctl.signal, receivedAt).then(
       (res) => {
+        ctx.counted(-1);
         const at = replied && performance.now();
         const sent = this.#running.delete(corr);
         if (sent) this.#reply(resultFrame(corr, res, ctx.maxFrameBytes));
         replied?.(body, sent ? at : undefined);
       },
       (err: unknown) => {
+        ctx.counted(-1);
         const at = replied && performance.now();
         const sent = this.#running.delete(corr);
         if (sent) {
