@@ -1,15 +1,16 @@
 // The throughput scenario's measuring windows: one window of closed-loop load on one target
 // with each process's CPU time, system calls and the machine's TCP segments read around it, and
-// the A/B runner that puts two builds' windows in the order A B B A.
+// the rounds that give every target (each build's, with a baseline) one window each, in an
+// order that rotates, with the medians and ranges of figures taken within a round.
 import { closedLoop, type LoadResult } from '../load.ts';
 import { rawCaller } from '../raw-grpc.ts';
 import { cpuSeconds, ioSyscalls, rssMb, tcpOutSegments } from '../procs.ts';
 import { round } from '../stats.ts';
 import type { ScenarioContext } from '../types.ts';
 
-// c=64 first, after a longer warm-up (firstWarmupMs), so every window measures a warmed-up
-// process: at c=1 alone V8 was still optimizing the query path ~20 s in (p50 1.58 ms in the
-// first 5 s, 1.21 ms from 20 s on). Then c=1 in rounds (measureRounds).
+// c=64 first, each target's first window after a longer warm-up (firstWarmupMs), so every
+// window measures a warmed-up process: at c=1 alone V8 was still optimizing the query path
+// ~20 s in (p50 1.58 ms in the first 5 s, 1.21 ms from 20 s on). Then c=1.
 
 export interface Proc { readonly role: string; readonly pid: number }
 export interface Measured {
@@ -22,6 +23,11 @@ export interface Measured {
 
 export function windows(ctx: ScenarioContext): { durationMs: number; warmupMs: number } {
   return { durationMs: ctx.quick ? 3000 : 8000, warmupMs: ctx.quick ? 1000 : 2000 };
+}
+
+/** The c=64 rounds: one window of every target each (see roundOrder). */
+export function c64Rounds(ctx: ScenarioContext): { rounds: number; durationMs: number; warmupMs: number } {
+  return { rounds: ctx.quick ? 1 : 3, ...windows(ctx) };
 }
 
 /** The c=1 rounds: shorter windows, more of them (see roundOrder). */
@@ -68,37 +74,8 @@ export interface Build { readonly tag: string; readonly label: string; readonly 
 /** A started target: where to call it and the processes whose costs count. */
 export interface Started { readonly address: string; readonly procs: readonly Proc[]; stop(): Promise<void> }
 
-/**
- * The order of the builds' windows: one build alone; two as A B B A, so that the machine's drift
- * over the run (other work on a shared machine moved whole runs by 20% and more, and whichever
- * build ran second gained) weighs on both alike.
- */
-export function windowOrder<T>(builds: readonly T[]): T[] {
-  const [a, b] = builds;
-  return builds.length === 2 && a !== undefined && b !== undefined ? [a, b, b, a] : [...builds];
-}
-
-/** A target started and ready: its key (metrics), label (rows), group (its c=64 windows run together) and RPC path. */
-export interface Running extends Started { readonly key: string; readonly label: string; readonly group: string; readonly path: string }
-
-/**
- * The c=64 windows: each group's targets (one, or two builds of one) in windowOrder, each
- * process's first window after a longer warm-up; `record` gets each target's windows.
- */
-export async function measureC64(targets: readonly Running[], payload: Buffer, ctx: ScenarioContext, record: (t: Running, windows: readonly Measured[]) => void): Promise<void> {
-  const groups = [...new Set(targets.map((t) => t.group))];
-  const warmed = new Set<Running>();
-  for (const g of groups) {
-    const members = targets.filter((t) => t.group === g);
-    const windowsOf = new Map<Running, Measured[]>(members.map((t) => [t, []]));
-    for (const t of windowOrder(members)) {
-      const first = !warmed.has(t);
-      warmed.add(t);
-      windowsOf.get(t)?.push(await measure(t.address, t.path, payload, t.procs, 64, { ...windows(ctx), ...(first ? { warmupMs: firstWarmupMs(ctx) } : {}) }));
-    }
-    for (const t of members) record(t, windowsOf.get(t) ?? []);
-  }
-}
+/** A target started and ready: its key (metrics), label (rows) and RPC path. */
+export interface Running extends Started { readonly key: string; readonly label: string; readonly path: string }
 
 /**
  * Round `r`'s order of the targets: rotated by r, so across the rounds each target runs first,
@@ -134,10 +111,4 @@ export function medianOf(values: readonly (number | null | undefined)[]): number
   const sorted = [...(values as number[])].sort((a, b) => a - b);
   const hi = sorted.length >> 1;
   return sorted.length % 2 === 1 ? (sorted[hi] ?? null) : ((sorted[hi - 1] ?? 0) + (sorted[hi] ?? 0)) / 2;
-}
-
-/** The mean of the numbers, null when any is null or there are none. */
-export function meanOf(values: readonly (number | null | undefined)[]): number | null {
-  if (values.length === 0 || values.some((v) => v === null || v === undefined)) return null;
-  return (values as number[]).reduce((a, b) => a + b, 0) / values.length;
 }

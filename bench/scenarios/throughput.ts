@@ -29,7 +29,7 @@ import { loadRow, LOAD_COLUMNS } from '../rows.ts';
 import { ratio, round } from '../stats.ts';
 import type { ResultRow, Scenario, ScenarioResult } from '../types.ts';
 import { sileroSpec, startLine } from './plexus.ts';
-import { c1Rounds, measure, measureC64, measureRounds, medianOf, overRounds, windows, type Build, type Measured, type Running, type Started } from './throughput-windows.ts';
+import { c1Rounds, c64Rounds, firstWarmupMs, measure, measureRounds, medianOf, overRounds, windows, type Build, type Measured, type Running, type Started } from './throughput-windows.ts';
 
 const ECHO_CHILD = fileURLToPath(new URL('../echo-child.ts', import.meta.url));
 const ECHO_PATH = '/plexus.bench.Echo/Echo';
@@ -89,29 +89,46 @@ async function startChecked(start: (b: Build) => Promise<Started>, b: Build, pay
   return s;
 }
 
+type Figure = readonly [string, ReturnType<typeof overRounds>];
+
+/** Each figure's median as `key` (prefixed by the build's tag: 'before' + 'Key'), and its range as …Min and …Max. */
+function setFigures(metrics: Record<string, number | null>, tag: string, figures: readonly Figure[]): void {
+  const name = (k: string): string => (tag === '' ? k : `${tag}${k[0]?.toUpperCase() ?? ''}${k.slice(1)}`);
+  for (const [k, v] of figures) {
+    metrics[name(k)] = round(v.median);
+    metrics[`${name(k)}Min`] = round(v.min);
+    metrics[`${name(k)}Max`] = round(v.max);
+  }
+}
+
 /**
- * The c=1 figures of each build (`tags`: '' for this one, 'before' for a baseline), each taken
- * within a round and given as its median over the rounds, with its range (…Min, …Max): the
- * local overhead (local − ORT in-process) and a hop (router − local), in ms and over the echo's
- * round trip in the same round.
+ * The c=64 figures of each build (`tags`: '' for this one, 'before' for a baseline): the local
+ * node's and the router's queries per second over the echo's in the same round.
+ */
+export function c64Figures(metrics: Record<string, number | null>, tags: readonly string[], rounds: number, qps: (key: string, r: number) => number | null): void {
+  for (const tag of tags) {
+    setFigures(metrics, tag, [
+      ['localVsEchoC64', overRounds(rounds, (r) => ratio(qps(`${tag}local`, r), qps('echo', r)))],
+      ['routerVsEchoC64', overRounds(rounds, (r) => ratio(qps(`${tag}router`, r), qps('echo', r)))],
+    ]);
+  }
+}
+
+/**
+ * The c=1 figures of each build, each taken within a round: the local overhead (local − ORT
+ * in-process) and a hop (router − local), in ms and over the echo's round trip in that round.
  */
 export function c1Figures(metrics: Record<string, number | null>, tags: readonly string[], rounds: number, p50: (key: string, r: number) => number | null): void {
   const diff = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a - b);
   for (const tag of tags) {
-    const name = (k: string): string => (tag === '' ? k : `${tag}${k[0]?.toUpperCase() ?? ''}${k.slice(1)}`);
     const overhead = (r: number): number | null => diff(p50(`${tag}local`, r), p50('ort', r));
     const hop = (r: number): number | null => diff(p50(`${tag}router`, r), p50(`${tag}local`, r));
-    const figures = [
+    setFigures(metrics, tag, [
       ['localOverheadC1Ms', overRounds(rounds, overhead)],
       ['hopC1Ms', overRounds(rounds, hop)],
       ['localOverheadVsEchoRtt', overRounds(rounds, (r) => ratio(overhead(r), p50('echo', r)))],
       ['hopVsEchoRtt', overRounds(rounds, (r) => ratio(hop(r), p50('echo', r)))],
-    ] as const;
-    for (const [k, v] of figures) {
-      metrics[name(k)] = round(v.median);
-      metrics[`${name(k)}Min`] = round(v.min);
-      metrics[`${name(k)}Max`] = round(v.max);
-    }
+    ]);
   }
 }
 
@@ -126,14 +143,13 @@ export const throughputScenario: Scenario = {
     const metrics: Record<string, number | null> = {};
     const columns = [...LOAD_COLUMNS, 'cpuMsPerQuery', 'syscallsPerQuery', 'tcpSegmentsPerQuery', 'rssMbAfter'];
     const notes: string[] = [`Request: ${payload.byteLength} B, the same bytes to every target; the caller neither encodes nor decodes per call.`];
-    // One row per window; the metrics are the median of a target's windows (the mean of two).
+    // One row per window (a round's); the metrics are the median of a target's windows.
     const record = (key: string, label: string, ms: readonly Measured[]): void => {
       const first = ms[0];
       if (first === undefined) return;
       const c = first.load.concurrency;
-      const unit = c === 1 ? 'round' : 'window';
       ms.forEach((m, i) => {
-        rows.push(loadRow(`${label} c=${c}${ms.length > 1 ? ` (${unit} ${i + 1} of ${ms.length})` : ''}`, m.load, {
+        rows.push(loadRow(`${label} c=${c}${ms.length > 1 ? ` (round ${i + 1} of ${ms.length})` : ''}`, m.load, {
           cpuMsPerQuery: perRoleText(m.cpuMsPerQuery), syscallsPerQuery: perRoleText(m.syscallsPerQuery), tcpSegmentsPerQuery: m.tcpSegmentsPerQuery, rssMbAfter: perRoleText(m.rssMb),
         }));
         if (m.load.errors > 0) notes.push(`${label} c=${c}: ${m.load.errors} errors, first: ${m.load.firstError ?? '?'}`);
@@ -167,7 +183,7 @@ export const throughputScenario: Scenario = {
       ...(baseline === undefined || baseline === '' ? [] : [{ tag: 'before', label: `${process.env['PLEXUS_BENCH_BASELINE_LABEL'] ?? `before (${baseline})`}: `, bin: join(baseline, 'bin/plexus') }]),
       { tag: '', label: '', bin: undefined },
     ];
-    if (builds.length > 1) notes.push('With a baseline, both builds run side by side: their c=64 windows alternate before, after, after, before, and each c=1 round has a window of each; the metrics are the median of a target\'s windows (the mean of two).');
+    if (builds.length > 1) notes.push('With a baseline, both builds run side by side, with a window of each in every round.');
     const kinds = [
       { key: 'local', title: 'Plexus node, model local', start: startLocal },
       { key: 'router', title: 'Plexus router, model one hop away', start: startRouter },
@@ -176,12 +192,21 @@ export const throughputScenario: Scenario = {
     const ort0 = await ortWindows();
     try {
       ctx.log('throughput: starting the echo and every build\'s local node and router');
-      running.push({ ...await startEcho(), key: 'echo', label: 'bare grpc-js echo (another process)', group: 'echo', path: ECHO_PATH });
+      running.push({ ...await startEcho(), key: 'echo', label: 'bare grpc-js echo (another process)', path: ECHO_PATH });
       for (const k of kinds) {
-        for (const b of builds) running.push({ ...await startChecked(k.start, b, payload), key: `${b.tag}${k.key}`, label: `${b.label}${k.title}`, group: k.key, path: MODEL_INFER_PATH });
+        for (const b of builds) running.push({ ...await startChecked(k.start, b, payload), key: `${b.tag}${k.key}`, label: `${b.label}${k.title}`, path: MODEL_INFER_PATH });
       }
-      ctx.log('throughput: c=64 windows');
-      await measureC64(running, payload, ctx, (t, ms) => { record(t.key, t.label, ms); });
+      const { rounds: rounds64, ...c64Window } = c64Rounds(ctx);
+      ctx.log(`throughput: c=64, ${rounds64} rounds`);
+      const warmed = new Set<Running>();
+      const c64 = await measureRounds(running, rounds64, (t) => {
+        const first = !warmed.has(t);
+        warmed.add(t);
+        return measure(t.address, t.path, payload, t.procs, 64, { ...c64Window, ...(first ? { warmupMs: firstWarmupMs(ctx) } : {}) });
+      });
+      for (const [t, ms] of c64) record(t.key, t.label, ms);
+      const qps = (key: string, r: number): number | null => [...c64].find(([t]) => t.key === key)?.[1][r]?.load.qps ?? null;
+      c64Figures(metrics, builds.map((b) => b.tag), rounds64, qps);
       const { rounds, ...c1Window } = c1Rounds(ctx);
       ctx.log(`throughput: c=1, ${rounds} rounds`);
       const c1Targets = [
@@ -196,14 +221,9 @@ export const throughputScenario: Scenario = {
       await Promise.all([ort0.release(), ...running.map((t) => t.stop())]);
     }
 
-    const echoQps = metrics['echoC64Qps'];
     const echoP50 = metrics['echoC1P50Ms'];
-    metrics['localVsEchoC64'] = round(ratio(metrics['localC64Qps'], echoQps));
-    metrics['routerVsEchoC64'] = round(ratio(metrics['routerC64Qps'], echoQps));
-    if (metrics['beforelocalC64Qps'] !== undefined) {
-      metrics['beforeLocalVsEchoC64'] = round(ratio(metrics['beforelocalC64Qps'], echoQps));
-      metrics['beforeRouterVsEchoC64'] = round(ratio(metrics['beforerouterC64Qps'], echoQps));
-      notes.push(`before: c=64 throughput vs the echo: local ${metrics['beforeLocalVsEchoC64'] ?? '–'}×, router ${metrics['beforeRouterVsEchoC64'] ?? '–'}×; c=1, medians over the rounds: local overhead ${metrics['beforeLocalOverheadVsEchoRtt'] ?? '–'}×, a hop ${metrics['beforeHopVsEchoRtt'] ?? '–'}× the echo round trip.`);
+    if (builds.length > 1) {
+      notes.push(`before, medians over the rounds: c=64 throughput vs the echo: local ${metrics['beforeLocalVsEchoC64'] ?? '–'}×, router ${metrics['beforeRouterVsEchoC64'] ?? '–'}×; c=1: local overhead ${metrics['beforeLocalOverheadVsEchoRtt'] ?? '–'}×, a hop ${metrics['beforeHopVsEchoRtt'] ?? '–'}× the echo round trip.`);
     }
     // The echo's own round trip (a node answers over the same grpc-js) plus the worker hop, which
     // a node whose models run off its event loop cannot skip: the least a local query can add.
@@ -212,7 +232,7 @@ export const throughputScenario: Scenario = {
     metrics['hopFloorVsEchoRtt'] = round(ratio(p2pRes.latency.p50, echoP50));
     const range = (k: string): string => `${metrics[`${k}Min`] ?? '–'}–${metrics[`${k}Max`] ?? '–'}×`;
     notes.push(
-      `c=64 throughput vs the echo: local ${metrics['localVsEchoC64'] ?? '–'}×, router ${metrics['routerVsEchoC64'] ?? '–'}×.`,
+      `c=64 throughput vs the echo, medians over the rounds: local ${metrics['localVsEchoC64'] ?? '–'}× (rounds: ${range('localVsEchoC64')}), router ${metrics['routerVsEchoC64'] ?? '–'}× (rounds: ${range('routerVsEchoC64')}).`,
       `c=1 p50, medians over the rounds: local overhead over in-process ORT ${metrics['localOverheadC1Ms'] ?? '–'} ms = ${metrics['localOverheadVsEchoRtt'] ?? '–'}× the echo round trip (${round(echoP50 ?? null) ?? '–'} ms; rounds: ${range('localOverheadVsEchoRtt')}); a hop ${metrics['hopC1Ms'] ?? '–'} ms = ${metrics['hopVsEchoRtt'] ?? '–'}× (rounds: ${range('hopVsEchoRtt')}). Floor of the local overhead: the echo round trip plus a bare worker round trip (${round(workerRes.latency.p50) ?? '–'} ms) = ${metrics['localOverheadFloorVsEchoRtt'] ?? '–'}× the echo round trip; of a hop: a bare libp2p round trip (${round(p2pRes.latency.p50) ?? '–'} ms) = ${metrics['hopFloorVsEchoRtt'] ?? '–'}×.`,
       'cpuMsPerQuery: CPU ms per query of each process over the window (utime+stime from /proc; the caller from process.cpuUsage), threads included.',
       'syscallsPerQuery: read- and write-type system calls per query of each process (syscr+syscw, /proc/PID/io); tcpSegmentsPerQuery: TCP segments the machine sent per query (/proc/net/snmp OutSegs).',

@@ -34,7 +34,7 @@ describe('throughput targets', () => {
     expect(detail(base, 'c1-hop')).not.toContain('floor');
   });
 
-  it('shows the range over the c=1 rounds, and calls a median at or below zero noise, not a pass', () => {
+  it('shows the range over the rounds, and calls a median at or below zero noise, not a pass', () => {
     const base = { localOverheadVsEchoRtt: 2.1, localOverheadC1Ms: 1.0, hopVsEchoRtt: 1.3, hopC1Ms: 0.6, echoC1P50Ms: 0.48 };
     const check = (m: Record<string, number>, id: string) => evaluateTargets(throughput(m)).find((t) => t.id === id);
     expect(check({ ...base, hopVsEchoRttMin: 1.1, hopVsEchoRttMax: 1.6 }, 'c1-hop')?.detail).toContain('1.300× the echo round trip (0.480 ms) (rounds: 1.100–1.600×)');
@@ -43,5 +43,8 @@ describe('throughput targets', () => {
     expect(noisy?.pass).toBeNull();
     expect(noisy?.detail).toContain('within this run\'s noise');
     expect(check({ ...base, hopVsEchoRtt: 0 }, 'c1-hop')?.pass).toBeNull();
+    const c64 = check({ ...base, localVsEchoC64: 0.52, localVsEchoC64Min: 0.48, localVsEchoC64Max: 0.55 }, 'local-throughput');
+    expect(c64?.detail).toContain('0.520× the echo (rounds: 0.480–0.550×) (limit 0.5×)');
+    expect(c64?.pass).toBe(true);
   });
 });

@@ -1,26 +1,10 @@
-// The throughput scenario's A/B order, its c=1 rounds and its window means and medians
-// (bench/scenarios/throughput-windows.ts), and the c=1 figures taken within each round.
+// The throughput scenario's rounds and the medians and ranges over them
+// (bench/scenarios/throughput-windows.ts), and the figures taken within each round.
 import { describe, expect, it } from 'vitest';
-import { c1Figures } from '../../bench/scenarios/throughput.ts';
-import { measureRounds, meanOf, medianOf, overRounds, roundOrder, windowOrder, type Measured } from '../../bench/scenarios/throughput-windows.ts';
+import { c1Figures, c64Figures } from '../../bench/scenarios/throughput.ts';
+import { measureRounds, medianOf, overRounds, roundOrder, type Measured } from '../../bench/scenarios/throughput-windows.ts';
 
 describe('throughput windows', () => {
-  it('run one build alone, and two as A B B A so a drift over the run weighs on both alike', () => {
-    expect(windowOrder(['after'])).toEqual(['after']);
-    expect(windowOrder(['before', 'after'])).toEqual(['before', 'after', 'after', 'before']);
-    // A linear drift (each window 10% faster than the last) gives both builds the same mean.
-    const drift = [100, 110, 120, 130];
-    const order = windowOrder(['a', 'b']);
-    const of = (x: string): number | null => meanOf(order.flatMap((b, i) => (b === x ? [drift[i]] : [])));
-    expect(of('a')).toBe(of('b'));
-  });
-
-  it('average windows, and give no figure when a window has none', () => {
-    expect(meanOf([1, 2])).toBe(1.5);
-    expect(meanOf([1, null])).toBeNull();
-    expect(meanOf([])).toBeNull();
-  });
-
   it('rotate the targets each round, so each runs first, last and between the others', async () => {
     expect([0, 1, 2, 3].map((r) => roundOrder(['a', 'b', 'c'], r).join(''))).toEqual(['abc', 'bca', 'cab', 'abc']);
     expect(roundOrder([], 3)).toEqual([]);
@@ -56,5 +40,17 @@ describe('throughput windows', () => {
     expect(metrics['localOverheadC1Ms']).toBe(1);
     expect(metrics['beforeHopVsEchoRtt']).toBe(1.4);
     expect(metrics['beforeLocalOverheadVsEchoRtt']).toBe(2.2);
+  });
+
+  it('take each c=64 ratio within a round, for each build', () => {
+    const qps: Record<string, number[]> = { echo: [5000, 4000, 6000], local: [2600, 2100, 2900], router: [2000, 1500, 2500], beforelocal: [2500, 2000, 2700], beforerouter: [1500, 1200, 1800] };
+    const metrics: Record<string, number | null> = {};
+    c64Figures(metrics, ['before', ''], 3, (key, r) => qps[key]?.[r] ?? null);
+    expect(metrics['localVsEchoC64']).toBe(0.52);
+    expect(metrics['localVsEchoC64Min']).toBe(0.483);
+    expect(metrics['localVsEchoC64Max']).toBe(0.525);
+    expect(metrics['routerVsEchoC64']).toBe(0.4);
+    expect(metrics['beforeLocalVsEchoC64']).toBe(0.5);
+    expect(metrics['beforeRouterVsEchoC64']).toBe(0.3);
   });
 });
