@@ -244,3 +244,29 @@ export function tcpOutSegments(): number | null {
     return null;
   }
 }
+
+/**
+ * The machine's CPU time so far, all CPUs together, from the first line of /proc/stat: `total`
+ * and `steal` (the time a virtual machine's CPUs were ready to run but the host ran something
+ * else), in clock ticks; null when unavailable.
+ */
+export function machineCpuTicks(): { total: number; steal: number } | null {
+  try {
+    const first = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    if (!first.startsWith('cpu ')) return null;
+    const fields = first.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal guest guest_nice; guest time is in user's already.
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+    const steal = fields[7];
+    return steal === undefined || !Number.isFinite(total) ? null : { total, steal };
+  } catch {
+    return null;
+  }
+}
+
+/** The share of the machine's CPU time stolen by its host between two readings, in %; null when unknown. */
+export function stealPct(a: { total: number; steal: number } | null, b: { total: number; steal: number } | null): number | null {
+  if (a === null || b === null || b.total <= a.total) return null;
+  return (100 * (b.steal - a.steal)) / (b.total - a.total);
+}
+

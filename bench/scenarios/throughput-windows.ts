@@ -4,7 +4,7 @@
 // order that rotates, with the medians and ranges of figures taken within a round.
 import { closedLoop, type LoadResult } from '../load.ts';
 import { rawCaller } from '../raw-grpc.ts';
-import { cpuSeconds, ioSyscalls, rssMb, tcpOutSegments } from '../procs.ts';
+import { cpuSeconds, ioSyscalls, machineCpuTicks, rssMb, stealPct, tcpOutSegments } from '../procs.ts';
 import { round } from '../stats.ts';
 import type { ScenarioContext } from '../types.ts';
 
@@ -19,6 +19,8 @@ export interface Measured {
   readonly syscallsPerQuery: Record<string, number | null>;
   readonly tcpSegmentsPerQuery: number | null;
   readonly rssMb: Record<string, number | null>;
+  /** The share of the machine's CPU time its host stole during the window (/proc/stat), in %; absent when not read. */
+  readonly stealPct?: number | null;
 }
 
 export function windows(ctx: ScenarioContext): { durationMs: number; warmupMs: number } {
@@ -32,7 +34,7 @@ export function c64Rounds(ctx: ScenarioContext): { rounds: number; durationMs: n
 
 /** The c=1 rounds: shorter windows, more of them (see roundOrder). */
 export function c1Rounds(ctx: ScenarioContext): { rounds: number; durationMs: number; warmupMs: number } {
-  return { rounds: ctx.quick ? 2 : 5, durationMs: ctx.quick ? 1500 : 4000, warmupMs: ctx.quick ? 500 : 1000 };
+  return { rounds: ctx.quick ? 2 : 8, durationMs: ctx.quick ? 1500 : 3000, warmupMs: ctx.quick ? 500 : 1000 };
 }
 
 /** A fresh process's first warm-up: long enough for V8 to finish optimizing the query path (~20k queries). */
@@ -49,9 +51,11 @@ export async function measure(address: string, path: string, payload: Buffer, pr
     const cpu0 = procs.map((p) => cpuSeconds(p.pid));
     const sys0 = procs.map((p) => ioSyscalls(p.pid));
     const seg0 = tcpOutSegments();
+    const ticks0 = machineCpuTicks();
     const self0 = process.cpuUsage();
     const load = await closedLoop(async () => { await caller.call(); }, { concurrency: c, durationMs, warmupMs: 0 });
     const self = process.cpuUsage(self0);
+    const ticks1 = machineCpuTicks();
     const seg1 = tcpOutSegments();
     const n = Math.max(1, load.calls + load.errors);
     const perQuery = (a: number | null | undefined, b: number | null, scale = 1): number | null => (a === null || a === undefined || b === null ? null : round((scale * (b - a)) / n));
@@ -61,7 +65,10 @@ export async function measure(address: string, path: string, payload: Buffer, pr
       cpuMsPerQuery[p.role] = perQuery(cpu0[i], cpuSeconds(p.pid), 1000);
       syscallsPerQuery[p.role] = perQuery(sys0[i], ioSyscalls(p.pid));
     });
-    return { load, cpuMsPerQuery, syscallsPerQuery, tcpSegmentsPerQuery: perQuery(seg0, seg1), rssMb: Object.fromEntries(procs.map((p) => [p.role, round(rssMb(p.pid))])) };
+    return {
+      load, cpuMsPerQuery, syscallsPerQuery, tcpSegmentsPerQuery: perQuery(seg0, seg1), rssMb: Object.fromEntries(procs.map((p) => [p.role, round(rssMb(p.pid))])),
+      stealPct: round(stealPct(ticks0, ticks1)),
+    };
   } finally {
     caller.close();
   }

@@ -24,7 +24,7 @@ import { libp2pRoundTrips, workerRoundTrips } from '../floors.ts';
 import { closedLoop, type LoadResult } from '../load.ts';
 import { decodeInferResponse, MODEL_INFER_PATH, rawCaller, sileroRequestBytes } from '../raw-grpc.ts';
 import { SILERO_MODEL, sileroFeeds, sileroModelPath } from '../models/silero.ts';
-import { requireProjectFiles, spawnDaemon, spawnReady, stopAll, type DaemonProc } from '../procs.ts';
+import { machineCpuTicks, requireProjectFiles, spawnDaemon, spawnReady, stealPct, stopAll, type DaemonProc } from '../procs.ts';
 import { loadRow, LOAD_COLUMNS } from '../rows.ts';
 import { ratio, round } from '../stats.ts';
 import type { ResultRow, Scenario, ScenarioResult } from '../types.ts';
@@ -38,10 +38,11 @@ async function ortWindows(): Promise<{ window(w: { durationMs: number; warmupMs:
   const session = await ort.InferenceSession.create(sileroModelPath(), { intraOpNumThreads: 1, interOpNumThreads: 1 });
   const feeds = sileroFeeds();
   return {
-    window: async (w) => ({
-      load: await closedLoop(async () => { await session.run(feeds); }, { concurrency: 1, ...w }),
-      cpuMsPerQuery: {}, syscallsPerQuery: {}, tcpSegmentsPerQuery: null, rssMb: {},
-    }),
+    window: async (w) => {
+      const ticks0 = machineCpuTicks();
+      const load = await closedLoop(async () => { await session.run(feeds); }, { concurrency: 1, ...w });
+      return { load, cpuMsPerQuery: {}, syscallsPerQuery: {}, tcpSegmentsPerQuery: null, rssMb: {}, stealPct: round(stealPct(ticks0, machineCpuTicks())) };
+    },
     release: () => session.release(),
   };
 }
@@ -91,13 +92,18 @@ async function startChecked(start: (b: Build) => Promise<Started>, b: Build, pay
 
 type Figure = readonly [string, ReturnType<typeof overRounds>];
 
-/** Each figure's median as `key` (prefixed by the build's tag: 'before' + 'Key'), and its range as …Min and …Max. */
+/** A figure's metric key for a build: `key` itself for this one, 'before' + 'Key' for a baseline. */
+function figureName(tag: string, key: string): string {
+  return tag === '' ? key : `${tag}${key[0]?.toUpperCase() ?? ''}${key.slice(1)}`;
+}
+
+/** Each figure's median under its name, and its range as …Min and …Max. */
 function setFigures(metrics: Record<string, number | null>, tag: string, figures: readonly Figure[]): void {
-  const name = (k: string): string => (tag === '' ? k : `${tag}${k[0]?.toUpperCase() ?? ''}${k.slice(1)}`);
   for (const [k, v] of figures) {
-    metrics[name(k)] = round(v.median);
-    metrics[`${name(k)}Min`] = round(v.min);
-    metrics[`${name(k)}Max`] = round(v.max);
+    const name = figureName(tag, k);
+    metrics[name] = round(v.median);
+    metrics[`${name}Min`] = round(v.min);
+    metrics[`${name}Max`] = round(v.max);
   }
 }
 
@@ -123,12 +129,13 @@ export function c1Figures(metrics: Record<string, number | null>, tags: readonly
   for (const tag of tags) {
     const overhead = (r: number): number | null => diff(p50(`${tag}local`, r), p50('ort', r));
     const hop = (r: number): number | null => diff(p50(`${tag}router`, r), p50(`${tag}local`, r));
-    setFigures(metrics, tag, [
-      ['localOverheadC1Ms', overRounds(rounds, overhead)],
-      ['hopC1Ms', overRounds(rounds, hop)],
-      ['localOverheadVsEchoRtt', overRounds(rounds, (r) => ratio(overhead(r), p50('echo', r)))],
-      ['hopVsEchoRtt', overRounds(rounds, (r) => ratio(hop(r), p50('echo', r)))],
-    ]);
+    const within: readonly [string, (r: number) => number | null][] = [
+      ['localOverheadC1Ms', overhead],
+      ['hopC1Ms', hop],
+      ['localOverheadVsEchoRtt', (r) => ratio(overhead(r), p50('echo', r))],
+      ['hopVsEchoRtt', (r) => ratio(hop(r), p50('echo', r))],
+    ];
+    setFigures(metrics, tag, within.map(([k, f]) => [k, overRounds(rounds, f)]));
   }
 }
 
@@ -141,7 +148,7 @@ export const throughputScenario: Scenario = {
     const payload = sileroRequestBytes(SILERO_MODEL);
     const rows: ResultRow[] = [];
     const metrics: Record<string, number | null> = {};
-    const columns = [...LOAD_COLUMNS, 'cpuMsPerQuery', 'syscallsPerQuery', 'tcpSegmentsPerQuery', 'rssMbAfter'];
+    const columns = [...LOAD_COLUMNS, 'cpuMsPerQuery', 'syscallsPerQuery', 'tcpSegmentsPerQuery', 'rssMbAfter', 'stealPct'];
     const notes: string[] = [`Request: ${payload.byteLength} B, the same bytes to every target; the caller neither encodes nor decodes per call.`];
     // One row per window (a round's); the metrics are the median of a target's windows.
     const record = (key: string, label: string, ms: readonly Measured[]): void => {
@@ -151,6 +158,7 @@ export const throughputScenario: Scenario = {
       ms.forEach((m, i) => {
         rows.push(loadRow(`${label} c=${c}${ms.length > 1 ? ` (round ${i + 1} of ${ms.length})` : ''}`, m.load, {
           cpuMsPerQuery: perRoleText(m.cpuMsPerQuery), syscallsPerQuery: perRoleText(m.syscallsPerQuery), tcpSegmentsPerQuery: m.tcpSegmentsPerQuery, rssMbAfter: perRoleText(m.rssMb),
+          stealPct: m.stealPct ?? null,
         }));
         if (m.load.errors > 0) notes.push(`${label} c=${c}: ${m.load.errors} errors, first: ${m.load.firstError ?? '?'}`);
       });
@@ -235,7 +243,7 @@ export const throughputScenario: Scenario = {
       `c=64 throughput vs the echo, medians over the rounds: local ${metrics['localVsEchoC64'] ?? '–'}× (rounds: ${range('localVsEchoC64')}), router ${metrics['routerVsEchoC64'] ?? '–'}× (rounds: ${range('routerVsEchoC64')}).`,
       `c=1 p50, medians over the rounds: local overhead over in-process ORT ${metrics['localOverheadC1Ms'] ?? '–'} ms = ${metrics['localOverheadVsEchoRtt'] ?? '–'}× the echo round trip (${round(echoP50 ?? null) ?? '–'} ms; rounds: ${range('localOverheadVsEchoRtt')}); a hop ${metrics['hopC1Ms'] ?? '–'} ms = ${metrics['hopVsEchoRtt'] ?? '–'}× (rounds: ${range('hopVsEchoRtt')}). Floor of the local overhead: the echo round trip plus a bare worker round trip (${round(workerRes.latency.p50) ?? '–'} ms) = ${metrics['localOverheadFloorVsEchoRtt'] ?? '–'}× the echo round trip; of a hop: a bare libp2p round trip (${round(p2pRes.latency.p50) ?? '–'} ms) = ${metrics['hopFloorVsEchoRtt'] ?? '–'}×.`,
       'cpuMsPerQuery: CPU ms per query of each process over the window (utime+stime from /proc; the caller from process.cpuUsage), threads included.',
-      'syscallsPerQuery: read- and write-type system calls per query of each process (syscr+syscw, /proc/PID/io); tcpSegmentsPerQuery: TCP segments the machine sent per query (/proc/net/snmp OutSegs).',
+      'syscallsPerQuery: read- and write-type system calls per query of each process (syscr+syscw, /proc/PID/io); tcpSegmentsPerQuery: TCP segments the machine sent per query (/proc/net/snmp OutSegs); stealPct: the share of the machine\'s CPU time its host ran something else while a CPU of this machine was ready to run, during the window (/proc/stat steal; 0 on bare metal).',
     );
     return { name: 'throughput', title: this.title, status: 'ok', durationMs: performance.now() - started, columns, rows, metrics, notes };
   },
