@@ -5,9 +5,9 @@
 //  - a Plexus node hosting nothing, one hop from the provider (a pure router),
 // from one raw-bytes caller in this process (bench/raw-grpc.ts: no encoding or decoding per
 // call, so the load generator costs the same for every target), at c=64 and then at c=1. Every
-// target runs from start to end. At c=1 each round has a window of every target and of ORT
-// in-process, in an order that rotates; each c=1 ratio is taken within a round, and its median
-// over the rounds reported with its range (throughput-windows.ts, roundOrder). Per process:
+// target runs from start to end, and each concurrency runs in rounds: a window of every target
+// (at c=1, of ORT in-process too) in an order that rotates; each ratio is taken within a round,
+// and its median over the rounds reported with its range (throughput-windows.ts). Per process:
 // CPU time per query (utime+stime from /proc over the window ÷ calls), the caller's included.
 // ORT in-process (c=1, back to back, in each round) gives the model's own time for the overhead rows.
 // Counts beside the times, steadier where CPU time moves with the machine's other work: read and
@@ -15,8 +15,8 @@
 // one read finds) and TCP segments per query (the machine's, /proc/net/snmp: every hop's data,
 // headers and acknowledgements; the same in every run at c=1).
 // PLEXUS_BENCH_BASELINE=<another checkout, built> adds its local and router rows ("before", or
-// PLEXUS_BENCH_BASELINE_LABEL): both builds' targets run side by side, their c=64 windows go
-// before, after, after, before (throughput-windows.ts), and their c=1 windows are in every round.
+// PLEXUS_BENCH_BASELINE_LABEL): both builds' targets run side by side, a window of each in
+// every round. Beside each window, the machine's steal time (/proc/stat).
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
@@ -27,7 +27,7 @@ import { SILERO_MODEL, sileroFeeds, sileroModelPath } from '../models/silero.ts'
 import { machineCpuTicks, requireProjectFiles, spawnDaemon, spawnReady, stealPct, stopAll, type DaemonProc } from '../procs.ts';
 import { loadRow, LOAD_COLUMNS } from '../rows.ts';
 import { ratio, round } from '../stats.ts';
-import type { ResultRow, Scenario, ScenarioResult } from '../types.ts';
+import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from '../types.ts';
 import { sileroSpec, startLine } from './plexus.ts';
 import { c1Rounds, c64Rounds, firstWarmupMs, measure, measureRounds, medianOf, overRounds, windows, type Build, type Measured, type Running, type Started } from './throughput-windows.ts';
 
@@ -139,6 +139,36 @@ export function c1Figures(metrics: Record<string, number | null>, tags: readonly
   }
 }
 
+/** Rows and per-target metrics from one target's windows (the scenario's `record`). */
+type RecordWindows = (key: string, label: string, ms: readonly Measured[]) => void;
+
+/** The c=64 rounds, then the c=1 rounds (with ORT in-process), of every running target: rows through `record`, figures into `metrics`. */
+async function measureAllRounds(
+  running: readonly Running[], ort0: Awaited<ReturnType<typeof ortWindows>>, payload: Buffer, ctx: ScenarioContext,
+  tags: readonly string[], record: RecordWindows, metrics: Record<string, number | null>,
+): Promise<void> {
+  const { rounds: rounds64, ...c64Window } = c64Rounds(ctx);
+  ctx.log(`throughput: c=64, ${rounds64} rounds`);
+  const warmed = new Set<Running>();
+  const c64 = await measureRounds(running, rounds64, (t) => {
+    const first = !warmed.has(t);
+    warmed.add(t);
+    return measure(t.address, t.path, payload, t.procs, 64, { ...c64Window, ...(first ? { warmupMs: firstWarmupMs(ctx) } : {}) });
+  });
+  for (const [t, ms] of c64) record(t.key, t.label, ms);
+  c64Figures(metrics, tags, rounds64, (key, r) => [...c64].find(([t]) => t.key === key)?.[1][r]?.load.qps ?? null);
+
+  const { rounds, ...c1Window } = c1Rounds(ctx);
+  ctx.log(`throughput: c=1, ${rounds} rounds`);
+  const c1Targets = [
+    { key: 'ort', label: 'ORT in-process silero-vad', window: () => ort0.window(c1Window) },
+    ...running.map((t) => ({ key: t.key, label: t.label, window: () => measure(t.address, t.path, payload, t.procs, 1, c1Window) })),
+  ];
+  const c1 = await measureRounds(c1Targets, rounds, (t) => t.window());
+  for (const [t, ms] of c1) record(t.key, t.label, ms);
+  c1Figures(metrics, tags, rounds, (key, r) => [...c1].find(([t]) => t.key === key)?.[1][r]?.load.latency.p50 ?? null);
+}
+
 export const throughputScenario: Scenario = {
   name: 'throughput',
   title: 'Per-query cost: bare echo vs a local node vs a pure router (raw bytes, c=1 and c=64)',
@@ -151,7 +181,7 @@ export const throughputScenario: Scenario = {
     const columns = [...LOAD_COLUMNS, 'cpuMsPerQuery', 'syscallsPerQuery', 'tcpSegmentsPerQuery', 'rssMbAfter', 'stealPct'];
     const notes: string[] = [`Request: ${payload.byteLength} B, the same bytes to every target; the caller neither encodes nor decodes per call.`];
     // One row per window (a round's); the metrics are the median of a target's windows.
-    const record = (key: string, label: string, ms: readonly Measured[]): void => {
+    const record: RecordWindows = (key, label, ms) => {
       const first = ms[0];
       if (first === undefined) return;
       const c = first.load.concurrency;
@@ -204,27 +234,7 @@ export const throughputScenario: Scenario = {
       for (const k of kinds) {
         for (const b of builds) running.push({ ...await startChecked(k.start, b, payload), key: `${b.tag}${k.key}`, label: `${b.label}${k.title}`, path: MODEL_INFER_PATH });
       }
-      const { rounds: rounds64, ...c64Window } = c64Rounds(ctx);
-      ctx.log(`throughput: c=64, ${rounds64} rounds`);
-      const warmed = new Set<Running>();
-      const c64 = await measureRounds(running, rounds64, (t) => {
-        const first = !warmed.has(t);
-        warmed.add(t);
-        return measure(t.address, t.path, payload, t.procs, 64, { ...c64Window, ...(first ? { warmupMs: firstWarmupMs(ctx) } : {}) });
-      });
-      for (const [t, ms] of c64) record(t.key, t.label, ms);
-      const qps = (key: string, r: number): number | null => [...c64].find(([t]) => t.key === key)?.[1][r]?.load.qps ?? null;
-      c64Figures(metrics, builds.map((b) => b.tag), rounds64, qps);
-      const { rounds, ...c1Window } = c1Rounds(ctx);
-      ctx.log(`throughput: c=1, ${rounds} rounds`);
-      const c1Targets = [
-        { key: 'ort', label: 'ORT in-process silero-vad', window: () => ort0.window(c1Window) },
-        ...running.map((t) => ({ key: t.key, label: t.label, window: () => measure(t.address, t.path, payload, t.procs, 1, c1Window) })),
-      ];
-      const c1 = await measureRounds(c1Targets, rounds, (t) => t.window());
-      for (const [t, ms] of c1) record(t.key, t.label, ms);
-      const p50 = (key: string, r: number): number | null => [...c1].find(([t]) => t.key === key)?.[1][r]?.load.latency.p50 ?? null;
-      c1Figures(metrics, builds.map((b) => b.tag), rounds, p50);
+      await measureAllRounds(running, ort0, payload, ctx, builds.map((b) => b.tag), record, metrics);
     } finally {
       await Promise.all([ort0.release(), ...running.map((t) => t.stop())]);
     }
