@@ -269,4 +269,3 @@ export function stealPct(a: { total: number; steal: number } | null, b: { total:
   if (a === null || b === null || b.total <= a.total) return null;
   return (100 * (b.steal - a.steal)) / (b.total - a.total);
 }
-

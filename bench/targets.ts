@@ -153,13 +153,17 @@ export function evaluateTargets(results: Results): TargetCheck[] {
 function throughputTargets(m: (s: string, k: string) => number | null): TargetCheck[] {
   const t = (k: string): number | null => m('throughput', k);
   const errors = (t('localC64Errors') ?? 0) + (t('routerC64Errors') ?? 0);
-  /** The ratio is a median over the c=64 rounds; its range (`key`Min, `key`Max) is shown when measured. */
+  /** A ratio's range over the rounds (`key`Min, `key`Max), as text beside its median; empty when not measured. */
+  const roundsText = (key: string): string => {
+    const lo = t(`${key}Min`);
+    const hi = t(`${key}Max`);
+    return lo === null || hi === null ? '' : ` (rounds: ${f(lo)}–${f(hi)}×)`;
+  };
+  /** The ratio is a median over the c=64 rounds; its range is shown when measured. */
   const ratioCheck = (id: string, d: string, key: string, limit: number): TargetCheck => {
     const v = t(key);
     if (v === null) return na(id, d, 'throughput not measured');
-    const lo = t(`${key}Min`);
-    const hi = t(`${key}Max`);
-    const rounds = lo === null || hi === null ? '' : ` (rounds: ${f(lo)}–${f(hi)}×)`;
+    const rounds = roundsText(key);
     return { id, description: d, detail: `${f(v)}× the echo${rounds} (limit ${limit}×), ${errors} errors`, pass: v >= limit && errors === 0 };
   };
   /**
@@ -171,9 +175,7 @@ function throughputTargets(m: (s: string, k: string) => number | null): TargetCh
     const v = t(key);
     if (v === null) return na(id, d, 'throughput not measured');
     const least = t(floor.key);
-    const lo = t(`${key}Min`);
-    const hi = t(`${key}Max`);
-    const rounds = lo === null || hi === null ? '' : ` (rounds: ${f(lo)}–${f(hi)}×)`;
+    const rounds = roundsText(key);
     const beside = least === null ? '' : `; floor: ${f(least)}× (${floor.what})`;
     const detail = `${f(t(msKey) ?? NaN)} ms = ${f(v)}× the echo round trip (${f(t('echoC1P50Ms') ?? NaN)} ms)${rounds}${beside}`;
     if (v <= 0) return na(id, d, `${detail}: at or below zero, within this run's noise`);

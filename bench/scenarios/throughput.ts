@@ -139,6 +139,12 @@ export function c1Figures(metrics: Record<string, number | null>, tags: readonly
   }
 }
 
+/** A target's `r`th window by the target's key (null when there is none). */
+function windowOf(byTarget: ReadonlyMap<{ readonly key: string }, readonly Measured[]>): (key: string, r: number) => Measured | null {
+  const byKey = new Map([...byTarget].map(([t, ms]) => [t.key, ms]));
+  return (key, r) => byKey.get(key)?.[r] ?? null;
+}
+
 /** Rows and per-target metrics from one target's windows (the scenario's `record`). */
 type RecordWindows = (key: string, label: string, ms: readonly Measured[]) => void;
 
@@ -156,7 +162,8 @@ async function measureAllRounds(
     return measure(t.address, t.path, payload, t.procs, 64, { ...c64Window, ...(first ? { warmupMs: firstWarmupMs(ctx) } : {}) });
   });
   for (const [t, ms] of c64) record(t.key, t.label, ms);
-  c64Figures(metrics, tags, rounds64, (key, r) => [...c64].find(([t]) => t.key === key)?.[1][r]?.load.qps ?? null);
+  const at64 = windowOf(c64);
+  c64Figures(metrics, tags, rounds64, (key, r) => at64(key, r)?.load.qps ?? null);
 
   const { rounds, ...c1Window } = c1Rounds(ctx);
   ctx.log(`throughput: c=1, ${rounds} rounds`);
@@ -166,7 +173,8 @@ async function measureAllRounds(
   ];
   const c1 = await measureRounds(c1Targets, rounds, (t) => t.window());
   for (const [t, ms] of c1) record(t.key, t.label, ms);
-  c1Figures(metrics, tags, rounds, (key, r) => [...c1].find(([t]) => t.key === key)?.[1][r]?.load.latency.p50 ?? null);
+  const at1 = windowOf(c1);
+  c1Figures(metrics, tags, rounds, (key, r) => at1(key, r)?.load.latency.p50 ?? null);
 }
 
 export const throughputScenario: Scenario = {

@@ -45,9 +45,9 @@ type Frame = Uint8Array | Uint8ArrayList;
 
 /**
  * The frames a muxer sent this turn, waiting to go as one send. Like Nagle's algorithm, a
- * connection that carried one frame in its last turn (light load: a lone query at c=1) sends
- * the first frame of a turn at once, without waiting for the turn to end; any more in that turn
- * wait, and a turn of two or more frames makes the next turn's frames all wait (batching).
+ * connection that carried one frame or none in its last turn (light load: a lone query at c=1)
+ * sends the first frame of a turn at once, without waiting for the turn to end; any more in that
+ * turn wait, and a turn of two or more frames makes the next turn's frames all wait (batching).
  */
 class PendingFrames {
   #frames: Frame[] = [];
