@@ -8,6 +8,7 @@ import { sileroModelPath, SILERO_MODEL } from '../models/silero.ts';
 import { cpuSeconds, requireProjectFiles, rssMb, spawnDaemon, stopAll, type DaemonProc } from '../procs.ts';
 import { loadRow, LOAD_COLUMNS } from '../rows.ts';
 import { round } from '../stats.ts';
+import { SILERO_VAD_BATCHING } from '../../src/inference/config.ts';
 import type { ChildSpec } from '../procs.ts';
 import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from '../types.ts';
 
@@ -16,6 +17,11 @@ const CONCURRENCY = [1, 8, 64] as const;
 export function sileroSpec(extra: Record<string, unknown> = {}): Record<string, unknown> {
   // One intra-op thread, like the in-process ORT loop of the limits scenario.
   return { name: SILERO_MODEL, path: sileroModelPath(), session: { intraOpThreads: 1, interOpThreads: 1 }, maxQueue: 1024, ...extra };
+}
+
+/** sileroSpec with the dynamic batching the embedded default's silero-vad has (SILERO_VAD_BATCHING). */
+export function batchedSileroSpec(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return sileroSpec({ batching: SILERO_VAD_BATCHING, ...extra });
 }
 
 interface Measured { readonly load: LoadResult; readonly cpuPct: (number | null)[]; readonly rss: (number | null)[] }
@@ -104,10 +110,13 @@ async function lineTopologies(ctx: ScenarioContext): Promise<string | [string, D
   return out;
 }
 
-/** Start the provider first, then each node bootstrapping to the one after it. */
-export async function startLine(length: number, bin?: string): Promise<DaemonProc[]> {
+/**
+ * A static line of `length` daemons, the first the entry and the last serving `model`: the
+ * provider starts first, then each node bootstrapping to the one after it.
+ */
+export async function startLine(length: number, bin?: string, model: Record<string, unknown> = sileroSpec()): Promise<DaemonProc[]> {
   const nodes: DaemonProc[] = [];
-  const provider = await spawnDaemon({ models: [sileroSpec()], node: p2pNode([]), bin });
+  const provider = await spawnDaemon({ models: [model], node: p2pNode([]), bin });
   nodes.unshift(provider);
   for (let i = 1; i < length; i++) {
     const next = nodes[0] as DaemonProc;

@@ -76,7 +76,13 @@ export async function measure(address: string, path: string, payload: Buffer, pr
 
 
 /** A build under test: its bin/plexus (undefined: this checkout's), its metric key prefix and row label prefix. */
-export interface Build { readonly tag: string; readonly label: string; readonly bin: string | undefined }
+export interface Build {
+  readonly tag: string;
+  readonly label: string;
+  readonly bin: string | undefined;
+  /** Its silero-vad batches (`batching.axes` exists in that build; a baseline from before it runs unbatched). */
+  readonly batching: boolean;
+}
 
 /** A started target: where to call it and the processes whose costs count. */
 export interface Started { readonly address: string; readonly procs: readonly Proc[]; stop(): Promise<void> }

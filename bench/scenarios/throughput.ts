@@ -16,7 +16,10 @@
 // headers and acknowledgements; the same in every run at c=1).
 // PLEXUS_BENCH_BASELINE=<another checkout, built> adds its local and router rows ("before", or
 // PLEXUS_BENCH_BASELINE_LABEL): both builds' targets run side by side, a window of each in
-// every round. Beside each window, the machine's steal time (/proc/stat).
+// every round. Beside each window, the machine's steal time (/proc/stat). The nodes serve
+// silero-vad batched as the embedded default's is (SILERO_VAD_BATCHING); a baseline from before
+// `batching.axes` serves it unbatched, as that build could.
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
@@ -28,7 +31,7 @@ import { machineCpuTicks, requireProjectFiles, spawnDaemon, spawnReady, stealPct
 import { loadRow, LOAD_COLUMNS } from '../rows.ts';
 import { ratio, round } from '../stats.ts';
 import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from '../types.ts';
-import { sileroSpec, startLine } from './plexus.ts';
+import { batchedSileroSpec, sileroSpec, startLine } from './plexus.ts';
 import { c1Rounds, c64Rounds, firstWarmupMs, measure, measureRounds, medianOf, overRounds, windows, type Build, type Measured, type Running, type Started } from './throughput-windows.ts';
 
 const ECHO_CHILD = fileURLToPath(new URL('../echo-child.ts', import.meta.url));
@@ -63,13 +66,22 @@ async function startEcho(): Promise<Started> {
   return { address: echo.ready.grpc, procs: [{ role: 'echo', pid: echo.pid }], stop: () => echo.stop() };
 }
 
+/** A build's silero-vad entry: batched as the embedded default's, where that build can. */
+const sileroOf = (b: Build): Record<string, unknown> => (b.batching ? batchedSileroSpec() : sileroSpec());
+
+/** Whether the build in `root` knows `batching.axes` (silero-vad cannot batch without it). */
+function batchesSilero(root: string): boolean {
+  const file = join(root, 'src/inference/batch-tensors.ts');
+  return existsSync(file) && readFileSync(file, 'utf8').includes('axisLookup');
+}
+
 async function startLocal(b: Build): Promise<Started> {
-  const d = await spawnDaemon({ models: [sileroSpec()], bin: b.bin });
+  const d = await spawnDaemon({ models: [sileroOf(b)], bin: b.bin });
   return { address: d.grpc, procs: [{ role: 'node', pid: d.pid }], stop: () => d.stop() };
 }
 
 async function startRouter(b: Build): Promise<Started> {
-  const line: DaemonProc[] = await startLine(2, b.bin);
+  const line: DaemonProc[] = await startLine(2, b.bin, sileroOf(b));
   const [router, provider] = line as [DaemonProc, DaemonProc];
   return { address: router.grpc, procs: [{ role: 'router', pid: router.pid }, { role: 'provider', pid: provider.pid }], stop: () => stopAll(line) };
 }
@@ -226,8 +238,10 @@ export const throughputScenario: Scenario = {
 
     const baseline = process.env['PLEXUS_BENCH_BASELINE'];
     const builds: Build[] = [
-      ...(baseline === undefined || baseline === '' ? [] : [{ tag: 'before', label: `${process.env['PLEXUS_BENCH_BASELINE_LABEL'] ?? `before (${baseline})`}: `, bin: join(baseline, 'bin/plexus') }]),
-      { tag: '', label: '', bin: undefined },
+      ...(baseline === undefined || baseline === '' ? [] : [{
+        tag: 'before', label: `${process.env['PLEXUS_BENCH_BASELINE_LABEL'] ?? `before (${baseline})`}: `, bin: join(baseline, 'bin/plexus'), batching: batchesSilero(baseline),
+      }]),
+      { tag: '', label: '', bin: undefined, batching: true },
     ];
     if (builds.length > 1) notes.push('With a baseline, both builds run side by side, with a window of each in every round.');
     const kinds = [

@@ -1,13 +1,13 @@
 // Dynamic batching for one raw model, as Triton's dynamic batcher does: requests with the same
-// shape signature wait briefly in a queue and run as one ORT call, stacked along dim 0, and each
-// gets its own rows back. A group is dispatched once it holds maxBatchSize rows or its oldest
+// shape signature wait briefly in a queue and run as one ORT call, stacked along each tensor's
+// batch axis (dim 0 unless `batching.axes` says otherwise), and each gets its own rows back. A group is dispatched once it holds maxBatchSize rows or its oldest
 // request has waited maxQueueDelayUs; the batch then waits for one slot of the model's limiter
 // (a batch occupies one run slot) and takes everything of its group that fits at that moment.
 // A request may leave the queue (deadline, abort) until its batch is dispatched.
 import { InjectedFaultError, ShuttingDownError } from '../errors.ts';
 import { createAdmission, type Admission, type AdmissionClock } from './admission.ts';
 import { createBatchRecorder, type BatchListener, type BatchRecorder, type BatchStats } from './batch-stats.ts';
-import { requestRows, shapeKey, splitOutputs, stackInputs } from './batch-tensors.ts';
+import { axisLookup, requestRows, shapeKey, splitOutputs, stackInputs, type AxisOf } from './batch-tensors.ts';
 import type { BatchingSpec, FaultSpec } from './config.ts';
 import { applyFault } from './fault.ts';
 import type { RunLimiter } from './run-limiter.ts';
@@ -72,6 +72,7 @@ class DynamicBatcher implements Batcher {
   readonly #maxBatchSize: number;
   readonly #delayMs: number;
   readonly #random: () => number;
+  readonly #axisOf: AxisOf;
   readonly #recorder: BatchRecorder;
   readonly #admission: Admission;
   readonly #groups = new Map<string, Group>();
@@ -88,6 +89,7 @@ class DynamicBatcher implements Batcher {
     this.#maxBatchSize = init.batching.maxBatchSize;
     this.#delayMs = init.batching.maxQueueDelayUs / 1000;
     this.#random = init.random ?? Math.random;
+    this.#axisOf = axisLookup(init.batching.axes);
     this.#recorder = createBatchRecorder(model, init.batching, init.onBatch);
     this.#admission = createAdmission({
       closed: `model '${model}' is shutting down`,
@@ -113,13 +115,15 @@ class DynamicBatcher implements Batcher {
   submit(inputs: readonly Tensor[], outputNames: readonly string[], opts: RunOptions = {}): Promise<Tensor[]> {
     const refused = this.#admission.refuse(opts, { closed: this.#closed, full: this.#pending >= this.#init.maxQueue });
     if (refused !== undefined) return Promise.reject(refused);
-    const rows = requestRows(inputs);
+    const rows = requestRows(inputs, this.#axisOf);
+    const key = rows === undefined ? undefined : shapeKey(inputs, outputNames, this.#axisOf);
     return new Promise<Tensor[]>((resolve, reject) => {
       const p: Pending = {
         inputs, outputNames,
-        // Inputs that disagree on dim 0 cannot be stacked: such a request runs alone, at once.
-        rows: rows ?? this.#maxBatchSize,
-        key: rows === undefined ? `solo:${this.#soloSeq++}` : shapeKey(inputs, outputNames),
+        // Inputs that disagree on the batch axis (or a shared input too large to compare)
+        // cannot be stacked: such a request runs alone, at once.
+        rows: rows !== undefined && key !== undefined ? rows : this.#maxBatchSize,
+        key: key ?? `solo:${this.#soloSeq++}`,
         enqueuedAt: performance.now(),
         ...(opts.trace === undefined ? {} : { trace: opts.trace }),
         ...(opts.phases === undefined ? {} : { phases: opts.phases }),
@@ -254,11 +258,11 @@ class DynamicBatcher implements Batcher {
       first.resolve(out);
       return;
     }
-    const stacked = stackInputs(live.map((p) => p.inputs));
+    const stacked = stackInputs(live.map((p) => p.inputs), this.#axisOf);
     const s1 = performance.now();
     const outputs = await runHeld(stacked, first.outputNames, faultMs);
     const s2 = performance.now();
-    const split = splitOutputs(this.#model, outputs, rows);
+    const split = splitOutputs(this.#model, outputs, rows, this.#axisOf);
     const s3 = performance.now();
     for (const p of live) {
       if (p.phases === undefined) continue;

@@ -31,6 +31,12 @@ const faultSchema = z.strictObject({
 const batchingSchema = z.strictObject({
   maxBatchSize: z.int().min(1).max(4096),
   maxQueueDelayUs: z.int().min(0).max(10_000_000),
+  /**
+   * A raw model's batch axis per input or output when it is not dim 0 (silero-vad: state and
+   * stateN are [2, N, 128], axis 1), or 'shared' for an input the requests of a batch must agree
+   * on and share, not stack (silero-vad's scalar sample rate). Unnamed tensors: dim 0.
+   */
+  axes: z.record(z.string().min(1).max(256), z.union([z.int().min(0).max(31), z.literal('shared')])).optional(),
 });
 
 const sileroAdapterSchema = z.strictObject({
@@ -71,6 +77,9 @@ export const modelSpecSchema = z.strictObject({
   if (m.ocr?.recognizeVia !== undefined && [m.name, ...m.capabilities].includes(m.ocr.recognizeVia)) {
     ctx.addIssue({ code: 'custom', path: ['ocr', 'recognizeVia'], message: `'${m.ocr.recognizeVia}' is this entry itself: its recognition would call itself` });
   }
+  if ((m.adapter !== undefined || m.ocr !== undefined) && m.batching?.axes !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['batching', 'axes'], message: 'only for a raw model (an adapter batches its own steps)' });
+  }
   if (m.ocr !== undefined && m.batching !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['batching'], message: 'not supported on an OCR adapter (its lines are batched per image)' });
   }
@@ -92,6 +101,8 @@ export const configSchema = z.array(modelSpecSchema).max(256);
 export type SessionSpec = z.output<typeof sessionSchema>;
 export type FaultSpec = z.output<typeof faultSchema>;
 export type BatchingSpec = z.output<typeof batchingSchema>;
+/** Where a tensor's requests are stacked (a dimension), or 'shared' (an input fed once per batch). */
+export type BatchAxis = number | 'shared';
 export type SileroAdapterSpec = z.output<typeof sileroAdapterSchema>;
 
 export interface ModelSpecCommon {

@@ -88,9 +88,9 @@ export async function loadOrtModel(spec: OnnxModelSpec, logger: Logger, hooks: O
   try {
     inputs = readSignature(spec, session.inputMetadata);
     outputs = readSignature(spec, session.outputMetadata);
-    const fixed = spec.batching !== undefined ? fixedBatchReason(inputs, outputs) : undefined;
+    const fixed = spec.batching !== undefined ? fixedBatchReason(inputs, outputs, spec.batching.axes) : undefined;
     if (fixed !== undefined) {
-      throw new ConfigError(`model '${spec.name}': batching needs a dynamic batch dimension (dim 0 of every input and output), but ${fixed}; remove "batching" from this model`);
+      throw new ConfigError(`model '${spec.name}': batching needs a dynamic batch dimension in every input and output (dim 0, or the axis batching.axes gives it), but ${fixed}; fix batching.axes or remove "batching" from this model`);
     }
   } catch (e) {
     await session.release();
