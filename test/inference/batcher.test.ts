@@ -190,7 +190,7 @@ describe('config', () => {
     });
     await expect(load(fixedPath)).rejects.toThrow(ConfigError);
     await expect(load(fixedPath)).rejects.toThrow(/fixed batch dimension \(dim 0 = 1\)/);
-    // Silero VAD v5: state is [2, batch, 128], so dim 0 is not the batch (its adapter batches steps instead).
+    // Silero VAD v5: state is [2, batch, 128], so dim 0 is not the batch without batching.axes (batch-axes.test.ts).
     await expect(load(BUILTIN_SILERO_VAD)).rejects.toThrow(/input 'state' has a fixed batch dimension \(dim 0 = 2\)/);
     // The same graphs load fine without batching.
     const ok = await createLocalInference({ logger: silentLogger(), models: compileModelSpecs([{ name: 'fixed', path: fixedPath, session }], dir) });
