@@ -1,6 +1,7 @@
 // Counters for dynamic batching, shared by the request batcher and the VAD step batcher: how
 // many ORT runs carried how many items, by power-of-two size bucket, so metrics can tell whether
 // batching merges anything. A listener sees every batch as it is dispatched.
+import type { BatchingSpec } from './model-spec.ts';
 
 /** Called once per batched ORT run with the model's name and the batch size (rows or steppers). */
 export type BatchListener = (model: string, size: number) => void;
@@ -9,6 +10,8 @@ export interface BatchStats {
   readonly maxBatchSize: number;
   /** How long a batch may wait for company, µs (the config's maxQueueDelayUs). */
   readonly maxQueueDelayUs: number;
+  /** Every tensor is stacked along dim 0 (no `batching.axes` names another axis or 'shared'). */
+  readonly onDim0: boolean;
   /** ORT runs made by the batcher. */
   readonly batches: number;
   /** Items carried by those runs (request rows, or VAD steppers per step). */
@@ -29,9 +32,10 @@ export function batchBucket(size: number): number {
 }
 
 export function createBatchRecorder(
-  model: string, batching: { readonly maxBatchSize: number; readonly maxQueueDelayUs: number }, listener?: BatchListener,
+  model: string, batching: Pick<BatchingSpec, 'maxBatchSize' | 'maxQueueDelayUs' | 'axes'>, listener?: BatchListener,
 ): BatchRecorder {
   const { maxBatchSize, maxQueueDelayUs } = batching;
+  const onDim0 = Object.values(batching.axes ?? {}).every((a) => a === 0);
   let batches = 0;
   let items = 0;
   let largest = 0;
@@ -52,6 +56,6 @@ export function createBatchRecorder(
         }
       }
     },
-    snapshot: () => ({ maxBatchSize, maxQueueDelayUs, batches, items, largest, histogram: [...histogram] }),
+    snapshot: () => ({ maxBatchSize, maxQueueDelayUs, onDim0, batches, items, largest, histogram: [...histogram] }),
   };
 }

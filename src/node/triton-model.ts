@@ -43,13 +43,13 @@ const hasBatchDim = (t: TensorSpec): boolean => t.shape.length > 0 && t.shape[0]
 /**
  * Triton's config of one model. max_batch_size is the batcher's maxBatchSize when the model
  * batches requests along a dynamic dim 0 of every input and output (a raw model with
- * `batching`), else 0; dims then leave the batch dimension out, as Triton's do. An adapter
+ * `batching` and no other axis in `batching.axes`), else 0; dims then leave the batch dimension out, as Triton's do. An adapter
  * with step batching has no batch dimension (one WAV per request): max_batch_size 0, with
  * dynamic_batching saying that concurrent requests run together.
  */
 export function tritonModelConfig(info: ModelInfo, local: ModelLoadStats | undefined): TritonModelConfig {
   const batching = local?.batching;
-  const batched = batching !== undefined && [...info.inputs, ...info.outputs].every(hasBatchDim);
+  const batched = batching !== undefined && batching.onDim0 && [...info.inputs, ...info.outputs].every(hasBatchDim);
   const maxBatchSize = batched ? batching.maxBatchSize : 0;
   const tensor = (t: TensorSpec): TritonTensorConfig => ({
     name: t.name, data_type: TRITON_DATA_TYPES[t.datatype], dims: maxBatchSize > 0 ? t.shape.slice(1) : [...t.shape],

@@ -12,9 +12,9 @@ const info = (over: Partial<ModelInfo> = {}): ModelInfo => ({
   outputs: [{ name: 'y', datatype: 'BYTES', shape: [-1] }],
   requestedProvider: 'cuda', provider: 'cuda', price: 0, ready: true, ...over,
 });
-const stats = (batching?: { maxBatchSize: number; maxQueueDelayUs: number }): ModelLoadStats => ({
+const stats = (batching?: { maxBatchSize: number; maxQueueDelayUs: number; onDim0?: boolean }): ModelLoadStats => ({
   name: 'm', computeMs: 0, inFlight: 0, queued: 0, maxConcurrent: 3, maxQueue: 64,
-  ...(batching === undefined ? {} : { batching: { ...batching, batches: 0, items: 0, largest: 0, histogram: [] } }),
+  ...(batching === undefined ? {} : { batching: { onDim0: true, ...batching, batches: 0, items: 0, largest: 0, histogram: [] } }),
 });
 
 describe('tritonModelConfig', () => {
@@ -34,6 +34,10 @@ describe('tritonModelConfig', () => {
     const c = tritonModelConfig(fixed, stats({ maxBatchSize: 8, maxQueueDelayUs: 0 }));
     expect(c).toMatchObject({ backend: 'plexus', max_batch_size: 0, input: [{ dims: [1, 4] }], output: [{ dims: [-1] }] });
     expect(c.dynamic_batching).toBeDefined();
+    // Dim 0 dynamic everywhere, but batched on another axis (batching.axes): not Triton's batch dim.
+    const onAxis1 = tritonModelConfig(info(), stats({ maxBatchSize: 16, maxQueueDelayUs: 0, onDim0: false }));
+    expect(onAxis1).toMatchObject({ max_batch_size: 0, input: [{ dims: [-1, 3, 224, 224] }], output: [{ dims: [-1] }] });
+    expect(onAxis1.dynamic_batching).toBeDefined();
     const remote = tritonModelConfig(fixed, undefined);
     expect(remote.instance_group).toEqual([{ name: 'm', kind: 'KIND_CPU', count: 1, gpus: [] }]);
     expect(remote.dynamic_batching).toBeUndefined();
