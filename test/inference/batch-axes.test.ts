@@ -8,24 +8,18 @@ import type { LocalInference, Tensor } from '../../src/inference/index.ts';
 import { SILERO_VAD_BATCHING } from '../../src/inference/config.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { seededRandom } from '../../bench/models/mlp.ts';
+import { recordingInference } from './recording-inference.ts';
 
 const session = { intraOpThreads: 1, interOpThreads: 1 };
-const batches: { model: string; size: number }[] = [];
-const sizesOf = (model: string): number[] => batches.filter((b) => b.model === model).map((b) => b.size);
 
 let inf: LocalInference;
+let sizesOf: (model: string) => number[];
 beforeAll(async () => {
-  inf = await createLocalInference({
-    logger: silentLogger(),
-    onBatch: (model, size) => batches.push({ model, size }),
-    models: compileModelSpecs({
-      models: [
-        { name: 'vad', path: BUILTIN_SILERO_VAD, session },
-        // A wait for company, so that requests sent together surely batch.
-        { name: 'vad-batched', path: BUILTIN_SILERO_VAD, session, batching: { ...SILERO_VAD_BATCHING, maxBatchSize: 16, maxQueueDelayUs: 20_000 } },
-      ],
-    }, process.cwd()),
-  });
+  ({ inf, sizesOf } = await recordingInference([
+    { name: 'vad', path: BUILTIN_SILERO_VAD, session },
+    // A wait for company, so that requests sent together surely batch.
+    { name: 'vad-batched', path: BUILTIN_SILERO_VAD, session, batching: { ...SILERO_VAD_BATCHING, maxBatchSize: 16, maxQueueDelayUs: 20_000 } },
+  ], process.cwd()));
 });
 afterAll(async () => { await inf.close(); });
 

@@ -14,6 +14,7 @@ import { BUILTIN_SILERO_VAD, compileModelSpecs, createLocalInference } from '../
 import type { LocalInference, Tensor } from '../../src/inference/index.ts';
 import { loadOrtModel } from '../../src/inference/ort-model.ts';
 import { silentLogger } from '../../src/logger.ts';
+import { recordingInference } from './recording-inference.ts';
 
 const { onnx } = onnxProto;
 const dir = mkdtempSync(path.join(tmpdir(), 'plexus-batcher-test-'));
@@ -45,25 +46,18 @@ const affinePath = writeAffineModel('affine.onnx');
 const fixedPath = writeAffineModel('affine-fixed.onnx', 1);
 
 const session = { intraOpThreads: 1, interOpThreads: 1 };
-const batches: { model: string; size: number }[] = [];
-const sizesOf = (model: string): number[] => batches.filter((b) => b.model === model).map((b) => b.size);
 
 let inf: LocalInference;
+let sizesOf: (model: string) => number[];
 beforeAll(async () => {
-  inf = await createLocalInference({
-    logger: silentLogger(),
-    onBatch: (model, size) => batches.push({ model, size }),
-    models: compileModelSpecs({
-      models: [
-        { name: 'mlp', path: mlpPath, session },
-        { name: 'mlp-batched', path: mlpPath, session, batching: { maxBatchSize: 8, maxQueueDelayUs: 20_000 } },
-        { name: 'mlp-small', path: mlpPath, session, batching: { maxBatchSize: 3, maxQueueDelayUs: 20_000 } },
-        // A long queue delay: requests stay queued until their group fills (or they leave).
-        { name: 'affine-slow', path: affinePath, session, maxQueue: 4, batching: { maxBatchSize: 4, maxQueueDelayUs: 10_000_000 } },
-        { name: 'affine', path: affinePath, session, batching: { maxBatchSize: 16, maxQueueDelayUs: 50_000 } },
-      ],
-    }, dir),
-  });
+  ({ inf, sizesOf } = await recordingInference([
+    { name: 'mlp', path: mlpPath, session },
+    { name: 'mlp-batched', path: mlpPath, session, batching: { maxBatchSize: 8, maxQueueDelayUs: 20_000 } },
+    { name: 'mlp-small', path: mlpPath, session, batching: { maxBatchSize: 3, maxQueueDelayUs: 20_000 } },
+    // A long queue delay: requests stay queued until their group fills (or they leave).
+    { name: 'affine-slow', path: affinePath, session, maxQueue: 4, batching: { maxBatchSize: 4, maxQueueDelayUs: 10_000_000 } },
+    { name: 'affine', path: affinePath, session, batching: { maxBatchSize: 16, maxQueueDelayUs: 50_000 } },
+  ], dir));
 });
 afterAll(async () => { await inf.close(); });
 

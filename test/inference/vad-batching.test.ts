@@ -14,6 +14,7 @@ import { BUILTIN_SILERO_VAD, compileModelSpecs, createLocalInference, decodeWavM
 import type { LocalInference, Tensor } from '../../src/inference/index.ts';
 import { loadOrtModel, type OrtModel } from '../../src/inference/ort-model.ts';
 import { silentLogger } from '../../src/logger.ts';
+import { recordingInference } from './recording-inference.ts';
 import { buildWav } from './wav-builder.ts';
 
 const FIX = path.join(import.meta.dirname, '..', 'fixtures');
@@ -40,24 +41,16 @@ const NAMES = Object.keys(AUDIO);
 // 46 s of speech (1430 windows): far too long to finish within a short deadline.
 const LONG = buildWav({ sampleRate: 16_000, channels: 1, bits: 16, samples: Float32Array.from({ length: speech16k.length * 8 }, (_, i) => speech16k[i % speech16k.length] ?? 0) });
 
-const batches: { model: string; size: number }[] = [];
-const sizesOf = (model: string): number[] => batches.filter((b) => b.model === model).map((b) => b.size);
-
 let inf: LocalInference;
+let sizesOf: (model: string) => number[];
 const reference = new Map<string, number[]>();
 beforeAll(async () => {
-  inf = await createLocalInference({
-    logger: silentLogger(),
-    onBatch: (model, size) => batches.push({ model, size }),
-    models: compileModelSpecs({
-      models: [
-        { name: 'silero-vad', path: BUILTIN_SILERO_VAD, session },
-        { name: 'vad', adapter: { type: 'silero-vad', model: 'silero-vad', ...RAW_SEGMENTS } },
-        { name: 'vad-batched', adapter: { type: 'silero-vad', model: 'silero-vad', ...RAW_SEGMENTS }, batching: { maxBatchSize: 4, maxQueueDelayUs: 20_000 } },
-        { name: 'vad-smoothed-batched', adapter: { type: 'silero-vad', model: 'silero-vad' }, batching: { maxBatchSize: 64, maxQueueDelayUs: 2_000 } },
-      ],
-    }, process.cwd()),
-  });
+  ({ inf, sizesOf } = await recordingInference([
+    { name: 'silero-vad', path: BUILTIN_SILERO_VAD, session },
+    { name: 'vad', adapter: { type: 'silero-vad', model: 'silero-vad', ...RAW_SEGMENTS } },
+    { name: 'vad-batched', adapter: { type: 'silero-vad', model: 'silero-vad', ...RAW_SEGMENTS }, batching: { maxBatchSize: 4, maxQueueDelayUs: 20_000 } },
+    { name: 'vad-smoothed-batched', adapter: { type: 'silero-vad', model: 'silero-vad' }, batching: { maxBatchSize: 64, maxQueueDelayUs: 2_000 } },
+  ], process.cwd()));
   // Sequential, unbatched: the answers batching must reproduce.
   for (const n of NAMES) reference.set(n, await vad('vad', n));
 });
