@@ -21,10 +21,13 @@ export function sileroInput(): Float32Array {
   return x;
 }
 
-export function sileroFeeds(): Record<string, ort.Tensor> {
+/** One call's feeds: `windows` streams of one window each (the batch is axis 0 of input, axis 1 of state). */
+export function sileroFeeds(windows = 1): Record<string, ort.Tensor> {
+  const input = new Float32Array(windows * SILERO_INPUT_SAMPLES);
+  for (let w = 0; w < windows; w++) input.set(sileroInput(), w * SILERO_INPUT_SAMPLES);
   return {
-    input: new ort.Tensor('float32', sileroInput(), [1, SILERO_INPUT_SAMPLES]),
-    state: new ort.Tensor('float32', new Float32Array(2 * 128), [2, 1, 128]),
+    input: new ort.Tensor('float32', input, [windows, SILERO_INPUT_SAMPLES]),
+    state: new ort.Tensor('float32', new Float32Array(2 * windows * 128), [2, windows, 128]),
     sr: new ort.Tensor('int64', BigInt64Array.from([16000n]), []),
   };
 }

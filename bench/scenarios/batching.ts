@@ -1,7 +1,8 @@
 // Scenario 3: dynamic batching. The tiny batchable MLP (built at run time, bench/models/mlp.ts)
 // in the local inference engine, in-process, at concurrency 1..64 with batching off and on,
 // beside the in-process ORT one-at-a-time loop on the same model (the target's baseline). Then
-// speech.vad (Silero VAD v5 segments over a 0.5 s, 16 kHz speech clip) with step batching off and on.
+// speech.vad (Silero VAD v5 segments over a 0.5 s, 16 kHz speech clip) with step batching off and
+// on, and raw silero-vad windows batched on their own axes (batching-silero.ts).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,7 @@ import { requireProjectFiles } from '../procs.ts';
 import { loadRow, LOAD_COLUMNS } from '../rows.ts';
 import { round } from '../stats.ts';
 import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from '../types.ts';
+import { sileroRawCases } from './batching-silero.ts';
 
 const INFERENCE_DIR = fileURLToPath(new URL('../../src/inference/', import.meta.url));
 const VAD_STEP_GROUP = fileURLToPath(new URL('../../src/inference/adapters/vad-step-group.ts', import.meta.url));
@@ -172,6 +174,7 @@ export const batchingScenario: Scenario = {
       if (c64 !== undefined) notes.push(`batching on, c=64: ${round(c64.qps / loop.qps)}× the one-at-a-time loop.`);
     }
     await vadCases(ctx, levels, rows, metrics, notes);
+    await sileroRawCases(ctx, rows, metrics, notes);
     return { name: 'batching', title: this.title, status: 'ok', durationMs: performance.now() - started, columns: LOAD_COLUMNS, rows, metrics, notes };
   },
 };
