@@ -1,18 +1,21 @@
 // Dynamic batching for one raw model, as Triton's dynamic batcher does: requests with the same
 // shape signature wait briefly in a queue and run as one ORT call, stacked along each tensor's
-// batch axis (dim 0 unless `batching.axes` says otherwise), and each gets its own rows back. A group is dispatched once it holds maxBatchSize rows or its oldest
-// request has waited maxQueueDelayUs; the batch then waits for one slot of the model's limiter
-// (a batch occupies one run slot) and takes everything of its group that fits at that moment.
-// A request may leave the queue (deadline, abort) until its batch is dispatched.
+// batch axis (dim 0 unless `batching.axes` says otherwise), and each gets its own rows back. A
+// group is dispatched once it holds maxBatchSize rows or its oldest request has waited
+// maxQueueDelayUs; the batch then waits for one slot of the model's limiter (a batch occupies
+// one run slot) and takes everything of its group that fits at that moment.
+// A request may leave the queue (deadline, abort) until its batch is dispatched. With no wait
+// for company, a request that finds nothing queued and a slot free skips the queue. One batch's
+// run (stacking, the ORT call, cutting, spans) is batch-run.ts.
 import { InjectedFaultError, ShuttingDownError } from '../errors.ts';
 import { createAdmission, type Admission, type AdmissionClock } from './admission.ts';
 import { createBatchRecorder, type BatchListener, type BatchRecorder, type BatchStats } from './batch-stats.ts';
-import { axisLookup, requestRows, shapeKey, splitOutputs, stackInputs, type AxisOf } from './batch-tensors.ts';
+import { axisLookup, requestRows, shapeKey, type AxisOf } from './batch-tensors.ts';
+import { runBatch, type BatchModel, type Pending } from './batch-run.ts';
 import type { BatchingSpec, FaultSpec } from './config.ts';
 import { applyFault } from './fault.ts';
 import type { RunLimiter } from './run-limiter.ts';
-import type { RunOptions, RunPhases } from './run-phases.ts';
-import type { TraceSpan } from '../trace.ts';
+import type { RunOptions } from './run-phases.ts';
 import type { Tensor } from './types.ts';
 
 export interface BatcherInit {
@@ -22,7 +25,7 @@ export interface BatcherInit {
   readonly maxQueue: number;
   readonly limiter: RunLimiter;
   /** Runs on a slot the batcher holds. */
-  readonly runHeld: (inputs: readonly Tensor[], outputNames: readonly string[], faultMs?: number) => Promise<Tensor[]>;
+  readonly runHeld: BatchModel['runHeld'];
   /** Applied once per batch on its slot (delay), and per request (errorRate). */
   readonly fault?: FaultSpec;
   readonly onBatch?: BatchListener;
@@ -40,21 +43,6 @@ export interface Batcher {
   stats(): BatchStats;
   /** Fail waiting requests with ShuttingDownError and stop dispatching. */
   close(): void;
-}
-
-interface Pending {
-  readonly inputs: readonly Tensor[];
-  readonly outputNames: readonly string[];
-  readonly rows: number;
-  readonly key: string;
-  readonly enqueuedAt: number;
-  readonly trace?: TraceSpan;
-  /** Stacking into and splitting out of its batch count as its input and output preparation. */
-  readonly phases?: RunPhases;
-  resolve(outputs: Tensor[]): void;
-  reject(e: unknown): void;
-  /** Detach deadline timer and abort listener. */
-  detach(): void;
 }
 
 interface Group {
@@ -117,12 +105,14 @@ class DynamicBatcher implements Batcher {
     if (refused !== undefined) return Promise.reject(refused);
     const rows = requestRows(inputs, this.#axisOf);
     const key = rows === undefined ? undefined : shapeKey(inputs, outputNames, this.#axisOf);
+    // Inputs that disagree on the batch axis (or a shared input too large to compare) cannot be
+    // stacked: such a request runs alone, at once.
+    const ownRows = rows !== undefined && key !== undefined ? rows : this.#maxBatchSize;
+    if (this.#idle()) return this.#runAlone(inputs, outputNames, ownRows, opts);
     return new Promise<Tensor[]>((resolve, reject) => {
       const p: Pending = {
         inputs, outputNames,
-        // Inputs that disagree on the batch axis (or a shared input too large to compare)
-        // cannot be stacked: such a request runs alone, at once.
-        rows: rows !== undefined && key !== undefined ? rows : this.#maxBatchSize,
+        rows: ownRows,
         key: key ?? `solo:${this.#soloSeq++}`,
         enqueuedAt: performance.now(),
         ...(opts.trace === undefined ? {} : { trace: opts.trace }),
@@ -143,6 +133,32 @@ class DynamicBatcher implements Batcher {
       g.rows += p.rows;
       this.#pending++;
       this.#pump();
+    });
+  }
+
+  /**
+   * Nothing waits (here or for the model's slot), a slot is free and a batch would not wait for
+   * company: the request would be dispatched alone at once, so it skips the queue (no deadline
+   * timer or abort listener to set and clear; under load requests queue and batch as before).
+   */
+  #idle(): boolean {
+    const { limiter } = this.#init;
+    return this.#delayMs === 0 && this.#pending === 0 && !this.#waitingForSlot && !this.#closed
+      && limiter.queued === 0 && limiter.inFlight < limiter.maxConcurrent;
+  }
+
+  /** A batch of one on the free slot, taken now (requests arriving meanwhile queue behind it). */
+  #runAlone(inputs: readonly Tensor[], outputNames: readonly string[], rows: number, opts: RunOptions): Promise<Tensor[]> {
+    return new Promise<Tensor[]>((resolve, reject) => {
+      const p: Pending = {
+        inputs, outputNames, rows, key: '', enqueuedAt: performance.now(),
+        ...(opts.trace === undefined ? {} : { trace: opts.trace }),
+        ...(opts.phases === undefined ? {} : { phases: opts.phases }),
+        resolve, reject, detach: () => {},
+      };
+      this.#init.limiter.acquire({ bypassQueueLimit: true }).then((release) => {
+        void this.#runBatch([p]).finally(release);
+      }, reject);
     });
   }
 
@@ -219,7 +235,11 @@ class DynamicBatcher implements Batcher {
 
   async #dispatch(g: Group): Promise<void> {
     const batch = this.#take(g);
-    if (batch.length === 0) return;
+    if (batch.length > 0) await this.#runBatch(batch);
+  }
+
+  /** The batch's run, from the configured fault on: every request in it resolved or rejected. */
+  async #runBatch(batch: Pending[]): Promise<void> {
     const d0 = performance.now();
     try {
       const { fault } = this.#init;
@@ -229,7 +249,7 @@ class DynamicBatcher implements Batcher {
       if (live.length === 0) return;
       const rows = live.map((p) => p.rows);
       this.#recorder.record(rows.reduce((a, b) => a + b, 0));
-      await this.#run(live, rows, d0, faultMs);
+      await runBatch({ model: this.#model, runHeld: this.#init.runHeld, axisOf: this.#axisOf }, live, rows, d0, faultMs);
     } catch (e) {
       // One run served them all, so its failure is every request's failure.
       for (const p of batch) p.reject(e);
@@ -245,44 +265,6 @@ class DynamicBatcher implements Batcher {
       p.reject(new InjectedFaultError(`injected fault for model '${this.#model}' (errorRate ${errorRate})`));
       return false;
     });
-  }
-
-  /** One ORT call on the held slot: a lone request as it is, several stacked and split again. */
-  async #run(live: readonly Pending[], rows: readonly number[], dispatchedAt: number, faultMs: number): Promise<void> {
-    const { runHeld } = this.#init;
-    const c0 = performance.now();
-    const first = live[0] as Pending;
-    if (live.length === 1) {
-      const out = await runHeld(first.inputs, first.outputNames, faultMs);
-      this.#traceBatch(live, dispatchedAt, c0, rows[0] ?? 0);
-      first.resolve(out);
-      return;
-    }
-    const stacked = stackInputs(live.map((p) => p.inputs), this.#axisOf);
-    const s1 = performance.now();
-    const outputs = await runHeld(stacked, first.outputNames, faultMs);
-    const s2 = performance.now();
-    const split = splitOutputs(this.#model, outputs, rows, this.#axisOf);
-    const s3 = performance.now();
-    for (const p of live) {
-      if (p.phases === undefined) continue;
-      p.phases.inputMs += s1 - c0;
-      p.phases.outputMs += s3 - s2;
-    }
-    this.#traceBatch(live, dispatchedAt, c0, rows.reduce((a, b) => a + b, 0));
-    live.forEach((p, k) => p.resolve(split[k] ?? []));
-  }
-
-  /** Each traced request's queue wait, its batch (size in rows) and the batch's compute. */
-  #traceBatch(live: readonly Pending[], dispatchedAt: number, computeAt: number, size: number): void {
-    const end = performance.now();
-    const model = this.#model;
-    for (const p of live) {
-      if (p.trace === undefined) continue;
-      p.trace.phase('plexus.queue_wait', p.enqueuedAt, dispatchedAt, { 'plexus.model': model });
-      p.trace.phase('plexus.batch', dispatchedAt, end, { 'plexus.model': model, 'plexus.batch_size': size, 'plexus.batch_requests': live.length })
-        .phase('plexus.compute', computeAt, end, { 'plexus.model': model });
-    }
   }
 
   #failAll(e: unknown): void {

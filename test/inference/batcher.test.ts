@@ -57,6 +57,8 @@ beforeAll(async () => {
     // A long queue delay: requests stay queued until their group fills (or they leave).
     { name: 'affine-slow', path: affinePath, session, maxQueue: 4, batching: { maxBatchSize: 4, maxQueueDelayUs: 10_000_000 } },
     { name: 'affine', path: affinePath, session, batching: { maxBatchSize: 16, maxQueueDelayUs: 50_000 } },
+    // No wait for company (as the embedded default's silero-vad).
+    { name: 'affine-now', path: affinePath, session, batching: { maxBatchSize: 16, maxQueueDelayUs: 0 } },
   ], dir));
 });
 afterAll(async () => { await inf.close(); });
@@ -113,6 +115,18 @@ describe('batched results', () => {
     expect(sizes.every((s) => s <= 3)).toBe(true);
     expect(sizes).toContain(3);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(20);
+  });
+
+  it('with no wait for company: a request that finds the model idle runs at once, alone; those behind it batch', async () => {
+    const x = (v: number): Tensor => ({ name: 'x', datatype: 'FP32', shape: [1, 2], data: new Float32Array([v, v]) });
+    const before = sizesOf('affine-now').length;
+    expect((await infer('affine-now', x(1))).data).toEqual(new Float32Array([3, 3]));
+    // Six in one turn: the first takes the free slot at once (a batch of one); the five sent
+    // while it runs wait in the queue and go together once it is done.
+    const got = await Promise.all([2, 3, 4, 5, 6, 7].map((v) => infer('affine-now', x(v))));
+    expect(got.map((y) => (y.data as Float32Array)[0])).toEqual([5, 7, 9, 11, 13, 15]);
+    expect(sizesOf('affine-now').slice(before)).toEqual([1, 1, 5]);
+    expect(inf.stats('affine-now')?.queued).toBe(0);
   });
 
   it('never stack requests of different shapes', async () => {
