@@ -104,11 +104,11 @@ class DynamicBatcher implements Batcher {
     const refused = this.#admission.refuse(opts, { closed: this.#closed, full: this.#pending >= this.#init.maxQueue });
     if (refused !== undefined) return Promise.reject(refused);
     const rows = requestRows(inputs, this.#axisOf);
+    if (this.#idle()) return this.#runAlone(inputs, outputNames, rows ?? this.#maxBatchSize, opts);
     const key = rows === undefined ? undefined : shapeKey(inputs, outputNames, this.#axisOf);
     // Inputs that disagree on the batch axis (or a shared input too large to compare) cannot be
     // stacked: such a request runs alone, at once.
     const ownRows = rows !== undefined && key !== undefined ? rows : this.#maxBatchSize;
-    if (this.#idle()) return this.#runAlone(inputs, outputNames, ownRows, opts);
     return new Promise<Tensor[]>((resolve, reject) => {
       const p: Pending = {
         inputs, outputNames,

@@ -43,9 +43,10 @@ const hasBatchDim = (t: TensorSpec): boolean => t.shape.length > 0 && t.shape[0]
 /**
  * Triton's config of one model. max_batch_size is the batcher's maxBatchSize when the model
  * batches requests along a dynamic dim 0 of every input and output (a raw model with
- * `batching` and no other axis in `batching.axes`), else 0; dims then leave the batch dimension out, as Triton's do. An adapter
- * with step batching has no batch dimension (one WAV per request): max_batch_size 0, with
- * dynamic_batching saying that concurrent requests run together.
+ * `batching` and no other axis in `batching.axes`), else 0; dims then leave the batch
+ * dimension out, as Triton's do. An adapter with step batching has no batch dimension (one WAV
+ * per request): max_batch_size 0, with dynamic_batching saying that concurrent requests run
+ * together.
  */
 export function tritonModelConfig(info: ModelInfo, local: ModelLoadStats | undefined): TritonModelConfig {
   const batching = local?.batching;
