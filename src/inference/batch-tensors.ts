@@ -101,6 +101,14 @@ function around(shape: readonly number[], axis: number): { outer: number; inner:
   return { outer, inner };
 }
 
+/** Append `from[start..end)` to `out` (a loop: a spread of a large BYTES tensor overflows the stack). */
+function copyInto(out: Uint8Array[], from: readonly Uint8Array[], start: number, end: number): void {
+  for (let i = start; i < end; i++) {
+    const b = from[i];
+    if (b !== undefined) out.push(b);
+  }
+}
+
 /** Concatenate `parts` (same dims but along the axis) along it: `sizes[k]` rows of part k. */
 function concatAlong(parts: readonly TensorData[], sizes: readonly number[], outer: number, inner: number): TensorData {
   const first = parts[0];
@@ -109,7 +117,7 @@ function concatAlong(parts: readonly TensorData[], sizes: readonly number[], out
   if (Array.isArray(first)) {
     const out: Uint8Array[] = [];
     for (let o = 0; o < outer; o++) {
-      parts.forEach((p, k) => { const n = (sizes[k] ?? 0) * inner; out.push(...(p as Uint8Array[]).slice(o * n, (o + 1) * n)); });
+      parts.forEach((p, k) => { const n = (sizes[k] ?? 0) * inner; copyInto(out, p as Uint8Array[], o * n, (o + 1) * n); });
     }
     return out;
   }
@@ -151,7 +159,7 @@ export function stackInputs(requests: readonly (readonly Tensor[])[], axisOf: Ax
 function cutAlong(data: TensorData, total: number, from: number, count: number, outer: number, inner: number): TensorData {
   if (Array.isArray(data)) {
     const out: Uint8Array[] = [];
-    for (let o = 0; o < outer; o++) out.push(...data.slice((o * total + from) * inner, (o * total + from + count) * inner));
+    for (let o = 0; o < outer; o++) copyInto(out, data, (o * total + from) * inner, (o * total + from + count) * inner);
     return out;
   }
   if (outer === 1) return data.slice(from * inner, (from + count) * inner) as NumericData;

@@ -89,3 +89,14 @@ describe('fixedBatchReason', () => {
     expect(fixedBatchReason([spec('x', [-1])], [spec('y', [])])).toMatch(/output 'y' is a scalar/);
   });
 });
+
+describe('BYTES batches', () => {
+  it('stack and cut a large BYTES tensor (no spread of its elements)', () => {
+    const n = 300_000;
+    const t = (seed: number): Tensor => ({ name: 'x', datatype: 'BYTES', shape: [1, n], data: Array.from({ length: n }, (_, i) => Uint8Array.of(seed, i & 255)) });
+    const [stacked] = stackInputs([[t(1)], [t(2)]], axisLookup({ x: 0 }));
+    expect(stacked?.shape).toEqual([2, n]);
+    const back = splitOutputs('m', [stacked as Tensor], [1, 1], axisLookup({ x: 0 }));
+    expect((back[1]?.[0]?.data as Uint8Array[])[n - 1]).toEqual(Uint8Array.of(2, (n - 1) & 255));
+  });
+});
