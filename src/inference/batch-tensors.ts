@@ -5,6 +5,7 @@
 // and an input marked 'shared' is not stacked: the requests of a batch carry equal values
 // (silero-vad's sample rate), one of which is fed.
 import { InferenceFailedError } from '../errors.ts';
+import { encodeRawTensor } from '../wire/tensor.ts';
 import type { BatchAxis } from './model-spec.ts';
 import type { Tensor, TensorData, TensorSpec } from './types.ts';
 import { giveAway } from './model-host.ts';
@@ -60,15 +61,13 @@ export function requestRows(inputs: readonly Tensor[], axisOf: AxisOf = () => 0)
   return rows;
 }
 
-function bytesOf(data: TensorData): Uint8Array[] {
-  return Array.isArray(data) ? data : [new Uint8Array(data.buffer, data.byteOffset, data.byteLength)];
-}
-
-/** A shared input's value as part of a key; undefined past SHARED_KEY_MAX_BYTES. */
-function sharedValueKey(data: TensorData): string | undefined {
-  const parts = bytesOf(data);
-  if (parts.reduce((n, p) => n + p.byteLength, 0) > SHARED_KEY_MAX_BYTES) return undefined;
-  return parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString('base64')).join('.');
+/**
+ * A shared input's value as part of a key (its raw bytes as the wire carries them: a view of
+ * numeric data, BYTES framed by length); undefined past SHARED_KEY_MAX_BYTES.
+ */
+function sharedValueKey(t: Tensor): string | undefined {
+  const raw = encodeRawTensor(t);
+  return raw.byteLength > SHARED_KEY_MAX_BYTES ? undefined : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
 }
 
 /**
@@ -80,7 +79,7 @@ export function shapeKey(inputs: readonly Tensor[], outputNames: readonly string
   for (const t of inputs) {
     const axis = axisOf(t.name);
     if (axis === 'shared') {
-      const value = sharedValueKey(t.data);
+      const value = sharedValueKey(t);
       if (value === undefined) return undefined;
       parts.push(`${t.name}:${t.datatype}:${t.shape.join('x')}=${value}`);
     } else {
