@@ -108,10 +108,14 @@ function copyInto(out: Uint8Array[], from: readonly Uint8Array[], start: number,
   }
 }
 
-/** Concatenate `parts` (same dims but along the axis) along it: `sizes[k]` rows of part k. */
-function concatAlong(parts: readonly TensorData[], sizes: readonly number[], outer: number, inner: number): TensorData {
+/**
+ * Concatenate `parts` (same dims but along the axis) along it: `sizes[k]` rows of part k, each
+ * row `inner` elements, `outer` blocks before the axis. A new array; BYTES elements are shared.
+ * Used by the batcher (any axis) and by a pipeline step's fan-out (dim 0: outer 1).
+ */
+export function concatAlong(parts: readonly TensorData[], sizes: readonly number[], outer: number, inner: number): TensorData {
   const first = parts[0];
-  if (first === undefined) throw new InferenceFailedError('cannot batch zero tensors');
+  if (first === undefined) throw new InferenceFailedError('cannot concatenate zero tensors');
   const total = sizes.reduce((a, b) => a + b, 0);
   if (Array.isArray(first)) {
     const out: Uint8Array[] = [];
@@ -131,8 +135,7 @@ function concatAlong(parts: readonly TensorData[], sizes: readonly number[], out
       offset += n;
     });
   }
-  // Built for this batch's run only: a worker host may move it instead of copying.
-  return giveAway(out);
+  return out;
 }
 
 /** Stack the requests' inputs along their batch axes, in request order (a shared input: the first's). All share one shapeKey. */
@@ -150,7 +153,8 @@ export function stackInputs(requests: readonly (readonly Tensor[])[], axisOf: Ax
     const sizes = parts.map((p) => p.shape[axis] ?? 0);
     const { outer, inner } = around(t.shape, axis);
     const shape = t.shape.map((d, i) => (i === axis ? sizes.reduce((a, b) => a + b, 0) : d));
-    return { name: t.name, datatype: t.datatype, shape, data: concatAlong(parts.map((p) => p.data), sizes, outer, inner) };
+    // Built for this batch's run only: a worker host may move it instead of copying.
+    return { name: t.name, datatype: t.datatype, shape, data: giveAway(concatAlong(parts.map((p) => p.data), sizes, outer, inner)) };
   });
 }
 

@@ -2,6 +2,7 @@
 // outputs back along dim 0 in chunk order (so an ordered input, like boxes in reading order,
 // gives outputs in the same order). Pure; views where the layout allows.
 import { InferenceFailedError } from '../../errors.ts';
+import { concatAlong } from '../batch-tensors.ts';
 import type { Tensor, TensorData } from '../types.ts';
 
 /** [start, end) row ranges of at most `rows` each; one empty range for 0 rows (the call still runs). */
@@ -32,15 +33,7 @@ export function concatRows(parts: readonly Tensor[], what: string): Tensor {
       throw new InferenceFailedError(`${what}: the chunks' outputs disagree (${first.datatype} [${first.shape.join(',')}] vs ${p.datatype} [${p.shape.join(',')}])`);
     }
   }
-  const rows = parts.reduce((n, p) => n + (p.shape[0] ?? 0), 0);
-  const shape = [rows, ...first.shape.slice(1)];
-  if (Array.isArray(first.data)) return { name: first.name, datatype: first.datatype, shape, data: parts.flatMap((p) => p.data as Uint8Array[]) };
-  const Ctor = (first.data).constructor as new (n: number) => Exclude<TensorData, Uint8Array[]>;
-  const out = new Ctor(parts.reduce((n, p) => n + p.data.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    (out as unknown as { set(a: ArrayLike<number | bigint>, o: number): void }).set(p.data as ArrayLike<number | bigint>, at);
-    at += p.data.length;
-  }
-  return { name: first.name, datatype: first.datatype, shape, data: out };
+  const sizes = parts.map((p) => p.shape[0] ?? 0);
+  const shape = [sizes.reduce((a, b) => a + b, 0), ...first.shape.slice(1)];
+  return { name: first.name, datatype: first.datatype, shape, data: concatAlong(parts.map((p) => p.data), sizes, 1, rowSize(first)) };
 }
