@@ -1,43 +1,80 @@
-// Noise's length decoder without a fresh RangeError per read: the same lengths as the library's,
-// the same "need more" signal to the library's own decoder loop, and set on the connections of
-// real hosts (which still carry messages split and joined at any byte).
+// Noise's message splitter without exceptions: the same messages as the library's own
+// LengthPrefixedDecoder with its own length reader, from reads cut anywhere, and set on the
+// connections of real hosts (which still carry messages split and joined at any byte).
 import { afterEach, describe, expect, it } from 'vitest';
+import * as fc from 'fast-check';
 import { LengthPrefixedDecoder } from '@libp2p/utils';
 import { Uint8ArrayList } from 'uint8arraylist';
-import { quietLengthDecoder, readLength } from '../../../src/node/p2p/noise-decoder.ts';
+import { NoiseMessageSplitter, splitWithoutThrowing } from '../../../src/node/p2p/noise-decoder.ts';
 import { encryptedConnection, sinkPair, type SinkPair } from './sink-pair.ts';
+
+type LengthReader = (data: Uint8Array | Uint8ArrayList) => number;
+
+/** @chainsafe/libp2p-noise's own length reader (not exported: loaded from beside its entry point). */
+async function libraryReader(): Promise<LengthReader> {
+  const url = new URL('./encoder.js', import.meta.resolve('@chainsafe/libp2p-noise'));
+  const mod = await import(url.href) as { uint16BEDecode?: LengthReader };
+  if (typeof mod.uint16BEDecode !== 'function') throw new Error(`no uint16BEDecode in ${url.href}`);
+  return mod.uint16BEDecode;
+}
 
 /** Noise's framing: a 2-byte big-endian length, then the message. */
 function framed(messages: readonly Uint8Array[]): Uint8Array {
   return Buffer.concat(messages.flatMap((m) => [Buffer.from([m.byteLength >> 8, m.byteLength & 0xff]), m]));
 }
 
-describe('readLength', () => {
-  it('reads a length from an array or a list, and throws a RangeError when fewer than 2 bytes are left', () => {
-    expect(readLength(Uint8Array.of(0x0d, 0x54, 9))).toBe(3412);
-    expect(readLength(new Uint8ArrayList(Uint8Array.of(0xff), Uint8Array.of(0xef)))).toBe(65519);
-    expect(() => readLength(Uint8Array.of(1))).toThrow(RangeError);
-    expect(() => readLength(new Uint8ArrayList())).toThrow(RangeError);
+const bytesOf = (b: Uint8Array | Uint8ArrayList): Uint8Array => Uint8Array.from(b instanceof Uint8Array ? b : b.subarray());
+
+/** Every message each decoder gives for `wire` read in pieces at `cuts`; odd pieces arrive as lists when `asLists`. */
+function readAll(decoder: { decode(d: Uint8Array | Uint8ArrayList): Iterable<Uint8Array | Uint8ArrayList> }, wire: Uint8Array, cuts: readonly number[], asLists: boolean): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const at = [0, ...[...cuts].sort((a, b) => a - b), wire.byteLength];
+  for (let i = 0; i + 1 < at.length; i++) {
+    const piece = wire.subarray(at[i], at[i + 1]);
+    const data = asLists && i % 2 === 1 ? new Uint8ArrayList(piece.subarray(0, 1), piece.subarray(1)) : piece;
+    for (const m of decoder.decode(data)) out.push(bytesOf(m));
+  }
+  return out;
+}
+
+describe('NoiseMessageSplitter', () => {
+  it('gives the messages the library decoder gives, from reads cut anywhere, arrays or lists', async () => {
+    const reader = await libraryReader();
+    const message = fc.uint8Array({ maxLength: 700 });
+    fc.assert(fc.property(fc.array(message, { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 6 }), fc.boolean(), (messages, rawCuts, asLists) => {
+      const wire = framed(messages);
+      const cuts = rawCuts.map((c) => (wire.byteLength === 0 ? 0 : c % wire.byteLength));
+      const library = new LengthPrefixedDecoder({ lengthDecoder: reader, maxBufferSize: 16 << 20, encodingLength: () => 2 });
+      const own = readAll(new NoiseMessageSplitter(), wire, cuts, asLists);
+      expect(own).toEqual(readAll(library, wire, cuts, asLists));
+      expect(own).toEqual(messages.filter((m) => m.byteLength > 0).map((m) => Uint8Array.from(m))); // empty messages skipped, as the library does
+    }), { numRuns: 300 });
   });
 
-  it('drives the library decoder to the same messages from reads cut at every byte', () => {
-    const messages = [new Uint8Array(300).fill(1), new Uint8Array(0), new Uint8Array(70).fill(2), new Uint8Array(5).fill(3)];
-    const wire = framed(messages);
-    for (let cut = 1; cut < wire.byteLength; cut += 7) {
-      const d = new LengthPrefixedDecoder({ lengthDecoder: readLength, maxBufferSize: 1 << 20, encodingLength: () => 2 });
-      const got = [...d.decode(wire.subarray(0, cut)), ...d.decode(wire.subarray(cut))].map((b) => Uint8Array.from(b.subarray()));
-      expect(got).toEqual(messages.filter((m) => m.byteLength > 0)); // the library skips empty messages
-    }
+  it('cuts a read of whole messages into views of it, and keeps a partial message for the next read', () => {
+    const wire = framed([Uint8Array.of(1, 2, 3), Uint8Array.of(4), Uint8Array.of(5, 6)]);
+    const s = new NoiseMessageSplitter();
+    const first = s.decode(wire.subarray(0, 9)); // two whole messages and 2 bytes of the third
+    expect(first.map(bytesOf)).toEqual([Uint8Array.of(1, 2, 3), Uint8Array.of(4)]);
+    expect(first.every((m) => m instanceof Uint8Array && m.buffer === wire.buffer)).toBe(true);
+    expect(s.decode(wire.subarray(9, 10))).toEqual([]);
+    expect(s.decode(wire.subarray(10)).map(bytesOf)).toEqual([Uint8Array.of(5, 6)]);
   });
 
-  it('leaves a connection of another shape alone', () => {
-    expect(quietLengthDecoder({})).toBe(false);
-    expect(quietLengthDecoder({ decoder: {} })).toBe(false);
-    expect(quietLengthDecoder(null)).toBe(false);
+  it('replaces only a LengthPrefixedDecoder-shaped decoder that holds nothing', () => {
+    expect(splitWithoutThrowing({})).toBe(false);
+    expect(splitWithoutThrowing({ decoder: {} })).toBe(false);
+    expect(splitWithoutThrowing(null)).toBe(false);
+    const holding = new LengthPrefixedDecoder({ encodingLength: () => 2 });
+    expect([...holding.decode(Uint8Array.of(0))]).toEqual([]); // one byte of a length: held
+    expect(splitWithoutThrowing({ decoder: holding })).toBe(false);
+    const conn = { decoder: new LengthPrefixedDecoder() };
+    expect(splitWithoutThrowing(conn)).toBe(true);
+    expect(conn.decoder).toBeInstanceOf(NoiseMessageSplitter);
   });
 });
 
-describe('a libp2p host with the quiet length decoder', () => {
+describe('a libp2p host with the splitter', () => {
   let pair: SinkPair | undefined;
   afterEach(async () => { await pair?.stop(); });
 
@@ -47,8 +84,8 @@ describe('a libp2p host with the quiet length decoder', () => {
     for (const m of sent) pair.stream.send(m);
     const got = await pair.received;
     expect(Buffer.from(got).equals(Buffer.concat(sent))).toBe(true);
-    const decoders = pair.hosts.map((h) => encryptedConnection<{ decoder: { lengthDecoder: unknown } }>(h).decoder.lengthDecoder);
-    expect(decoders).toEqual([readLength, readLength]);
+    const decoders = pair.hosts.map((h) => encryptedConnection<{ decoder: unknown }>(h).decoder);
+    expect(decoders.every((d) => d instanceof NoiseMessageSplitter)).toBe(true);
     await pair.stream.close();
   });
 });
