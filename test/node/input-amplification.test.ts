@@ -24,6 +24,21 @@ async function peakGrowth(send: () => Promise<void>): Promise<number> {
   return memory(d.pid).peak - before;
 }
 
+/** POSTs `body` to the daemon's REST infer endpoint: its answer, and the peak RSS growth it caused. */
+async function restInferGrowth(body: Buffer): Promise<{ status: number; text: string; growth: number }> {
+  let status = 0;
+  let text = '';
+  const growth = await peakGrowth(async () => {
+    const res = await fetch(`http://${d.http}/v2/models/nobody-serves-this/infer`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(30_000),
+    });
+    status = res.status;
+    text = await res.text();
+  });
+  console.log(`peak RSS growth ${(growth / MB).toFixed(1)} MB for a ${(body.length / MB).toFixed(1)} MB body`);
+  return { status, text, growth };
+}
+
 async function liveWithin(ms: number): Promise<number> {
   const clients = connectAll(d.grpc);
   try {
@@ -83,16 +98,7 @@ describe('a hostile message cannot amplify on a real daemon', () => {
 
   it('REST: 4M empty strings in a 12 MB body are refused before they are converted', async () => {
     const body = Buffer.from(`{"inputs":[{"name":"x","datatype":"BYTES","shape":[${4 * MB}],"data":[${'"",'.repeat(4 * MB - 1)}""]}]}`);
-    let status = 0;
-    let text = '';
-    const growth = await peakGrowth(async () => {
-      const res = await fetch(`http://${d.http}/v2/models/nobody-serves-this/infer`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(30_000),
-      });
-      status = res.status;
-      text = await res.text();
-    });
-    console.log(`peak RSS growth ${(growth / MB).toFixed(1)} MB for a ${(body.length / MB).toFixed(1)} MB body`);
+    const { status, text, growth } = await restInferGrowth(body);
     expect(status).toBe(400);
     expect(text).toMatch(/4194304 BYTES elements; at most 65536 are allowed per request \(limits\.maxBytesElements\)/);
     // JSON.parse itself holds the body, its text and a 4M-element array (~10x here; 4.5 GB before).
@@ -102,16 +108,7 @@ describe('a hostile message cannot amplify on a real daemon', () => {
 
   it('REST: 10M empty strings in a 30 MB body are refused before JSON.parse', async () => {
     const body = Buffer.from(`{"inputs":[{"name":"x","datatype":"BYTES","shape":[${10 * MB}],"data":[${'"",'.repeat(10 * MB - 1)}""]}]}`);
-    let status = 0;
-    let text = '';
-    const growth = await peakGrowth(async () => {
-      const res = await fetch(`http://${d.http}/v2/models/nobody-serves-this/infer`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(30_000),
-      });
-      status = res.status;
-      text = await res.text();
-    });
-    console.log(`peak RSS growth ${(growth / MB).toFixed(1)} MB for a ${(body.length / MB).toFixed(1)} MB body`);
+    const { status, text, growth } = await restInferGrowth(body);
     expect(status).toBe(400);
     expect(text).toMatch(/request body holds more than 4263936 JSON values; at most 4263936 are accepted per REST request \(limits\.maxTypedElements \+ limits\.maxBytesElements \+ 4096\)/);
     expect(growth).toBeLessThan(MAX_GROWTH * body.length);
