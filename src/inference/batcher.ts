@@ -61,6 +61,8 @@ class DynamicBatcher implements Batcher {
   readonly #delayMs: number;
   readonly #random: () => number;
   readonly #axisOf: AxisOf;
+  /** What one batch's run needs of this model (batch-run.ts). */
+  readonly #batchModel: BatchModel;
   readonly #recorder: BatchRecorder;
   readonly #admission: Admission;
   readonly #groups = new Map<string, Group>();
@@ -78,6 +80,7 @@ class DynamicBatcher implements Batcher {
     this.#delayMs = init.batching.maxQueueDelayUs / 1000;
     this.#random = init.random ?? Math.random;
     this.#axisOf = axisLookup(init.batching.axes);
+    this.#batchModel = { model, runHeld: init.runHeld, axisOf: this.#axisOf };
     this.#recorder = createBatchRecorder(model, init.batching, init.onBatch);
     this.#admission = createAdmission({
       closed: `model '${model}' is shutting down`,
@@ -249,7 +252,7 @@ class DynamicBatcher implements Batcher {
       if (live.length === 0) return;
       const rows = live.map((p) => p.rows);
       this.#recorder.record(rows.reduce((a, b) => a + b, 0));
-      await runBatch({ model: this.#model, runHeld: this.#init.runHeld, axisOf: this.#axisOf }, live, rows, d0, faultMs);
+      await runBatch(this.#batchModel, live, rows, d0, faultMs);
     } catch (e) {
       // One run served them all, so its failure is every request's failure.
       for (const p of batch) p.reject(e);
