@@ -18,8 +18,8 @@ import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from '../ty
 type LengthReader = (data: Uint8Array | Uint8ArrayList) => number;
 interface Splitter { decode(data: Uint8Array): Iterable<Uint8Array | Uint8ArrayList> }
 
-/** The library's own reader: not exported, so loaded from beside its entry point. */
-async function libraryReader(): Promise<LengthReader> {
+/** The library's own reader: not exported, so loaded from beside its entry point (also used by test/node/p2p/noise-decoder.test.ts). */
+export async function libraryReader(): Promise<LengthReader> {
   const url = new URL('./encoder.js', import.meta.resolve('@chainsafe/libp2p-noise'));
   const mod = await import(url.href) as { uint16BEDecode?: LengthReader };
   if (typeof mod.uint16BEDecode !== 'function') throw new Error(`no uint16BEDecode in ${url.href}`);

@@ -6,17 +6,8 @@ import * as fc from 'fast-check';
 import { LengthPrefixedDecoder } from '@libp2p/utils';
 import { Uint8ArrayList } from 'uint8arraylist';
 import { NoiseMessageSplitter, splitWithoutThrowing } from '../../../src/node/p2p/noise-decoder.ts';
+import { libraryReader } from '../../../bench/scenarios/noise-decode.ts';
 import { encryptedConnection, sinkPair, type SinkPair } from './sink-pair.ts';
-
-type LengthReader = (data: Uint8Array | Uint8ArrayList) => number;
-
-/** @chainsafe/libp2p-noise's own length reader (not exported: loaded from beside its entry point). */
-async function libraryReader(): Promise<LengthReader> {
-  const url = new URL('./encoder.js', import.meta.resolve('@chainsafe/libp2p-noise'));
-  const mod = await import(url.href) as { uint16BEDecode?: LengthReader };
-  if (typeof mod.uint16BEDecode !== 'function') throw new Error(`no uint16BEDecode in ${url.href}`);
-  return mod.uint16BEDecode;
-}
 
 /** Noise's framing: a 2-byte big-endian length, then the message. */
 function framed(messages: readonly Uint8Array[]): Uint8Array {
