@@ -18,7 +18,7 @@ import type { TraceSpan } from '../trace.ts';
 import type { QueryConstraints, RouteCandidate, Selection, Suspect } from '../routing/types.ts';
 import { parseConstraints } from '../routing/constraints.ts';
 import type { QueryDispatcher } from './dispatch.ts';
-import type { ForwardRequest, ForwardResult } from './p2p/forward-codec.ts';
+import type { ForwardRequest, ForwardResult } from './p2p/forward-frame.ts';
 import type { RoutedDispatcherEvents } from './route-events.ts';
 import { attemptAttributes, routeAttributes } from './tracing/attributes.ts';
 import { traced } from './tracing/dispatch-spans.ts';

@@ -36,13 +36,14 @@ export const DEFAULT_LIMITS: NodeLimits = {
 
 /**
  * Room a forward frame needs beside the tensors of one message: its type, correlation id and
- * header length (9 bytes), and the header JSON (query id, route, parameters: at most 64, each
- * key ≤ 128 and value ≤ 4,096 chars, tensor descriptors, trace and proof fields).
+ * header length (9 bytes), and the header (query id, route, parameters: at most 64, each key
+ * ≤ 128 and value ≤ 4,096 chars, tensor descriptors, trace and proof fields, and in 2.0.0 up to
+ * 7 bytes of padding after the header and before each tensor).
  */
 export const FORWARD_FRAME_OVERHEAD_BYTES = 1024 * 1024;
 
 /**
- * The largest `/plexus/forward/1.0.0` frame, sent or accepted, derived from the one message
+ * The largest `/plexus/forward` frame (either version), sent or accepted, derived from the one message
  * limit: a request this node accepts (≤ maxMessageBytes) always fits the frame that forwards it,
  * and a node never sends a frame its neighbour (same setting) would refuse.
  */

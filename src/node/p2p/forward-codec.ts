@@ -1,225 +1,264 @@
-// Binary frames of /plexus/forward/1.0.0. Layout: [u8 type][u32 corr][u32 headerLen]
-// [header JSON][tensor bytes ...]. Tensor bytes are the KServe raw form (src/wire/tensor.ts):
-// encoded as views over the caller's buffers (framing.ts decides whether to coalesce them),
-// decoded as views over the frame when aligned.
-import { ERROR_KINDS, ProtocolError } from '../../errors.ts';
-import type { ErrorKind } from '../../errors.ts';
-import { decodeRawTensor, encodeRawTensor, isDataType } from '../../wire/tensor.ts';
+// /plexus/forward/2.0.0's frames: forward-frame.ts's layout with a binary header (bin-header.ts).
+// A JSON header (1.0.0, forward-codec-v1.ts) cost a c=1 hop ~0.1 ms in JSON.parse and
+// JSON.stringify run on cold caches (`npm run bench -- --only forward-codec`). Each header is
+// its fields in a fixed order, optional ones present when a bit of its leading flags byte says so:
+//   request: flags q ttl rem route[] o m [v] [tn] out[] params tensors [n] [sl: [k] iv] [tp]
+//   result:  flags m v id params hops[] tensors [pf: by sig] [sl: [k] iv]
+//   error:   k msg hops[]        cancel: (empty)
+// params: count, then key, tag (0 string, 1 number, 2 false, 3 true) and the string or number;
+// tensors: count, then name, datatype, rank, dims (float64) and byte length; hops: peer, ms.
+// The header ends with zero padding (0-7 bytes) so the payload starts 8-aligned where the frame
+// is received (RECEIVED_AT), and each tensor's bytes after the first are preceded by zero padding
+// to a multiple of 8 counted from the payload's start: so tensors decode as views of the frame.
+// A flag this version does not define, or a byte after the last field, is a bad frame: a new
+// field is a new protocol version.
+import { encodeRawTensor } from '../../wire/tensor.ts';
 import type { Params, ParamValue, Tensor } from '../../inference/types.ts';
-import type { TraceSpan } from '../../trace.ts';
-import type { AnswerProof } from '../verify/proof.ts';
 import type { Sealed } from '../verify/seal.ts';
-import { isFiniteNumber, isRecord } from '../wire-guards.ts';
+import { HeaderReader, HeaderWriter } from './bin-header.ts';
+import {
+  bad, errorKindOf, FRAME_CANCEL, FRAME_ERROR, FRAME_HEAD_BYTES, FRAME_REQUEST, FRAME_RESULT, MAX_CHARS, MAX_PARAMS, MAX_ROUTE, MAX_SENT_MESSAGE, MAX_TENSORS,
+  PayloadReader, splitFrame, writeFrameHead,
+  type DecodedFrame, type ForwardCodec, type ForwardError, type ForwardRequest, type ForwardResult, type HopTiming,
+} from './forward-frame.ts';
 
-export const FRAME_REQUEST = 1;
-export const FRAME_RESULT = 2;
-export const FRAME_ERROR = 3;
-export const FRAME_CANCEL = 4;
-const MAX_HEADER = 1024 * 1024;
-const MAX_TENSORS = 1024;
-const MAX_ROUTE = 64;
-const UTF8 = new TextEncoder();
-/** Fatal: a header that is not UTF-8 is a bad frame. Stateless between calls (no `stream` option), so one serves every frame. */
-const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true });
+export { FRAME_CANCEL, FRAME_ERROR, FRAME_REQUEST, FRAME_RESULT } from './forward-frame.ts';
+export type { DecodedFrame, ForwardError, ForwardRequest, ForwardResult, HopTiming } from './forward-frame.ts';
 
-export interface HopTiming { readonly peer: string; readonly ms: number }
+const REQ_VERSION = 1;
+const REQ_TENANT = 2;
+const REQ_NONCE = 4;
+const REQ_SEALED = 8;
+const REQ_SEAL_KEY = 16;
+const REQ_TRACE = 32;
+const RES_PROOF = 1;
+const RES_SEALED = 2;
+const RES_SEAL_KEY = 4;
+/** Each tensor's bytes start at a multiple of this in the payload, as the header's end does in the frame. */
+const ALIGN = 8;
+/** Padding, only ever read. */
+const ZEROS = new Uint8Array(ALIGN);
+const P_STRING = 0;
+const P_NUMBER = 1;
+const P_FALSE = 2;
+const P_TRUE = 3;
 
-/** A query travelling toward `origin`, which the entry node chose; each hop picks its own next hop to it. */
-export interface ForwardRequest {
-  readonly queryId: string;
-  readonly ttl: number;
-  readonly remainingMs: number;
-  /** Peers the query went through so far, entry node first. */
-  readonly route: readonly string[];
-  readonly origin: string;
-  readonly model: string;
-  readonly version?: string;
-  readonly outputs: readonly string[];
-  readonly parameters: Params;
-  readonly inputs: readonly Tensor[];
-  /** W3C traceparent of the sender's forward span (header `tp`); absent when the sender does not trace. */
-  readonly traceparent?: string;
-  /** This node's span of the query (local only, never encoded); absent when tracing is off. */
-  readonly trace?: TraceSpan;
-  /** The entry node's authenticated tenant (optional `tn`), for accounting on every hop. */
-  readonly tenant?: string;
-  /** The entry node's per-try nonce, which the provider's answer proof is bound to. */
-  readonly nonce?: string;
-  /** Inputs sealed to the provider's key (src/node/verify/seal.ts); `inputs` is then empty. */
-  readonly sealed?: Sealed;
+/**
+ * Where a frame's first byte sits, mod 8, in the buffer its receiver decodes it from, when it
+ * travels alone in a Noise message (as at low load): after the message's 2-byte length, yamux's
+ * 12-byte frame header and the frame's own 4-byte length, at byte 18 of the decrypted message.
+ * The header is padded so that the tensors start 8-aligned there, and decode as views.
+ */
+const RECEIVED_AT = (2 + 12 + 4) % ALIGN;
+
+/** A header starts with the frame's 9-byte head, so head and header leave as one buffer. */
+function frame(type: number, corr: number, w: HeaderWriter, parts: readonly Uint8Array[]): Uint8Array[] {
+  const out = w.finish(RECEIVED_AT);
+  writeFrameHead(new DataView(out.buffer), type, corr, out.byteLength - FRAME_HEAD_BYTES);
+  return [out, ...parts];
 }
 
-export interface ForwardResult {
-  readonly model: string;
-  readonly version: string;
-  readonly id: string;
-  readonly parameters: Params;
-  readonly outputs: readonly Tensor[];
-  /** Each downstream node and its time holding the query, nearest first; the last one served it. */
-  readonly hops: readonly HopTiming[];
-  /** The provider's signature over the answer (src/node/verify/proof.ts); relays pass it unchanged. */
-  readonly proof?: AnswerProof;
-  /** Outputs sealed to the entry node (when the request was sealed); `outputs` is then empty. */
-  readonly sealed?: Sealed;
-}
-
-export interface ForwardError { readonly kind: ErrorKind; readonly message: string; readonly hops: readonly HopTiming[] }
-
-export type DecodedFrame =
-  | { type: typeof FRAME_REQUEST; corr: number; body: ForwardRequest }
-  | { type: typeof FRAME_RESULT; corr: number; body: ForwardResult }
-  | { type: typeof FRAME_ERROR; corr: number; body: ForwardError }
-  | { type: typeof FRAME_CANCEL; corr: number };
-
-interface TensorMeta { n: string; d: string; s: number[]; b: number }
-
-function tensorParts(tensors: readonly Tensor[]): { meta: TensorMeta[]; parts: Uint8Array[] } {
-  const parts = tensors.map(encodeRawTensor);
-  const meta = tensors.map((t, i) => ({ n: t.name, d: t.datatype, s: [...t.shape], b: parts[i]?.byteLength ?? 0 }));
-  return { meta, parts };
-}
-
-function frame(type: number, corr: number, header: unknown, parts: readonly Uint8Array[] = []): Uint8Array[] {
-  const h = UTF8.encode(JSON.stringify(header));
-  const head = new Uint8Array(9);
-  const v = new DataView(head.buffer);
-  v.setUint8(0, type);
-  v.setUint32(1, corr, false);
-  v.setUint32(5, h.byteLength, false);
-  return [head, h, ...parts];
-}
-
-/** Tensors, or a sealed payload in their place (its header part `sl` and its bytes). */
-function payloadParts(tensors: readonly Tensor[], sealed: Sealed | undefined): { t: TensorMeta[]; sl?: { k?: string; iv: string }; parts: Uint8Array[] } {
-  if (sealed === undefined) { const { meta, parts } = tensorParts(tensors); return { t: meta, parts }; }
-  return { t: [], sl: { ...(sealed.epk === undefined ? {} : { k: sealed.epk }), iv: sealed.iv }, parts: [sealed.bytes] };
-}
-
-export function encodeRequest(corr: number, r: ForwardRequest): Uint8Array[] {
-  const { t, sl, parts } = payloadParts(r.inputs, r.sealed);
-  const header = { q: r.queryId, ttl: r.ttl, rem: r.remainingMs, route: r.route, o: r.origin, m: r.model, v: r.version, out: r.outputs, p: r.parameters, t, n: r.nonce, sl, tp: r.traceparent, ...(r.tenant === undefined ? {} : { tn: r.tenant }) };
-  return frame(FRAME_REQUEST, corr, header, parts);
-}
-
-export function encodeResult(corr: number, r: ForwardResult): Uint8Array[] {
-  const { t, sl, parts } = payloadParts(r.outputs, r.sealed);
-  return frame(FRAME_RESULT, corr, { m: r.model, v: r.version, id: r.id, p: r.parameters, hops: r.hops, t, pf: r.proof, sl }, parts);
-}
-
-export function encodeError(corr: number, e: ForwardError): Uint8Array[] {
-  return frame(FRAME_ERROR, corr, { k: e.kind, msg: e.message.slice(0, 4096), hops: e.hops });
-}
-
-export function encodeCancel(corr: number): Uint8Array[] {
-  return frame(FRAME_CANCEL, corr, {});
-}
-
-const isStr = (x: unknown, max = 1024): x is string => typeof x === 'string' && x.length <= max;
-
-function bad(what: string): never {
-  throw new ProtocolError(`malformed forward frame: ${what}`);
-}
-
-function decodeParams(x: unknown): Params {
-  if (x === undefined) return {};
-  if (!isRecord(x)) bad('parameters must be an object');
-  const out: Record<string, ParamValue> = {};
-  const entries = Object.entries(x);
-  if (entries.length > 256) bad('more than 256 parameters');
-  for (const [k, v] of entries) {
-    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') bad(`parameter '${k.slice(0, 64)}' must be a string, number or boolean`);
-    out[k] = v;
+function writeParams(w: HeaderWriter, p: Params): void {
+  const keys = Object.keys(p);
+  w.varint(keys.length);
+  for (const k of keys) {
+    const v: ParamValue | undefined = p[k];
+    w.str(k);
+    if (typeof v === 'string') w.u8(P_STRING).str(v);
+    else if (typeof v === 'number') w.u8(P_NUMBER).f64(v);
+    else w.u8(v === true ? P_TRUE : P_FALSE);
   }
-  return out;
 }
 
-function decodeHops(x: unknown): HopTiming[] {
-  if (!Array.isArray(x) || x.length > MAX_ROUTE) bad('hops must be a short list');
-  return x.map((h) => {
-    if (!isRecord(h) || !isStr(h.peer, 128) || !isFiniteNumber(h.ms)) bad('hop timing must be {peer, ms}');
-    return { peer: h.peer, ms: h.ms };
-  });
+function writeHops(w: HeaderWriter, hops: readonly HopTiming[]): void {
+  w.varint(hops.length);
+  for (const h of hops) w.str(h.peer).f64(h.ms);
 }
 
-/** A sealed payload: the whole frame payload is ciphertext (no tensors to decode here). */
-function decodeSealed(x: unknown, payload: Uint8Array): { sealed?: Sealed } {
-  if (x === undefined) return {};
-  if (!isRecord(x) || !isStr(x.iv, 64) || (x.k !== undefined && !isStr(x.k, 64))) bad('sealed payload header must be {k?, iv}');
-  return { sealed: { ...(x.k === undefined ? {} : { epk: x.k }), iv: x.iv, bytes: payload.slice() } };
-}
-
-function decodeProof(x: unknown): { proof?: AnswerProof } {
-  if (x === undefined) return {};
-  if (!isRecord(x) || !isStr(x.by, 128) || !isStr(x.sig, 512)) bad('proof must be {by, sig}');
-  return { proof: { by: x.by, sig: x.sig } };
-}
-
-function decodeTensors(x: unknown, payload: Uint8Array): Tensor[] {
-  if (!Array.isArray(x) || x.length > MAX_TENSORS) bad(`tensors must be a list of at most ${MAX_TENSORS}`);
+/** The tensors' descriptors (or none when sealed); returns the payload's parts. */
+function writePayload(w: HeaderWriter, tensors: readonly Tensor[], sealed: Sealed | undefined): Uint8Array[] {
+  if (sealed !== undefined) { w.varint(0); return [sealed.bytes]; }
+  w.varint(tensors.length);
+  const parts: Uint8Array[] = [];
   let off = 0;
-  const out = x.map((m: unknown) => {
-    if (!isRecord(m) || !isStr(m.n) || !isStr(m.d, 16) || !isDataType(m.d) || !Array.isArray(m.s) || !m.s.every(isFiniteNumber) || !isFiniteNumber(m.b) || m.b < 0) {
-      bad('tensor metadata must be {n, d, s, b}');
-    }
-    if (off + m.b > payload.byteLength) bad(`tensor '${m.n}' needs ${m.b} bytes but only ${payload.byteLength - off} remain`);
-    const t = decodeRawTensor(m.n, m.d, m.s, payload.subarray(off, off + m.b));
-    off += m.b;
-    return t;
-  });
-  if (off !== payload.byteLength) bad(`${payload.byteLength - off} trailing bytes after the tensors`);
+  for (const t of tensors) {
+    const bytes = encodeRawTensor(t);
+    w.str(t.name).str(t.datatype).varint(t.shape.length);
+    for (const d of t.shape) w.f64(d);
+    w.varint(bytes.byteLength);
+    const pad = (ALIGN - (off % ALIGN)) % ALIGN;
+    if (pad > 0) parts.push(ZEROS.subarray(0, pad));
+    parts.push(bytes);
+    off += pad + bytes.byteLength;
+  }
+  return parts;
+}
+
+function writeSealed(w: HeaderWriter, s: Sealed): void {
+  if (s.epk !== undefined) w.str(s.epk);
+  w.str(s.iv);
+}
+
+function encodeRequest(corr: number, r: ForwardRequest): Uint8Array[] {
+  const w = new HeaderWriter(FRAME_HEAD_BYTES);
+  const s = r.sealed;
+  w.u8((r.version === undefined ? 0 : REQ_VERSION) | (r.tenant === undefined ? 0 : REQ_TENANT) | (r.nonce === undefined ? 0 : REQ_NONCE)
+    | (s === undefined ? 0 : REQ_SEALED | (s.epk === undefined ? 0 : REQ_SEAL_KEY)) | (r.traceparent === undefined ? 0 : REQ_TRACE));
+  w.str(r.queryId).f64(r.ttl).f64(r.remainingMs).varint(r.route.length);
+  for (const p of r.route) w.str(p);
+  w.str(r.origin).str(r.model);
+  if (r.version !== undefined) w.str(r.version);
+  if (r.tenant !== undefined) w.str(r.tenant);
+  w.varint(r.outputs.length);
+  for (const o of r.outputs) w.str(o);
+  writeParams(w, r.parameters);
+  const parts = writePayload(w, r.inputs, s);
+  if (r.nonce !== undefined) w.str(r.nonce);
+  if (s !== undefined) writeSealed(w, s);
+  if (r.traceparent !== undefined) w.str(r.traceparent);
+  return frame(FRAME_REQUEST, corr, w, parts);
+}
+
+function encodeResult(corr: number, r: ForwardResult): Uint8Array[] {
+  const w = new HeaderWriter(FRAME_HEAD_BYTES);
+  const s = r.sealed;
+  w.u8((r.proof === undefined ? 0 : RES_PROOF) | (s === undefined ? 0 : RES_SEALED | (s.epk === undefined ? 0 : RES_SEAL_KEY)));
+  w.str(r.model).str(r.version).str(r.id);
+  writeParams(w, r.parameters);
+  writeHops(w, r.hops);
+  const parts = writePayload(w, r.outputs, s);
+  if (r.proof !== undefined) w.str(r.proof.by).str(r.proof.sig);
+  if (s !== undefined) writeSealed(w, s);
+  return frame(FRAME_RESULT, corr, w, parts);
+}
+
+function encodeError(corr: number, e: ForwardError): Uint8Array[] {
+  const w = new HeaderWriter(FRAME_HEAD_BYTES).str(e.kind).str(e.message.slice(0, MAX_SENT_MESSAGE));
+  writeHops(w, e.hops);
+  return frame(FRAME_ERROR, corr, w, []);
+}
+
+function flagsOf(r: HeaderReader, known: number, what: string): number {
+  const f = r.u8(`${what} flags`);
+  if ((f & ~known) !== 0) bad(`${what} flags 0x${f.toString(16)} name fields this version does not have`);
+  return f;
+}
+
+function readNames(r: HeaderReader, max: number, maxChars: number, what: string): string[] {
+  const n = r.count(max, what);
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) out.push(r.str(maxChars, what));
   return out;
 }
 
-/** Decode one frame. Throws ProtocolError (or InvalidInputError for a bad tensor) on anything malformed. */
-export function decodeFrame(bytes: Uint8Array): DecodedFrame {
-  if (bytes.byteLength < 9) bad(`frame of ${bytes.byteLength} bytes is shorter than its 9-byte header`);
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const type = v.getUint8(0);
-  const corr = v.getUint32(1, false);
-  const hlen = v.getUint32(5, false);
-  if (hlen > MAX_HEADER || 9 + hlen > bytes.byteLength) bad(`header length ${hlen} does not fit the frame`);
-  let h: unknown;
-  try {
-    h = JSON.parse(UTF8_STRICT.decode(bytes.subarray(9, 9 + hlen)));
-  } catch {
-    bad('header is not UTF-8 JSON');
+function readParams(r: HeaderReader): Params {
+  const n = r.count(MAX_PARAMS, 'parameters');
+  const out: Record<string, ParamValue> = {};
+  for (let i = 0; i < n; i++) {
+    const k = r.str(MAX_CHARS.name, 'parameter name');
+    const tag = r.u8('parameter type');
+    if (tag === P_STRING) out[k] = r.str(MAX_CHARS.message, 'parameter value');
+    else if (tag === P_NUMBER) out[k] = r.f64('parameter value');
+    else if (tag === P_FALSE || tag === P_TRUE) out[k] = tag === P_TRUE;
+    else bad(`parameter '${k.slice(0, 64)}' has unknown type ${tag}`);
   }
-  if (!isRecord(h)) bad('header is not an object');
-  const payload = bytes.subarray(9 + hlen);
-  switch (type) {
-    case FRAME_REQUEST: {
-      if (!isStr(h.q) || !isFiniteNumber(h.ttl) || !isFiniteNumber(h.rem) || !isStr(h.o, 128) || !isStr(h.m)) bad('request needs q, ttl, rem, o, m');
-      if (!Array.isArray(h.route) || h.route.length > MAX_ROUTE || !h.route.every((p) => isStr(p, 128))) bad('route must be a list of peer ids');
-      if (h.v !== undefined && !isStr(h.v)) bad('version must be a string');
-      if (h.tn !== undefined && !isStr(h.tn, 64)) bad('tenant must be a short string');
-      if (!Array.isArray(h.out) || h.out.length > MAX_TENSORS || !h.out.every((o) => isStr(o))) bad('outputs must be a list of names');
-      if (h.n !== undefined && !isStr(h.n, 128)) bad('nonce must be a short string');
-      return {
-        type, corr,
-        body: {
-          queryId: h.q, ttl: h.ttl, remainingMs: h.rem, route: h.route, origin: h.o, model: h.m,
-          ...(h.v === undefined ? {} : { version: h.v }), ...(h.tn === undefined ? {} : { tenant: h.tn }), outputs: h.out, parameters: decodeParams(h.p), inputs: h.sl === undefined ? decodeTensors(h.t, payload) : [],
-          ...(h.n === undefined ? {} : { nonce: h.n }), ...decodeSealed(h.sl, payload),
-          // Trace context is advisory: a malformed one is ignored (W3C), never a bad frame.
-          ...(isStr(h.tp, 512) ? { traceparent: h.tp } : {}),
-        },
-      };
-    }
-    case FRAME_RESULT:
-      if (!isStr(h.m) || !isStr(h.v) || !isStr(h.id)) bad('result needs m, v, id');
-      return {
-        type, corr,
-        body: { model: h.m, version: h.v, id: h.id, parameters: decodeParams(h.p), outputs: h.sl === undefined ? decodeTensors(h.t, payload) : [], hops: decodeHops(h.hops),
-          ...decodeProof(h.pf), ...decodeSealed(h.sl, payload),
-        },
-      };
-    case FRAME_ERROR: {
-      const kind = (ERROR_KINDS as readonly unknown[]).includes(h.k) ? h.k as ErrorKind : 'internal';
-      return { type, corr, body: { kind, message: isStr(h.msg, 8192) ? h.msg : 'remote error', hops: decodeHops(h.hops) } };
-    }
-    case FRAME_CANCEL:
-      return { type, corr };
-    default:
-      return bad(`unknown frame type ${type}`);
-  }
+  return out;
 }
+
+function readHops(r: HeaderReader): HopTiming[] {
+  const n = r.count(MAX_ROUTE, 'hops');
+  const out: HopTiming[] = [];
+  for (let i = 0; i < n; i++) out.push({ peer: r.str(MAX_CHARS.peer, 'hop peer'), ms: r.finite('hop time') });
+  return out;
+}
+
+/** The tensors the header describes, as views of the payload; none when the payload is sealed. */
+function readTensors(r: HeaderReader, payload: Uint8Array, sealed: boolean): Tensor[] {
+  const n = r.count(MAX_TENSORS, 'tensors');
+  if (sealed && n > 0) bad('a sealed payload has no tensors');
+  const reader = new PayloadReader(payload, ALIGN);
+  const out: Tensor[] = [];
+  for (let i = 0; i < n; i++) {
+    const name = r.str(MAX_CHARS.name, 'tensor name');
+    const datatype = r.str(MAX_CHARS.datatype, 'tensor datatype');
+    const rank = r.count(MAX_TENSORS, 'tensor rank');
+    const shape: number[] = [];
+    for (let d = 0; d < rank; d++) shape.push(r.finite('tensor dimension'));
+    out.push(reader.take(name, datatype, shape, r.varint('tensor byte length')));
+  }
+  if (!sealed) reader.end();
+  return out;
+}
+
+function readSealed(r: HeaderReader, withKey: boolean, payload: Uint8Array): Sealed {
+  const epk = withKey ? r.str(MAX_CHARS.sealKey, 'sealing key') : undefined;
+  return { ...(epk === undefined ? {} : { epk }), iv: r.str(MAX_CHARS.iv, 'sealing iv'), bytes: payload.slice() };
+}
+
+function decodeRequest(r: HeaderReader, payload: Uint8Array): ForwardRequest {
+  const f = flagsOf(r, REQ_VERSION | REQ_TENANT | REQ_NONCE | REQ_SEALED | REQ_SEAL_KEY | REQ_TRACE, 'request');
+  const queryId = r.str(MAX_CHARS.name, 'query id');
+  const ttl = r.finite('ttl');
+  const remainingMs = r.finite('remaining time');
+  const route = readNames(r, MAX_ROUTE, MAX_CHARS.peer, 'route');
+  const origin = r.str(MAX_CHARS.peer, 'origin');
+  const model = r.str(MAX_CHARS.name, 'model');
+  const version = (f & REQ_VERSION) === 0 ? undefined : r.str(MAX_CHARS.name, 'version');
+  const tenant = (f & REQ_TENANT) === 0 ? undefined : r.str(MAX_CHARS.tenant, 'tenant');
+  const outputs = readNames(r, MAX_TENSORS, MAX_CHARS.name, 'outputs');
+  const parameters = readParams(r);
+  const inputs = readTensors(r, payload, (f & REQ_SEALED) !== 0);
+  const nonce = (f & REQ_NONCE) === 0 ? undefined : r.str(MAX_CHARS.nonce, 'nonce');
+  const sealed = (f & REQ_SEALED) === 0 ? undefined : readSealed(r, (f & REQ_SEAL_KEY) !== 0, payload);
+  // Trace context is advisory: one too long is dropped (W3C), never a bad frame.
+  const tp = (f & REQ_TRACE) === 0 ? undefined : r.str(MAX_CHARS.message, 'traceparent');
+  const traceparent = tp !== undefined && tp.length <= MAX_CHARS.traceparent ? tp : undefined;
+  return {
+    queryId, ttl, remainingMs, route, origin, model, outputs, parameters, inputs,
+    ...(version === undefined ? {} : { version }), ...(tenant === undefined ? {} : { tenant }), ...(nonce === undefined ? {} : { nonce }),
+    ...(sealed === undefined ? {} : { sealed }), ...(traceparent === undefined ? {} : { traceparent }),
+  };
+}
+
+function decodeResult(r: HeaderReader, payload: Uint8Array): ForwardResult {
+  const f = flagsOf(r, RES_PROOF | RES_SEALED | RES_SEAL_KEY, 'result');
+  const model = r.str(MAX_CHARS.name, 'model');
+  const version = r.str(MAX_CHARS.name, 'version');
+  const id = r.str(MAX_CHARS.name, 'id');
+  const parameters = readParams(r);
+  const hops = readHops(r);
+  const outputs = readTensors(r, payload, (f & RES_SEALED) !== 0);
+  const proof = (f & RES_PROOF) === 0 ? undefined : { by: r.str(MAX_CHARS.peer, 'proof signer'), sig: r.str(MAX_CHARS.sig, 'proof signature') };
+  const sealed = (f & RES_SEALED) === 0 ? undefined : readSealed(r, (f & RES_SEAL_KEY) !== 0, payload);
+  return { model, version, id, parameters, outputs, hops, ...(proof === undefined ? {} : { proof }), ...(sealed === undefined ? {} : { sealed }) };
+}
+
+function decodeFrame(bytes: Uint8Array): DecodedFrame {
+  const { type, corr, header, payload } = splitFrame(bytes);
+  const r = new HeaderReader(header);
+  let f: DecodedFrame;
+  switch (type) {
+    case FRAME_REQUEST: f = { type, corr, body: decodeRequest(r, payload) }; break;
+    case FRAME_RESULT: f = { type, corr, body: decodeResult(r, payload) }; break;
+    case FRAME_ERROR: {
+      const kind = errorKindOf(r.str(MAX_CHARS.name, 'error kind'));
+      f = { type, corr, body: { kind, message: r.str(MAX_CHARS.message, 'error message'), hops: readHops(r) } };
+      break;
+    }
+    case FRAME_CANCEL: f = { type, corr }; break;
+    default: return bad(`unknown frame type ${type}`);
+  }
+  r.end();
+  if (f.type !== FRAME_REQUEST && f.type !== FRAME_RESULT && payload.byteLength > 0) bad(`${payload.byteLength} bytes after a frame that carries no tensors`);
+  return f;
+}
+
+function encodeCancel(corr: number): Uint8Array[] {
+  return frame(FRAME_CANCEL, corr, new HeaderWriter(FRAME_HEAD_BYTES), []);
+}
+
+/** /plexus/forward/2.0.0's frames. */
+export const codecV2: ForwardCodec = { encodeRequest, encodeResult, encodeError, encodeCancel, decodeFrame };
+
+// The current version's functions by name, for callers that speak it directly (tests, bench).
+export { decodeFrame, encodeCancel, encodeError, encodeRequest, encodeResult };

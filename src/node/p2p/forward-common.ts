@@ -1,6 +1,6 @@
 // Bits the two ends of /plexus/forward share (src/node/p2p/forward-protocol.ts, forward-inbound.ts).
 import { RemoteError } from '../../errors.ts';
-import type { HopTiming } from './forward-codec.ts';
+import type { HopTiming } from './forward-frame.ts';
 
 /** Failure of a forwarded query, with the timings of the hops that answered. */
 export class ForwardFailure extends RemoteError {

@@ -3,8 +3,7 @@
 import type { Stream } from '@libp2p/interface';
 import { CancelledError, PeerUnavailableError, isPlexusError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
-import { decodeFrame, encodeError, encodeResult, FRAME_CANCEL, FRAME_REQUEST } from './forward-codec.ts';
-import type { ForwardRequest, ForwardResult } from './forward-codec.ts';
+import { FRAME_CANCEL, FRAME_REQUEST, type ForwardCodec, type ForwardRequest, type ForwardResult } from './forward-frame.ts';
 import { ForwardFailure, frameBytes } from './forward-common.ts';
 import { readFrames, sendFrame } from './framing.ts';
 
@@ -24,11 +23,11 @@ export interface InboundContext {
 }
 
 /** An answer too large for a frame goes back as RESOURCE_EXHAUSTED rather than breaking the stream. */
-function resultFrame(corr: number, res: ForwardResult, maxFrameBytes: number): Uint8Array[] {
-  const parts = encodeResult(corr, res);
+function resultFrame(codec: ForwardCodec, corr: number, res: ForwardResult, maxFrameBytes: number): Uint8Array[] {
+  const parts = codec.encodeResult(corr, res);
   const size = frameBytes(parts);
   if (size <= maxFrameBytes) return parts;
-  return encodeError(corr, { kind: 'resource_exhausted', message: `the answer's forward frame of ${size} bytes exceeds the limit of ${maxFrameBytes} bytes`, hops: res.hops });
+  return codec.encodeError(corr, { kind: 'resource_exhausted', message: `the answer's forward frame of ${size} bytes exceeds the limit of ${maxFrameBytes} bytes`, hops: res.hops });
 }
 
 /** Serves one inbound stream from its construction until it closes. */
@@ -36,13 +35,16 @@ export class InboundStream {
   readonly #stream: Stream;
   readonly #peer: string;
   readonly #ctx: InboundContext;
+  readonly #codec: ForwardCodec;
   readonly #running = new Map<number, AbortController>();
   #strikes = 0;
 
-  constructor(stream: Stream, peer: string, ctx: InboundContext) {
+  /** `codec`: the version the stream was opened for. */
+  constructor(stream: Stream, peer: string, codec: ForwardCodec, ctx: InboundContext) {
     this.#stream = stream;
     this.#peer = peer;
     this.#ctx = ctx;
+    this.#codec = codec;
     stream.inactivityTimeout = 0;
     stream.addEventListener('close', () => {
       for (const c of this.#running.values()) c.abort(new PeerUnavailableError(`upstream ${peer} went away`));
@@ -65,7 +67,7 @@ export class InboundStream {
     const receivedAt = this.#ctx.onReplied === undefined ? undefined : performance.now();
     let f;
     try {
-      f = decodeFrame(bytes);
+      f = this.#codec.decodeFrame(bytes);
     } catch (e) {
       this.#badFrame(bytes, e as Error);
       return;
@@ -77,7 +79,7 @@ export class InboundStream {
     }
     if (f.type !== FRAME_REQUEST) return;
     if (this.#running.size >= this.#ctx.maxInFlight) {
-      this.#reply(encodeError(f.corr, { kind: 'resource_exhausted', message: `more than ${this.#ctx.maxInFlight} queries in flight on one stream`, hops: [] }));
+      this.#reply(this.#codec.encodeError(f.corr, { kind: 'resource_exhausted', message: `more than ${this.#ctx.maxInFlight} queries in flight on one stream`, hops: [] }));
       return;
     }
     this.#request(f.corr, f.body, receivedAt);
@@ -89,7 +91,7 @@ export class InboundStream {
     this.#ctx.log.warn({ peer: this.#peer, strikes: this.#strikes, err: e.message }, 'bad forward frame');
     if (bytes.byteLength >= 5) {
       const corr = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(1, false);
-      this.#reply(encodeError(corr, { kind: 'invalid_argument', message: e.message, hops: [] }));
+      this.#reply(this.#codec.encodeError(corr, { kind: 'invalid_argument', message: e.message, hops: [] }));
     }
     if (this.#strikes >= this.#ctx.maxStrikes) this.#stream.abort(new Error('too many bad frames'));
   }
@@ -108,7 +110,7 @@ export class InboundStream {
         ctx.counted(-1);
         const at = replied && performance.now();
         const sent = this.#running.delete(corr);
-        if (sent) this.#reply(resultFrame(corr, res, ctx.maxFrameBytes));
+        if (sent) this.#reply(resultFrame(this.#codec, corr, res, ctx.maxFrameBytes));
         replied?.(body, sent ? at : undefined);
       },
       (err: unknown) => {
@@ -118,7 +120,7 @@ export class InboundStream {
         if (sent) {
           const hops = err instanceof ForwardFailure ? err.hops : [];
           const kind = isPlexusError(err) ? err.kind : 'internal';
-          this.#reply(encodeError(corr, { kind, message: (err as Error).message, hops }));
+          this.#reply(this.#codec.encodeError(corr, { kind, message: (err as Error).message, hops }));
         }
         replied?.(body, sent ? at : undefined, err);
       },

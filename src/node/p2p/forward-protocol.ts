@@ -1,19 +1,26 @@
-// /plexus/forward/1.0.0: one long-lived outbound stream per neighbour, reused for every
-// query; many in-flight queries are multiplexed by a correlation id. Responses come back on
-// the same stream. A stream that dies fails its in-flight queries at once.
+// /plexus/forward: one long-lived outbound stream per neighbour, reused for every query; many
+// in-flight queries are multiplexed by a correlation id. Responses come back on the same stream.
+// A stream that dies fails its in-flight queries at once. Two versions, the same frames with
+// another header: 2.0.0 (binary, forward-codec.ts) is offered first and 1.0.0 (JSON,
+// forward-codec-v1.ts) second, so a node still on 1.0.0 is spoken to in its version; the version
+// multistream-select settles on is the stream's `protocol`, and its codec serves the stream.
 import type { Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { CancelledError, DeadlineExceededError, MessageTooLargeError, PeerUnavailableError, RemoteError, ShuttingDownError } from '../../errors.ts';
+import { CancelledError, ConfigError, DeadlineExceededError, MessageTooLargeError, PeerUnavailableError, RemoteError, ShuttingDownError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
-import { decodeFrame, encodeCancel, encodeRequest, FRAME_ERROR, FRAME_RESULT } from './forward-codec.ts';
-import type { ForwardRequest, ForwardResult } from './forward-codec.ts';
+import { codecV2 } from './forward-codec.ts';
+import { codecV1 } from './forward-codec-v1.ts';
+import { FRAME_ERROR, FRAME_RESULT, type ForwardCodec, type ForwardRequest, type ForwardResult } from './forward-frame.ts';
 import { describeError, ForwardFailure, frameBytes } from './forward-common.ts';
 import { InboundStream, type InboundContext } from './forward-inbound.ts';
 import { readFrames, sendFrame } from './framing.ts';
 import type { P2PHost } from './host.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, forwardFrameBytes } from '../node-defaults.ts';
 
-export const FORWARD_PROTOCOL = '/plexus/forward/1.0.0';
+export const FORWARD_PROTOCOL = '/plexus/forward/2.0.0';
+export const FORWARD_PROTOCOL_V1 = '/plexus/forward/1.0.0';
+/** Each version this node speaks, newest first (the order a dial offers them in), with its codec. */
+export const FORWARD_CODECS: ReadonlyMap<string, ForwardCodec> = new Map([[FORWARD_PROTOCOL, codecV2], [FORWARD_PROTOCOL_V1, codecV1]]);
 
 /** Answers a query that arrived from a neighbour (run locally or forward further); `receivedAt`: performance.now() when its frame was read. */
 export type ForwardHandler = (req: ForwardRequest, signal: AbortSignal, receivedAt?: number) => Promise<ForwardResult>;
@@ -28,6 +35,8 @@ export interface ForwardProtocolInit {
   readonly maxStrikes?: number;
   /** Told once per handled query, after its answer was encoded and sent (encodeStartedAt undefined when none was: cancelled). Tracing. */
   readonly onReplied?: (req: ForwardRequest, encodeStartedAt: number | undefined, error?: unknown) => void;
+  /** The versions spoken, a subset of FORWARD_CODECS' keys, newest first; default all of them. */
+  readonly versions?: readonly string[];
 }
 
 export { ForwardFailure } from './forward-common.ts';
@@ -53,8 +62,16 @@ interface Pending {
 
 interface Channel {
   stream: Stream;
+  codec: ForwardCodec;
   pending: Map<number, Pending>;
   nextCorr: number;
+}
+
+/** The codec of the version a stream was opened for (multistream-select agreed on one we offered or handle). */
+function codecOf(stream: Stream): ForwardCodec {
+  const codec = FORWARD_CODECS.get(stream.protocol);
+  if (codec === undefined) throw new Error(`forward stream opened for '${stream.protocol}', a version this node does not speak`);
+  return codec;
 }
 
 export function createForwardProtocol(init: ForwardProtocolInit): ForwardProtocol {
@@ -68,6 +85,7 @@ class ForwardProtocolCore implements ForwardProtocol {
   readonly #channels = new Map<string, Promise<Channel>>();
   readonly #inbound = new Set<Stream>();
   readonly #context: InboundContext;
+  readonly #versions: readonly string[];
   #running = false;
   #handling = 0;
   #handler: ForwardHandler | undefined;
@@ -76,6 +94,9 @@ class ForwardProtocolCore implements ForwardProtocol {
     this.#log = init.logger;
     this.#libp2p = init.host.libp2p;
     this.#maxFrameBytes = init.maxFrameBytes ?? forwardFrameBytes(DEFAULT_MAX_MESSAGE_BYTES);
+    this.#versions = init.versions ?? [...FORWARD_CODECS.keys()];
+    const unknown = this.#versions.filter((v) => !FORWARD_CODECS.has(v));
+    if (this.#versions.length === 0 || unknown.length > 0) throw new ConfigError(`forward protocol versions must be some of ${[...FORWARD_CODECS.keys()].join(', ')}; got ${this.#versions.join(', ') || 'none'}`);
     this.#context = {
       log: init.logger, maxFrameBytes: this.#maxFrameBytes, maxInFlight: init.maxInFlight ?? 1024, maxStrikes: init.maxStrikes ?? 3,
       onReplied: init.onReplied,
@@ -105,12 +126,13 @@ class ForwardProtocolCore implements ForwardProtocol {
   async #dial(peer: string, forget: () => void): Promise<Channel> {
     let stream: Stream;
     try {
-      stream = await this.#libp2p.dialProtocol(peerIdFromString(peer), FORWARD_PROTOCOL, { signal: AbortSignal.timeout(3000) });
+      stream = await this.#libp2p.dialProtocol(peerIdFromString(peer), [...this.#versions], { signal: AbortSignal.timeout(3000) });
     } catch (e) {
       throw new PeerUnavailableError(`cannot open a forward stream to ${peer}: ${describeError(e)}`);
     }
+    const codec = codecOf(stream);
     stream.inactivityTimeout = 0;
-    const ch: Channel = { stream, pending: new Map(), nextCorr: 1 };
+    const ch: Channel = { stream, codec, pending: new Map(), nextCorr: 1 };
     stream.addEventListener('close', (evt) => {
       forget();
       this.#failAll(peer, ch, `forward stream closed${evt.error === undefined ? '' : `: ${evt.error.message}`}`);
@@ -120,7 +142,7 @@ class ForwardProtocolCore implements ForwardProtocol {
       onFrame: (bytes) => {
         let f;
         try {
-          f = decodeFrame(bytes);
+          f = codec.decodeFrame(bytes);
         } catch (e) {
           this.#log.warn({ peer, err: (e as Error).message }, 'garbage on a forward stream: closing it');
           stream.abort(e as Error);
@@ -143,7 +165,7 @@ class ForwardProtocolCore implements ForwardProtocol {
     const corr = ch.nextCorr;
     ch.nextCorr = ch.nextCorr >= 0xffffffff ? 1 : ch.nextCorr + 1;
     // The neighbour would abort the whole stream (every query on it) for a frame over the limit.
-    const frame = encodeRequest(corr, req);
+    const frame = ch.codec.encodeRequest(corr, req);
     const size = frameBytes(frame);
     if (size > this.#maxFrameBytes) throw new MessageTooLargeError(`query ${req.queryId}: a forward frame of ${size} bytes exceeds the limit of ${this.#maxFrameBytes} bytes`);
     return new Promise<ForwardResult>((resolve, reject) => {
@@ -154,7 +176,7 @@ class ForwardProtocolCore implements ForwardProtocol {
       const abandon = (err: Error): void => {
         if (!ch.pending.delete(corr)) return;
         cleanup();
-        void sendFrame(ch.stream, encodeCancel(corr)).catch(() => undefined);
+        void sendFrame(ch.stream, ch.codec.encodeCancel(corr)).catch(() => undefined);
         reject(err);
       };
       const onAbort = (): void => { abandon(new CancelledError(`query ${req.queryId} was cancelled`)); };
@@ -177,7 +199,7 @@ class ForwardProtocolCore implements ForwardProtocol {
   #onInbound(stream: Stream, peer: string): void {
     this.#inbound.add(stream);
     stream.addEventListener('close', () => { this.#inbound.delete(stream); });
-    new InboundStream(stream, peer, this.#context); // serves the stream until it closes
+    new InboundStream(stream, peer, codecOf(stream), this.#context); // serves the stream until it closes
   }
 
   readonly #onDisconnect = (evt: CustomEvent<{ toString(): string }>): void => {
@@ -199,14 +221,14 @@ class ForwardProtocolCore implements ForwardProtocol {
 
   async start(): Promise<void> {
     this.#running = true;
-    await this.#libp2p.handle(FORWARD_PROTOCOL, (stream, conn) => { this.#onInbound(stream, conn.remotePeer.toString()); }, { maxInboundStreams: 8 });
+    await this.#libp2p.handle([...this.#versions], (stream, conn) => { this.#onInbound(stream, conn.remotePeer.toString()); }, { maxInboundStreams: 8 });
     this.#libp2p.addEventListener('peer:disconnect', this.#onDisconnect);
   }
 
   async stop(): Promise<void> {
     this.#running = false;
     this.#libp2p.removeEventListener('peer:disconnect', this.#onDisconnect);
-    await this.#libp2p.unhandle(FORWARD_PROTOCOL).catch(() => undefined);
+    await this.#libp2p.unhandle([...this.#versions]).catch(() => undefined);
     for (const [peer, p] of this.#channels) {
       void p.then((ch) => { this.#failAll(peer, ch, 'node is stopping'); ch.stream.abort(new Error('stopping')); }, () => undefined);
     }

@@ -4,7 +4,7 @@ import { reportedCost } from '../../inference/pipeline/budget.ts';
 import type { InferResult } from '../../inference/types.ts';
 import type { RouteCandidate } from '../../routing/types.ts';
 import { PARAM } from '../../wire/params.ts';
-import type { ForwardResult, HopTiming } from '../p2p/forward-codec.ts';
+import type { ForwardResult, HopTiming } from '../p2p/forward-frame.ts';
 
 const fmtMs = (ms: number): string => (Math.round(ms * 10) / 10).toString();
 

@@ -11,7 +11,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { InferRequest, InferResult } from '../../inference/types.ts';
 import type { Logger } from '../../logger.ts';
-import type { ForwardRequest } from '../p2p/forward-codec.ts';
+import type { ForwardRequest } from '../p2p/forward-frame.ts';
 import type { ForwardHandler } from '../p2p/forward-protocol.ts';
 import { OtelSpan } from './otel-span.ts';
 import { parseTraceparent } from './traceparent.ts';

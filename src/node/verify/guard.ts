@@ -12,7 +12,7 @@ import type { PrivateKey } from '@libp2p/interface';
 import { ForgedAnswerError, PeerUnavailableError } from '../../errors.ts';
 import type { Reputation } from '../../routing/reputation.ts';
 import type { RouteCandidate, RoutingTableApi, Suspect } from '../../routing/types.ts';
-import type { ForwardRequest, ForwardResult } from '../p2p/forward-codec.ts';
+import type { ForwardRequest, ForwardResult } from '../p2p/forward-frame.ts';
 import { checkAnswer, signAnswer } from './proof.ts';
 import { openSealed, openWith, sealRequested, sealTo, sealWith } from './seal.ts';
 
