@@ -19,9 +19,10 @@ import { scaleBoundScenario } from './scale-bound.ts';
 import { throughputScenario } from './throughput.ts';
 import { encodeScenario } from './encode.ts';
 import { noiseDecodeScenario } from './noise-decode.ts';
+import { forwardCodecScenario } from './forward-codec.ts';
 
 export const SCENARIOS: readonly Scenario[] = [
-  limitsScenario, plexusScenario, throughputScenario, encodeScenario, noiseDecodeScenario, batchingScenario, eventLoopScenario, routingQualityScenario, convergenceScenario, scaleScenario, scaleBoundScenario, footprintScenario,
+  limitsScenario, plexusScenario, throughputScenario, encodeScenario, noiseDecodeScenario, forwardCodecScenario, batchingScenario, eventLoopScenario, routingQualityScenario, convergenceScenario, scaleScenario, scaleBoundScenario, footprintScenario,
   tracingScenario, trustScenario, jobsScenario, idleScenario, defaultModelsScenario,
   ocrScenario,
   soakScenario, // opt-in: only with --only soak
