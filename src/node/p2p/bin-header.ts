@@ -8,8 +8,8 @@ import { bad } from './forward-frame.ts';
 
 const UTF8 = new TextEncoder();
 const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true });
-/** A header's padding aligns what follows it to this many bytes. */
-const ALIGN = 8;
+/** A header's padding aligns what follows it to this many bytes (forward-codec.ts aligns tensors to it too). */
+export const ALIGN = 8;
 /** Strings up to this many characters are written byte by byte when they are ASCII. */
 const SHORT = 128;
 
@@ -24,10 +24,6 @@ export class HeaderWriter {
     this.#buf = new Uint8Array(Math.max(capacity, reserve + 64));
     this.#view = new DataView(this.#buf.buffer);
     this.#off = reserve;
-  }
-
-  get length(): number {
-    return this.#off;
   }
 
   #room(n: number): void {

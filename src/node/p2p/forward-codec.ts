@@ -1,6 +1,7 @@
 // /plexus/forward/2.0.0's frames: forward-frame.ts's layout with a binary header (bin-header.ts).
-// A JSON header (1.0.0, forward-codec-v1.ts) cost a c=1 hop ~0.1 ms in JSON.parse and
-// JSON.stringify run on cold caches (`npm run bench -- --only forward-codec`). Each header is
+// With 1.0.0's JSON header (forward-codec-v1.ts) a hop's four frame operations took ~0.11 ms
+// after an idle wait, as at c=1, and ~0.06 ms with this one (`npm run bench -- --only
+// forward-codec`: about half, warm or cold). Each header is
 // its fields in a fixed order, optional ones present when a bit of its leading flags byte says so:
 //   request: flags q ttl rem route[] o m [v] [tn] out[] params tensors [n] [sl: [k] iv] [tp]
 //   result:  flags m v id params hops[] tensors [pf: by sig] [sl: [k] iv]
@@ -15,7 +16,7 @@
 import { encodeRawTensor } from '../../wire/tensor.ts';
 import type { Params, ParamValue, Tensor } from '../../inference/types.ts';
 import type { Sealed } from '../verify/seal.ts';
-import { HeaderReader, HeaderWriter } from './bin-header.ts';
+import { ALIGN, HeaderReader, HeaderWriter } from './bin-header.ts';
 import {
   bad, errorKindOf, FRAME_CANCEL, FRAME_ERROR, FRAME_HEAD_BYTES, FRAME_REQUEST, FRAME_RESULT, MAX_CHARS, MAX_PARAMS, MAX_ROUTE, MAX_SENT_MESSAGE, MAX_TENSORS,
   PayloadReader, splitFrame, writeFrameHead,
@@ -34,8 +35,6 @@ const REQ_TRACE = 32;
 const RES_PROOF = 1;
 const RES_SEALED = 2;
 const RES_SEAL_KEY = 4;
-/** Each tensor's bytes start at a multiple of this in the payload, as the header's end does in the frame. */
-const ALIGN = 8;
 /** Padding, only ever read. */
 const ZEROS = new Uint8Array(ALIGN);
 const P_STRING = 0;
