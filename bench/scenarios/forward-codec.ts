@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Tensor } from '../../src/inference/types.ts';
-import { codecV2 } from '../../src/node/p2p/forward-codec.ts';
+import { codecV2, FRAME_RECEIVED_AT } from '../../src/node/p2p/forward-codec.ts';
 import { codecV1 } from '../../src/node/p2p/forward-codec-v1.ts';
 import type { ForwardCodec, ForwardRequest, ForwardResult } from '../../src/node/p2p/forward-frame.ts';
 import { sileroInput } from '../models/silero.ts';
@@ -40,12 +40,12 @@ function query(): { req: ForwardRequest; res: ForwardResult } {
   };
 }
 
-/** A frame as its receiver holds it: at byte 18 of a buffer (after Noise's length, yamux's header and the frame length). */
+/** A frame as its receiver holds it: at byte FRAME_RECEIVED_AT (18) of a buffer, after Noise's length, yamux's header and the frame length. */
 function received(parts: readonly Uint8Array[]): Uint8Array {
-  const b = new Uint8Array(18 + parts.reduce((n, p) => n + p.byteLength, 0));
-  let off = 18;
+  const b = new Uint8Array(FRAME_RECEIVED_AT + parts.reduce((n, p) => n + p.byteLength, 0));
+  let off = FRAME_RECEIVED_AT;
   for (const p of parts) { b.set(p, off); off += p.byteLength; }
-  return b.subarray(18);
+  return b.subarray(FRAME_RECEIVED_AT);
 }
 
 function operations(codec: ForwardCodec): Record<Op, () => unknown> {

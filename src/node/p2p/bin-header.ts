@@ -4,7 +4,7 @@
 // that is not UTF-8 or is longer than its field allows is a ProtocolError (forward-frame.ts bad).
 // Short ASCII strings (peer ids, query ids, names: nearly all of them) are written byte by byte;
 // they are read with the platform's UTF-8 decoder, which checks them faster than a loop here.
-import { bad } from './forward-frame.ts';
+import { alignUp, bad } from './forward-frame.ts';
 
 const UTF8 = new TextEncoder();
 const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true });
@@ -86,7 +86,7 @@ export class HeaderWriter {
    * ArrayBuffer's byte 0; the writer is done with it.
    */
   finish(shift = 0): Uint8Array {
-    const end = Math.ceil((this.#off + shift) / ALIGN) * ALIGN - shift;
+    const end = alignUp(this.#off + shift, ALIGN) - shift;
     this.#room(end - this.#off);
     return this.#buf.subarray(0, end); // zero past #off: a buffer is zero-filled, and writes go only to #off
   }

@@ -18,7 +18,7 @@ import type { Params, ParamValue, Tensor } from '../../inference/types.ts';
 import type { Sealed } from '../verify/seal.ts';
 import { ALIGN, HeaderReader, HeaderWriter } from './bin-header.ts';
 import {
-  bad, errorKindOf, FRAME_CANCEL, FRAME_ERROR, FRAME_HEAD_BYTES, FRAME_REQUEST, FRAME_RESULT, MAX_CHARS, MAX_PARAMS, MAX_ROUTE, MAX_SENT_MESSAGE, MAX_TENSORS,
+  alignUp, bad, errorKindOf, FRAME_CANCEL, FRAME_ERROR, FRAME_HEAD_BYTES, FRAME_REQUEST, FRAME_RESULT, MAX_CHARS, MAX_PARAMS, MAX_ROUTE, MAX_SENT_MESSAGE, MAX_TENSORS,
   PayloadReader, splitFrame, writeFrameHead,
   type DecodedFrame, type ForwardCodec, type ForwardError, type ForwardRequest, type ForwardResult, type HopTiming,
 } from './forward-frame.ts';
@@ -43,12 +43,13 @@ const P_FALSE = 2;
 const P_TRUE = 3;
 
 /**
- * Where a frame's first byte sits, mod 8, in the buffer its receiver decodes it from, when it
- * travels alone in a Noise message (as at low load): after the message's 2-byte length, yamux's
- * 12-byte frame header and the frame's own 4-byte length, at byte 18 of the decrypted message.
- * The header is padded so that the tensors start 8-aligned there, and decode as views.
+ * Where a frame's first byte sits in the buffer its receiver decodes it from, when it travels
+ * alone in a Noise message (as at low load): after the message's 2-byte length, yamux's 12-byte
+ * frame header and the frame's own 4-byte length. The header is padded so that the tensors
+ * start 8-aligned there, and decode as views.
  */
-const RECEIVED_AT = (2 + 12 + 4) % ALIGN;
+export const FRAME_RECEIVED_AT = 2 + 12 + 4;
+const RECEIVED_AT = FRAME_RECEIVED_AT % ALIGN;
 
 /** A header starts with the frame's 9-byte head, so head and header leave as one buffer. */
 function frame(type: number, corr: number, w: HeaderWriter, parts: readonly Uint8Array[]): Uint8Array[] {
@@ -85,7 +86,7 @@ function writePayload(w: HeaderWriter, tensors: readonly Tensor[], sealed: Seale
     w.str(t.name).str(t.datatype).varint(t.shape.length);
     for (const d of t.shape) w.f64(d);
     w.varint(bytes.byteLength);
-    const pad = (ALIGN - (off % ALIGN)) % ALIGN;
+    const pad = alignUp(off, ALIGN) - off;
     if (pad > 0) parts.push(ZEROS.subarray(0, pad));
     parts.push(bytes);
     off += pad + bytes.byteLength;

@@ -103,6 +103,11 @@ export function splitFrame(bytes: Uint8Array): { type: number; corr: number; hea
   return { type: v.getUint8(0), corr: v.getUint32(1, false), header: bytes.subarray(FRAME_HEAD_BYTES, FRAME_HEAD_BYTES + hlen), payload: bytes.subarray(FRAME_HEAD_BYTES + hlen) };
 }
 
+/** `n` rounded up to a multiple of `to`: where padding to `to` bytes ends. */
+export function alignUp(n: number, to: number): number {
+  return Math.ceil(n / to) * to;
+}
+
 /** An error kind from a peer: one we know, else 'internal'. */
 export function errorKindOf(x: unknown): ErrorKind {
   return (ERROR_KINDS as readonly unknown[]).includes(x) ? x as ErrorKind : 'internal';
@@ -125,7 +130,7 @@ export class PayloadReader {
 
   take(name: string, datatype: string, shape: readonly number[], byteLength: number): Tensor {
     if (!isDataType(datatype)) bad(`tensor '${name}' has an unknown datatype`);
-    const start = Math.ceil(this.#off / this.#align) * this.#align;
+    const start = alignUp(this.#off, this.#align);
     if (start > this.#payload.byteLength) bad(`tensor '${name}' starts past the end of the payload`);
     for (let i = this.#off; i < start; i++) if (this.#payload[i] !== 0) bad(`tensor '${name}' is preceded by padding that is not zero`);
     this.#off = start;
