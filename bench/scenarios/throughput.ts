@@ -3,6 +3,8 @@
 //  - a bare grpc-js echo server in another process (the limit),
 //  - a Plexus node hosting the model (local),
 //  - a Plexus node hosting nothing, one hop from the provider (a pure router),
+//  - the bare servers that measure the c=1 targets' floors in the same rounds (bare-servers.ts:
+//    grpc-js with silero-vad in a worker thread; grpc-js relaying over libp2p to an echo),
 // from one raw-bytes caller in this process (bench/raw-grpc.ts: no encoding or decoding per
 // call, so the load generator costs the same for every target), at c=64 and then at c=1. Every
 // target runs from start to end, and each concurrency runs in rounds: a window of every target
@@ -19,26 +21,25 @@
 // every round. Beside each window, the machine's steal time (/proc/stat). The nodes serve
 // silero-vad batched as the embedded default's is (SILERO_VAD_BATCHING); a baseline from before
 // `batching.axes` serves it unbatched, as that build could.
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { libp2pRoundTrips, workerRoundTrips } from '../floors.ts';
 import { closedLoop, type LoadResult } from '../load.ts';
-import { decodeInferResponse, MODEL_INFER_PATH, rawCaller, sileroRequestBytes } from '../raw-grpc.ts';
-import { SILERO_MODEL, sileroFeeds, sileroModelPath } from '../models/silero.ts';
-import { machineCpuTicks, requireProjectFiles, spawnDaemon, spawnReady, stealPct, stopAll, type DaemonProc } from '../procs.ts';
+import { sileroRequestBytes } from '../raw-grpc.ts';
+import { SILERO_MODEL, SILERO_SESSION_OPTIONS, sileroFeeds, sileroModelPath } from '../models/silero.ts';
+import { machineCpuTicks, requireProjectFiles, spawnReady, stealPct } from '../procs.ts';
 import { loadRow, LOAD_COLUMNS } from '../rows.ts';
 import { ratio, round } from '../stats.ts';
 import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from '../types.ts';
-import { batchedSileroSpec, sileroSpec, startLine } from './plexus.ts';
-import { c1Rounds, c64Rounds, firstWarmupMs, measure, measureRounds, medianOf, overRounds, windows, type Build, type Measured, type Running, type Started } from './throughput-windows.ts';
+import { c1Figures, c64Figures } from './throughput-figures.ts';
+import { batchesSilero, startTargets } from './throughput-targets.ts';
+import { c1Rounds, c64Rounds, firstWarmupMs, measure, measureRounds, medianOf, windows, type Build, type Measured, type Running } from './throughput-windows.ts';
 
 const ECHO_CHILD = fileURLToPath(new URL('../echo-child.ts', import.meta.url));
-const ECHO_PATH = '/plexus.bench.Echo/Echo';
 /** ORT in-process, one c=1 window per call, on one session; release() when done. */
 async function ortWindows(): Promise<{ window(w: { durationMs: number; warmupMs: number }): Promise<Measured>; release(): Promise<void> }> {
-  const session = await ort.InferenceSession.create(sileroModelPath(), { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const session = await ort.InferenceSession.create(sileroModelPath(), SILERO_SESSION_OPTIONS);
   const feeds = sileroFeeds();
   return {
     window: async (w) => {
@@ -50,105 +51,8 @@ async function ortWindows(): Promise<{ window(w: { durationMs: number; warmupMs:
   };
 }
 
-/** One answer decoded and checked before timing, so a run of fast errors cannot pass as throughput. */
-async function checkAnswers(address: string, payload: Buffer): Promise<void> {
-  const caller = rawCaller(address, MODEL_INFER_PATH, payload);
-  try {
-    const res = decodeInferResponse(await caller.call()) as { outputs?: { name: string }[] };
-    if (!(res.outputs ?? []).some((o) => o.name === 'output')) throw new Error(`answer without 'output': ${JSON.stringify(res).slice(0, 200)}`);
-  } finally {
-    caller.close();
-  }
-}
-
-async function startEcho(): Promise<Started> {
-  const echo = await spawnReady<{ grpc: string }>(ECHO_CHILD, []);
-  return { address: echo.ready.grpc, procs: [{ role: 'echo', pid: echo.pid }], stop: () => echo.stop() };
-}
-
-/** A build's silero-vad entry: batched as the embedded default's, where that build can. */
-const sileroOf = (b: Build): Record<string, unknown> => (b.batching ? batchedSileroSpec() : sileroSpec());
-
-/** Whether the build in `root` knows `batching.axes` (silero-vad cannot batch without it). */
-function batchesSilero(root: string): boolean {
-  const file = join(root, 'src/inference/batch-tensors.ts');
-  return existsSync(file) && readFileSync(file, 'utf8').includes('axisLookup');
-}
-
-async function startLocal(b: Build): Promise<Started> {
-  const d = await spawnDaemon({ models: [sileroOf(b)], bin: b.bin });
-  return { address: d.grpc, procs: [{ role: 'node', pid: d.pid }], stop: () => d.stop() };
-}
-
-async function startRouter(b: Build): Promise<Started> {
-  const line: DaemonProc[] = await startLine(2, b.bin, sileroOf(b));
-  const [router, provider] = line as [DaemonProc, DaemonProc];
-  return { address: router.grpc, procs: [{ role: 'router', pid: router.pid }, { role: 'provider', pid: provider.pid }], stop: () => stopAll(line) };
-}
-
 function perRoleText(values: Record<string, number | null>): string {
   return Object.entries(values).map(([k, v]) => `${k} ${v ?? '–'}`).join(', ');
-}
-
-/** A build's local node or router, started and checked to answer. */
-async function startChecked(start: (b: Build) => Promise<Started>, b: Build, payload: Buffer): Promise<Started> {
-  const s = await start(b);
-  try {
-    await checkAnswers(s.address, payload);
-  } catch (e) {
-    await s.stop();
-    throw e;
-  }
-  return s;
-}
-
-type Figure = readonly [string, ReturnType<typeof overRounds>];
-
-/** A figure's metric key for a build: `key` itself for this one, 'before' + 'Key' for a baseline. */
-function figureName(tag: string, key: string): string {
-  return tag === '' ? key : `${tag}${key[0]?.toUpperCase() ?? ''}${key.slice(1)}`;
-}
-
-/** Each figure's median under its name, and its range as …Min and …Max. */
-function setFigures(metrics: Record<string, number | null>, tag: string, figures: readonly Figure[]): void {
-  for (const [k, v] of figures) {
-    const name = figureName(tag, k);
-    metrics[name] = round(v.median);
-    metrics[`${name}Min`] = round(v.min);
-    metrics[`${name}Max`] = round(v.max);
-  }
-}
-
-/**
- * The c=64 figures of each build (`tags`: '' for this one, 'before' for a baseline): the local
- * node's and the router's queries per second over the echo's in the same round.
- */
-export function c64Figures(metrics: Record<string, number | null>, tags: readonly string[], rounds: number, qps: (key: string, r: number) => number | null): void {
-  for (const tag of tags) {
-    setFigures(metrics, tag, [
-      ['localVsEchoC64', overRounds(rounds, (r) => ratio(qps(`${tag}local`, r), qps('echo', r)))],
-      ['routerVsEchoC64', overRounds(rounds, (r) => ratio(qps(`${tag}router`, r), qps('echo', r)))],
-    ]);
-  }
-}
-
-/**
- * The c=1 figures of each build, each taken within a round: the local overhead (local − ORT
- * in-process) and a hop (router − local), in ms and over the echo's round trip in that round.
- */
-export function c1Figures(metrics: Record<string, number | null>, tags: readonly string[], rounds: number, p50: (key: string, r: number) => number | null): void {
-  const diff = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a - b);
-  for (const tag of tags) {
-    const overhead = (r: number): number | null => diff(p50(`${tag}local`, r), p50('ort', r));
-    const hop = (r: number): number | null => diff(p50(`${tag}router`, r), p50(`${tag}local`, r));
-    const within: readonly [string, (r: number) => number | null][] = [
-      ['localOverheadC1Ms', overhead],
-      ['hopC1Ms', hop],
-      ['localOverheadVsEchoRtt', (r) => ratio(overhead(r), p50('echo', r))],
-      ['hopVsEchoRtt', (r) => ratio(hop(r), p50('echo', r))],
-    ];
-    setFigures(metrics, tag, within.map(([k, f]) => [k, overRounds(rounds, f)]));
-  }
 }
 
 /** A target's `r`th window by the target's key (null when there is none). */
@@ -244,18 +148,11 @@ export const throughputScenario: Scenario = {
       { tag: '', label: '', bin: undefined, batching: true },
     ];
     if (builds.length > 1) notes.push('With a baseline, both builds run side by side, with a window of each in every round.');
-    const kinds = [
-      { key: 'local', title: 'Plexus node, model local', start: startLocal },
-      { key: 'router', title: 'Plexus router, model one hop away', start: startRouter },
-    ] as const;
     const running: Running[] = [];
     const ort0 = await ortWindows();
     try {
-      ctx.log('throughput: starting the echo and every build\'s local node and router');
-      running.push({ ...await startEcho(), key: 'echo', label: 'bare grpc-js echo (another process)', path: ECHO_PATH });
-      for (const k of kinds) {
-        for (const b of builds) running.push({ ...await startChecked(k.start, b, payload), key: `${b.tag}${k.key}`, label: `${b.label}${k.title}`, path: MODEL_INFER_PATH });
-      }
+      ctx.log('throughput: starting the echo, the bare servers and every build\'s local node and router');
+      await startTargets(builds, payload, running);
       await measureAllRounds(running, ort0, payload, ctx, builds.map((b) => b.tag), record, metrics);
     } finally {
       await Promise.all([ort0.release(), ...running.map((t) => t.stop())]);
@@ -265,15 +162,15 @@ export const throughputScenario: Scenario = {
     if (builds.length > 1) {
       notes.push(`before, medians over the rounds: c=64 throughput vs the echo: local ${metrics['beforeLocalVsEchoC64'] ?? '–'}×, router ${metrics['beforeRouterVsEchoC64'] ?? '–'}×; c=1: local overhead ${metrics['beforeLocalOverheadVsEchoRtt'] ?? '–'}×, a hop ${metrics['beforeHopVsEchoRtt'] ?? '–'}× the echo round trip.`);
     }
-    // The echo's own round trip (a node answers over the same grpc-js) plus the worker hop, which
-    // a node whose models run off its event loop cannot skip: the least a local query can add.
-    metrics['localOverheadFloorVsEchoRtt'] = round(ratio(echoP50 == null || workerRes.latency.p50 === null ? null : echoP50 + workerRes.latency.p50, echoP50));
-    // A hop's floor: the bare libp2p round trip, before a router or provider does any work.
-    metrics['hopFloorVsEchoRtt'] = round(ratio(p2pRes.latency.p50, echoP50));
+    // The floors as sessions 14-18 took them, from round trips measured once, before the rounds:
+    // the echo's plus a bare worker's, and a bare libp2p round trip (the libraries' defaults).
+    metrics['localOverheadRttFloorVsEchoRtt'] = round(ratio(echoP50 == null || workerRes.latency.p50 === null ? null : echoP50 + workerRes.latency.p50, echoP50));
+    metrics['hopRttFloorVsEchoRtt'] = round(ratio(p2pRes.latency.p50, echoP50));
     const range = (k: string): string => `${metrics[`${k}Min`] ?? '–'}–${metrics[`${k}Max`] ?? '–'}×`;
     notes.push(
       `c=64 throughput vs the echo, medians over the rounds: local ${metrics['localVsEchoC64'] ?? '–'}× (rounds: ${range('localVsEchoC64')}), router ${metrics['routerVsEchoC64'] ?? '–'}× (rounds: ${range('routerVsEchoC64')}).`,
-      `c=1 p50, medians over the rounds: local overhead over in-process ORT ${metrics['localOverheadC1Ms'] ?? '–'} ms = ${metrics['localOverheadVsEchoRtt'] ?? '–'}× the echo round trip (${round(echoP50 ?? null) ?? '–'} ms; rounds: ${range('localOverheadVsEchoRtt')}); a hop ${metrics['hopC1Ms'] ?? '–'} ms = ${metrics['hopVsEchoRtt'] ?? '–'}× (rounds: ${range('hopVsEchoRtt')}). Floor of the local overhead: the echo round trip plus a bare worker round trip (${round(workerRes.latency.p50) ?? '–'} ms) = ${metrics['localOverheadFloorVsEchoRtt'] ?? '–'}× the echo round trip; of a hop: a bare libp2p round trip (${round(p2pRes.latency.p50) ?? '–'} ms) = ${metrics['hopFloorVsEchoRtt'] ?? '–'}×.`,
+      `c=1 p50, medians over the rounds: local overhead over in-process ORT ${metrics['localOverheadC1Ms'] ?? '–'} ms = ${metrics['localOverheadVsEchoRtt'] ?? '–'}× the echo round trip (${round(echoP50 ?? null) ?? '–'} ms; rounds: ${range('localOverheadVsEchoRtt')}); a hop ${metrics['hopC1Ms'] ?? '–'} ms = ${metrics['hopVsEchoRtt'] ?? '–'}× (rounds: ${range('hopVsEchoRtt')}). Floors, medians over the same rounds: of the local overhead, the bare model server less in-process ORT, ${metrics['localOverheadFloorC1Ms'] ?? '–'} ms = ${metrics['localOverheadFloorVsEchoRtt'] ?? '–'}× (rounds: ${range('localOverheadFloorVsEchoRtt')}); with the model on the event loop instead (no first goal), ${metrics['localOverheadInlineFloorC1Ms'] ?? '–'} ms = ${metrics['localOverheadInlineFloorVsEchoRtt'] ?? '–'}× (rounds: ${range('localOverheadInlineFloorVsEchoRtt')}); of a hop, the bare relay less the echo, ${metrics['hopFloorC1Ms'] ?? '–'} ms = ${metrics['hopFloorVsEchoRtt'] ?? '–'}× (rounds: ${range('hopFloorVsEchoRtt')}). Above them (Plexus's own cost): local ${metrics['localOverheadAboveFloorC1Ms'] ?? '–'} ms = ${metrics['localOverheadAboveFloorVsEchoRtt'] ?? '–'}×, a hop ${metrics['hopAboveFloorC1Ms'] ?? '–'} ms = ${metrics['hopAboveFloorVsEchoRtt'] ?? '–'}×. From single round trips measured before the rounds: the echo's plus a bare worker's (${round(workerRes.latency.p50) ?? '–'} ms) = ${metrics['localOverheadRttFloorVsEchoRtt'] ?? '–'}×; a bare libp2p round trip, the libraries' defaults (${round(p2pRes.latency.p50) ?? '–'} ms) = ${metrics['hopRttFloorVsEchoRtt'] ?? '–'}×.`,
+      `c=64, what the bare servers serve against the echo: the model server ${metrics['bareModelVsEchoC64'] ?? '–'}× (rounds: ${range('bareModelVsEchoC64')}), with the model on its event loop ${metrics['bareInlineVsEchoC64'] ?? '–'}× (rounds: ${range('bareInlineVsEchoC64')}), the relay ${metrics['bareRelayVsEchoC64'] ?? '–'}× (rounds: ${range('bareRelayVsEchoC64')}).`,
       'cpuMsPerQuery: CPU ms per query of each process over the window (utime+stime from /proc; the caller from process.cpuUsage), threads included.',
       'syscallsPerQuery: read- and write-type system calls per query of each process (syscr+syscw, /proc/PID/io); tcpSegmentsPerQuery: TCP segments the machine sent per query (/proc/net/snmp OutSegs); stealPct: the share of the machine\'s CPU time its host ran something else while a CPU of this machine was ready to run, during the window (/proc/stat steal; 0 on bare metal).',
     );

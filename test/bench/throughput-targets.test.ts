@@ -28,8 +28,8 @@ describe('throughput targets', () => {
     const base = { localOverheadVsEchoRtt: 2.1, localOverheadC1Ms: 1.0, hopVsEchoRtt: 3, hopC1Ms: 1.4, echoC1P50Ms: 0.48 };
     const detail = (m: Record<string, number>, id: string): string | undefined => evaluateTargets(throughput(m)).find((t) => t.id === id)?.detail;
     const floors = { ...base, localOverheadFloorVsEchoRtt: 1.3, hopFloorVsEchoRtt: 0.7 };
-    expect(detail(floors, 'c1-local-overhead')).toContain('floor: 1.300× (the echo round trip plus a bare worker round trip');
-    expect(detail(floors, 'c1-hop')).toContain('floor: 0.700× (a bare libp2p round trip)');
+    expect(detail(floors, 'c1-local-overhead')).toContain('floor: 1.300× (a bare grpc-js server running the model in a worker thread');
+    expect(detail(floors, 'c1-hop')).toContain('floor: 0.700× (a bare grpc-js relay over libp2p to an echo');
     expect(detail(base, 'c1-local-overhead')).not.toContain('floor');
     expect(detail(base, 'c1-hop')).not.toContain('floor');
   });
