@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toneWav } from '../grpc/helpers.ts';
 import { metricValue, postJson, request, startHttpNode, type HttpTestNode } from './helpers.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures');
@@ -160,14 +161,22 @@ describe('infer', () => {
 
   it('cancels the query when the client disconnects', async () => {
     const metrics = async (): Promise<number> => metricValue((await request(`${t.base}/metrics`)).text, 'plexus_requests_total', { api: 'http', model: 'speech.vad', code: 'CANCELLED' }) ?? 0;
+    const running = async (): Promise<boolean> => /^plexus_in_flight\{[^}]*\} [1-9]/m.test((await request(`${t.base}/metrics`)).text);
     const before = await metrics();
-    const long = Buffer.concat(Array.from({ length: 8 }, () => SPEECH_WAV));
+    // 300 s of audio (~9,400 VAD windows, most of a second of compute even on a fast machine),
+    // and the client goes once the node is running it: a WAV of 8 copies of one file's bytes
+    // was one file's audio to the decoder, answered before a fixed 100 ms abort on a fast machine.
+    const long = toneWav(300, 8000);
     const ctl = new AbortController();
     const sent = fetch(`${t.base}/v2/models/speech.vad/infer`, {
       method: 'POST', signal: ctl.signal,
       body: JSON.stringify({ inputs: [{ name: 'audio', shape: [1], datatype: 'BYTES', data: [{ b64: long.toString('base64') }] }] }),
     });
-    setTimeout(() => ctl.abort(), 100);
+    let settled = false;
+    sent.then(() => { settled = true; }, () => { settled = true; });
+    const start = Date.now() + 20_000;
+    while (!settled && !(await running()) && Date.now() < start) await new Promise((r) => setTimeout(r, 5));
+    ctl.abort();
     await expect(sent).rejects.toThrow();
     const until = Date.now() + 20_000;
     while ((await metrics()) === before && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
