@@ -17,7 +17,7 @@
 import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { Libp2p } from 'libp2p';
-import type { Connection, Stream } from '@libp2p/interface';
+import type { Connection } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
 import { SILERO_SESSION_OPTIONS, sileroAnswerBytes, sileroFeeds, sileroModelPath } from './models/silero.ts';
 import { echoClient, ECHO_PROTOCOL, libp2pNode, MAX_ECHO_STREAMS, startGrpcEcho, type Closable } from './echo-servers.ts';
@@ -78,21 +78,18 @@ export async function startBareModelServer(where: 'worker' | 'inline'): Promise<
   };
 }
 
-/** Idle streams to the echo on one connection; a call takes one or opens one. */
+type Send = (payload: Uint8Array) => Promise<void>;
+
+/** Idle streams to the echo on one connection (each as its echoClient); a call takes one or opens one. */
 class StreamPool {
-  readonly #idle: { stream: Stream; send: (p: Uint8Array) => Promise<void> }[] = [];
+  readonly #idle: Send[] = [];
   readonly #connection: Connection;
   constructor(connection: Connection) { this.#connection = connection; }
 
   async call(payload: Uint8Array): Promise<void> {
-    const s = this.#idle.pop() ?? await this.#open();
-    await s.send(payload);
-    this.#idle.push(s);
-  }
-
-  async #open(): Promise<{ stream: Stream; send: (p: Uint8Array) => Promise<void> }> {
-    const stream = await this.#connection.newStream(ECHO_PROTOCOL, { maxOutboundStreams: MAX_ECHO_STREAMS });
-    return { stream, send: echoClient(stream) };
+    const send = this.#idle.pop() ?? echoClient(await this.#connection.newStream(ECHO_PROTOCOL, { maxOutboundStreams: MAX_ECHO_STREAMS }));
+    await send(payload);
+    this.#idle.push(send);
   }
 }
 

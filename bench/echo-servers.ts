@@ -18,8 +18,7 @@ export const ECHO_PATH = '/plexus.bench.Echo/Echo';
 /** Streams of the echo protocol one connection may carry (bare-servers.ts's relay opens one per call in flight). */
 export const MAX_ECHO_STREAMS = 256;
 const passthrough = (b: Buffer): Buffer => b;
-/** One unary method of raw bytes, `Echo` (what the bare servers answer: bare-servers.ts too). */
-export const echoService: grpc.ServiceDefinition = {
+const echoService: grpc.ServiceDefinition = {
   Echo: {
     path: ECHO_PATH, requestStream: false, responseStream: false,
     requestSerialize: passthrough, requestDeserialize: passthrough,

@@ -1,14 +1,15 @@
-// Floors for issue 13's c=1 targets, measured beside them in the throughput scenario.
+// Single round trips the throughput scenario measures once, before its rounds: sessions 14-18
+// took issue 13's c=1 floors from them; the scenario's floors are now the bare servers measured
+// in the same rounds as the targets (bare-servers.ts), and these rows stay beside them.
 // - The worker hop alone: a round trip between this thread and a worker thread that does no
 // work, with the messages a node's model worker exchanges for one raw silero-vad query (the
 // request's three input tensors copied into buffers of their own and transferred, as
 // worker-host.ts does with a gRPC message's tensors; an answer of two output tensors
-// transferred back). A node whose models run off its event loop pays this at c=1 on top of
-// everything a bare echo server pays, so the echo's round trip plus this one is a floor for a
-// local query's overhead over in-process ONNX Runtime (README, Per-query cost).
+// transferred back). The echo's round trip plus this one was the local overhead's floor; it
+// leaves out the model's run on caches left cold by the idle wait.
 // - A bare libp2p round trip (TCP + Noise + Yamux, the libraries' defaults, one long-lived
-// stream) with the request's tensor bytes (3,336 B) each way: what a hop costs before a router
-// or provider does anything with the query. Also the limits scenario's libp2p rows.
+// stream) with the request's tensor bytes (3,336 B) each way: a hop's floor then; it leaves out
+// what running grpc-js in the same process costs. Also the limits scenario's libp2p rows.
 import { Worker } from 'node:worker_threads';
 import { packTensor, type WorkerReply } from '../src/inference/worker/protocol.ts';
 import type { Tensor } from '../src/inference/types.ts';

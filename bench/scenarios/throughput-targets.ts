@@ -35,8 +35,13 @@ async function checkBare(address: string, payload: Buffer, minBytes: number): Pr
   }
 }
 
+/** echo-child.ts in a process of its own: its libp2p echo on the libraries' defaults, or (`node-stack`) as a node's host builds it. */
+export function spawnEchoChild(stack: 'defaults' | 'node-stack'): ReturnType<typeof spawnReady<{ grpc: string; libp2p: string[] }>> {
+  return spawnReady<{ grpc: string; libp2p: string[] }>(ECHO_CHILD, stack === 'defaults' ? [] : [stack]);
+}
+
 async function startEcho(): Promise<Started> {
-  const echo = await spawnReady<{ grpc: string }>(ECHO_CHILD, []);
+  const echo = await spawnEchoChild('defaults');
   return { address: echo.ready.grpc, procs: [{ role: 'echo', pid: echo.pid }], stop: () => echo.stop() };
 }
 
@@ -49,7 +54,7 @@ async function startBareModel(mode: 'model' | 'model-inline'): Promise<Started> 
 }
 
 async function startBareRelay(): Promise<Started> {
-  const echo = await spawnReady<{ libp2p: string[] }>(ECHO_CHILD, ['node-stack']);
+  const echo = await spawnEchoChild('node-stack');
   try {
     const relay = await spawnReady<{ grpc: string }>(BARE_CHILD, ['relay', JSON.stringify(echo.ready.libp2p)]);
     return {

@@ -22,21 +22,19 @@
 // silero-vad batched as the embedded default's is (SILERO_VAD_BATCHING); a baseline from before
 // `batching.axes` serves it unbatched, as that build could.
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { libp2pRoundTrips, workerRoundTrips } from '../floors.ts';
 import { closedLoop, type LoadResult } from '../load.ts';
 import { sileroRequestBytes } from '../raw-grpc.ts';
 import { SILERO_MODEL, SILERO_SESSION_OPTIONS, sileroFeeds, sileroModelPath } from '../models/silero.ts';
-import { machineCpuTicks, requireProjectFiles, spawnReady, stealPct } from '../procs.ts';
+import { machineCpuTicks, requireProjectFiles, stealPct } from '../procs.ts';
 import { loadRow, LOAD_COLUMNS } from '../rows.ts';
 import { ratio, round } from '../stats.ts';
 import type { ResultRow, Scenario, ScenarioContext, ScenarioResult } from '../types.ts';
 import { c1Figures, c64Figures } from './throughput-figures.ts';
-import { batchesSilero, startTargets } from './throughput-targets.ts';
+import { batchesSilero, spawnEchoChild, startTargets } from './throughput-targets.ts';
 import { c1Rounds, c64Rounds, firstWarmupMs, measure, measureRounds, medianOf, windows, type Build, type Measured, type Running } from './throughput-windows.ts';
 
-const ECHO_CHILD = fileURLToPath(new URL('../echo-child.ts', import.meta.url));
 /** ORT in-process, one c=1 window per call, on one session; release() when done. */
 async function ortWindows(): Promise<{ window(w: { durationMs: number; warmupMs: number }): Promise<Measured>; release(): Promise<void> }> {
   const session = await ort.InferenceSession.create(sileroModelPath(), SILERO_SESSION_OPTIONS);
@@ -130,7 +128,7 @@ export const throughputScenario: Scenario = {
     metrics['workerRttC1P50Ms'] = workerRes.latency.p50;
 
     ctx.log('throughput: a bare libp2p round trip to another process, c=1');
-    const p2pEcho = await spawnReady<{ libp2p: string[] }>(ECHO_CHILD, []);
+    const p2pEcho = await spawnEchoChild('defaults');
     let p2pRes: LoadResult;
     try {
       p2pRes = await libp2pRoundTrips(windows(ctx), p2pEcho.ready.libp2p);

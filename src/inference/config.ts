@@ -104,7 +104,7 @@ export function compileModelSpecs(raw: unknown, baseDir: string, loaded: readonl
  * rate is shared (requests at 8 and 16 kHz batch apart). `npm run bench -- --only batching`: one
  * ORT call on 16-64 windows costs 0.07-0.08 ms a window against 0.19 ms for one alone, and the
  * engine at c=64 answered 2.7x the requests/s; daemons at c=64, a local node ~15% and a router
- * ~25% more (medians of 6 rounds in 2 runs; README, Per-query cost). No wait for company: at c=1 a request runs at once, and under
+ * ~27% more (medians of 12 rounds in 4 runs, each within its round; docs/PERFORMANCE.md, session 16). No wait for company: at c=1 a request runs at once, and under
  * load the queue fills while a batch runs.
  */
 export const SILERO_VAD_BATCHING = { maxBatchSize: 64, maxQueueDelayUs: 0, axes: { state: 1, stateN: 1, sr: 'shared' } } as const;

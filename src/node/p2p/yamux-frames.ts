@@ -13,7 +13,7 @@
 // last turn carried one frame or none, the first frame of a turn goes at once and only the frames
 // after it wait; a turn of two or more makes all of the next turn's wait. A lone query (c=1) no
 // longer waits for the end of the turn at the router and again at the provider (measured with
-// timestamps at c=1 on this 2-core machine: 15-25 µs less each way; README, Per-query cost).
+// timestamps at c=1 on this 2-core machine: 15-25 µs less each way; docs/PERFORMANCE.md, session 15).
 // Back-pressure is unchanged: past FLUSH_BYTES the frames go at once, and the connection still
 // reports a full buffer through the muxer's own send, which pauses its streams until it drains.
 import { Uint8ArrayList } from 'uint8arraylist';

@@ -4,8 +4,8 @@
 // after every data frame it reads; every forwarded query and every answer is a data frame on a
 // neighbour's long-lived forward stream, so each cost the other side a second frame, its own
 // Noise message (a cipher set up, a tag) and a wake-up to read it. The sender still always holds
-// at least half a window of credit, so flow control and its bound are unchanged (README,
-// Per-query cost).
+// at least half a window of credit, so flow control and its bound are unchanged
+// (docs/PERFORMANCE.md, session 12).
 import { yamux } from '@chainsafe/libp2p-yamux';
 import type { StreamMuxerFactory } from '@libp2p/interface';
 import { coalesceFrames } from './yamux-frames.ts';
