@@ -9,9 +9,7 @@ import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import type { Stream } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
-import { coalescingTcp } from '../src/node/p2p/coalesce-writes.ts';
-import { quietNoise } from '../src/node/p2p/noise-decoder.ts';
-import { lazyWindowYamux } from '../src/node/p2p/yamux-window.ts';
+import { transportStack } from '../src/node/p2p/host.ts';
 
 export const ECHO_PROTOCOL = '/plexus-bench/echo/1.0.0';
 export const ECHO_PATH = '/plexus.bench.Echo/Echo';
@@ -63,20 +61,13 @@ export async function startLibp2pEcho(stack: Libp2pStack = 'defaults'): Promise<
   return { node, addrs: node.getMultiaddrs().map(String), close: async () => { await node.stop(); } };
 }
 
-/**
- * 'defaults': TCP, Noise and Yamux as the libraries ship them; 'node': as a Plexus node's host
- * builds them (host.ts: writes coalesced per tick, Noise split without exceptions, lazy yamux
- * window updates and frames held to the end of a busy turn, no yamux keepalive).
- */
+/** 'defaults': TCP, Noise and Yamux as the libraries ship them; 'node': as a Plexus node's host builds them (host.ts, transportStack). */
 export type Libp2pStack = 'defaults' | 'node';
 
 export function libp2pNode(stack: Libp2pStack = 'defaults'): Promise<Libp2p> {
-  const node = stack === 'node';
   return createLibp2p({
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [node ? coalescingTcp() : tcp()],
-    connectionEncrypters: [node ? quietNoise() : noise()],
-    streamMuxers: [node ? lazyWindowYamux({ enableKeepAlive: false }) : yamux()],
+    ...(stack === 'node' ? transportStack() : { transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] }),
   });
 }
 

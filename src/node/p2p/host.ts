@@ -2,7 +2,7 @@
 // dialing with backoff (addresses with or without /p2p/<id>: the Noise handshake tells us
 // who answered), and optional dialing of learned peers when not in static mode.
 import { createLibp2p } from 'libp2p';
-import type { Libp2p } from 'libp2p';
+import type { Libp2p, Libp2pOptions } from 'libp2p';
 import { coalescingTcp } from './coalesce-writes.ts';
 import { quietNoise } from './noise-decoder.ts';
 import { lazyWindowYamux } from './yamux-window.ts';
@@ -77,17 +77,29 @@ function parseAddr(s: string, what: string): Multiaddr {
   }
 }
 
+/**
+ * TCP, Noise and yamux as a node runs them: writes coalesced per tick (coalesce-writes.ts), Noise
+ * messages split without exceptions (noise-decoder.ts), yamux window updates at half a window and
+ * frames held to the end of a busy turn (yamux-window.ts). The bench builds its bare relay with
+ * the same (bench/echo-servers.ts).
+ */
+export function transportStack(): Pick<Libp2pOptions, 'transports' | 'connectionEncrypters' | 'streamMuxers'> {
+  return {
+    transports: [coalescingTcp()],
+    connectionEncrypters: [quietNoise()],
+    // yamux's own keepalive pinged every connection every 30 s: the routes protocol's liveness
+    // pings (every 5 s, over the same muxer, muxer-ping.ts) already do that job.
+    streamMuxers: [lazyWindowYamux({ enableKeepAlive: false })],
+  };
+}
+
 /** The libp2p node itself: transports, encryption, muxer, services, connection limits. */
 async function buildLibp2p(init: HostInit, listen: readonly string[], maxConnections: number, gater: ConnectionGater): Promise<PlexusLibp2p> {
   return createLibp2p({
     privateKey: init.privateKey,
     start: false,
     addresses: { listen: [...listen] },
-    transports: [coalescingTcp()],
-    connectionEncrypters: [quietNoise()],
-    // yamux's own keepalive pinged every connection every 30 s: the routes protocol's liveness
-    // pings (every 5 s, over the same muxer, muxer-ping.ts) already do that job.
-    streamMuxers: [lazyWindowYamux({ enableKeepAlive: false })],
+    ...transportStack(),
     // libp2p resets more than 5 inbound connections a second from one IP; a cluster joining
     // through one seed (or pods behind one NAT, or many nodes on one host) exceeds that.
     // libp2p's own cap sits a little above ours: the guard (conn-gater.ts) decides who gets the
